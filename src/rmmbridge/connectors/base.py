@@ -1,0 +1,160 @@
+"""The Connector base class: declared credentials and capabilities, test_connection, streamed iterators."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+import httpx
+
+from rmmbridge.connectors.credentials import CredentialSpec
+from rmmbridge.connectors.errors import (
+    ConnectorAuthError,
+    ConnectorConfigError,
+    ConnectorError,
+    ConnectorForbiddenError,
+    ConnectorRetryableError,
+    UnsupportedCapabilityError,
+)
+from rmmbridge.connectors.records import (
+    AccountInfo,
+    AlertState,
+    AvailableField,
+    DeviceType,
+    RemoteAlert,
+    RemoteCustomer,
+    RemoteDevice,
+    RemoteSite,
+    RemoteUser,
+)
+
+
+class Capability(StrEnum):
+    """What a connector can do; the UI and the sync engine only offer what is declared."""
+
+    CUSTOMERS = "customers"
+    SITES = "sites"
+    USERS = "users"
+    DEVICES = "devices"
+    ALERTS_POLL = "alerts_poll"
+    ALERT_RESOLVE = "alert_resolve"
+    WEBHOOKS = "webhooks"
+    ALERT_EMAIL = "alert_email"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionTestResult:
+    """Outcome of test_connection: the account, or an error key and a message for a person."""
+
+    ok: bool
+    message: str
+    account: AccountInfo | None = None
+    error_key: str | None = None
+
+
+def describe_error(exc: ConnectorError) -> tuple[str, str]:
+    """Map a connector exception to (error key, Halo-style message), e.g. 'Validation failed – 401 Unauthorized'."""
+    if isinstance(exc, ConnectorForbiddenError):
+        return "forbidden", f"Validation failed – 403 Forbidden: {exc.message}"
+    if isinstance(exc, ConnectorAuthError):
+        return "invalid_auth", f"Validation failed – 401 Unauthorized: {exc.message}"
+    if isinstance(exc, ConnectorConfigError):
+        return "invalid_config", f"Validation failed – {exc.message}"
+    if isinstance(exc, ConnectorRetryableError):
+        return "cannot_connect", f"Validation failed – cannot connect: {exc.message}"
+    return "unknown", f"Validation failed – {exc.message}"
+
+
+class Connector(ABC):
+    """One RMM vendor's API, normalized. Pure Python: receives its httpx client, never imports Django.
+
+    Iterators stream page by page. Malformed items are skipped and counted in `skipped_records`.
+    """
+
+    slug: ClassVar[str]
+    name: ClassVar[str]
+    credentials_model: ClassVar[type[CredentialSpec]]
+    capabilities: ClassVar[frozenset[Capability]]
+    #: True for vendors whose sites are the customers (Datto RMM): the sync treats each site as a customer.
+    sites_are_customers: ClassVar[bool] = False
+    #: Requests per minute the vendor publishes (client-side limiter); None when unpublished.
+    rate_limit_per_minute: ClassVar[int | None] = None
+
+    def __init__(self, credentials: CredentialSpec, http: httpx.Client) -> None:
+        self.credentials = credentials
+        self.http = http
+        self.skipped_records = 0
+        self.skipped_messages: list[str] = []
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    def _require(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise UnsupportedCapabilityError(f"{self.name} does not support {capability.value} through its API.")
+
+    def note_skipped(self, message: str) -> None:
+        """Count one malformed record (kept to the first 100 messages)."""
+        self.skipped_records += 1
+        if len(self.skipped_messages) < 100:
+            self.skipped_messages.append(message)
+
+    @abstractmethod
+    def account_info(self) -> AccountInfo:
+        """Call the cheapest authenticated endpoint and return the account; raise ConnectorError on failure."""
+
+    def test_connection(self) -> ConnectionTestResult:
+        """Prove the credentials: the account on success, else a fixed error key and a clear message."""
+        try:
+            account = self.account_info()
+        except ConnectorError as exc:
+            key, message = describe_error(exc)
+            return ConnectionTestResult(ok=False, message=message, error_key=key)
+        return ConnectionTestResult(ok=True, message=f"Connected to {account.display_name}.", account=account)
+
+    def iter_customers(self) -> Iterator[RemoteCustomer]:
+        self._require(Capability.CUSTOMERS)
+        return iter(())
+
+    def iter_sites(self) -> Iterator[RemoteSite]:
+        self._require(Capability.SITES)
+        return iter(())
+
+    def iter_users(self) -> Iterator[RemoteUser]:
+        self._require(Capability.USERS)
+        return iter(())
+
+    def iter_devices(self) -> Iterator[RemoteDevice]:
+        self._require(Capability.DEVICES)
+        return iter(())
+
+    def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
+        self._require(Capability.ALERTS_POLL)
+        return iter(())
+
+    def resolve_alert(self, external_id: str) -> None:
+        self._require(Capability.ALERT_RESOLVE)
+
+    def available_fields(self, device_type: DeviceType | None = None) -> list[AvailableField]:
+        """Fields a mapping can read for this device type (normalized names and vendor dotted paths)."""
+        return [AvailableField(path=p, label=label) for p, label in NORMALIZED_FIELDS]
+
+
+NORMALIZED_FIELDS: tuple[tuple[str, str], ...] = (
+    ("hostname", "Hostname"),
+    ("serial_number", "Serial number"),
+    ("os_name", "Operating system"),
+    ("manufacturer", "Manufacturer"),
+    ("model", "Model"),
+    ("ip_addresses", "IP addresses"),
+    ("mac_addresses", "MAC addresses"),
+    ("last_logged_in_user", "Last logged-in user"),
+    ("last_seen", "Last seen"),
+    ("online", "Online"),
+    ("device_type", "Device type"),
+    ("vendor_type", "Vendor device type"),
+)

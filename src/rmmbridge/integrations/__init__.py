@@ -1,0 +1,1 @@
+"""Integrations: configured RMM connections, their credentials and external references."""

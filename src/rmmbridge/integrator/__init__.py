@@ -1,0 +1,1 @@
+"""The integrator: scheduled syncs and alert polling, embedded or on Celery workers."""

@@ -1,0 +1,6 @@
+"""URL routes of rmmbridge.integrator."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "integrator"
+urlpatterns: list = []

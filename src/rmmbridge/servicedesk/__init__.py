@@ -1,0 +1,1 @@
+"""Service-desk core: customers, sites, users, assets, fields, audit trail."""

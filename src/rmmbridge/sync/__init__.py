@@ -1,0 +1,1 @@
+"""Sync engine: plan and apply imports of customers, sites, users and assets."""

@@ -1,0 +1,1 @@
+"""Tickets: ticket types, tickets, their actions and history."""

@@ -1,0 +1,17 @@
+"""Root URL configuration: each app mounts its own urls module."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("rmmbridge.web.urls")),
+    path("", include("rmmbridge.servicedesk.urls")),
+    path("integrations/", include("rmmbridge.integrations.urls")),
+    path("sync/", include("rmmbridge.sync.urls")),
+    path("tickets/", include("rmmbridge.tickets.urls")),
+    path("alerts/", include("rmmbridge.alerts.urls")),
+    path("ops/", include("rmmbridge.integrator.urls")),
+]

@@ -1,0 +1,1 @@
+"""Web shell: base templates, navigation, login, dashboard and settings pages."""

@@ -1,0 +1,13 @@
+"""URL routes of the web shell: login, logout, dashboard, settings."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from rmmbridge.web import views
+
+app_name = "web"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]
