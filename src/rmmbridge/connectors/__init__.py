@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from rmmbridge.connectors.base import Capability, Connector, ConnectionTestResult
+from rmmbridge.connectors.base import Capability, ConnectionTestResult, Connector
 from rmmbridge.connectors.errors import UnknownConnectorError
 
 __all__ = ["REGISTRY", "Capability", "ConnectionTestResult", "Connector", "get_connector"]
 
 # One line per vendor: slug -> connector class. Filled by rmmbridge.connectors.registry.
-from rmmbridge.connectors.registry import REGISTRY  # noqa: E402
+from rmmbridge.connectors.registry import REGISTRY
 
 
 def get_connector(slug: str) -> type[Connector]:

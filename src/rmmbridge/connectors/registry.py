@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from rmmbridge.connectors.base import Connector
 
-REGISTRY: dict[str, type[Connector]] = {
-    cls.slug: cls
-    for cls in (
-    )
-}
+_CONNECTORS: tuple[type[Connector], ...] = (
+)
+
+REGISTRY: dict[str, type[Connector]] = {cls.slug: cls for cls in _CONNECTORS}

@@ -76,5 +76,5 @@ class AuditEntryAdmin(admin.ModelAdmin):
     list_filter = ["source", "action", "object_type"]
     search_fields = ["object_repr", "actor_label"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False

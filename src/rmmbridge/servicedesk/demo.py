@@ -77,7 +77,9 @@ def run(out: Any) -> None:
             for site in sites:
                 assert site is not None
                 users = [
-                    do_create_end_user(actor, site, person, email=f"{person.split()[0].lower()}.{_slug(site.name)}@{domain}")
+                    do_create_end_user(
+                        actor, site, person, email=f"{person.split()[0].lower()}.{_slug(site.name)}@{domain}"
+                    )
                     for person in rng.sample(PEOPLE, 3)
                 ]
                 for index in range(rng.randint(4, 8)):

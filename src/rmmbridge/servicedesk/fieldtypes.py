@@ -58,7 +58,7 @@ def _parse_datetime(text: str) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
-def coerce_value(  # noqa: PLR0911, PLR0912, C901
+def coerce_value(
     label: str, data_type: DataType, value: Any, choices: list[str] | tuple[str, ...] = ()
 ) -> JsonValue:
     """Convert `value` to the JSON form stored for `data_type`; None or blank means 'no value'.

@@ -193,6 +193,9 @@ class ServiceDeskSettings(models.Model):
     class Meta:
         verbose_name_plural = "service desk settings"
 
+    def __str__(self) -> str:
+        return "Service desk settings"
+
     @classmethod
     def load(cls) -> ServiceDeskSettings:
         obj, _ = cls.objects.get_or_create(pk=1)

@@ -53,4 +53,6 @@ class Command(BaseCommand):
         elif changed:
             self.stdout.write(self.style.SUCCESS("Applied pending database migrations; administrator already exists."))
         else:
-            self.stdout.write(f"Already initialised in {home}: nothing to do (migrations applied, administrator exists).")
+            self.stdout.write(
+                f"Already initialised in {home}: nothing to do (migrations applied, administrator exists)."
+            )

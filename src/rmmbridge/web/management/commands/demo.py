@@ -33,7 +33,9 @@ class Command(BaseCommand):
             importlib.import_module(dotted).run(self.stdout)
         password = secrets.token_urlsafe(9)
         user_model = get_user_model()
-        user, _ = user_model.objects.get_or_create(username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True})
+        user, _ = user_model.objects.get_or_create(
+            username=DEMO_USER, defaults={"is_staff": True, "is_superuser": True}
+        )
         user.set_password(password)
         user.save()
         url = f"http://{options['host']}:{options['port']}/"
