@@ -1,0 +1,274 @@
+"""The one write layer for tickets: every function validates, records history and an audit entry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+
+from rmmbridge.common.clock import utcnow
+from rmmbridge.servicedesk.actions import Actor, record_audit
+from rmmbridge.servicedesk.models import Asset, Customer, EndUser, Site
+from rmmbridge.tickets.choices import TRANSITIONS, ActionKind, TicketPriority, TicketSource, TicketStatus, allowed_next
+from rmmbridge.tickets.models import Ticket, TicketAction, TicketType
+from rmmbridge.tickets.signals import ticket_closed
+
+SUMMARY_MAX = 255
+NOTE_MAX = 100_000
+
+
+def _user(actor: Actor) -> Any:
+    user = actor.user
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
+
+
+def _record(
+    actor: Actor, ticket: Ticket, kind: str, text: str = "", *, old_status: str = "", new_status: str = ""
+) -> TicketAction:
+    return TicketAction.objects.create(
+        ticket=ticket,
+        kind=kind,
+        text=text,
+        old_status=old_status,
+        new_status=new_status,
+        actor=_user(actor),
+        actor_label=actor.label[:200],
+        source=actor.source,
+    )
+
+
+def _clean_priority(priority: object) -> int:
+    try:
+        value = int(priority)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        value = 0
+    if value not in TicketPriority.values:
+        raise ValidationError(
+            f"Priority must be 1 (critical), 2 (high), 3 (medium) or 4 (low); got '{priority}'."
+        )
+    return value
+
+
+def _clean_note(note: str, *, required: bool) -> str:
+    text = (note or "").strip()
+    if required and not text:
+        raise ValidationError("The note is empty; write what was done or found.")
+    if len(text) > NOTE_MAX:
+        raise ValidationError(f"The note is longer than {NOTE_MAX:,} characters; shorten it.")
+    return text
+
+
+def _status_label(status: str) -> str:
+    try:
+        return str(TicketStatus(status).label)
+    except ValueError:
+        return status
+
+
+# Ticket types ------------------------------------------------------------------------------------------
+
+
+def do_create_ticket_type(actor: Actor, name: str, *, default_priority: int = TicketPriority.MEDIUM) -> TicketType:
+    """Create a ticket type; names are unique regardless of case."""
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        raise ValidationError("Ticket type name is required.")
+    if len(cleaned) > 200:
+        raise ValidationError("Ticket type name is longer than 200 characters.")
+    if TicketType.objects.filter(name__iexact=cleaned).exists():
+        raise ValidationError(f"A ticket type named '{cleaned}' already exists.")
+    priority = _clean_priority(default_priority)
+    ticket_type = TicketType.objects.create(name=cleaned, default_priority=priority)
+    record_audit(actor, ticket_type, "create", {"name": [None, cleaned], "default_priority": [None, priority]})
+    return ticket_type
+
+
+def do_update_ticket_type(
+    actor: Actor, ticket_type: TicketType, *, default_priority: int | None = None, active: bool | None = None
+) -> dict[str, list[object]]:
+    """Change a ticket type's default priority or active flag; returns the {field: [old, new]} diff."""
+    diff: dict[str, list[object]] = {}
+    if default_priority is not None:
+        priority = _clean_priority(default_priority)
+        if priority != ticket_type.default_priority:
+            diff["default_priority"] = [ticket_type.default_priority, priority]
+            ticket_type.default_priority = priority
+    if active is not None and active != ticket_type.active:
+        diff["active"] = [ticket_type.active, active]
+        ticket_type.active = active
+    if diff:
+        ticket_type.save()
+        record_audit(actor, ticket_type, "update", diff)
+    return diff
+
+
+# Tickets -----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def do_open_ticket(
+    actor: Actor,
+    *,
+    summary: str,
+    details: str = "",
+    ticket_type: TicketType,
+    customer: Customer,
+    site: Site | None = None,
+    end_user: EndUser | None = None,
+    assets: Iterable[Asset] = (),
+    priority: int | None = None,
+    source: str = TicketSource.MANUAL,
+    alert_key: str = "",
+) -> Ticket:
+    """Open a ticket for a customer; site, end user and assets must belong to that customer."""
+    errors: list[str] = []
+    cleaned = " ".join((summary or "").split())
+    if not cleaned:
+        errors.append("Summary is required.")
+    elif len(cleaned) > SUMMARY_MAX:
+        errors.append(f"Summary is longer than {SUMMARY_MAX} characters ({len(cleaned)}); shorten it.")
+    if ticket_type is None:
+        errors.append("Ticket type is required.")
+    elif not ticket_type.active:
+        errors.append(f"Ticket type '{ticket_type.name}' is inactive; choose an active type or reactivate it.")
+    if customer is None:
+        errors.append("Customer is required.")
+    else:
+        if site is not None and site.customer_id != customer.pk:
+            errors.append(f"Site '{site.name}' belongs to another customer than '{customer.name}'.")
+        if end_user is not None and end_user.customer_id != customer.pk:
+            errors.append(f"User '{end_user.name}' belongs to another customer than '{customer.name}'.")
+    asset_list = list(assets)
+    if customer is not None:
+        foreign = [str(a) for a in asset_list if a.customer_id != customer.pk]
+        if foreign:
+            errors.append(f"Asset(s) {', '.join(foreign)} belong to another customer than '{customer.name}'.")
+    if source not in TicketSource.values:
+        errors.append(f"Source must be one of {', '.join(TicketSource.values)}; got '{source}'.")
+    key = (alert_key or "").strip()
+    if len(key) > 255:
+        errors.append("Alert key is longer than 255 characters.")
+    chosen_priority: int = TicketPriority.MEDIUM
+    if priority is not None:
+        try:
+            chosen_priority = _clean_priority(priority)
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+    elif ticket_type is not None:
+        chosen_priority = ticket_type.default_priority
+    if errors:
+        raise ValidationError(errors)
+    ticket = Ticket.objects.create(
+        summary=cleaned,
+        details=details or "",
+        ticket_type=ticket_type,
+        customer=customer,
+        site=site,
+        end_user=end_user,
+        priority=chosen_priority,
+        source=source,
+        alert_key=key,
+    )
+    if asset_list:
+        ticket.assets.set(asset_list)
+    _record(actor, ticket, ActionKind.CREATED, f"Opened ({TicketSource(source).label}).",
+            new_status=TicketStatus.NEW)
+    record_audit(actor, ticket, "create", {
+        "summary": [None, cleaned],
+        "customer": [None, customer.name],
+        "ticket_type": [None, ticket_type.name],
+        "source": [None, source],
+        "alert_key": [None, key],
+        "assets": [None, [str(a) for a in asset_list]],
+    })
+    return ticket
+
+
+def _locked(ticket: Ticket) -> Ticket:
+    """Re-read the ticket under a row lock and copy its current state onto the caller's instance."""
+    current = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    ticket.status = current.status
+    ticket.closed_at = current.closed_at
+    ticket.occurrences = current.occurrences
+    return ticket
+
+
+@transaction.atomic
+def do_add_note(actor: Actor, ticket: Ticket, text: str, *, count_occurrence: bool = False) -> TicketAction:
+    """Add a note; with count_occurrence the note records a repeat of the alert and bumps `occurrences`."""
+    note = _clean_note(text, required=not count_occurrence)
+    _locked(ticket)
+    if count_occurrence:
+        Ticket.objects.filter(pk=ticket.pk).update(occurrences=F("occurrences") + 1, updated_at=utcnow())
+        ticket.refresh_from_db(fields=["occurrences", "updated_at"])
+        action = _record(actor, ticket, ActionKind.OCCURRENCE, note or "The alert occurred again.")
+        record_audit(actor, ticket, "occurrence", {"occurrences": [ticket.occurrences - 1, ticket.occurrences]})
+        return action
+    Ticket.objects.filter(pk=ticket.pk).update(updated_at=utcnow())
+    action = _record(actor, ticket, ActionKind.NOTE, note)
+    record_audit(actor, ticket, "note", {"note": [None, note[:500]]})
+    return action
+
+
+def _check_transition(ticket: Ticket, status: str) -> None:
+    if status not in TicketStatus.values:
+        raise ValidationError(f"Unknown status '{status}'; use one of {', '.join(TicketStatus.values)}.")
+    if status == ticket.status:
+        raise ValidationError(f"Ticket #{ticket.pk} is already {_status_label(status).lower()}.")
+    if status not in TRANSITIONS.get(ticket.status, frozenset()):
+        allowed = ", ".join(_status_label(s).lower() for s in allowed_next(ticket.status)) or "nothing"
+        raise ValidationError(
+            f"Ticket #{ticket.pk} cannot go from {_status_label(ticket.status).lower()} to "
+            f"{_status_label(status).lower()}; from {_status_label(ticket.status).lower()} it can go to {allowed}."
+        )
+
+
+@transaction.atomic
+def do_change_status(actor: Actor, ticket: Ticket, status: str, *, note: str = "") -> TicketAction:
+    """Move a ticket along its workflow; closing sends `ticket_closed` inside this transaction."""
+    text = _clean_note(note, required=False)
+    _locked(ticket)
+    _check_transition(ticket, status)
+    old = ticket.status
+    now = utcnow()
+    ticket.status = status
+    if status == TicketStatus.CLOSED:
+        kind = ActionKind.CLOSED
+        ticket.closed_at = now
+    elif old == TicketStatus.CLOSED:
+        kind = ActionKind.REOPENED
+        ticket.closed_at = None
+    else:
+        kind = ActionKind.STATUS_CHANGE
+    ticket.updated_at = now
+    ticket.save(update_fields=["status", "closed_at", "updated_at"])
+    action = _record(actor, ticket, kind, text, old_status=old, new_status=status)
+    changes: dict[str, object] = {"status": [old, status]}
+    if text:
+        changes["note"] = text[:500]
+    record_audit(actor, ticket, {ActionKind.CLOSED: "close", ActionKind.REOPENED: "reopen"}.get(kind, "status"),
+                 changes)
+    if status == TicketStatus.CLOSED:
+        ticket_closed.send(sender=Ticket, ticket=ticket, actor=actor)
+    return action
+
+
+def do_close_ticket(actor: Actor, ticket: Ticket, *, note: str = "") -> Ticket:
+    """Close a ticket with an optional note; receivers of `ticket_closed` run inside the same transaction."""
+    do_change_status(actor, ticket, TicketStatus.CLOSED, note=note)
+    return ticket
+
+
+@transaction.atomic
+def do_reopen_ticket(actor: Actor, ticket: Ticket, *, note: str = "") -> Ticket:
+    """Reopen a closed ticket (closed → open)."""
+    _locked(ticket)
+    if ticket.status != TicketStatus.CLOSED:
+        raise ValidationError(
+            f"Ticket #{ticket.pk} is {_status_label(ticket.status).lower()}, not closed, so it cannot be reopened."
+        )
+    do_change_status(actor, ticket, TicketStatus.OPEN, note=note)
+    return ticket
