@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from rmmbridge.servicedesk.actions import Actor
-from rmmbridge.servicedesk.models import AuditEntry
+from rmmbridge.servicedesk.models import AuditEntry, AuditSource
 from rmmbridge.tickets.actions import (
     do_add_note,
     do_change_status,
@@ -25,7 +25,7 @@ from rmmbridge.tickets.signals import ticket_closed
 
 from .conftest import SYSTEM, Desk
 
-ALERT = Actor(source="alert", label="Datto RMM")  # type: ignore[arg-type]
+ALERT = Actor(AuditSource.ALERT, label="Datto RMM")
 
 
 def test_open_ticket_defaults_and_history(desk: Desk) -> None:
@@ -80,9 +80,9 @@ def test_inactive_type_is_rejected(desk: Desk) -> None:
 
 
 def test_ticket_type_names_unique_ignoring_case(desk: Desk) -> None:
-    with pytest.raises(ValidationError, match="A ticket type named 'rmm alert' already exists."):
+    with pytest.raises(ValidationError, match=r"A ticket type named 'rmm alert' already exists\."):
         do_create_ticket_type(SYSTEM, "rmm  alert")
-    with pytest.raises(ValidationError, match="Ticket type name is required."):
+    with pytest.raises(ValidationError, match=r"Ticket type name is required\."):
         do_create_ticket_type(SYSTEM, " ")
     assert TicketType.objects.count() == 2
 
@@ -112,7 +112,8 @@ def test_workflow_through_every_state(desk: Desk, admin_user: Any) -> None:
     ]
     assert {a.actor_id for a in ticket.actions.exclude(kind="created")} == {admin_user.pk}
     assert set(ticket.actions.exclude(kind="created").values_list("actor_label", flat=True)) == {"admin"}
-    actions = list(AuditEntry.objects.filter(object_type="ticket", object_id=ticket.pk).values_list("action", flat=True))
+    audit = AuditEntry.objects.filter(object_type="ticket", object_id=ticket.pk)
+    actions = list(audit.values_list("action", flat=True))
     assert sorted(actions) == sorted(["create", "status", "status", "status", "close", "reopen"])
 
 
@@ -224,10 +225,14 @@ def test_close_rolls_back_with_the_callers_transaction(desk: Desk) -> None:
     received: list[int] = []
     ticket_closed.connect(lambda sender, ticket, actor, **kw: received.append(ticket.pk), sender=Ticket,
                           weak=False, dispatch_uid="test-rollback")
-    try:
-        with pytest.raises(ValueError, match="caller failed"), transaction.atomic():
+    def close_then_fail() -> None:
+        with transaction.atomic():
             do_close_ticket(SYSTEM, ticket)
             raise ValueError("caller failed")
+
+    try:
+        with pytest.raises(ValueError, match="caller failed"):
+            close_then_fail()
     finally:
         ticket_closed.disconnect(sender=Ticket, dispatch_uid="test-rollback")
     assert received == [ticket.pk]
