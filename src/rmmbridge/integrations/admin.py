@@ -1,4 +1,4 @@
-"""Django admin for integrations and external references."""
+"""Django admin for integrations, vendor modules, request logs and external references (never credentials)."""
 
 from django.contrib import admin
 
@@ -7,8 +7,27 @@ from rmmbridge.integrations import models
 
 @admin.register(models.Integration)
 class IntegrationAdmin(admin.ModelAdmin):
-    list_display = ["name", "vendor", "enabled"]
-    list_filter = ["vendor", "enabled"]
+    list_display = ["name", "vendor", "enabled", "status", "account_name", "last_tested_at"]
+    list_filter = ["vendor", "enabled", "status"]
+    exclude = ["credentials_encrypted"]
+    readonly_fields = ["status", "last_error", "last_tested_at", "account_id", "account_name"]
+
+
+@admin.register(models.IntegrationModule)
+class IntegrationModuleAdmin(admin.ModelAdmin):
+    list_display = ["vendor", "enabled", "updated_at"]
+
+
+@admin.register(models.RequestLogEntry)
+class RequestLogEntryAdmin(admin.ModelAdmin):
+    list_display = ["integration", "at", "method", "url", "status", "duration_ms"]
+    list_filter = ["integration"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(models.ExternalRef)

@@ -1,0 +1,128 @@
+"""Open an integration's connector with its decrypted credentials, persisting the request log it writes."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from rmmbridge.connectors.base import Connector
+from rmmbridge.connectors.http import RequestLog, open_connector
+from rmmbridge.connectors.http import RequestLogEntry as LoggedRequest
+from rmmbridge.integrations.models import Integration, RequestLogEntry
+
+DEFAULT_MAX_ENTRIES = 500
+#: Entries are written to the database in batches of this size (and at the end of every `connector_for`).
+FLUSH_EVERY = 25
+
+
+def max_entries() -> int:
+    """How many request log entries are kept per integration (RMMBRIDGE_REQUEST_LOG_MAX, default 500)."""
+    raw = os.environ.get("RMMBRIDGE_REQUEST_LOG_MAX", "").strip()
+    if not raw:
+        return DEFAULT_MAX_ENTRIES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"RMMBRIDGE_REQUEST_LOG_MAX must be a whole number of entries; got {raw!r}.") from None
+    return max(value, 1)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _row(integration_id: int, entry: LoggedRequest) -> RequestLogEntry:
+    return RequestLogEntry(
+        integration_id=integration_id,
+        at=_aware(entry.at),
+        method=str(entry.method)[:10],
+        url=str(entry.url),
+        status=entry.status,
+        duration_ms=float(entry.duration_ms or 0),
+        request_body=entry.request_body or "",
+        response_body=entry.response_body or "",
+        error=entry.error or "",
+    )
+
+
+def prune_request_log(integration_id: int, keep: int | None = None) -> int:
+    """Delete all but the newest `keep` entries of one integration in one statement; returns how many went."""
+    keep = max_entries() if keep is None else keep
+    boundary = list(
+        RequestLogEntry.objects.filter(integration_id=integration_id).order_by("-id").values_list("id", flat=True)[
+            keep : keep + 1
+        ]
+    )
+    if not boundary:
+        return 0
+    deleted, _ = RequestLogEntry.objects.filter(integration_id=integration_id, id__lte=boundary[0]).delete()
+    return deleted
+
+
+def persist_entries(integration_id: int, entries: Iterable[LoggedRequest], keep: int | None = None) -> int:
+    """Store entries (already redacted by the connector layer) and prune the log to `keep`; returns how many."""
+    rows = [_row(integration_id, entry) for entry in entries]
+    if not rows:
+        return 0
+    RequestLogEntry.objects.bulk_create(rows, batch_size=500)
+    prune_request_log(integration_id, keep)
+    return len(rows)
+
+
+class RequestLogSink:
+    """A RequestLog listener that buffers entries and writes them for one integration in batches."""
+
+    def __init__(self, integration_id: int, *, keep: int | None = None, flush_every: int = FLUSH_EVERY) -> None:
+        self.integration_id = integration_id
+        self.keep = keep
+        self.flush_every = flush_every
+        self._buffer: list[LoggedRequest] = []
+        self._lock = threading.Lock()
+        self.written = 0
+
+    def __call__(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self._buffer.append(entry)
+            full = len(self._buffer) >= self.flush_every
+        if full:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write the buffered entries; returns how many were written."""
+        with self._lock:
+            pending, self._buffer = self._buffer, []
+        written = persist_entries(self.integration_id, pending, self.keep)
+        self.written += written
+        return written
+
+
+@contextmanager
+def open_with_credentials(
+    vendor: str, credentials: Mapping[str, Any], *, sink: RequestLogSink | None = None
+) -> Iterator[tuple[Connector, RequestLog]]:
+    """Open a vendor's connector for raw credentials; yields (connector, request_log).
+
+    Raises ConnectorConfigError (clear message) when the credentials do not validate.
+    """
+    request_log = RequestLog(max_entries=max_entries())
+    if sink is not None:
+        request_log.add_listener(sink)
+    try:
+        with open_connector(vendor, credentials, request_log=request_log) as connector:
+            yield connector, request_log
+    finally:
+        if sink is not None:
+            sink.flush()
+
+
+@contextmanager
+def connector_for(integration: Integration) -> Iterator[Connector]:
+    """The integration's connector, with decrypted credentials; every request is kept in its request log."""
+    credentials = integration.get_credentials()
+    sink = RequestLogSink(int(integration.pk))
+    with open_with_credentials(integration.vendor, credentials, sink=sink) as (connector, _log):
+        yield connector
