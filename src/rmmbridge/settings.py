@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "rmmbridge.tickets",
     "rmmbridge.alerts",
     "rmmbridge.integrator",
+    "rmmbridge.spreadsheets",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "rmmbridge.web.context.navigation",
+                "rmmbridge.integrator.context.integrator_banner",
             ],
         },
     },
@@ -105,9 +107,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "web:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("RMMBRIDGE_TIME_ZONE", "UTC")
@@ -130,6 +132,18 @@ REDIS_URL = os.environ.get("RMMBRIDGE_REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = os.environ.get("RMMBRIDGE_BROKER_URL", "")
 RUN_MODE = os.environ.get("RMMBRIDGE_MODE", "embedded")  # embedded | distributed
 METRICS_TOKEN = os.environ.get("RMMBRIDGE_METRICS_TOKEN", "")
+CELERY_TASK_ACKS_LATE = True  # a task is acknowledged only after it ran: a killed worker's task is redelivered
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Redis: an unacknowledged task of a vanished worker is delivered again after this many seconds.
+    "visibility_timeout": int(os.environ.get("RMMBRIDGE_BROKER_VISIBILITY_TIMEOUT", "3600")),
+    "unacked_restore_interval": 5,
+    "unacked_restore_throttle": 1,
+}
 
 LOG_JSON = env_bool("RMMBRIDGE_LOG_JSON")
 LOG_LEVEL = os.environ.get("RMMBRIDGE_LOG_LEVEL", "INFO").upper()

@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model
+from django.db.models import Count, Model
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, JsonValue, coerce_value
@@ -521,3 +521,28 @@ def do_bulk_update_assets(
         asset.updated_at = now
     Asset.objects.bulk_update([a for a, _ in updates], list({*fields, "updated_at"}), batch_size=batch_size)
     return record_audit_many(actor, ((a, "update", diff) for a, diff in updates))
+
+
+# Settings ----------------------------------------------------------------------------------------------
+
+
+def do_update_settings(actor: Actor, **changes: Any) -> dict[str, list[Any]]:
+    """Change the service-desk settings (asset tag must be unique, junk values)."""
+    current = ServiceDeskSettings.load()
+    if "junk_values" in changes:
+        changes["junk_values"] = list(dict.fromkeys(str(v).strip() for v in changes["junk_values"] if str(v).strip()))
+    if changes.get("asset_tag_unique") and not current.asset_tag_unique:
+        duplicates = list(
+            Asset.objects.exclude(asset_tag="").values("asset_tag").annotate(n=Count("id")).filter(n__gt=1)[:5]
+        )
+        if duplicates:
+            shown = ", ".join(f"'{d['asset_tag']}'" for d in duplicates)
+            raise ValidationError(
+                f"Asset tags cannot be made unique yet: these tags are used by several assets ({shown}). "
+                "Change those assets' tags first."
+            )
+    diff = _apply_changes(current, changes, ("asset_tag_unique", "junk_values"))
+    if diff:
+        current.save()
+        record_audit(actor, current, "update", diff)
+    return diff

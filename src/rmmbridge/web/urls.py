@@ -1,5 +1,7 @@
 """URL routes of the web shell: login, logout, dashboard, settings."""
 
+from __future__ import annotations
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
@@ -10,4 +12,5 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("login/", auth_views.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/", views.settings_page, name="settings"),
 ]
