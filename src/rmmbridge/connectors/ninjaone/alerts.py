@@ -1,0 +1,46 @@
+"""NinjaOne API webhook intake: activity payloads (CONDITION TRIGGERED/RESET) → RemoteAlert, for the alerts pipeline.
+
+NinjaOne POSTs one activity object per request to the URL configured with `PUT /v2/webhook` (custom headers such
+as Authorization can be configured there too). Only CONDITION activities open or close alerts; other activity
+types (patching, logins, NODE_* …) are ignored. The alert's external id is the activity `seriesUid`, the same UID
+`GET /v2/alerts` reports as `uid` and `POST /v2/alert/{uid}/reset` takes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from rmmbridge.connectors.errors import ConnectorFatalError, SkippableRecordError
+from rmmbridge.connectors.ninjaone.normalize import activity_to_alert, is_condition_activity, parse_item
+from rmmbridge.connectors.ninjaone.schemas import Activity
+from rmmbridge.connectors.records import RemoteAlert
+
+
+def parse_webhook(body: bytes, headers: Mapping[str, str] | None = None) -> list[RemoteAlert]:
+    """Parse one NinjaOne webhook body (an activity object, or a list of them) into alerts.
+
+    Returns [] for activities that are not alert conditions. Raises ConnectorFatalError when the body is not
+    JSON or not an activity, with a message saying what was received.
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConnectorFatalError("NinjaOne webhook body is not UTF-8 text; expected a JSON activity object.") from None
+    try:
+        payload: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConnectorFatalError(
+            f"NinjaOne webhook body is not JSON ({exc.msg} at position {exc.pos}); expected an activity object."
+        ) from None
+    items = payload if isinstance(payload, list) else [payload]
+    alerts: list[RemoteAlert] = []
+    for raw in items:
+        try:
+            activity = parse_item(Activity, raw, "webhook activity")
+        except SkippableRecordError as exc:
+            raise ConnectorFatalError(f"{exc.message}. Expected a NinjaOne activity object.") from None
+        if is_condition_activity(activity):
+            alerts.append(activity_to_alert(activity, raw))
+    return alerts

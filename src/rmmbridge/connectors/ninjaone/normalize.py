@@ -1,0 +1,181 @@
+"""Pure mapping of NinjaOne payloads to normalized records (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.ninjaone.const import (
+    CONDITION_ACTIVITY_TYPES,
+    LAPTOP_CHASSIS_WORDS,
+    NODE_CLASS_TYPES,
+    STATUS_RESET,
+    WORKSTATION_CLASSES,
+)
+from rmmbridge.connectors.ninjaone.schemas import Activity, Alert, Device, Location, Organization, User
+from rmmbridge.connectors.records import (
+    AlertState,
+    DeviceType,
+    RemoteAlert,
+    RemoteCustomer,
+    RemoteDevice,
+    RemoteSite,
+    RemoteUser,
+    flatten,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_item(model: type[M], raw: Any, what: str) -> M:
+    """Validate one list item; raise SkippableRecordError naming the item and what is wrong."""
+    if not isinstance(raw, Mapping):
+        raise SkippableRecordError(f"NinjaOne {what} is not an object: {str(raw)[:80]!r}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        ident = raw.get("id", raw.get("uid", "?"))
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
+        raise SkippableRecordError(f"NinjaOne {what} {ident!r} skipped – {problems}") from None
+
+
+def epoch_seconds(value: float | int | None) -> datetime | None:
+    """NinjaOne timestamps are epoch seconds with a fraction (e.g. 1787898261.504) → aware UTC datetime."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def device_type_for(node_class: str, chassis_type: str | None = None) -> DeviceType:
+    """Map a nodeClass (and, for workstations, the chassis type) to a normalized DeviceType."""
+    if node_class in WORKSTATION_CLASSES and chassis_type:
+        lowered = chassis_type.lower().replace("_", " ")
+        if any(word in lowered for word in LAPTOP_CHASSIS_WORDS):
+            return DeviceType.LAPTOP
+    if node_class in NODE_CLASS_TYPES:
+        return NODE_CLASS_TYPES[node_class]
+    if node_class.startswith("NMS_"):
+        return DeviceType.NETWORK_DEVICE
+    return DeviceType.OTHER
+
+
+def to_customer(org: Organization, raw: Mapping[str, Any]) -> RemoteCustomer:
+    return RemoteCustomer(external_id=str(org.id), name=org.name, fields=flatten(raw))
+
+
+def to_site(location: Location, raw: Mapping[str, Any], organization_id: int | None = None) -> RemoteSite:
+    org_id = location.organizationId if location.organizationId is not None else organization_id
+    return RemoteSite(
+        external_id=str(location.id),
+        name=location.name,
+        customer_external_id=None if org_id is None else str(org_id),
+        fields=flatten(raw),
+    )
+
+
+def to_user(user: User, raw: Mapping[str, Any]) -> RemoteUser:
+    name = " ".join(p for p in (user.firstName, user.lastName) if p) or user.email or f"User {user.id}"
+    return RemoteUser(
+        external_id=str(user.id),
+        name=name,
+        email=user.email or None,
+        customer_external_id=None if user.organizationId is None else str(user.organizationId),
+        fields=flatten(raw),
+    )
+
+
+def _first(*values: str | None) -> str | None:
+    for value in values:
+        if value is not None and value.strip():
+            return value.strip()
+    return None
+
+
+def to_device(device: Device, raw: Mapping[str, Any]) -> RemoteDevice:
+    """A detailed NinjaOne device as a RemoteDevice; every field is kept flattened in `fields`."""
+    system = device.system
+    names = (device.systemName, device.dnsName, device.netbiosName, device.displayName)
+    hostname = _first(*names) or f"device-{device.id}"
+    return RemoteDevice(
+        external_id=str(device.id),
+        hostname=hostname,
+        site_external_id=None if device.locationId is None else str(device.locationId),
+        customer_external_id=str(device.organizationId),
+        device_type=device_type_for(device.nodeClass, system.chassisType if system else None),
+        vendor_type=device.nodeClass,
+        serial_number=_first(
+            system.serialNumber if system else None,
+            system.biosSerialNumber if system else None,
+            device.serviceTag,
+        ),
+        os_name=_first(device.os.name if device.os else None, device.guestOSFullName),
+        manufacturer=_first(system.manufacturer if system else None, device.vendor),
+        model=_first(system.model if system else None, device.model),
+        ip_addresses=tuple(device.ipAddresses),
+        mac_addresses=tuple(device.macAddresses),
+        last_logged_in_user=_first(device.lastLoggedInUser),
+        last_seen=epoch_seconds(device.lastContact),
+        online=None if device.offline is None else not device.offline,
+        parent_external_id=None if device.parentDeviceId is None else str(device.parentDeviceId),
+        deleted=device.approvalStatus == "DECOMMISSIONED",
+        fields=flatten(raw),
+    )
+
+
+def _alert_message(subject: str | None, message: str | None, fallback: str) -> str:
+    return _first(message, subject) or fallback
+
+
+def to_alert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert:
+    """An active alert of `GET /v2/alerts` (always open: NinjaOne lists only triggered conditions)."""
+    hostname = None
+    if alert.device:
+        hostname = _first(*(alert.device.get(k) for k in ("systemName", "dnsName", "displayName")))
+    return RemoteAlert(
+        external_id=alert.uid,
+        device_external_id=None if alert.deviceId is None else str(alert.deviceId),
+        message=_alert_message(alert.subject, alert.message, alert.sourceName or alert.sourceType or "NinjaOne alert"),
+        severity=alert.severity or "",
+        alert_type=alert.sourceType or alert.conditionName or "",
+        state=AlertState.OPEN,
+        raised_at=epoch_seconds(alert.createTime),
+        hostname=hostname,
+        raw=dict(raw),
+    )
+
+
+def is_condition_activity(activity: Activity) -> bool:
+    """True for the activities that open or close an alert: a CONDITION series, TRIGGERED or RESET."""
+    return (
+        activity.activityType in CONDITION_ACTIVITY_TYPES
+        and bool(activity.seriesUid)
+        and activity.statusCode in ("TRIGGERED", STATUS_RESET)
+    )
+
+
+def activity_to_alert(activity: Activity, raw: Mapping[str, Any]) -> RemoteAlert:
+    """A CONDITION activity (webhook payload or activity log) as a RemoteAlert keyed by its series UID."""
+    resolved = activity.statusCode == STATUS_RESET
+    at = epoch_seconds(activity.activityTime)
+    hostname = None
+    if activity.device:
+        hostname = _first(*(activity.device.get(k) for k in ("systemName", "dnsName", "displayName")))
+    return RemoteAlert(
+        external_id=activity.seriesUid or str(activity.id),
+        device_external_id=None if activity.deviceId is None else str(activity.deviceId),
+        message=_alert_message(activity.subject, activity.message, activity.sourceName or "NinjaOne condition"),
+        severity=activity.severity or "",
+        alert_type=activity.type or activity.sourceName or activity.activityType or "",
+        state=AlertState.RESOLVED if resolved else AlertState.OPEN,
+        raised_at=None if resolved else at,
+        resolved_at=at if resolved else None,
+        hostname=hostname,
+        raw=dict(raw),
+    )

@@ -1,0 +1,1 @@
+"""Tests of the NinjaOne connector and its emulator."""
