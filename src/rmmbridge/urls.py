@@ -14,4 +14,5 @@ urlpatterns = [
     path("tickets/", include("rmmbridge.tickets.urls")),
     path("alerts/", include("rmmbridge.alerts.urls")),
     path("ops/", include("rmmbridge.integrator.urls")),
+    path("imports/spreadsheet/", include("rmmbridge.spreadsheets.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Spreadsheet asset import: CSV/XLSX with $CF custom-field columns, a preview, then apply."""
