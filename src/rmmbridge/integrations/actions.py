@@ -83,7 +83,7 @@ def _run_test(vendor: str, credentials: Mapping[str, Any], sink: RequestLogSink 
     """Test raw credentials against the RMM; returns the result and the (redacted) request log entries."""
     entries: list[Any] = []
     try:
-        with open_with_credentials(vendor, credentials, sink=sink) as (connector, request_log):
+        with open_with_credentials(vendor, credentials, sink=sink, interactive=True) as (connector, request_log):
             result = connector.test_connection()
             entries = list(request_log.entries())
     except ConnectorConfigError as exc:

@@ -10,13 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rmmbridge.connectors.base import Connector
-from rmmbridge.connectors.http import RequestLog, open_connector
+from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
 from rmmbridge.connectors.http import RequestLogEntry as LoggedRequest
 from rmmbridge.integrations.models import Integration, RequestLogEntry
 
 DEFAULT_MAX_ENTRIES = 500
 #: Entries are written to the database in batches of this size (and at the end of every `connector_for`).
 FLUSH_EVERY = 25
+#: "Test credentials" is interactive: one quick retry and a short timeout instead of the background job policy.
+INTERACTIVE_RETRY = RetryPolicy(max_retries=1, backoff_base=0.5, backoff_max=2.0, retry_after_cap=5.0)
+INTERACTIVE_TIMEOUT = 15.0
 
 
 def max_entries() -> int:
@@ -102,17 +105,25 @@ class RequestLogSink:
 
 @contextmanager
 def open_with_credentials(
-    vendor: str, credentials: Mapping[str, Any], *, sink: RequestLogSink | None = None
+    vendor: str,
+    credentials: Mapping[str, Any],
+    *,
+    sink: RequestLogSink | None = None,
+    interactive: bool = False,
+    retry: RetryPolicy | None = None,
 ) -> Iterator[tuple[Connector, RequestLog]]:
     """Open a vendor's connector for raw credentials; yields (connector, request_log).
 
+    `interactive` (a person waits: test credentials) retries once with a short timeout.
     Raises ConnectorConfigError (clear message) when the credentials do not validate.
     """
     request_log = RequestLog(max_entries=max_entries())
     if sink is not None:
         request_log.add_listener(sink)
     try:
-        with open_connector(vendor, credentials, request_log=request_log) as connector:
+        policy = retry or (INTERACTIVE_RETRY if interactive else None)
+        timeout = INTERACTIVE_TIMEOUT if interactive else 30.0
+        with open_connector(vendor, credentials, request_log=request_log, retry=policy, timeout=timeout) as connector:
             yield connector, request_log
     finally:
         if sink is not None:
@@ -120,9 +131,12 @@ def open_with_credentials(
 
 
 @contextmanager
-def connector_for(integration: Integration) -> Iterator[Connector]:
-    """The integration's connector, with decrypted credentials; every request is kept in its request log."""
+def connector_for(integration: Integration, *, retry: RetryPolicy | None = None) -> Iterator[Connector]:
+    """The integration's connector, with decrypted credentials; every request is kept in its request log.
+
+    `retry` overrides the HTTP layer's retry policy (tests use a fast backoff).
+    """
     credentials = integration.get_credentials()
     sink = RequestLogSink(int(integration.pk))
-    with open_with_credentials(integration.vendor, credentials, sink=sink) as (connector, _log):
+    with open_with_credentials(integration.vendor, credentials, sink=sink, retry=retry) as (connector, _log):
         yield connector
