@@ -1,0 +1,60 @@
+"""Write layer for integrator schedules: validate, save, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from rmmbridge.integrations.models import Integration
+from rmmbridge.integrator.models import IntegratorSchedule
+from rmmbridge.integrator.tasks import refresh_next_run, schedule_for
+from rmmbridge.servicedesk.actions import Actor, record_audit
+
+BOOL_FIELDS = ("enabled", "sync_customers", "sync_users", "sync_assets", "poll_alerts", "deactivate_deleted_assets")
+INTERVAL_FIELDS = {
+    "customers_interval_minutes": "Customers interval",
+    "users_interval_minutes": "Users interval",
+    "assets_interval_minutes": "Assets interval",
+    "alerts_interval_minutes": "Alerts interval",
+}
+MAX_INTERVAL_MINUTES = 7 * 24 * 60
+
+
+def _interval(label: str, value: Any) -> int:
+    try:
+        minutes = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"{label} expects a whole number of minutes (e.g. 1440 for daily); got {value!r}."
+        ) from None
+    if not 1 <= minutes <= MAX_INTERVAL_MINUTES:
+        raise ValidationError(f"{label} must be between 1 and {MAX_INTERVAL_MINUTES} minutes; got {minutes}.")
+    return minutes
+
+
+def do_update_schedule(actor: Actor, integration: Integration, changes: Mapping[str, Any]) -> IntegratorSchedule:
+    """Change an integration's schedule; unknown keys and bad intervals raise ValidationError, nothing saved."""
+    unknown = sorted(set(changes) - set(BOOL_FIELDS) - set(INTERVAL_FIELDS))
+    if unknown:
+        known = ", ".join([*BOOL_FIELDS, *INTERVAL_FIELDS])
+        raise ValidationError(f"Unknown schedule setting(s) {', '.join(unknown)}; known: {known}.")
+    clean: dict[str, Any] = {}
+    for name, value in changes.items():
+        clean[name] = _interval(INTERVAL_FIELDS[name], value) if name in INTERVAL_FIELDS else bool(value)
+    with transaction.atomic():
+        schedule = schedule_for(integration)
+        schedule = IntegratorSchedule.objects.select_for_update().select_related("integration").get(pk=schedule.pk)
+        diff: dict[str, list[Any]] = {}
+        for name, value in clean.items():
+            old = getattr(schedule, name)
+            if old != value:
+                diff[name] = [old, value]
+                setattr(schedule, name, value)
+        refresh_next_run(schedule)
+        schedule.save()
+        if diff:
+            record_audit(actor, integration, "integrator_schedule", diff)
+    return schedule
