@@ -14,5 +14,6 @@ urlpatterns = [
     path("tickets/", include("rmmbridge.tickets.urls")),
     path("alerts/", include("rmmbridge.alerts.urls")),
     path("ops/", include("rmmbridge.integrator.urls")),
+    path("metrics", include("rmmbridge.integrator.metrics_urls")),
     path("imports/spreadsheet/", include("rmmbridge.spreadsheets.urls")),
 ]

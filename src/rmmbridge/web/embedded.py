@@ -8,7 +8,9 @@ import logging
 logger = logging.getLogger(__name__)
 
 # Each module exposes start() -> None and is started once by `rmmbridge serve` in embedded mode.
-EMBEDDED_SERVICES: list[str] = []
+EMBEDDED_SERVICES: list[str] = [
+    "rmmbridge.integrator.embedded",
+]
 
 
 def start_embedded_services() -> None:
