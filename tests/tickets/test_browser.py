@@ -1,0 +1,45 @@
+"""In a real browser: ticket list → open a ticket → close it with a note → the status shows closed."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from rmmbridge.tickets.choices import TicketStatus
+from rmmbridge.tickets.models import Ticket
+
+from .conftest import Desk
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_close_a_ticket_with_a_note(page: Any, desk: Desk) -> None:
+    from playwright.sync_api import expect
+
+    ticket = desk.open("Disk C: almost full", alert_key="datto:7:disk")
+    desk.open("CPU high")
+
+    page.goto("/tickets/")
+    row = page.locator(f"tr[data-ticket='{ticket.pk}']")
+    expect(row).to_contain_text("ACME-PC-01")
+    expect(row).to_contain_text("datto:7:disk")
+    row.get_by_role("link", name="Disk C: almost full").click()
+    page.wait_for_url(re.compile(rf"/tickets/{ticket.pk}/$"))
+    expect(page.locator("#ticket-devices")).to_contain_text("Workstation")
+    expect(page.get_by_test_id("ticket-status")).to_have_text("New")
+
+    page.get_by_label("Closing note").fill("Freed 20 GB on C:")
+    page.get_by_role("button", name="Close ticket").click()
+
+    expect(page.get_by_test_id("ticket-status")).to_have_text("Closed")  # swapped in place by HTMX
+    expect(page.locator("#ticket-history")).to_contain_text("Freed 20 GB on C:")
+    expect(page.get_by_role("button", name="Reopen")).to_be_visible()
+    assert re.search(rf"/tickets/{ticket.pk}/$", page.url)  # no full page navigation
+    closed = Ticket.objects.get(pk=ticket.pk)
+    assert closed.status == TicketStatus.CLOSED
+    assert closed.actions.get(kind="closed").actor_label == "admin"
+
+    page.goto("/tickets/?status=closed")
+    expect(page.locator(f"tr[data-ticket='{ticket.pk}']")).to_contain_text("Closed")
