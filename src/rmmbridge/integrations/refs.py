@@ -53,14 +53,15 @@ def upsert_refs(integration_id: int, rows: Sequence[RefRow], *, now: datetime | 
     to_create: list[ExternalRef] = []
     to_update: list[ExternalRef] = []
     for row in rows:
-        ref = existing.get((row.kind, row.external_id))
-        if ref is None:
+        found = existing.get((row.kind, row.external_id))
+        if found is None:
             to_create.append(ExternalRef(integration_id=integration_id, kind=row.kind, external_id=row.external_id,
                                          object_id=row.object_id, fingerprint=row.fingerprint, first_seen=now,
                                          last_seen=now))
         else:
-            ref.object_id, ref.fingerprint, ref.last_seen, ref.missing_since = row.object_id, row.fingerprint, now, None
-            to_update.append(ref)
+            found.object_id, found.fingerprint, found.last_seen = row.object_id, row.fingerprint, now
+            found.missing_since = None
+            to_update.append(found)
     ExternalRef.objects.bulk_create(to_create, batch_size=BATCH)
     ExternalRef.objects.bulk_update(to_update, ["object_id", "fingerprint", "last_seen", "missing_since"],
                                     batch_size=BATCH)

@@ -1,0 +1,377 @@
+"""Apply a plan: transactional batches through the service-desk actions, bulk writes, bad items skipped."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
+
+from rmmbridge.common.clock import utcnow
+from rmmbridge.integrations.models import Integration
+from rmmbridge.integrations.refs import RefRow, delete_refs, mark_missing, ref_map, touch_refs, upsert_refs
+from rmmbridge.servicedesk import actions
+from rmmbridge.servicedesk.actions import Actor
+from rmmbridge.servicedesk.models import (
+    Asset,
+    AssetGroup,
+    AssetType,
+    Customer,
+    EndUser,
+    FieldDefinition,
+    Site,
+    TopLevel,
+)
+from rmmbridge.sync.models import CustomerMapping
+from rmmbridge.sync.plan import Op, OpKind
+
+ORDER = ("fields", "asset_types", "customers", "sites", "users", "assets")
+ASSET_BATCH = 1000
+WRITING = frozenset({OpKind.CREATE, OpKind.UPDATE, OpKind.LINK, OpKind.UNLINK, OpKind.DEACTIVATE,
+                     OpKind.REACTIVATE, OpKind.UNCHANGED})
+Progress = Callable[[str, int, int], None]
+
+
+class ApplyError(Exception):
+    """One operation cannot be applied; the message says what to fix."""
+
+
+@dataclass
+class ApplyResult:
+    """Which ops were applied, which failed (index → message), and how many rows were written."""
+
+    applied: set[int] = field(default_factory=set)
+    errors: dict[int, str] = field(default_factory=dict)
+    rows_written: int = 0
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(exc) or type(exc).__name__
+
+
+class Applier:
+    """Applies ops of one integration in dependency order, mapping the plan's temporary ids to real ones."""
+
+    def __init__(self, integration: Integration, actor: Actor, *, now: datetime | None = None,
+                 progress: Progress | None = None) -> None:
+        self.integration = integration
+        self.iid = int(integration.pk)
+        self.actor = actor
+        self.now = now or utcnow()
+        self.progress = progress
+        self.temp: dict[int, int] = {}
+        self.result = ApplyResult()
+        self.site_customer: dict[int, int] = {}
+
+    def resolve(self, value: Any, what: str) -> int:
+        if value is None:
+            raise ApplyError(f"No {what} was planned for this row.")
+        number = int(value)
+        if number >= 0:
+            return number
+        if number not in self.temp:
+            raise ApplyError(f"Its {what} is created by another row of this plan that was not applied: "
+                             "apply that row too (customers and sites first).")
+        return self.temp[number]
+
+    def optional(self, value: Any) -> int | None:
+        if value is None:
+            return None
+        number = int(value)
+        return number if number >= 0 else self.temp.get(number)
+
+    def run(self, ops: Sequence[Op]) -> ApplyResult:
+        indexed = list(enumerate(ops))
+        for entity in ORDER:
+            part = [(i, op) for i, op in indexed if op.entity == entity and op.kind in WRITING]
+            if not part:
+                continue
+            if entity == "assets":
+                self._assets(part)
+            else:
+                for done, (index, op) in enumerate(part, 1):
+                    self._one(index, op)
+                    if self.progress:
+                        self.progress(entity, done, len(part))
+        for index, op in indexed:
+            if op.kind not in WRITING:
+                self.result.applied.add(index)
+        return self.result
+
+    def _one(self, index: int, op: Op) -> None:
+        try:
+            with transaction.atomic():
+                getattr(self, f"_{op.entity}")(op)
+        except (ApplyError, ValidationError, DatabaseError, ValueError) as exc:
+            self.result.errors[index] = _message(exc)
+        else:
+            self.result.applied.add(index)
+
+    def _refs(self, rows: list[RefRow]) -> None:
+        self.result.rows_written += upsert_refs(self.iid, rows, now=self.now)
+
+    # Small entities: one action per row ------------------------------------------------------------
+
+    def _fields(self, op: Op) -> None:
+        if op.kind is not OpKind.CREATE:
+            return
+        existing = FieldDefinition.objects.filter(kind=op.data["kind"], name__iexact=op.data["name"]).first()
+        if existing is None:
+            actions.do_create_field_definition(self.actor, op.data["name"], label=op.data["label"],
+                                               kind=op.data["kind"])
+            self.result.rows_written += 1
+
+    def _asset_types(self, op: Op) -> None:
+        if op.kind is not OpKind.CREATE:
+            return
+        existing = AssetType.objects.filter(name__iexact=op.data["name"]).first()
+        if existing is None:
+            group_id = op.data.get("group_id")
+            group = AssetGroup.objects.filter(pk=int(group_id)).first() if group_id else None
+            if group is None:
+                name = op.data.get("group_name") or "RMM devices"
+                group = AssetGroup.objects.filter(name__iexact=name).first() or actions.do_create_asset_group(
+                    self.actor, name)
+            existing = actions.do_create_asset_type(self.actor, op.data["name"], group)
+            self.result.rows_written += 1
+        self.temp[int(op.data["temp_id"])] = existing.pk
+
+    def _customers(self, op: Op) -> None:
+        if op.kind is OpKind.UNCHANGED:
+            return
+        refs: list[RefRow] = []
+        site_id: int | None
+        if op.kind is OpKind.CREATE:
+            toplevel = op.data.get("toplevel_id")
+            customer = actions.do_create_customer(
+                self.actor, op.data["name"],
+                toplevel=TopLevel.objects.filter(pk=toplevel).first() if toplevel else None)
+            main = customer.sites.get(is_main=True)
+            self.temp[int(op.data["temp_id"])] = customer.pk
+            self.temp[int(op.data["main_site_temp_id"])] = main.pk
+            customer_id, site_id = int(customer.pk), int(main.pk)
+            self.result.rows_written += 2
+        elif op.kind is OpKind.LINK:
+            customer_id = self.resolve(op.target_id, "customer")
+            if not Customer.objects.filter(pk=customer_id).exists():
+                raise ApplyError(f"Customer #{customer_id} no longer exists; run the preview again.")
+            site_id = self.optional(op.data.get("site_id"))
+            if op.data.get("add_mapping"):
+                CustomerMapping.objects.get_or_create(
+                    integration=self.integration, external_id=op.external_id,
+                    defaults={"customer_id": customer_id, "external_name": op.label[:255]})
+                self.result.rows_written += 1
+        else:
+            return
+        refs.append(RefRow("customer", op.external_id, customer_id, op.fingerprint))
+        if op.data.get("site_external_id") and site_id is not None:
+            refs.append(RefRow("site", str(op.data["site_external_id"]), site_id, op.fingerprint))
+        self._refs(refs)
+
+    def _sites(self, op: Op) -> None:
+        if op.kind is OpKind.CREATE:
+            customer = Customer.objects.get(pk=self.resolve(op.data["customer_id"], "customer"))
+            site = Site.objects.filter(customer=customer, name__iexact=op.data["name"]).first()
+            if site is None:
+                site = actions.do_create_site(self.actor, customer, op.data["name"])
+                self.result.rows_written += 1
+            self.temp[int(op.data["temp_id"])] = site.pk
+            self._refs([RefRow("site", op.external_id, site.pk, op.fingerprint)])
+        elif op.kind is OpKind.LINK:
+            self._refs([RefRow("site", op.external_id, self.resolve(op.target_id, "site"), op.fingerprint)])
+
+    def _users(self, op: Op) -> None:
+        if op.kind is OpKind.CREATE:
+            site = Site.objects.get(pk=self.resolve(op.data["site_id"], "site"))
+            user = actions.do_create_end_user(self.actor, site, op.data["name"], email=op.data.get("email", ""))
+            self.temp[int(op.data["temp_id"])] = user.pk
+            self.result.rows_written += 1
+            self._refs([RefRow("end_user", op.external_id, user.pk, op.fingerprint)])
+        elif op.kind is OpKind.LINK:
+            self._refs([RefRow("end_user", op.external_id, self.resolve(op.target_id, "user"), op.fingerprint)])
+        elif op.kind is OpKind.UPDATE:
+            user = EndUser.objects.get(pk=int(op.target_id or 0))
+            actions.do_update_end_user(self.actor, user, **{k: v[1] for k, v in op.changes.items()})
+            self.result.rows_written += 1
+            self.result.rows_written += touch_refs(self.iid, "end_user", {op.external_id: op.fingerprint},
+                                                   now=self.now)
+
+    # Assets: the hot path, in bulk ---------------------------------------------------------------------
+
+    def _assets(self, part: list[tuple[int, Op]]) -> None:
+        self.site_customer = dict(Site.objects.values_list("id", "customer_id"))
+        self.parents: list[tuple[int, str]] = []
+        self.shown: dict[int, set[str]] = {}
+        done = 0
+        for start in range(0, len(part), ASSET_BATCH):
+            batch = part[start:start + ASSET_BATCH]
+            try:
+                with transaction.atomic():
+                    self._asset_batch(batch)
+            except (ApplyError, ValidationError, DatabaseError, ValueError, KeyError):
+                for index, op in batch:  # isolate the bad items: one savepoint each
+                    try:
+                        with transaction.atomic():
+                            self._asset_batch([(index, op)])
+                    except (ApplyError, ValidationError, DatabaseError, ValueError, KeyError) as exc:
+                        self.result.errors[index] = _message(exc)
+            for index, _ in batch:
+                if index not in self.result.errors:
+                    self.result.applied.add(index)
+            done += len(batch)
+            if self.progress:
+                self.progress("assets", done, len(part))
+        self._link_parents()
+        self._show_fields()
+
+    def _site_of(self, value: Any) -> tuple[int, int]:
+        site_id = self.resolve(value, "site")
+        if site_id not in self.site_customer:
+            raise ApplyError(f"Site #{site_id} no longer exists; run the preview again.")
+        return site_id, self.site_customer[site_id]
+
+    def _asset_batch(self, batch: list[tuple[int, Op]]) -> None:
+        creates: list[tuple[Op, Asset]] = []
+        targets = [int(op.target_id) for _, op in batch
+                   if op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE) and op.target_id is not None]
+        loaded = Asset.objects.in_bulk(targets) if targets else {}
+        updates: list[tuple[Asset, dict[str, list[Any]]]] = []
+        update_fields: set[str] = set()
+        link_rows: list[RefRow] = []
+        fingerprints: dict[str, str] = {}
+        clear: list[str] = []
+        missing: list[str] = []
+        deactivate: list[int] = []
+        unlink: list[str] = []
+        for _, op in batch:
+            wanted: dict[str, Any] = op.data.get("set", {})
+            if op.kind is OpKind.CREATE:
+                site_id, customer_id = self._site_of(wanted["site_id"])
+                asset = Asset(name=wanted.get("name", ""), asset_type_id=self.resolve(wanted["asset_type_id"], "type"),
+                              site_id=site_id, customer_id=customer_id,
+                              end_user_id=self._user_for(wanted.get("end_user_id"), customer_id),
+                              values={k: v for k, v in (wanted.get("values") or {}).items() if v is not None})
+                creates.append((op, asset))
+            elif op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE):
+                current = loaded.get(int(op.target_id or 0))
+                if current is None:
+                    raise ApplyError(f"Asset #{op.target_id} no longer exists; run the preview again.")
+                changed = self._change(current, wanted, op)
+                if changed:
+                    updates.append((current, op.changes))
+                    update_fields |= changed
+                if op.kind is OpKind.LINK:
+                    link_rows.append(RefRow("asset", op.external_id, current.pk, op.fingerprint))
+                else:
+                    fingerprints[op.external_id] = op.fingerprint
+                if op.data.get("clear_missing"):
+                    clear.append(op.external_id)
+            elif op.kind is OpKind.DEACTIVATE:
+                deactivate.append(int(op.target_id or 0))
+                if op.data.get("mark_missing"):
+                    missing.append(op.external_id)
+            elif op.kind is OpKind.UNLINK:
+                unlink.append(op.external_id)
+            elif op.kind is OpKind.UNCHANGED:
+                if op.data.get("mark_missing"):
+                    missing.append(op.external_id)
+                if op.data.get("refresh_fingerprint") or op.data.get("clear_missing"):
+                    fingerprints[op.external_id] = op.fingerprint
+                if op.data.get("clear_missing"):
+                    clear.append(op.external_id)
+        if creates:
+            created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates])
+            self.result.rows_written += 2 * len(created)
+            for (op, _), asset in zip(creates, created, strict=True):
+                link_rows.append(RefRow("asset", op.external_id, asset.pk, op.fingerprint))
+                self._remember(asset, op)
+        if updates:
+            self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, sorted(update_fields))
+            for asset, _ in updates:
+                self.shown.setdefault(asset.asset_type_id, set()).update(asset.values)
+        for _, op in batch:
+            if op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE) and op.data.get("set", {}).get(
+                    "parent_external_id"):
+                self.parents.append((int(op.target_id or 0), op.data["set"]["parent_external_id"]))
+        self._refs(link_rows)
+        if fingerprints or clear:
+            self.result.rows_written += touch_refs(self.iid, "asset", fingerprints, clear_missing=clear, now=self.now)
+        if missing:
+            self.result.rows_written += mark_missing(self.iid, "asset", missing, self.now)
+        if deactivate:
+            self.result.rows_written += 2 * actions.do_bulk_set_assets_active(
+                self.actor, deactivate, False, reason="no longer in the RMM")
+        if unlink:
+            self.result.rows_written += delete_refs(self.iid, "asset", unlink)
+
+    def _user_for(self, value: Any, customer_id: int) -> int | None:
+        user_id = self.optional(value)
+        return user_id if user_id is not None and user_id > 0 else None
+
+    def _remember(self, asset: Asset, op: Op) -> None:
+        self.shown.setdefault(asset.asset_type_id, set()).update(asset.values)
+        parent = op.data.get("set", {}).get("parent_external_id")
+        if parent:
+            self.parents.append((asset.pk, str(parent)))
+
+    def _change(self, asset: Asset, wanted: dict[str, Any], op: Op) -> set[str]:
+        fields: set[str] = set()
+        if "name" in wanted:
+            asset.name, fields = wanted["name"], fields | {"name"}
+        if "asset_type_id" in wanted:
+            asset.asset_type_id = self.resolve(wanted["asset_type_id"], "asset type")
+            fields.add("asset_type")
+        if "site_id" in wanted:
+            asset.site_id, asset.customer_id = self._site_of(wanted["site_id"])
+            fields |= {"site", "customer"}
+        if wanted.get("values"):
+            asset.values = {**asset.values, **wanted["values"]}
+            fields.add("values")
+        if "end_user_id" in wanted:
+            asset.end_user_id = self._user_for(wanted["end_user_id"], asset.customer_id)
+            fields.add("end_user")
+        if wanted.get("active") is True:
+            asset.active = True
+            fields.add("active")
+        return fields
+
+    def _link_parents(self) -> None:
+        if not self.parents:
+            return
+        by_external = ref_map(self.iid, "asset")
+        wanted = {child: by_external.get(parent) for child, parent in self.parents}
+        assets = Asset.objects.in_bulk([c for c, p in wanted.items() if p is not None])
+        updates = []
+        for child_id, asset in assets.items():
+            parent_id = wanted[child_id]
+            if parent_id is not None and parent_id != asset.parent_id and parent_id != child_id:
+                updates.append((asset, {"parent": [asset.parent_id, parent_id]}))
+                asset.parent_id = parent_id
+        if updates:
+            with transaction.atomic():
+                self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, ["parent"])
+
+    def _show_fields(self) -> None:
+        """Attach every imported field to the asset types that received it, so it shows on those assets."""
+        if not self.shown:
+            return
+        definitions = actions.field_definitions()
+        types = AssetType.objects.in_bulk(list(self.shown))
+        per_field: dict[str, list[AssetType]] = {}
+        for type_id, keys in self.shown.items():
+            for key in keys:
+                if key in definitions and type_id in types:
+                    per_field.setdefault(key, []).append(types[type_id])
+        for key, asset_types in per_field.items():
+            self.result.rows_written += actions.do_show_field_on_asset_types(self.actor, definitions[key], asset_types)
+
+
+def apply_ops(integration: Integration, ops: Sequence[Op], actor: Actor, *, now: datetime | None = None,
+              progress: Progress | None = None) -> ApplyResult:
+    """Apply ops in dependency order; bad items are reported in result.errors and skipped."""
+    return Applier(integration, actor, now=now, progress=progress).run(ops)

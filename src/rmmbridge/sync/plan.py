@@ -1,0 +1,278 @@
+"""Plain data of the sync engine: configuration, local snapshot and the plan of operations (no Django)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+ENTITIES: tuple[str, ...] = ("customers", "sites", "users", "assets")
+COUNT_KEYS: tuple[str, ...] = (
+    "created", "updated", "unchanged", "linked", "unlinked", "deactivated", "reactivated", "conflicts", "skipped",
+    "errors",
+)
+
+DEFAULT_JUNK_VALUES: tuple[str, ...] = (
+    "", "none", "null", "n/a", "na", "unknown", "0", "00000000", "123456789", "1234567890",
+    "to be filled by o.e.m.", "to be filled by oem", "default string", "system serial number",
+    "system product name", "not specified", "not applicable", "chassis serial number", "o.e.m.", "oem",
+    "invalid", "serial", "xxxxxxxxxxxx", "00:00:00:00:00:00", "000000000000", "ff:ff:ff:ff:ff:ff",
+)
+
+
+class OpKind(StrEnum):
+    """What the plan does with one record."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    LINK = "link"
+    UNLINK = "unlink"
+    DEACTIVATE = "deactivate"
+    REACTIVATE = "reactivate"
+    CONFLICT = "conflict"
+    SKIP = "skip"
+    UNCHANGED = "unchanged"
+
+
+COUNT_KEY_OF: dict[OpKind, str] = {
+    OpKind.CREATE: "created",
+    OpKind.UPDATE: "updated",
+    OpKind.UNCHANGED: "unchanged",
+    OpKind.LINK: "linked",
+    OpKind.UNLINK: "unlinked",
+    OpKind.DEACTIVATE: "deactivated",
+    OpKind.REACTIVATE: "reactivated",
+    OpKind.CONFLICT: "conflicts",
+    OpKind.SKIP: "skipped",
+}
+
+
+class FieldPolicy(StrEnum):
+    """When a field mapping writes its value."""
+
+    ALWAYS = "always"
+    ONLY_EMPTY = "only_empty"  # only for new assets or when the local field is empty (Halo's option)
+    NOT_AFTER_LOCAL_EDIT = "not_after_local_edit"  # never after a person edited it locally
+
+
+class NewCustomerMode(StrEnum):
+    """What happens to an RMM customer (or Datto site) that neither a mapping nor its name matches."""
+
+    CREATE = "create"  # create a customer (Datto: each site becomes a customer with a main site)
+    ONE_CUSTOMER = "one_customer"  # Datto: every site becomes a site of one chosen customer
+    REVIEW = "review"  # leave it unmapped and list it for review
+
+
+class MissingAction(StrEnum):
+    """What happens to a linked asset that a complete fetch no longer contains."""
+
+    DEACTIVATE = "deactivate"
+    UNLINK = "unlink"
+    NOTHING = "nothing"
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """One field mapping: an RMM field path → a local field key (`name` or `CF<name>`)."""
+
+    source: str
+    target: str
+    policy: FieldPolicy = FieldPolicy.ALWAYS
+    device_type: str = ""  # "" = every device type
+    create_if_missing: bool = False
+
+
+@dataclass(frozen=True)
+class MatchRule:
+    """One asset matching field: a local field key (or `name` for the hostname), optionally within the customer."""
+
+    field: str
+    within_customer: bool = False
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A customer/site mapping row: RMM customer or site → local customer (and optionally a site)."""
+
+    external_id: str
+    customer_id: int
+    site_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TypeMap:
+    """An asset type mapping row: RMM device type → local asset type, or ignore."""
+
+    device_type: str
+    asset_type_id: int | None = None
+    ignore: bool = False
+
+
+@dataclass
+class SyncSettings:
+    """The whole sync configuration of one integration, as plain data."""
+
+    mappings: list[Mapping] = field(default_factory=list)
+    new_customer_mode: NewCustomerMode = NewCustomerMode.CREATE
+    toplevel_id: int | None = None
+    one_customer_id: int | None = None
+    match_users: bool = True
+    link_device_users: bool = True
+    type_maps: list[TypeMap] = field(default_factory=list)
+    import_types: list[str] = field(default_factory=list)  # empty = every device type
+    default_group_id: int | None = None
+    field_maps: list[FieldMap] = field(default_factory=list)
+    match_rules: list[MatchRule] = field(default_factory=list)
+    junk_values: list[str] = field(default_factory=lambda: list(DEFAULT_JUNK_VALUES))
+    default_site_id: int | None = None
+    child_assets: bool = True
+    missing_action: MissingAction = MissingAction.DEACTIVATE
+    grace_hours: int = 0
+    guard_percent: int = 20
+
+
+@dataclass(frozen=True)
+class LocalCustomer:
+    id: int
+    name: str
+    main_site_id: int | None
+
+
+@dataclass(frozen=True)
+class LocalSite:
+    id: int
+    customer_id: int
+    name: str
+    is_main: bool = False
+
+
+@dataclass(frozen=True)
+class LocalUser:
+    id: int
+    customer_id: int
+    site_id: int
+    name: str
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class LocalAssetType:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class LocalField:
+    """A field definition: key (`name` / `CF<name>`), label, data type, choices."""
+
+    key: str
+    label: str
+    data_type: str = "text"
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class LocalAsset:
+    id: int
+    name: str
+    asset_type_id: int
+    site_id: int
+    customer_id: int
+    active: bool = True
+    values: dict[str, Any] = field(default_factory=dict)
+    locally_edited: tuple[str, ...] = ()
+    end_user_id: int | None = None
+    parent_id: int | None = None
+
+
+@dataclass(frozen=True)
+class LocalRef:
+    """An ExternalRef of this integration."""
+
+    kind: str
+    external_id: str
+    object_id: int
+    fingerprint: str = ""
+    missing_since: datetime | None = None
+
+
+@dataclass
+class Snapshot:
+    """What exists locally, as plain data."""
+
+    customers: dict[int, LocalCustomer] = field(default_factory=dict)
+    sites: dict[int, LocalSite] = field(default_factory=dict)
+    users: dict[int, LocalUser] = field(default_factory=dict)
+    asset_types: dict[int, LocalAssetType] = field(default_factory=dict)
+    fields: dict[str, LocalField] = field(default_factory=dict)
+    assets: dict[int, LocalAsset] = field(default_factory=dict)
+    refs: dict[tuple[str, str], LocalRef] = field(default_factory=dict)
+
+    def ref(self, kind: str, external_id: str | None) -> LocalRef | None:
+        if external_id is None:
+            return None
+        return self.refs.get((kind, external_id))
+
+
+@dataclass
+class Op:
+    """One planned operation on one record, with the reason a person reads in the preview."""
+
+    entity: str
+    kind: OpKind
+    external_id: str
+    label: str
+    reason: str
+    target_id: int | None = None
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    fingerprint: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity, "kind": self.kind.value, "external_id": self.external_id, "label": self.label,
+            "reason": self.reason, "target_id": self.target_id, "changes": self.changes, "data": self.data,
+            "fingerprint": self.fingerprint, "warnings": self.warnings,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Op:
+        return cls(
+            entity=str(raw["entity"]), kind=OpKind(raw["kind"]), external_id=str(raw["external_id"]),
+            label=str(raw.get("label", "")), reason=str(raw.get("reason", "")), target_id=raw.get("target_id"),
+            changes=dict(raw.get("changes") or {}), data=dict(raw.get("data") or {}),
+            fingerprint=str(raw.get("fingerprint", "")), warnings=list(raw.get("warnings") or []),
+        )
+
+
+@dataclass
+class Plan:
+    """The ordered operations of one run, and whether the mass-deactivation guard stopped it."""
+
+    ops: list[Op] = field(default_factory=list)
+    needs_confirmation: bool = False
+    guard_message: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    def extend(self, ops: Iterable[Op]) -> None:
+        self.ops.extend(ops)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return count_ops(self.ops)
+
+
+def empty_counts() -> dict[str, int]:
+    return dict.fromkeys(COUNT_KEYS, 0)
+
+
+def count_ops(ops: Iterable[Op]) -> dict[str, dict[str, int]]:
+    """Counts per entity and count key (created, updated, …)."""
+    tally: Counter[tuple[str, str]] = Counter((op.entity, COUNT_KEY_OF[op.kind]) for op in ops)
+    result: dict[str, dict[str, int]] = {}
+    for (entity, key), number in tally.items():
+        result.setdefault(entity, empty_counts())[key] = number
+    return result

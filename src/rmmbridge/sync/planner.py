@@ -1,0 +1,688 @@
+"""The pure planner: (remote records, local snapshot, settings) → a plan of explained operations (no Django)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from rmmbridge.connectors.records import RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
+from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, coerce_value
+from rmmbridge.sync.matching import MatchIndex, junk_set, match_asset, normalise_name
+from rmmbridge.sync.plan import (
+    LocalAsset,
+    LocalField,
+    LocalRef,
+    Mapping,
+    MissingAction,
+    NewCustomerMode,
+    Op,
+    OpKind,
+    Plan,
+    Snapshot,
+    SyncSettings,
+)
+
+DEVICE_ATTRIBUTES = (
+    "hostname", "serial_number", "os_name", "manufacturer", "model", "ip_addresses", "mac_addresses",
+    "last_logged_in_user", "last_seen", "online", "device_type", "vendor_type", "site_external_id",
+    "customer_external_id",
+)
+DEFAULT_GROUP_NAME = "RMM devices"
+
+
+@dataclass
+class RemoteData:
+    """Everything fetched for one run; `complete` says which entities were fetched fully without error."""
+
+    customers: list[RemoteCustomer] = field(default_factory=list)
+    sites: list[RemoteSite] = field(default_factory=list)
+    users: list[RemoteUser] = field(default_factory=list)
+    devices: list[RemoteDevice] = field(default_factory=list)
+    complete: set[str] = field(default_factory=set)
+
+
+class Pending:
+    """Hands out negative temporary ids for objects the plan creates; apply maps them to real ids."""
+
+    def __init__(self) -> None:
+        self._next = -1
+
+    def new(self) -> int:
+        value = self._next
+        self._next -= 1
+        return value
+
+
+@dataclass
+class Placement:
+    """Where records of a remote customer/site go: local (or pending) customer and site, and why."""
+
+    customer_id: int
+    site_id: int
+    via: str
+
+
+@dataclass
+class Resolution:
+    """Outcome of the customers/sites stage, used to place users and devices."""
+
+    by_site: dict[str, Placement] = field(default_factory=dict)
+    by_customer: dict[str, Placement] = field(default_factory=dict)
+    unresolved: dict[str, str] = field(default_factory=dict)  # remote id → remote name, left for review
+    site_names: dict[int, str] = field(default_factory=dict)
+
+    def place(self, site_external_id: str | None, customer_external_id: str | None) -> Placement | None:
+        if site_external_id and site_external_id in self.by_site:
+            return self.by_site[site_external_id]
+        if customer_external_id and customer_external_id in self.by_customer:
+            return self.by_customer[customer_external_id]
+        return None
+
+
+def fingerprint(payload: Any) -> str:
+    """A stable hash of the wanted state of one record."""
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+# Customers and sites --------------------------------------------------------------------------------
+
+
+class _CustomerResolver:
+    """Resolves remote customers to local ones: ref, mapping row, normalised name, then the setting."""
+
+    def __init__(self, snap: Snapshot, cfg: SyncSettings, pending: Pending) -> None:
+        self.snap = snap
+        self.cfg = cfg
+        self.pending = pending
+        self.mappings: dict[str, Mapping] = {m.external_id: m for m in cfg.mappings}
+        self.by_name: dict[str, list[int]] = {}
+        for customer in snap.customers.values():
+            self.by_name.setdefault(normalise_name(customer.name), []).append(customer.id)
+        self.main_site: dict[int, int] = {
+            c.id: c.main_site_id for c in snap.customers.values() if c.main_site_id is not None
+        }
+
+    def site_for(self, customer_id: int, mapping: Mapping | None) -> int | None:
+        if mapping is not None and mapping.site_id is not None and mapping.site_id in self.snap.sites:
+            return mapping.site_id
+        return self.main_site.get(customer_id)
+
+    def resolve(self, external_id: str, name: str, *, main_site_external_id: str | None = None) -> Op:
+        """One op for the remote customer; op.target_id is the (possibly pending) customer id, or None."""
+        ref = self.snap.ref("customer", external_id)
+        if ref is not None and ref.object_id in self.snap.customers:
+            return Op("customers", OpKind.UNCHANGED, external_id, name, "linked by an earlier import",
+                      target_id=ref.object_id)
+        mapping = self.mappings.get(external_id)
+        if mapping is not None and mapping.customer_id in self.snap.customers:
+            local = self.snap.customers[mapping.customer_id].name
+            return Op("customers", OpKind.LINK, external_id, name,
+                      f"mapped to '{local}' in the customer mapping table", target_id=mapping.customer_id,
+                      data={"site_id": self.site_for(mapping.customer_id, mapping),
+                            "site_external_id": main_site_external_id})
+        found = self.by_name.get(normalise_name(name), [])
+        if len(found) == 1:
+            local = self.snap.customers[found[0]].name if found[0] > 0 else name
+            return Op("customers", OpKind.LINK, external_id, name, f"matched by name '{local}'",
+                      target_id=found[0], data={"add_mapping": found[0] > 0, "site_id": self.main_site.get(found[0]),
+                                                "site_external_id": main_site_external_id})
+        if len(found) > 1:
+            ids = ", ".join(f"#{i}" for i in found)
+            return Op("customers", OpKind.CONFLICT, external_id, name,
+                      f"name '{name}' matches {len(found)} local customers ({ids}); add a mapping row")
+        if self.cfg.new_customer_mode is NewCustomerMode.CREATE:
+            temp, site_temp = self.pending.new(), self.pending.new()
+            self.by_name.setdefault(normalise_name(name), []).append(temp)
+            self.main_site[temp] = site_temp
+            return Op("customers", OpKind.CREATE, external_id, name, "no mapping or customer of that name: create it",
+                      target_id=temp, data={"temp_id": temp, "name": name, "toplevel_id": self.cfg.toplevel_id,
+                                            "main_site_temp_id": site_temp,
+                                            "site_external_id": main_site_external_id})
+        return Op("customers", OpKind.SKIP, external_id, name,
+                  "not mapped and no customer has this name: left for review (add a mapping row)")
+
+
+def plan_customers_sites(
+    customers: Sequence[RemoteCustomer],
+    sites: Sequence[RemoteSite],
+    snap: Snapshot,
+    cfg: SyncSettings,
+    pending: Pending,
+    *,
+    sites_are_customers: bool,
+) -> tuple[list[Op], Resolution]:
+    """Plan customers and sites; return the ops and where each remote customer/site's records go."""
+    resolver = _CustomerResolver(snap, cfg, pending)
+    ops: list[Op] = []
+    res = Resolution(site_names={s.id: s.name for s in snap.sites.values()})
+    if sites_are_customers:
+        remote_customers = [RemoteCustomer(s.external_id, s.name) for s in sites] or list(customers)
+        if cfg.new_customer_mode is NewCustomerMode.ONE_CUSTOMER:
+            return _plan_sites_under_one_customer(remote_customers, snap, cfg, pending, resolver)
+        for remote in remote_customers:
+            op = resolver.resolve(remote.external_id, remote.name, main_site_external_id=remote.external_id)
+            ops.append(op)
+            _record_customer(op, remote.external_id, remote.name, resolver, res, as_site=True)
+        return ops, res
+
+    for remote in customers:
+        op = resolver.resolve(remote.external_id, remote.name)
+        ops.append(op)
+        _record_customer(op, remote.external_id, remote.name, resolver, res, as_site=False)
+    site_names: dict[tuple[int, str], int] = {
+        (s.customer_id, normalise_name(s.name)): s.id for s in snap.sites.values()
+    }
+    for remote_site in sites:
+        ops.append(_plan_site(remote_site, snap, resolver, res, pending, site_names))
+    return ops, res
+
+
+def _record_customer(op: Op, external_id: str, name: str, resolver: _CustomerResolver, res: Resolution,
+                     *, as_site: bool) -> None:
+    if op.target_id is None:
+        res.unresolved[external_id] = name
+        return
+    site_id = op.data.get("site_id") or resolver.main_site.get(op.target_id)
+    if site_id is None:
+        res.unresolved[external_id] = name
+        return
+    placement = Placement(op.target_id, int(site_id), op.reason)
+    res.by_customer[external_id] = placement
+    if as_site:
+        res.by_site[external_id] = placement
+
+
+def _plan_site(remote: RemoteSite, snap: Snapshot, resolver: _CustomerResolver, res: Resolution,
+               pending: Pending, site_names: dict[tuple[int, str], int]) -> Op:
+    ref = snap.ref("site", remote.external_id)
+    if ref is not None and ref.object_id in snap.sites:
+        site = snap.sites[ref.object_id]
+        res.by_site[remote.external_id] = Placement(site.customer_id, site.id, "linked by an earlier import")
+        return Op("sites", OpKind.UNCHANGED, remote.external_id, remote.name, "linked by an earlier import",
+                  target_id=site.id)
+    mapping = resolver.mappings.get(remote.external_id)
+    if mapping is not None and mapping.customer_id in snap.customers:
+        site_id = resolver.site_for(mapping.customer_id, mapping)
+        if site_id is not None:
+            res.by_site[remote.external_id] = Placement(mapping.customer_id, site_id, "site mapping")
+            return Op("sites", OpKind.LINK, remote.external_id, remote.name,
+                      f"mapped to '{snap.sites[site_id].name}' in the mapping table", target_id=site_id)
+    parent = res.by_customer.get(remote.customer_external_id or "")
+    if parent is None:
+        res.unresolved[remote.external_id] = remote.name
+        return Op("sites", OpKind.SKIP, remote.external_id, remote.name,
+                  "its customer is not imported or mapped: left for review")
+    existing = site_names.get((parent.customer_id, normalise_name(remote.name)))
+    if existing is not None:
+        res.by_site[remote.external_id] = Placement(parent.customer_id, existing, "site name")
+        return Op("sites", OpKind.LINK, remote.external_id, remote.name,
+                  f"matched by site name '{res.site_names.get(existing, remote.name)}' within the customer",
+                  target_id=existing)
+    temp = pending.new()
+    site_names[(parent.customer_id, normalise_name(remote.name))] = temp
+    res.by_site[remote.external_id] = Placement(parent.customer_id, temp, "new site")
+    res.site_names[temp] = remote.name
+    return Op("sites", OpKind.CREATE, remote.external_id, remote.name, "new site of its customer",
+              target_id=temp, data={"temp_id": temp, "customer_id": parent.customer_id, "name": remote.name})
+
+
+def _plan_sites_under_one_customer(
+    remotes: Sequence[RemoteCustomer], snap: Snapshot, cfg: SyncSettings, pending: Pending,
+    resolver: _CustomerResolver,
+) -> tuple[list[Op], Resolution]:
+    ops: list[Op] = []
+    res = Resolution(site_names={s.id: s.name for s in snap.sites.values()})
+    target = cfg.one_customer_id
+    site_names = {(s.customer_id, normalise_name(s.name)): s.id for s in snap.sites.values()}
+    for remote in remotes:
+        ref = snap.ref("site", remote.external_id)
+        mapping = resolver.mappings.get(remote.external_id)
+        if ref is not None and ref.object_id in snap.sites:
+            site = snap.sites[ref.object_id]
+            res.by_site[remote.external_id] = Placement(site.customer_id, site.id, "linked")
+            ops.append(Op("sites", OpKind.UNCHANGED, remote.external_id, remote.name, "linked by an earlier import",
+                          target_id=site.id))
+            continue
+        if mapping is not None and mapping.customer_id in snap.customers:
+            site_id = resolver.site_for(mapping.customer_id, mapping)
+            if site_id is not None:
+                res.by_site[remote.external_id] = Placement(mapping.customer_id, site_id, "mapping")
+                ops.append(Op("sites", OpKind.LINK, remote.external_id, remote.name,
+                              "mapped in the customer mapping table", target_id=site_id))
+                continue
+        if target is None or target not in snap.customers:
+            res.unresolved[remote.external_id] = remote.name
+            ops.append(Op("sites", OpKind.SKIP, remote.external_id, remote.name,
+                          "'all sites under one customer' is chosen but no customer is set: choose it in the settings"))
+            continue
+        existing = site_names.get((target, normalise_name(remote.name)))
+        if existing is not None:
+            res.by_site[remote.external_id] = Placement(target, existing, "site name")
+            ops.append(Op("sites", OpKind.LINK, remote.external_id, remote.name,
+                          f"matched by site name within '{snap.customers[target].name}'", target_id=existing))
+            continue
+        temp = pending.new()
+        site_names[(target, normalise_name(remote.name))] = temp
+        res.by_site[remote.external_id] = Placement(target, temp, "new site")
+        res.site_names[temp] = remote.name
+        ops.append(Op("sites", OpKind.CREATE, remote.external_id, remote.name,
+                      f"new site of '{snap.customers[target].name}' (all sites under one customer)", target_id=temp,
+                      data={"temp_id": temp, "customer_id": target, "name": remote.name}))
+    res.by_customer = dict(res.by_site)
+    return ops, res
+
+
+# Users ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class UserIndex:
+    """Users per customer by e-mail and normalised name (local and pending), for matching and device links."""
+
+    by_email: dict[tuple[int, str], int] = field(default_factory=dict)
+    by_name: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def add(self, customer_id: int, user_id: int, name: str, email: str) -> None:
+        if email:
+            self.by_email.setdefault((customer_id, email.strip().lower()), user_id)
+        if name:
+            self.by_name.setdefault((customer_id, normalise_name(name)), user_id)
+
+    def find(self, customer_id: int, text: str) -> tuple[int | None, str]:
+        """A user of the customer by e-mail, by name, or by a DOMAIN\\login's login part."""
+        raw = text.strip()
+        if not raw:
+            return None, ""
+        lowered = raw.lower()
+        if (customer_id, lowered) in self.by_email:
+            return self.by_email[(customer_id, lowered)], "e-mail"
+        login = lowered.split("\\")[-1]
+        if (customer_id, normalise_name(login)) in self.by_name:
+            return self.by_name[(customer_id, normalise_name(login))], "name"
+        for (cid, email), uid in self.by_email.items():
+            if cid == customer_id and email.split("@")[0] == login:
+                return uid, "login"
+        return None, ""
+
+
+def user_index(snap: Snapshot) -> UserIndex:
+    index = UserIndex()
+    for user in snap.users.values():
+        index.add(user.customer_id, user.id, user.name, user.email)
+    return index
+
+
+def plan_users(users: Sequence[RemoteUser], snap: Snapshot, cfg: SyncSettings, res: Resolution, pending: Pending,
+               index: UserIndex) -> list[Op]:
+    """Match users by e-mail, then by name within the customer; create the rest at their site."""
+    ops: list[Op] = []
+    for remote in users:
+        email = (remote.email or "").strip()
+        wanted = {"name": remote.name.strip(), "email": email}
+        fp = fingerprint(wanted)
+        ref = snap.ref("end_user", remote.external_id)
+        if ref is not None and ref.object_id in snap.users:
+            local = snap.users[ref.object_id]
+            changes = {k: [getattr(local, k), v] for k, v in wanted.items() if v and getattr(local, k) != v}
+            kind = OpKind.UPDATE if changes else OpKind.UNCHANGED
+            ops.append(Op("users", kind, remote.external_id, remote.name, "linked by an earlier import",
+                          target_id=local.id, changes=changes, fingerprint=fp))
+            continue
+        placement = res.place(remote.site_external_id, remote.customer_external_id)
+        if placement is None:
+            ops.append(Op("users", OpKind.SKIP, remote.external_id, remote.name,
+                          "its customer is not mapped or imported: import or map the customer first"))
+            continue
+        found: int | None = None
+        reason = ""
+        if cfg.match_users:
+            if email and (placement.customer_id, email.lower()) in index.by_email:
+                found, reason = index.by_email[(placement.customer_id, email.lower())], f"matched by e-mail '{email}'"
+            elif (placement.customer_id, normalise_name(remote.name)) in index.by_name:
+                found = index.by_name[(placement.customer_id, normalise_name(remote.name))]
+                reason = f"matched by name '{remote.name}' within the customer"
+        if found is not None and found > 0:
+            ops.append(Op("users", OpKind.LINK, remote.external_id, remote.name, reason, target_id=found,
+                          fingerprint=fp))
+            continue
+        temp = pending.new()
+        index.add(placement.customer_id, temp, remote.name, email)
+        ops.append(Op("users", OpKind.CREATE, remote.external_id, remote.name, "no user with this e-mail or name",
+                      target_id=temp, fingerprint=fp,
+                      data={"temp_id": temp, "site_id": placement.site_id, "name": remote.name, "email": email}))
+    return ops
+
+
+# Assets ---------------------------------------------------------------------------------------------
+
+
+def device_value(device: RemoteDevice, path: str) -> Any:
+    """The value of a field path on a device: a normalized attribute or a flattened vendor field."""
+    if path in DEVICE_ATTRIBUTES:
+        value: Any = getattr(device, path)
+    else:
+        key = path[7:] if path.startswith("fields.") else path
+        value = device.fields.get(key)
+    if isinstance(value, tuple):
+        return ", ".join(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def type_label(key: str) -> str:
+    """'network_device' → 'Network device'."""
+    text = key.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+class _AssetPlanner:
+    def __init__(self, snap: Snapshot, cfg: SyncSettings, res: Resolution, pending: Pending, users: UserIndex,
+                 *, allow_pending: bool) -> None:
+        self.snap = snap
+        self.cfg = cfg
+        self.res = res
+        self.pending = pending
+        self.users = users
+        self.allow_pending = allow_pending
+        self.ops: list[Op] = []
+        self.warnings: list[str] = []
+        self.type_maps = {t.device_type: t for t in cfg.type_maps}
+        self.types_by_name = {t.name.lower(): t.id for t in snap.asset_types.values()}
+        self.type_names = {t.id: t.name for t in snap.asset_types.values()}
+        self.fields: dict[str, LocalField] = dict(snap.fields)
+        self.rules = [(r.field, r.within_customer) for r in cfg.match_rules]
+        self.index = MatchIndex(tuple(k for k, _ in self.rules), junk_set(cfg.junk_values))
+        self.asset_refs: dict[int, str] = {r.object_id: r.external_id for r in snap.refs.values() if r.kind == "asset"}
+        for asset in snap.assets.values():
+            if asset.id in self.asset_refs:
+                continue  # already linked to one of this integration's devices
+            for key, _ in self.rules:
+                value = asset.name if key == "name" else asset.values.get(key)
+                self.index.add(asset.id, asset.customer_id, key, value)
+        self.claimed: set[int] = set()
+        self.parent_of: dict[str, str] = {}
+        self._plan_fields()
+
+    def _plan_fields(self) -> None:
+        for fm in self.cfg.field_maps:
+            if fm.target in self.fields or fm.target.lower() in {k.lower() for k in self.fields}:
+                continue
+            if fm.create_if_missing and fm.target not in ("name",):
+                custom = fm.target.startswith("CF") and len(fm.target) > 2
+                name = fm.target[2:] if custom else fm.target
+                label = type_label(name)
+                self.fields[fm.target] = LocalField(fm.target, label)
+                self.ops.append(Op("fields", OpKind.CREATE, fm.target, label,
+                                   f"field mapping from '{fm.source}' asks to create it",
+                                   data={"name": name, "label": label,
+                                         "kind": "custom_field" if custom else "asset_field"}))
+            elif fm.target != "name":
+                self.warnings.append(
+                    f"Field mapping '{fm.source}' → '{fm.target}': no field '{fm.target}' exists; create it under "
+                    "Settings > Fields or tick 'create the field if missing'."
+                )
+
+    def asset_type(self, key: str) -> tuple[int | None, str]:
+        """(asset type id or pending id, reason) or (None, why it is skipped)."""
+        if self.cfg.import_types and key not in self.cfg.import_types:
+            return None, f"device type '{type_label(key)}' is not selected for import"
+        mapped = self.type_maps.get(key)
+        if mapped is not None and mapped.ignore:
+            return None, f"device type '{type_label(key)}' is set to 'ignore'"
+        if mapped is not None and mapped.asset_type_id in self.type_names:
+            return mapped.asset_type_id, "type mapping"
+        label = type_label(key)
+        if label.lower() in self.types_by_name:
+            return self.types_by_name[label.lower()], "same-named asset type"
+        temp = self.pending.new()
+        self.types_by_name[label.lower()] = temp
+        self.type_names[temp] = label
+        self.ops.append(Op("asset_types", OpKind.CREATE, key, label,
+                           "no asset type mapped or named like this device type: create it",
+                           target_id=temp, data={"temp_id": temp, "name": label,
+                                                 "group_id": self.cfg.default_group_id,
+                                                 "group_name": DEFAULT_GROUP_NAME}))
+        return temp, "new asset type"
+
+    def wanted_values(self, device: RemoteDevice, type_key: str, warnings: list[str]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for fm in self.cfg.field_maps:
+            if fm.device_type and fm.device_type != type_key:
+                continue
+            definition = self.fields.get(fm.target)
+            if definition is None or fm.target == "name":
+                continue
+            raw = device_value(device, fm.source)
+            try:
+                values[fm.target] = coerce_value(definition.label, DataType(definition.data_type), raw,
+                                                 definition.choices)
+            except FieldValueError as exc:
+                warnings.append(f"{exc} (from RMM field '{fm.source}'; the value was left out)")
+        return values
+
+    def policy_allows(self, key: str, asset: LocalAsset | None) -> bool:
+        if asset is None:
+            return True
+        policy = next((fm.policy.value for fm in self.cfg.field_maps if fm.target == key), "always")
+        if policy == "only_empty":
+            return asset.values.get(key) in (None, "")
+        if policy == "not_after_local_edit":
+            return key not in asset.locally_edited
+        return True
+
+    def plan_device(self, device: RemoteDevice) -> Op:
+        ext = device.external_id
+        label = device.hostname or ext
+        type_key = device.device_type.value
+        type_id, type_reason = self.asset_type(type_key)
+        if type_id is None:
+            return Op("assets", OpKind.SKIP, ext, label, type_reason)
+        placement = self.res.place(device.site_external_id, device.customer_external_id)
+        if placement is not None and placement.site_id < 0 and not self.allow_pending:
+            placement = None
+        via_default = False
+        if placement is None:
+            if self.cfg.default_site_id is not None and self.cfg.default_site_id in self.snap.sites:
+                site = self.snap.sites[self.cfg.default_site_id]
+                placement = Placement(site.customer_id, site.id, "default site")
+                via_default = True
+            else:
+                return Op("assets", OpKind.SKIP, ext, label,
+                          "its customer/site is not mapped or imported and no default site is set: map the "
+                          "customer, import customers first, or choose a default site")
+        warnings: list[str] = []
+        values = self.wanted_values(device, type_key, warnings)
+        user_id: int | None = None
+        if self.cfg.link_device_users and device.last_logged_in_user:
+            user_id, _ = self.users.find(placement.customer_id, device.last_logged_in_user)
+        parent_ext = device.parent_external_id if self.cfg.child_assets else None
+        wanted: dict[str, Any] = {
+            "name": (device.hostname or "").strip()[:255], "asset_type_id": type_id, "site_id": placement.site_id,
+            "values": values, "end_user_id": user_id, "parent_external_id": parent_ext,
+        }
+        fp = fingerprint({**wanted, "type_key": type_key, "site_ref": device.site_external_id,
+                          "customer_ref": device.customer_external_id})
+        ref = self.snap.ref("asset", ext)
+        asset = self.snap.assets.get(ref.object_id) if ref is not None else None
+        reason = "linked by an earlier import"
+        kind = OpKind.UPDATE
+        if asset is None:
+            match_values = {"name": wanted["name"], **values}
+            for key, _ in self.rules:
+                if key not in match_values and key in DEVICE_ATTRIBUTES:
+                    match_values[key] = device_value(device, key)
+            labels = {k: f.label for k, f in self.fields.items()}
+            result = match_asset(self.index, self.rules, match_values,
+                                 placement.customer_id if placement.customer_id > 0 else None, self.claimed, labels)
+            if result.is_conflict:
+                return Op("assets", OpKind.CONFLICT, ext, label, result.reason, data={"candidates":
+                                                                                      list(result.conflict_ids)})
+            if result.asset_id is None:
+                return self._create(ext, label, wanted, fp, warnings, placement, type_reason)
+            asset = self.snap.assets[result.asset_id]
+            kind, reason = OpKind.LINK, result.reason
+        self.claimed.add(asset.id)
+        return self._update(ext, label, asset, ref, wanted, fp, warnings, kind, reason, via_default)
+
+    def _create(self, ext: str, label: str, wanted: dict[str, Any], fp: str, warnings: list[str],
+                placement: Placement, type_reason: str) -> Op:
+        where = f"{type_reason} '{self.type_names.get(wanted['asset_type_id'], '')}', {placement.via}"
+        changes = {"name": [None, wanted["name"]],
+                   "asset_type": [None, self.type_names.get(wanted["asset_type_id"], "")],
+                   "site": [None, self.res.site_names.get(placement.site_id, str(placement.site_id))]}
+        changes.update({k: [None, v] for k, v in wanted["values"].items() if v is not None})
+        return Op("assets", OpKind.CREATE, ext, label, f"no local asset matched ({where})", changes=changes,
+                  data={"set": wanted}, fingerprint=fp, warnings=warnings)
+
+    def _update(self, ext: str, label: str, asset: LocalAsset, ref: LocalRef | None, wanted: dict[str, Any],
+                fp: str, warnings: list[str], kind: OpKind, reason: str, via_default: bool) -> Op:
+        edited = set(asset.locally_edited)
+        new: dict[str, Any] = {}
+        changes: dict[str, list[Any]] = {}
+        if wanted["name"] and wanted["name"] != asset.name and "name" not in edited:
+            new["name"] = wanted["name"]
+            changes["name"] = [asset.name, wanted["name"]]
+        if wanted["asset_type_id"] != asset.asset_type_id and "asset_type" not in edited:
+            new["asset_type_id"] = wanted["asset_type_id"]
+            changes["asset_type"] = [self.type_names.get(asset.asset_type_id, ""),
+                                     self.type_names.get(wanted["asset_type_id"], "")]
+        if not via_default and wanted["site_id"] != asset.site_id and "site" not in edited:
+            new["site_id"] = wanted["site_id"]
+            changes["site"] = [self.res.site_names.get(asset.site_id, ""),
+                               self.res.site_names.get(wanted["site_id"], "")]
+        values: dict[str, Any] = {}
+        for key, value in wanted["values"].items():
+            old = asset.values.get(key)
+            if value is not None and old != value and self.policy_allows(key, asset):
+                values[key] = value
+                changes[key] = [old, value]
+        if values:
+            new["values"] = values
+        user_id = wanted["end_user_id"]
+        if user_id is not None and user_id != asset.end_user_id and "end_user" not in edited:
+            new["end_user_id"] = user_id
+            changes["end_user"] = [asset.end_user_id, user_id]
+        parent_ext = wanted["parent_external_id"]
+        if parent_ext:
+            parent_ref = self.snap.ref("asset", parent_ext)
+            if parent_ref is None or parent_ref.object_id != asset.parent_id:
+                new["parent_external_id"] = parent_ext
+                changes["parent"] = [asset.parent_id, parent_ext]
+        data: dict[str, Any] = {"set": new}
+        if ref is not None and ref.missing_since is not None:
+            data["clear_missing"] = True
+            if not asset.active:
+                new["active"] = True
+                changes["active"] = [False, True]
+                kind, reason = OpKind.REACTIVATE, "back in the RMM after being missing"
+        if kind is OpKind.UPDATE and not new:
+            kind = OpKind.UNCHANGED
+        if kind is OpKind.UNCHANGED and ref is not None and ref.fingerprint != fp:
+            data["refresh_fingerprint"] = True
+        return Op("assets", kind, ext, label, reason, target_id=asset.id, changes=changes, data=data,
+                  fingerprint=fp, warnings=warnings)
+
+
+def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettings, res: Resolution,
+                pending: Pending, users: UserIndex, *, allow_pending: bool = True) -> tuple[list[Op], list[str],
+                                                                                           set[str]]:
+    """Plan devices: (ops incl. asset types/fields to create, warnings, the external ids seen)."""
+    planner = _AssetPlanner(snap, cfg, res, pending, users, allow_pending=allow_pending)
+    device_ops: list[Op] = []
+    seen: set[str] = set()
+    for device in devices:
+        if device.deleted:
+            continue
+        seen.add(device.external_id)
+        device_ops.append(planner.plan_device(device))
+    return planner.ops + device_ops, planner.warnings, seen
+
+
+def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetime, *,
+                 fetch_complete: bool) -> tuple[list[Op], list[str]]:
+    """Deactivate or unlink linked assets a complete fetch no longer contains, after the grace period."""
+    if not fetch_complete:
+        return [], ["The device fetch was not complete, so no asset was deactivated or unlinked."]
+    ops: list[Op] = []
+    grace = timedelta(hours=max(cfg.grace_hours, 0))
+    for ref in snap.refs.values():
+        if ref.kind != "asset" or ref.external_id in seen:
+            continue
+        asset = snap.assets.get(ref.object_id)
+        if asset is None:
+            ops.append(Op("assets", OpKind.UNLINK, ref.external_id, ref.external_id,
+                          "the linked asset no longer exists here", target_id=ref.object_id))
+            continue
+        since = ref.missing_since or now
+        data: dict[str, Any] = {} if ref.missing_since else {"mark_missing": now.isoformat()}
+        if cfg.missing_action is MissingAction.NOTHING:
+            continue
+        if now - since < grace:
+            if data:
+                ops.append(Op("assets", OpKind.UNCHANGED, ref.external_id, asset.name,
+                              f"missing from the RMM; waiting {cfg.grace_hours} h before acting",
+                              target_id=asset.id, data=data))
+            continue
+        if cfg.missing_action is MissingAction.UNLINK:
+            ops.append(Op("assets", OpKind.UNLINK, ref.external_id, asset.name,
+                          "no longer in the RMM: unlinked (the asset is kept as it is)", target_id=asset.id))
+        elif asset.active:
+            ops.append(Op("assets", OpKind.DEACTIVATE, ref.external_id, asset.name,
+                          "no longer in the RMM (complete fetch)", target_id=asset.id,
+                          changes={"active": [True, False]}, data=data))
+        elif data:
+            ops.append(Op("assets", OpKind.UNCHANGED, ref.external_id, asset.name, "missing and already inactive",
+                          target_id=asset.id, data=data))
+    return ops, []
+
+
+def guard(ops: Sequence[Op], snap: Snapshot, cfg: SyncSettings) -> str:
+    """A message when the run would deactivate or unlink more than the allowed share of linked assets."""
+    leaving = sum(1 for op in ops if op.entity == "assets" and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK)
+                  and op.target_id in snap.assets)
+    linked = sum(1 for r in snap.refs.values() if r.kind == "asset" and r.object_id in snap.assets
+                 and snap.assets[r.object_id].active)
+    if leaving == 0 or linked == 0:
+        return ""
+    share = 100.0 * leaving / linked
+    if share > cfg.guard_percent:
+        return (f"This run would deactivate or unlink {leaving} of {linked} linked assets ({share:.0f}%), more "
+                f"than the {cfg.guard_percent}% guard. Nothing was written; confirm to apply it.")
+    return ""
+
+
+def build_plan(remote: RemoteData, snap: Snapshot, cfg: SyncSettings, *, sites_are_customers: bool,
+               entities: Sequence[str], now: datetime) -> Plan:
+    """The whole plan for the chosen entities, in apply order; the guard sets needs_confirmation."""
+    pending = Pending()
+    plan = Plan()
+    place_ops, res = plan_customers_sites(remote.customers, remote.sites, snap, cfg, pending,
+                                          sites_are_customers=sites_are_customers)
+    importing_places = "customers" in entities or "sites" in entities
+    if importing_places:
+        plan.extend(place_ops)
+    users = user_index(snap)
+    if "users" in entities:
+        plan.extend(plan_users(remote.users, snap, cfg, res, pending, users))
+    if "assets" in entities:
+        ops, warnings, seen = plan_assets(remote.devices, snap, cfg, res, pending, users,
+                                          allow_pending=importing_places)
+        plan.extend(ops)
+        plan.warnings.extend(warnings)
+        missing, notes = plan_missing(seen, snap, cfg, now, fetch_complete="assets" in remote.complete)
+        plan.extend(missing)
+        plan.warnings.extend(notes)
+        message = guard(missing, snap, cfg)
+        if message:
+            plan.needs_confirmation = True
+            plan.guard_message = message
+    return plan

@@ -1,0 +1,205 @@
+"""run_sync: fetch, plan, guard, apply and record one SyncRun; apply stored preview rows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from django.contrib.auth import get_user_model
+
+from rmmbridge.common.clock import utcnow
+from rmmbridge.connectors.base import Capability, Connector
+from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
+from rmmbridge.integrations.models import Integration
+from rmmbridge.servicedesk.actions import Actor
+from rmmbridge.servicedesk.models import AuditSource
+from rmmbridge.sync.apply import ApplyResult, apply_ops
+from rmmbridge.sync.models import RowStatus, SyncPlanRow, SyncRun, SyncStatus, SyncTrigger
+from rmmbridge.sync.plan import ENTITIES, Op, OpKind, count_ops, empty_counts
+from rmmbridge.sync.planner import RemoteData, build_plan
+from rmmbridge.sync.snapshot import load_settings, load_snapshot
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+ROW_BATCH = 2000
+MAX_ERRORS = 200
+
+
+def parse_entities(entities: Iterable[str] | None) -> list[str]:
+    """Validate entity names; None or empty means all of them."""
+    chosen = [e.strip().lower() for e in (entities or ()) if e.strip()]
+    unknown = [e for e in chosen if e not in ENTITIES]
+    if unknown:
+        raise ValueError(f"Unknown entity {', '.join(unknown)}: choose from {', '.join(ENTITIES)}.")
+    return [e for e in ENTITIES if e in chosen] if chosen else list(ENTITIES)
+
+
+def _actor(trigger: str, actor_label: str, user: Any = None) -> Actor:
+    label = actor_label or f"sync ({trigger})"
+    if trigger == SyncTrigger.UI and user is not None:
+        return Actor(AuditSource.SYNC, user, label)
+    return Actor.sync(label)
+
+
+def _counted(items: Iterable[T], stage: str, progress: Progress | None) -> Iterator[T]:
+    count = 0
+    for item in items:
+        count += 1
+        if progress and count % 250 == 0:
+            progress(stage, count, 0)
+        yield item
+    if progress:
+        progress(stage, count, count)
+
+
+def fetch(connector: Connector, entities: Sequence[str], progress: Progress | None = None) -> RemoteData:
+    """Fetch what the plan needs; an entity is 'complete' only when no record was skipped as malformed."""
+    remote = RemoteData()
+    if connector.supports(Capability.SITES):
+        remote.sites = list(_counted(connector.iter_sites(), "fetch sites", progress))
+    if connector.supports(Capability.CUSTOMERS) and not connector.sites_are_customers:
+        remote.customers = list(_counted(connector.iter_customers(), "fetch customers", progress))
+    remote.complete.update({"customers", "sites"})
+    if "users" in entities and connector.supports(Capability.USERS):
+        remote.users = list(_counted(connector.iter_users(), "fetch users", progress))
+        remote.complete.add("users")
+    if "assets" in entities and connector.supports(Capability.DEVICES):
+        before = connector.skipped_records
+        remote.devices = list(_counted(connector.iter_devices(), "fetch devices", progress))
+        if connector.skipped_records == before:
+            remote.complete.add("assets")
+    return remote
+
+
+def _counts(ops: Sequence[Op], entities: Sequence[str], errors: Iterable[Op] = ()) -> dict[str, dict[str, int]]:
+    tally = count_ops(ops)
+    result = {entity: tally.get(entity, empty_counts()) for entity in entities}
+    for op in errors:
+        if op.entity in result:
+            result[op.entity]["errors"] += 1
+    return result
+
+
+def _store_rows(run: SyncRun, ops: Sequence[Op], statuses: dict[int, tuple[str, str]] | None = None) -> None:
+    """Keep the plan rows a person may look at (everything but unchanged records)."""
+    rows: list[SyncPlanRow] = []
+    for position, op in enumerate(ops):
+        if op.kind is OpKind.UNCHANGED and not (statuses and statuses.get(position, ("", ""))[1]):
+            continue
+        status, error = (statuses or {}).get(position, (RowStatus.PLANNED, ""))
+        rows.append(SyncPlanRow(run=run, position=position, entity=op.entity, kind=op.kind.value,
+                                external_id=op.external_id[:255], label=op.label[:255], reason=op.reason[:500],
+                                op=op.to_dict(), status=status, error=error))
+        if len(rows) >= ROW_BATCH:
+            SyncPlanRow.objects.bulk_create(rows)
+            rows = []
+    SyncPlanRow.objects.bulk_create(rows)
+
+
+def _finish(run: SyncRun, status: str, **fields: Any) -> SyncRun:
+    run.status = status
+    run.finished_at = utcnow()
+    for key, value in fields.items():
+        setattr(run, key, value)
+    run.save()
+    return run
+
+
+def _apply_and_record(run: SyncRun, integration: Integration, ops: Sequence[Op], actor: Actor,
+                      entities: Sequence[str], *, incomplete: bool, progress: Progress | None) -> ApplyResult:
+    result = apply_ops(integration, ops, actor, now=run.started_at, progress=progress)
+    applied = [op for i, op in enumerate(ops) if i in result.applied]
+    failed = [ops[i] for i in sorted(result.errors)]
+    statuses = {i: (RowStatus.APPLIED.value, "") for i in result.applied}
+    statuses.update({i: (RowStatus.FAILED.value, msg) for i, msg in result.errors.items()})
+    _store_rows(run, ops, statuses)
+    errors = [f"{ops[i].entity} '{ops[i].label}': {msg}" for i, msg in sorted(result.errors.items())][:MAX_ERRORS]
+    status = SyncStatus.PARTIAL if (errors or incomplete) else SyncStatus.SUCCESS
+    _finish(run, status, counts=_counts(applied, entities, failed), errors=errors)
+    return result
+
+
+def run_sync(
+    integration_id: int,
+    *,
+    entities: Sequence[str] | None = None,
+    trigger: str = "cli",
+    actor_label: str = "",
+    dry_run: bool = False,
+    confirm: bool = False,
+    progress: Callable[..., Any] | None = None,
+    user: Any = None,
+) -> SyncRun:
+    """Sync one integration and return its SyncRun.
+
+    Auth errors re-raise as ConnectorAuthError and passing errors as ConnectorRetryableError after the run
+    is recorded as failed. With dry_run the plan is stored (status planned) and nothing else is written; when
+    the mass-deactivation guard trips and confirm is False, nothing is written (status needs_confirmation).
+    """
+    chosen = parse_entities(entities)
+    integration = Integration.objects.get(pk=integration_id)
+    user_model = get_user_model()
+    run = SyncRun.objects.create(
+        integration=integration, trigger=trigger, actor=user if isinstance(user, user_model) else None,
+        actor_label=actor_label[:200], entities=chosen, dry_run=dry_run, started_at=utcnow(),
+    )
+    actor = _actor(trigger, actor_label or f"{integration.name} sync", user)
+    try:
+        from rmmbridge.integrations.connect import connector_for
+
+        with connector_for(integration) as connector:
+            remote = fetch(connector, chosen, progress)
+            sites_are_customers = connector.sites_are_customers
+            skipped = connector.skipped_records
+        settings = load_settings(integration)
+        snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
+        plan = build_plan(remote, snapshot, settings, sites_are_customers=sites_are_customers, entities=chosen,
+                          now=run.started_at)
+        warnings = list(plan.warnings)
+        if skipped:
+            warnings.append(f"{skipped} malformed record(s) were skipped by the connector; "
+                            "missing devices were not deactivated.")
+        run.warnings = warnings
+        counts = _counts(plan.ops, chosen)
+        if dry_run:
+            _store_rows(run, plan.ops)
+            return _finish(run, SyncStatus.PLANNED, counts=counts, message=plan.guard_message)
+        if plan.needs_confirmation and not confirm:
+            _store_rows(run, plan.ops)
+            return _finish(run, SyncStatus.NEEDS_CONFIRMATION, counts=counts, message=plan.guard_message)
+        _apply_and_record(run, integration, plan.ops, actor, chosen, incomplete=bool(skipped), progress=progress)
+        return run
+    except (ConnectorAuthError, ConnectorRetryableError) as exc:
+        _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"], message=exc.message)
+        raise
+    except ConnectorError as exc:
+        return _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"], message=exc.message)
+    except Exception as exc:
+        logger.exception("sync of integration %s failed", integration_id)
+        _finish(run, SyncStatus.FAILED, errors=[f"{type(exc).__name__}: {exc}"], message=str(exc))
+        raise
+
+
+def apply_rows(run: SyncRun, row_ids: Sequence[int] | None = None, *, trigger: str = SyncTrigger.UI,
+               actor_label: str = "", user: Any = None) -> SyncRun:
+    """Apply all (row_ids None) or the selected planned rows of a stored preview, as a new SyncRun."""
+    rows = run.rows.filter(status=RowStatus.PLANNED).order_by("position")
+    if row_ids is not None:
+        rows = rows.filter(pk__in=list(row_ids))
+    chosen = list(rows)
+    ops = [Op.from_dict(row.op) for row in chosen]
+    user_model = get_user_model()
+    new_run = SyncRun.objects.create(
+        integration=run.integration, trigger=trigger, actor=user if isinstance(user, user_model) else None,
+        actor_label=actor_label[:200], entities=run.entities, started_at=utcnow(),
+        message=f"Applied {len(ops)} row(s) of preview #{run.pk}.",
+    )
+    actor = _actor(trigger, actor_label or f"{run.integration.name} sync", user)
+    result = _apply_and_record(new_run, run.integration, ops, actor, run.entities, incomplete=False, progress=None)
+    done = [row.pk for i, row in enumerate(chosen) if i in result.applied]
+    SyncPlanRow.objects.filter(pk__in=done).update(status=RowStatus.APPLIED)
+    for i, message in result.errors.items():
+        SyncPlanRow.objects.filter(pk=chosen[i].pk).update(status=RowStatus.FAILED, error=message)
+    return new_run
