@@ -546,3 +546,15 @@ def do_update_settings(actor: Actor, **changes: Any) -> dict[str, list[Any]]:
         current.save()
         record_audit(actor, current, "update", diff)
     return diff
+
+
+def do_bulk_set_assets_active(actor: Actor, asset_ids: Sequence[int], active: bool, *, reason: str = "") -> int:
+    """Activate or deactivate many assets in bulk (only those not already so), with audit entries."""
+    changed = list(Asset.objects.filter(pk__in=list(asset_ids)).exclude(active=active))
+    if not changed:
+        return 0
+    Asset.objects.filter(pk__in=[a.pk for a in changed]).update(active=active, updated_at=utcnow())
+    changes: dict[str, Any] = {"active": [not active, active], **({"reason": reason} if reason else {})}
+    for asset in changed:
+        asset.active = active
+    return record_audit_many(actor, ((a, "activate" if active else "deactivate", changes) for a in changed))
