@@ -1,0 +1,118 @@
+"""Integrations pages through the Django test client, against the Datto RMM emulator over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from rmmbridge.integrations.models import Integration, IntegrationModule, IntegrationStatus
+from rmmbridge.integrations.panels import SETUP_PANELS
+
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def _form(creds: dict[str, str], prefix: str = "", name: str = "Acme") -> dict[str, str]:
+    data = {f"{prefix}integration_name": name}
+    data.update({f"{prefix}{k}": v for k, v in creds.items()})
+    return data
+
+
+@pytest.mark.django_db
+def test_list_shows_every_vendor_as_a_module(admin_client: Any) -> None:
+    from rmmbridge.connectors import REGISTRY
+
+    html = admin_client.get(reverse("integrations:integration_list")).content.decode()
+    for cls in REGISTRY.values():
+        assert cls.name in html
+        assert f"Enable {cls.name}" in html
+
+    response = admin_client.post(reverse("integrations:module_toggle", args=["datto_rmm", "enable"]))
+    assert response.status_code == 302
+    assert IntegrationModule.objects.get(vendor="datto_rmm").enabled
+    html = admin_client.get(reverse("integrations:integration_list")).content.decode()
+    assert "Disable Datto RMM" in html
+    assert 'type="password"' in html  # the add dialog's secret field
+
+
+@pytest.mark.django_db
+def test_add_dialog_tests_before_saving(admin_client: Any, datto_creds: dict[str, str]) -> None:
+    url = reverse("integrations:integration_add", args=["datto_rmm"])
+    wrong = {**datto_creds, "api_secret": "wrong-wrong-wrong"}
+    response = admin_client.post(url, _form(wrong, "datto_rmm-"), **HX)
+    html = response.content.decode()
+    assert "Validation failed – 401 Unauthorized" in html
+    assert "wrong-wrong-wrong" not in html
+    assert not Integration.objects.exists()
+
+    response = admin_client.post(url, _form({k: v for k, v in datto_creds.items() if k != "api_secret"},
+                                            "datto_rmm-"), **HX)
+    assert "This field is required" in response.content.decode()
+
+    response = admin_client.post(url, _form(datto_creds, "datto_rmm-"), **HX)
+    integration = Integration.objects.get()
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("integrations:integration_detail", args=[integration.pk])
+    assert integration.status == IntegrationStatus.OK
+
+    html = admin_client.get(reverse("integrations:integration_list")).content.decode()
+    assert "Acme" in html
+    assert datto_creds["api_secret"] not in html
+
+
+@pytest.mark.django_db
+def test_setup_page_never_renders_secret_and_tests_inline(admin_client: Any, integration: Integration,
+                                                         datto_creds: dict[str, str]) -> None:
+    detail = reverse("integrations:integration_detail", args=[integration.pk])
+    html = admin_client.get(detail).content.decode()
+    secret = datto_creds["api_secret"]
+    assert secret not in html
+    assert 'placeholder="set"' in html
+    assert "Test credentials" in html
+    assert datto_creds["api_url"] in html  # non-secret values are shown
+    assert "Recent requests" in html
+
+    test_url = reverse("integrations:integration_test", args=[integration.pk])
+    blank_secret = {**_form(datto_creds, name=integration.name), "api_secret": ""}
+    html = admin_client.post(test_url, blank_secret, **HX).content.decode()
+    assert "Validation successful" in html
+    assert 'id="integration-facts"' in html  # out-of-band status update
+    assert secret not in html
+
+    html = admin_client.post(test_url, {**blank_secret, "api_secret": "typo-typo-typo"}, **HX).content.decode()
+    assert "Validation failed – 401 Unauthorized" in html
+    assert "stored credentials were kept" in html
+    integration.refresh_from_db()
+    assert integration.get_credentials()["api_secret"] == secret
+
+    # Save with a blank secret keeps it; rename works.
+    response = admin_client.post(detail, {**blank_secret, "integration_name": "Acme renamed"})
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert integration.name == "Acme renamed"
+    assert integration.get_credentials()["api_secret"] == secret
+
+    log_html = admin_client.get(reverse("integrations:request_log", args=[integration.pk])).content.decode()
+    assert "/api/v2/account" in log_html
+    assert secret not in log_html
+
+
+@pytest.mark.django_db
+def test_setup_panels_render_as_tabs(admin_client: Any, integration: Integration) -> None:
+    SETUP_PANELS.append(("Request log again", "integrations:request_log"))
+    SETUP_PANELS.append(("Missing app", "nosuchapp:setup"))
+    try:
+        html = admin_client.get(reverse("integrations:integration_detail", args=[integration.pk])).content.decode()
+    finally:
+        del SETUP_PANELS[-2:]
+    assert "Request log again" in html
+    assert "Missing app" not in html
+
+
+@pytest.mark.django_db
+def test_disable_from_setup_page(admin_client: Any, integration: Integration) -> None:
+    response = admin_client.post(reverse("integrations:integration_toggle", args=[integration.pk, "disable"]))
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert integration.status == IntegrationStatus.DISABLED
