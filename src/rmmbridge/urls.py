@@ -13,6 +13,7 @@ urlpatterns = [
     path("sync/", include("rmmbridge.sync.urls")),
     path("tickets/", include("rmmbridge.tickets.urls")),
     path("alerts/", include("rmmbridge.alerts.urls")),
+    path("hooks/", include("rmmbridge.alerts.hook_urls")),
     path("ops/", include("rmmbridge.integrator.urls")),
     path("metrics", include("rmmbridge.integrator.metrics_urls")),
     path("imports/spreadsheet/", include("rmmbridge.spreadsheets.urls")),

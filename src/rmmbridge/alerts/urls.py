@@ -1,6 +1,20 @@
 """URL routes of rmmbridge.alerts."""
 
-from django.urls import path  # noqa: F401
+from __future__ import annotations
+
+from django.urls import path
+
+from rmmbridge.alerts import views
 
 app_name = "alerts"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.event_list, name="event_list"),
+    path("events/<int:pk>/", views.event_detail, name="event_detail"),
+    path("upload/", views.upload_eml, name="upload"),
+    path("rules/", views.rule_list, name="rule_list"),
+    path("rules/new/", views.rule_edit, name="rule_new"),
+    path("rules/<int:pk>/", views.rule_edit, name="rule_edit"),
+    path("integration/<int:integration_id>/", views.integration_alerting, name="integration_alerting"),
+    path("integration/<int:integration_id>/test-ticket/", views.test_ticket, name="test_ticket"),
+    path("outbox/<int:pk>/retry/", views.outbox_retry, name="outbox_retry"),
+]

@@ -11,6 +11,7 @@ NAVIGATION = (
     ("Users", "servicedesk:user_list"),
     ("Assets", "servicedesk:asset_list"),
     ("Tickets", "tickets:ticket_list"),
+    ("Alerts", "alerts:event_list"),
     ("Integrations", "integrations:integration_list"),
     ("Imports", "sync:imports"),
     ("Settings", "web:settings"),

@@ -1,0 +1,43 @@
+"""The webhook endpoint: POST /hooks/<slug>/<token>/ — authenticate, store raw, process, answer."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from rmmbridge.alerts.intake.webhooks import MAX_BODY_BYTES, authenticate
+from rmmbridge.alerts.models import AlertingConfig, Channel
+from rmmbridge.alerts.processing import process_event, store_event
+
+log = logging.getLogger(__name__)
+
+KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-ninja-webhook", "x-datto-webhook")
+
+
+@csrf_exempt
+@login_not_required
+@require_POST
+def webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse:
+    """Receive one vendor webhook. 404 for an unknown URL, 401 for bad authentication (nothing stored)."""
+    config = AlertingConfig.objects.select_related("integration").filter(webhook_token=token).first()
+    if config is None or config.integration.vendor != slug:
+        return JsonResponse({"error": "Unknown webhook URL; copy it from the integration's Alerting setup."},
+                            status=404)
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        return JsonResponse({"error": f"Body larger than {MAX_BODY_BYTES} bytes."}, status=413)
+    problem = authenticate(config, body, request.headers)
+    if problem is not None:
+        log.warning("webhook for integration %s refused: %s", config.integration_id, problem)
+        return JsonResponse({"error": f"Unauthorized: {problem}."}, status=401)
+    if not config.enabled:
+        return JsonResponse({"error": "Alerting is switched off for this integration."}, status=409)
+    headers = {k: v for k, v in request.headers.items() if k.lower() in KEPT_HEADERS}
+    event = store_event(Channel.WEBHOOK, body, headers=headers, integration=config.integration)
+    outcome = process_event(event)
+    return JsonResponse({"event_id": outcome.event_id, "status": outcome.status, "ticket_id": outcome.ticket_id},
+                        status=202 if outcome.status != "error" else 500)

@@ -1,0 +1,127 @@
+"""Durable resolve outbox: a ticket closed here resolves its alert in the RMM, retried with backoff until sent."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import timedelta
+from typing import Any
+
+from django.db import transaction
+
+from rmmbridge.alerts.models import AlertState, OutboxStatus, ResolveOutbox
+from rmmbridge.alerts.processing import closing_from_rmm
+from rmmbridge.common.clock import utcnow
+from rmmbridge.connectors.base import Capability
+from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.connectors.registry import REGISTRY
+from rmmbridge.integrations.models import Integration
+from rmmbridge.tickets.models import Ticket
+
+log = logging.getLogger(__name__)
+
+#: How long a claimed row is hidden from other workers while its call is in flight.
+CLAIM_SECONDS = 120
+MAX_BACKOFF_SECONDS = 3600
+
+
+def backoff_base() -> float:
+    """Seconds before the first retry (RMMBRIDGE_OUTBOX_BACKOFF_SECONDS, default 30); doubles per attempt."""
+    raw = os.environ.get("RMMBRIDGE_OUTBOX_BACKOFF_SECONDS", "").strip()
+    try:
+        return max(float(raw), 0.0) if raw else 30.0
+    except ValueError:
+        return 30.0
+
+
+def backoff_delay(attempts: int) -> float:
+    """Exponential backoff after `attempts` failed calls, capped at an hour."""
+    return float(min(backoff_base() * (2 ** max(attempts - 1, 0)), MAX_BACKOFF_SECONDS))
+
+
+def can_resolve(integration: Integration) -> bool:
+    """Whether the vendor's API can resolve alerts (Capability.ALERT_RESOLVE)."""
+    cls = REGISTRY.get(integration.vendor)
+    return cls is not None and Capability.ALERT_RESOLVE in cls.capabilities
+
+
+def on_ticket_closed(sender: Any, ticket: Ticket, actor: Any = None, **kwargs: Any) -> None:
+    """Receiver of tickets.signals.ticket_closed, inside the closing transaction.
+
+    Closes coming from the RMM itself (the pipeline) write nothing; a close by anyone else marks the alert
+    as closed here and queues its resolve, atomically with the close.
+    """
+    if closing_from_rmm.get():
+        return
+    now = utcnow()
+    states = list(AlertState.objects.select_for_update().filter(ticket=ticket, closed_here=False,
+                                                                resolved_at__isnull=True))
+    for state in states:
+        state.closed_here = True
+        state.resolved_at = now
+        state.save(update_fields=["closed_here", "resolved_at"])
+        if state.integration_id is None or not state.external_id:
+            continue
+        integration = state.integration
+        assert integration is not None
+        supported = can_resolve(integration)
+        ResolveOutbox.objects.create(
+            integration=integration,
+            ticket=ticket,
+            external_id=state.external_id,
+            status=OutboxStatus.PENDING if supported else OutboxStatus.UNSUPPORTED,
+            next_attempt_at=now,
+            created_at=now,
+            last_error="" if supported else f"{integration.vendor} cannot resolve alerts through its API; "
+                                             "resolve the alert in the RMM.",
+        )
+
+
+def _claim(row_id: int, seen_next: Any) -> bool:
+    claimed = ResolveOutbox.objects.filter(
+        pk=row_id, status=OutboxStatus.PENDING, next_attempt_at=seen_next
+    ).update(next_attempt_at=utcnow() + timedelta(seconds=CLAIM_SECONDS))
+    return claimed == 1
+
+
+def deliver_due(limit: int = 100) -> int:
+    """Send due resolves to the RMM; returns how many were delivered. Failures are retried with backoff."""
+    from rmmbridge.integrations.connect import connector_for
+
+    now = utcnow()
+    due = list(
+        ResolveOutbox.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .select_related("integration")
+        .order_by("next_attempt_at", "id")[:limit]
+    )
+    delivered = 0
+    for row in due:
+        if not _claim(int(row.pk), row.next_attempt_at):
+            continue
+        error = ""
+        try:
+            with connector_for(row.integration) as connector:
+                connector.resolve_alert(row.external_id)
+        except ConnectorError as exc:
+            error = f"{type(exc).__name__}: {exc.message}"
+        except Exception as exc:
+            log.exception("resolve %s failed", row.pk)
+            error = f"{type(exc).__name__}: {exc}"
+        with transaction.atomic():
+            row.attempts += 1
+            if error:
+                row.last_error = error[:5000]
+                row.next_attempt_at = utcnow() + timedelta(seconds=backoff_delay(row.attempts))
+                row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+            else:
+                row.status = OutboxStatus.DELIVERED
+                row.delivered_at = utcnow()
+                row.next_attempt_at = row.delivered_at
+                row.save(update_fields=["attempts", "status", "delivered_at", "next_attempt_at"])
+                delivered += 1
+    return delivered
+
+
+def retry_now(row: ResolveOutbox) -> None:
+    """Make a pending row due immediately (the 'Retry now' button)."""
+    ResolveOutbox.objects.filter(pk=row.pk, status=OutboxStatus.PENDING).update(next_attempt_at=utcnow())

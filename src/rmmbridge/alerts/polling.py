@@ -1,0 +1,184 @@
+"""Poll an integration's open and recently resolved alerts: the backstop for missed triggers and resolves."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from rmmbridge.alerts.decide import EventKind
+from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, Channel, EventStatus
+from rmmbridge.alerts.processing import AlertFacts, Outcome, RejectEvent, process_event, store_event
+from rmmbridge.common.clock import utcnow
+from rmmbridge.connectors.base import Capability
+from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.connectors.records import AlertState as RemoteState
+from rmmbridge.connectors.records import RemoteAlert
+from rmmbridge.integrations.models import Integration
+
+
+@dataclass
+class PollResult:
+    """What one poll of one integration did."""
+
+    integration_id: int
+    trigger: str
+    ok: bool
+    message: str
+    open_alerts: int = 0
+    resolved_alerts: int = 0
+    opened: int = 0
+    noted: int = 0
+    closed: int = 0
+    ignored: int = 0
+    rejected: int = 0
+    event_id: int | None = None
+    ticket_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _alert_json(alert: RemoteAlert) -> dict[str, Any]:
+    return {
+        "external_id": alert.external_id,
+        "device_external_id": alert.device_external_id,
+        "message": alert.message,
+        "severity": alert.severity,
+        "alert_type": alert.alert_type,
+        "state": alert.state.value,
+        "raised_at": _dt(alert.raised_at),
+        "resolved_at": _dt(alert.resolved_at),
+        "hostname": alert.hostname,
+    }
+
+
+def poll_alerts(integration_id: int, *, trigger: str = "cli") -> PollResult:
+    """Fetch open + recently resolved alerts, store them raw as one poll event, and process them."""
+    from rmmbridge.integrations.connect import connector_for
+
+    integration = Integration.objects.filter(pk=integration_id).first()
+    if integration is None:
+        return PollResult(integration_id, trigger, False, f"No integration with id {integration_id}.")
+    config = AlertingConfig.objects.filter(integration=integration).first()
+    if config is None or not config.enabled:
+        return PollResult(integration_id, trigger, False,
+                          f"Alerting is off for {integration.name}; switch it on in the integration's Alerting setup.")
+    lookback = timedelta(hours=config.resolved_lookback_hours or 24)
+    try:
+        with connector_for(integration) as connector:
+            if not connector.supports(Capability.ALERTS_POLL):
+                return PollResult(integration_id, trigger, False,
+                                  f"{connector.name} cannot list alerts through its API; use e-mail or webhooks.")
+            open_alerts = list(connector.iter_alerts(RemoteState.OPEN))
+            resolved = list(connector.iter_alerts(RemoteState.RESOLVED, since=utcnow() - lookback))
+    except ConnectorError as exc:
+        message = f"Polling {integration.name} failed: {exc.message}"
+        AlertingConfig.objects.filter(pk=config.pk).update(last_poll_at=utcnow(), last_poll_result=message)
+        return PollResult(integration_id, trigger, False, message)
+    payload = {
+        "trigger": trigger,
+        "complete": True,
+        "open": [_alert_json(a) for a in open_alerts],
+        "resolved": [_alert_json(a) for a in resolved],
+    }
+    event = store_event(Channel.POLL, json.dumps(payload).encode(), integration=integration,
+                        summary=f"Poll: {len(open_alerts)} open, {len(resolved)} resolved")
+    outcome = process_event(event)
+    result = _result(integration_id, trigger, outcome, len(open_alerts), len(resolved))
+    AlertingConfig.objects.filter(pk=config.pk).update(last_poll_at=utcnow(), last_poll_result=result.message)
+    return result
+
+
+def _result(integration_id: int, trigger: str, outcome: Outcome, n_open: int, n_resolved: int) -> PollResult:
+    result = PollResult(integration_id, trigger, outcome.status != EventStatus.ERROR, "", n_open, n_resolved,
+                        event_id=outcome.event_id)
+    for item in outcome.results:
+        if item.action == "open_ticket":
+            result.opened += 1
+        elif item.action == "append_note":
+            result.noted += 1
+        elif item.action == "close":
+            result.closed += 1
+        elif item.action == "rejected":
+            result.rejected += 1
+        else:
+            result.ignored += 1
+        if item.ticket_id and item.action != "ignore":
+            result.ticket_ids.append(item.ticket_id)
+    summary = (f"{n_open} open, {n_resolved} resolved in the RMM: {result.opened} opened, {result.noted} noted, "
+               f"{result.closed} closed, {result.ignored} unchanged, {result.rejected} without a ticket")
+    result.message = summary if result.ok else f"{summary}. Error: {outcome.reason}"
+    return result
+
+
+def _parse_dt(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _facts(item: dict[str, Any], integration: Integration, kind: EventKind, *, report_only: bool) -> AlertFacts:
+    external_id = str(item.get("external_id") or "")
+    message = str(item.get("message") or "")
+    hostname = str(item.get("hostname") or "")
+    return AlertFacts(
+        kind=kind,
+        key=external_id,
+        integration=integration,
+        external_id=external_id,
+        occurrence_id=external_id,
+        device_external_id=str(item.get("device_external_id") or ""),
+        hostname=hostname,
+        condition=str(item.get("alert_type") or ""),
+        message=message,
+        summary=f"{hostname}: {message}" if hostname else message,
+        severity=str(item.get("severity") or ""),
+        report_only=report_only,
+    )
+
+
+def poll_facts(event: AlertEvent) -> list[AlertFacts]:
+    """Facts of a stored poll: each open alert (a status report), each resolved one, and tracked alerts missing
+    from a complete open list (resolved while we were not looking)."""
+    integration = event.integration
+    if integration is None:
+        raise RejectEvent(EventStatus.ERROR, "A poll event needs its integration.")
+    try:
+        payload = json.loads(bytes(event.raw))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RejectEvent(EventStatus.ERROR, f"The stored poll is not JSON: {exc}") from exc
+    facts: list[AlertFacts] = []
+    open_ids: set[str] = set()
+    for item in payload.get("open", []):
+        if not item.get("external_id"):
+            continue
+        open_ids.add(str(item["external_id"]))
+        facts.append(_facts(item, integration, EventKind.TRIGGER, report_only=True))
+    resolved_ids: set[str] = set()
+    for item in payload.get("resolved", []):
+        ext = str(item.get("external_id") or "")
+        if not ext or ext in open_ids:
+            continue
+        resolved_ids.add(ext)
+        facts.append(_facts(item, integration, EventKind.RESOLVE, report_only=False))
+    if payload.get("complete"):
+        tracked = AlertState.objects.filter(
+            integration=integration, resolved_at__isnull=True, ticket__isnull=False
+        ).exclude(external_id="").values_list("key", "external_id", "hostname")
+        for key, external_id, hostname in tracked:
+            if external_id in open_ids or external_id in resolved_ids:
+                continue
+            facts.append(AlertFacts(
+                kind=EventKind.RESOLVE, key=key, integration=integration, external_id=external_id,
+                hostname=hostname, message="no longer open in the RMM",
+            ))
+    return facts

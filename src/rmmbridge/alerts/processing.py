@@ -1,0 +1,591 @@
+"""Turn stored alert events into ticket actions: facts → decide → open / note / close, idempotently."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from rmmbridge.alerts.decide import (
+    Action,
+    CloseBehaviour,
+    CurrentState,
+    Decision,
+    EventFacts,
+    EventKind,
+    Policy,
+    decide,
+)
+from rmmbridge.alerts.models import (
+    EMAIL_CHANNELS,
+    AlertEvent,
+    AlertingConfig,
+    AlertState,
+    Channel,
+    EmailRule,
+    EventStatus,
+)
+from rmmbridge.common.clock import utcnow
+from rmmbridge.integrations.models import ExternalRef, Integration, RefKind
+from rmmbridge.servicedesk.actions import Actor
+from rmmbridge.servicedesk.models import Asset, AuditSource, Customer, EndUser, Site
+from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_create_ticket_type, do_open_ticket
+from rmmbridge.tickets.choices import OPEN_STATUSES, TicketSource
+from rmmbridge.tickets.models import Ticket, TicketType, worked_by_person
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TICKET_TYPE = "RMM Alert"
+MAIL_SCOPE = "mail"
+
+#: Set while the pipeline itself closes a ticket (resolved in the RMM): no resolve is sent back.
+closing_from_rmm: contextvars.ContextVar[bool] = contextvars.ContextVar("closing_from_rmm", default=False)
+
+SEVERITY_PRIORITY = {
+    "critical": 1, "high": 2, "major": 2, "moderate": 3, "medium": 3, "minor": 4, "low": 4,
+    "information": 4, "informational": 4,
+}
+SOURCE_FOR_CHANNEL = {
+    Channel.EMAIL: TicketSource.EMAIL, Channel.SMTP: TicketSource.EMAIL, Channel.IMAP: TicketSource.EMAIL,
+    Channel.WEBHOOK: TicketSource.WEBHOOK, Channel.POLL: TicketSource.POLL, Channel.TEST: TicketSource.MANUAL,
+}
+
+
+@dataclass(frozen=True)
+class AlertFacts:
+    """One alert report, normalized from any channel."""
+
+    kind: EventKind
+    key: str
+    integration: Integration | None
+    external_id: str = ""
+    occurrence_id: str = ""
+    device_external_id: str = ""
+    hostname: str = ""
+    ip_address: str = ""
+    condition: str = ""
+    message: str = ""
+    summary: str = ""
+    details: str = ""
+    severity: str = ""
+    ticket_type: TicketType | None = None
+    report_only: bool = False
+
+
+@dataclass(frozen=True)
+class AlertResult:
+    """What happened to one alert of an event."""
+
+    key: str
+    action: str
+    reason: str
+    ticket_id: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What processing one event did: its final status and reason, and each alert's result."""
+
+    event_id: int
+    status: str
+    reason: str
+    ticket_id: int | None = None
+    results: list[AlertResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id, "status": self.status, "reason": self.reason, "ticket_id": self.ticket_id,
+            "results": [r.__dict__ for r in self.results],
+        }
+
+
+class RejectEvent(Exception):
+    """The event cannot be turned into alerts; the message says why (kept on the event)."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+# Storing -------------------------------------------------------------------------------------------
+
+
+def store_event(
+    channel: str,
+    raw: bytes,
+    *,
+    headers: dict[str, str] | None = None,
+    integration: Integration | None = None,
+    message_id: str = "",
+    summary: str = "",
+) -> AlertEvent:
+    """Store an event raw, committed before any processing (nothing is lost if processing fails)."""
+    return AlertEvent.objects.create(
+        channel=channel,
+        integration=integration,
+        received_at=utcnow(),
+        raw=raw,
+        headers=dict(headers or {}),
+        message_id=message_id[:255],
+        summary=summary[:255],
+        status=EventStatus.PENDING,
+    )
+
+
+def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
+    event.status = outcome.status
+    event.reason = outcome.reason[:5000]
+    event.ticket_id = outcome.ticket_id
+    event.processed_at = utcnow()
+    if outcome.results and not event.alert_key:
+        event.alert_key = outcome.results[0].key[:255]
+    event.save(update_fields=["status", "reason", "ticket", "processed_at", "alert_key", "summary", "rule",
+                              "message_id", "integration"])
+    return outcome
+
+
+def process_event(event: AlertEvent) -> Outcome:
+    """Process one stored event; safe to call again (an already processed event is not applied twice)."""
+    if event.status not in (EventStatus.PENDING, EventStatus.ERROR):
+        return Outcome(int(event.pk), event.status, f"Already {event.status}: {event.reason}", event.ticket_id)
+    try:
+        facts_list = _facts_for(event)
+    except RejectEvent as exc:
+        return _finish(event, Outcome(int(event.pk), exc.status, exc.reason))
+    except Exception as exc:
+        log.exception("alert event %s could not be read", event.pk)
+        return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc}"))
+    results: list[AlertResult] = []
+    try:
+        for facts in facts_list:
+            results.append(apply_facts(facts, channel=event.channel))
+    except Exception as exc:
+        log.exception("alert event %s failed", event.pk)
+        done = "; ".join(f"{r.key}: {r.action}" for r in results)
+        reason = f"Processing failed: {exc}" + (f" (already applied: {done})" if done else "")
+        return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, reason, results=results))
+    ticket_id = next((r.ticket_id for r in results if r.ticket_id), None)
+    if not results:
+        return _finish(event, Outcome(int(event.pk), EventStatus.PROCESSED, "The event holds no alert.", None))
+    if len(results) == 1:
+        only = results[0]
+        status = EventStatus.REJECTED if only.action == "rejected" else EventStatus.PROCESSED
+        reason = f"{_action_label(only.action)}: {only.reason}"
+    else:
+        status = EventStatus.PROCESSED
+        counts: dict[str, int] = {}
+        for r in results:
+            counts[r.action] = counts.get(r.action, 0) + 1
+        reason = ", ".join(f"{n} {_action_label(a).lower()}" for a, n in sorted(counts.items()))
+    return _finish(event, Outcome(int(event.pk), status, reason, ticket_id, results))
+
+
+def _action_label(action: str) -> str:
+    return {
+        Action.OPEN_TICKET.value: "Ticket opened", Action.APPEND_NOTE.value: "Note added",
+        Action.CLOSE.value: "Ticket closed", Action.IGNORE.value: "Ignored", "rejected": "No ticket",
+    }.get(action, action)
+
+
+# Facts from each channel -------------------------------------------------------------------------------
+
+
+def _facts_for(event: AlertEvent) -> list[AlertFacts]:
+    if event.channel in EMAIL_CHANNELS:
+        return _email_facts(event)
+    if event.channel == Channel.WEBHOOK:
+        from rmmbridge.alerts.intake.webhooks import webhook_facts
+
+        return webhook_facts(event)
+    if event.channel == Channel.POLL:
+        from rmmbridge.alerts.polling import poll_facts
+
+        return poll_facts(event)
+    if event.channel == Channel.TEST:
+        return _test_facts(event)
+    raise RejectEvent(EventStatus.ERROR, f"Unknown channel '{event.channel}'.")
+
+
+_TIMESTAMPISH = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?\b|\b\d{1,2}:\d{2}(:\d{2})?\b"
+    r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{10,13}\b"
+)
+
+
+def condition_key(device: str, condition: str) -> str:
+    """The visible key for an alert without an RMM id: 'device + condition', timestamps and counters removed."""
+    cleaned = _TIMESTAMPISH.sub("", condition)
+    cleaned = re.sub(r"\s+", " ", cleaned).strip(" -:,").lower()
+    return f"{device.strip().lower() or 'unknown device'} + {cleaned or 'unknown condition'}"[:255]
+
+
+def _email_facts(event: AlertEvent) -> list[AlertFacts]:
+    from rmmbridge.alerts.intake.email import parse_email
+    from rmmbridge.alerts.intake.rules import datto_condition, match_rules
+
+    raw = bytes(event.raw)
+    mail = parse_email(raw)
+    event.message_id = mail.message_id
+    event.summary = (mail.subject or "(no subject)")[:255]
+    problems = f" Notes on the message: {'; '.join(mail.problems)}." if mail.problems else ""
+    earlier = (
+        AlertEvent.objects.filter(channel__in=EMAIL_CHANNELS, message_id=mail.message_id, id__lt=event.pk)
+        .exclude(status__in=[EventStatus.PENDING, EventStatus.ERROR])
+        .order_by("id")
+        .first()
+    )
+    if earlier is not None:
+        event.ticket_id = earlier.ticket_id
+        raise RejectEvent(EventStatus.DUPLICATE,
+                          f"Same Message-ID {mail.message_id} as event #{earlier.pk}; not processed again.")
+    match = match_rules(mail, EmailRule.objects.select_related("integration", "ticket_type").all())
+    event.rule = match.rule
+    if match.status == "unmatched":
+        raise RejectEvent(EventStatus.UNMATCHED, match.reason + problems)
+    if match.status == "rejected":
+        raise RejectEvent(EventStatus.REJECTED, match.reason + problems)
+    rule = match.rule
+    assert rule is not None
+    if rule.action == "ignore":
+        raise RejectEvent(EventStatus.PROCESSED, f"Rule '{rule.name}' says to ignore this mail.")
+    integration = rule.integration
+    event.integration = integration
+    fields = match.fields
+    hostname = fields.get("hostname", "")
+    ip = fields.get("ip_address", "")
+    condition = fields.get("condition") or datto_condition(mail.subject) or mail.subject
+    key = match.alert_id or condition_key(hostname or ip or fields.get("device_id", ""), condition)
+    body = mail.body.strip()
+    details = fields.get("details") or body[:20000]
+    return [AlertFacts(
+        kind=EventKind.RESOLVE if match.recovery else EventKind.TRIGGER,
+        key=key,
+        integration=integration,
+        external_id=match.alert_id,
+        occurrence_id=mail.message_id,
+        device_external_id=fields.get("device_id", ""),
+        hostname=hostname,
+        ip_address=ip,
+        condition=condition,
+        message=body[:5000] or mail.subject,
+        summary=fields.get("summary") or mail.subject or condition,
+        details=details,
+        ticket_type=rule.ticket_type,
+    )]
+
+
+def _test_facts(event: AlertEvent) -> list[AlertFacts]:
+    integration = event.integration
+    if integration is None:
+        raise RejectEvent(EventStatus.ERROR, "A test event needs an integration.")
+    return [AlertFacts(
+        kind=EventKind.TRIGGER,
+        key=f"test-{event.pk}",
+        integration=integration,
+        occurrence_id=f"test-{event.pk}",
+        condition="Test alert",
+        message=f"Test ticket created from the alerting setup of {integration.name}.",
+        summary=f"Test alert from {integration.name}",
+    )]
+
+
+# Applying ------------------------------------------------------------------------------------------------
+
+
+def alert_actor(channel: str) -> Actor:
+    return Actor(AuditSource.ALERT, None, f"alerts ({channel})")
+
+
+def config_for(integration: Integration | None) -> AlertingConfig | None:
+    if integration is None:
+        return None
+    return AlertingConfig.objects.select_related("ticket_type", "new_alert_user").filter(
+        integration=integration).first()
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a new ticket goes."""
+
+    customer: Customer
+    site: Site | None
+    end_user: EndUser | None
+    asset: Asset | None
+
+
+def _integration_assets(integration: Integration) -> Any:
+    ids = ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET).values("object_id")
+    return Asset.objects.filter(pk__in=ids)
+
+
+def find_asset(facts: AlertFacts) -> Asset | None:
+    """The asset by the alert's device id (ExternalRef), else by hostname or IP within the integration's assets."""
+    integration = facts.integration
+    if integration is not None and facts.device_external_id:
+        ref = ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET,
+                                         external_id=facts.device_external_id).first()
+        if ref is not None:
+            asset = Asset.objects.select_related("customer", "site", "end_user").filter(pk=ref.object_id).first()
+            if asset is not None:
+                return asset
+    pool = _integration_assets(integration) if integration is not None else Asset.objects.all()
+    pool = pool.select_related("customer", "site", "end_user").filter(active=True)
+    if facts.hostname:
+        host = facts.hostname.strip()
+        short = host.split(".")[0]
+        for candidate in (host, short):
+            found = pool.filter(name__iexact=candidate).first() or pool.filter(values__hostname=candidate).first()
+            if found is not None:
+                return found
+    if facts.ip_address:
+        found = pool.filter(values__ip_address=facts.ip_address).first()
+        if found is not None:
+            return found
+    return None
+
+
+def find_target(facts: AlertFacts, config: AlertingConfig | None) -> Target | None:
+    asset = find_asset(facts)
+    fallback = config.new_alert_user if config is not None else None
+    if asset is not None:
+        end_user = asset.end_user
+        if end_user is None and fallback is not None and fallback.customer_id == asset.customer_id:
+            end_user = fallback
+        return Target(asset.customer, asset.site, end_user, asset)
+    if fallback is not None:
+        return Target(fallback.customer, fallback.site, fallback, None)
+    return None
+
+
+def default_ticket_type() -> TicketType:
+    existing = TicketType.objects.filter(name__iexact=DEFAULT_TICKET_TYPE).first()
+    if existing is not None:
+        return existing
+    return do_create_ticket_type(Actor.system("alerts"), DEFAULT_TICKET_TYPE)
+
+
+def _details(facts: AlertFacts, target: Target) -> str:
+    lines = [facts.details or facts.message]
+    lines.append("")
+    lines.append("— RMM alert —")
+    if facts.integration is not None:
+        lines.append(f"Integration: {facts.integration.name} ({facts.integration.vendor})")
+    if facts.external_id:
+        lines.append(f"Alert id: {facts.external_id}")
+    if facts.condition:
+        lines.append(f"Condition: {facts.condition}")
+    if facts.severity:
+        lines.append(f"Severity: {facts.severity}")
+    if facts.message and facts.details and facts.message != facts.details:
+        lines.append(f"Message: {facts.message}")
+    lines.append("")
+    lines.append("— Device —")
+    asset = target.asset
+    if asset is not None:
+        lines.append(f"Asset: {asset} (#{asset.pk}), {asset.asset_type.name}")
+        lines.append(f"Site: {asset.site.name}")
+        for key in ("hostname", "ip_address", "os", "serial_number", "manufacturer", "model", "last_seen"):
+            value = asset.values.get(key)
+            if value not in (None, ""):
+                lines.append(f"{key.replace('_', ' ').capitalize()}: {value}")
+    else:
+        lines.append("No asset matched this device.")
+    if facts.hostname:
+        lines.append(f"Reported hostname: {facts.hostname}")
+    if facts.ip_address:
+        lines.append(f"Reported IP address: {facts.ip_address}")
+    if facts.device_external_id:
+        lines.append(f"RMM device id: {facts.device_external_id}")
+    return "\n".join(lines).strip()
+
+
+def _summary(facts: AlertFacts) -> str:
+    text = facts.summary or (f"{facts.hostname}: {facts.message}" if facts.hostname else facts.message)
+    text = " ".join((text or facts.key).split())
+    return text[:255] or "RMM alert"
+
+
+def _current(state: AlertState | None) -> tuple[CurrentState, Ticket | None]:
+    if state is None:
+        return CurrentState(), None
+    ticket = state.ticket
+    ticket_open = ticket is not None and ticket.status in OPEN_STATUSES
+    return CurrentState(
+        exists=True,
+        ticket_open=ticket_open,
+        has_ticket=ticket is not None,
+        resolved=state.resolved_at is not None,
+        worked_by_person=bool(ticket_open and ticket is not None and worked_by_person(ticket)),
+        last_occurrence_id=state.last_occurrence_id,
+        closed_here=state.closed_here,
+    ), ticket
+
+
+def apply_facts(facts: AlertFacts, *, channel: str) -> AlertResult:
+    """Decide and apply one alert report in one transaction (retried once on a concurrent first insert)."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _apply(facts, channel)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _apply(facts: AlertFacts, channel: str) -> AlertResult:
+    config = config_for(facts.integration)
+    scope = str(facts.integration.pk) if facts.integration is not None else MAIL_SCOPE
+    state = (
+        AlertState.objects.select_for_update().select_related("ticket").filter(scope=scope, key=facts.key).first()
+    )
+    current, ticket = _current(state)
+    target: Target | None = None
+    needs_target = current.ticket_open is False and (not facts.report_only or not current.exists)
+    if facts.kind is EventKind.TRIGGER and needs_target:
+        target = find_target(facts, config)
+    policy = Policy(
+        enabled=config.enabled if config is not None else facts.integration is None,
+        close_behaviour=CloseBehaviour(config.close_behaviour) if config is not None else CloseBehaviour.CLOSE,
+    )
+    event_facts = EventFacts(
+        kind=facts.kind,
+        key=facts.key,
+        occurrence_id=facts.occurrence_id,
+        has_target=target is not None or facts.kind is EventKind.RESOLVE or current.ticket_open,
+        report_only=facts.report_only,
+    )
+    decision = decide(event_facts, current, policy)
+    now = utcnow()
+    actor = alert_actor(channel)
+    if decision.action is Action.OPEN_TICKET:
+        assert target is not None
+        ticket = _open(facts, target, config, channel, actor)
+        if state is None:
+            state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
+        state.ticket = ticket
+        state.occurrences = 1
+        state.resolved_at = None
+        state.closed_here = False
+    elif decision.action is Action.APPEND_NOTE:
+        assert state is not None
+        assert ticket is not None
+        if decision.count_occurrence:
+            do_add_note(actor, ticket, _occurrence_note(facts), count_occurrence=True)
+            state.occurrences += 1
+        else:
+            do_add_note(actor, ticket, _resolve_note(facts, closing=False))
+    elif decision.action is Action.CLOSE:
+        assert state is not None
+        assert ticket is not None
+        token = closing_from_rmm.set(True)
+        try:
+            do_close_ticket(actor, ticket, note=_resolve_note(facts, closing=True))
+        finally:
+            closing_from_rmm.reset(token)
+    elif decision.action is Action.IGNORE and state is None:
+        reason = decision.reason
+        status = "rejected" if facts.kind is EventKind.TRIGGER and not event_facts.has_target else "ignore"
+        if not policy.enabled:
+            status = "rejected"
+        return AlertResult(facts.key, status, reason, None)
+    assert state is not None
+    if decision.mark_resolved and state.resolved_at is None:
+        state.resolved_at = now
+    state.last_seen = now
+    if facts.kind is EventKind.TRIGGER and facts.occurrence_id and not facts.report_only:
+        state.last_occurrence_id = facts.occurrence_id[:255]
+    if facts.external_id:
+        state.external_id = facts.external_id[:255]
+    if facts.device_external_id:
+        state.device_external_id = facts.device_external_id[:255]
+    if facts.hostname:
+        state.hostname = facts.hostname[:255]
+    if facts.kind is EventKind.TRIGGER and facts.message:
+        state.message = facts.message[:5000]
+    state.save()
+    return AlertResult(facts.key, decision.action.value, decision.reason, ticket.pk if ticket is not None else None)
+
+
+def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str, actor: Actor) -> Ticket:
+    ticket_type = facts.ticket_type or (config.ticket_type if config is not None else None) or default_ticket_type()
+    priority = SEVERITY_PRIORITY.get(facts.severity.strip().lower()) if facts.severity else None
+    try:
+        return do_open_ticket(
+            actor,
+            summary=_summary(facts),
+            details=_details(facts, target),
+            ticket_type=ticket_type,
+            customer=target.customer,
+            site=target.site,
+            end_user=target.end_user,
+            assets=[target.asset] if target.asset is not None else (),
+            priority=priority,
+            source=SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL),
+            alert_key=facts.key,
+        )
+    except ValidationError as exc:
+        raise ValueError("; ".join(exc.messages)) from exc
+
+
+def _occurrence_note(facts: AlertFacts) -> str:
+    when = utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    return f"The alert occurred again ({when}): {(facts.message or facts.summary)[:2000]}"
+
+
+def _resolve_note(facts: AlertFacts, *, closing: bool) -> str:
+    vendor = facts.integration.name if facts.integration is not None else "the RMM"
+    base = f"The alert was resolved in {vendor}"
+    if facts.message:
+        base += f": {facts.message[:2000]}"
+    return base + ("." if closing else ". The ticket stays open because a person has worked it.")
+
+
+# Convenience entry points -------------------------------------------------------------------------
+
+
+def ingest_email(raw: bytes, *, channel: str = Channel.EMAIL) -> Outcome:
+    """Store a raw e-mail, then process it; returns the outcome (ticket id, or why no ticket)."""
+    event = store_event(channel, raw)
+    return process_event(event)
+
+
+def process_pending(limit: int = 500, channels: Sequence[str] | None = None) -> list[Outcome]:
+    """Process stored events still pending (e.g. after a crash between store and process)."""
+    query = AlertEvent.objects.filter(status=EventStatus.PENDING).order_by("id")
+    if channels:
+        query = query.filter(channel__in=channels)
+    return [process_event(event) for event in query[:limit]]
+
+
+def create_test_ticket(integration: Integration) -> Outcome:
+    """The 'Create test ticket' button: a synthetic alert through the same pipeline."""
+    event = store_event(Channel.TEST, b'{"test": true}', integration=integration,
+                        summary=f"Test alert from {integration.name}")
+    return process_event(event)
+
+
+@contextmanager
+def rmm_close() -> Iterator[None]:
+    """Mark closes inside the block as coming from the RMM (no resolve is sent back)."""
+    token = closing_from_rmm.set(True)
+    try:
+        yield
+    finally:
+        closing_from_rmm.reset(token)
+
+
+def raw_json(value: Any) -> bytes:
+    return json.dumps(value, default=str, separators=(",", ":")).encode()
+
+
+__all__ = ["AlertFacts", "Decision", "Outcome", "apply_facts", "ingest_email", "process_event", "store_event"]

@@ -1,0 +1,151 @@
+"""Alert pages: event list (unmatched mail with reasons), .eml upload, e-mail rules, per-integration alerting setup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from rmmbridge.alerts.intake.rules import validate_pattern
+from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, EmailRule, EventStatus, ResolveOutbox
+from rmmbridge.alerts.outbox import can_resolve, retry_now
+from rmmbridge.alerts.processing import create_test_ticket, ingest_email
+from rmmbridge.alerts.setup import enable_alerting
+from rmmbridge.integrations.models import Integration
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+
+
+def event_list(request: HttpRequest) -> HttpResponse:
+    """Every stored alert event, newest first, filterable by status and channel; shows why mail made no ticket."""
+    events = AlertEvent.objects.select_related("integration", "rule").defer("raw")
+    status = request.GET.get("status", "")
+    channel = request.GET.get("channel", "")
+    if status:
+        events = events.filter(status=status)
+    if channel:
+        events = events.filter(channel=channel)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "alerts/event_list.html", {
+        "page": page, "status": status, "channel": channel,
+        "statuses": EventStatus.choices, "channels": AlertEvent._meta.get_field("channel").choices,
+    })
+
+
+def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(AlertEvent.objects.select_related("integration", "rule", "ticket"), pk=pk)
+    raw = event.raw_text
+    return render(request, "alerts/event_detail.html", {
+        "event": event, "raw": raw[:200_000], "raw_cut": len(raw) > 200_000,
+    })
+
+
+class UploadForm(forms.Form):
+    eml = forms.FileField(label=".eml file", help_text="An alert e-mail saved as .eml (RFC 5322).")
+
+
+def upload_eml(request: HttpRequest) -> HttpResponse:
+    """Upload an .eml: it goes through the same rules as mail from the SMTP receiver or IMAP."""
+    form = UploadForm(request.POST or None, request.FILES or None)
+    outcome = None
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["eml"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            form.add_error("eml", f"The file is {upload.size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,}.")
+        else:
+            outcome = ingest_email(upload.read())
+    return render(request, "alerts/upload.html", {"form": form, "outcome": outcome})
+
+
+class EmailRuleForm(forms.ModelForm):
+    class Meta:
+        model = EmailRule
+        fields = ["name", "order", "enabled", "integration", "from_match", "from_address", "subject_pattern",
+                  "body_pattern", "header_name", "header_pattern", "alert_id_pattern", "recovery_pattern", "action",
+                  "ticket_type", "markers"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for name in ("subject_pattern", "body_pattern", "header_pattern", "alert_id_pattern", "recovery_pattern"):
+            problem = validate_pattern(data.get(name) or "")
+            if problem:
+                self.add_error(name, problem)
+        markers = data.get("markers") or []
+        if not isinstance(markers, list) or not all(isinstance(m, dict) and m.get("start") and m.get("field")
+                                                     for m in markers):
+            self.add_error("markers", 'Markers must be a list like [{"start": "Device:", "end": "\\n", '
+                                      '"field": "hostname"}].')
+        return data
+
+
+def rule_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "alerts/rule_list.html",
+                  {"rules": EmailRule.objects.select_related("integration", "ticket_type")})
+
+
+def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    rule = get_object_or_404(EmailRule, pk=pk) if pk else None
+    form = EmailRuleForm(request.POST or None, instance=rule)
+    if request.method == "POST" and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"Rule '{saved.name}' saved.")
+        return HttpResponseRedirect(reverse("alerts:rule_list"))
+    return render(request, "alerts/rule_form.html", {"form": form, "rule": rule})
+
+
+class AlertingForm(forms.ModelForm):
+    class Meta:
+        model = AlertingConfig
+        fields = ["enabled", "ticket_type", "new_alert_user", "from_address", "close_behaviour", "webhook_auth",
+                  "resolved_lookback_hours"]
+
+
+def integration_alerting(request: HttpRequest, integration_id: int) -> HttpResponse:
+    """The integration's Alerting setup: options, its e-mail rule, webhook URL, test ticket, resolve outbox."""
+    integration = get_object_or_404(Integration, pk=integration_id)
+    config, _ = AlertingConfig.objects.get_or_create(integration=integration)
+    form = AlertingForm(request.POST or None, instance=config)
+    if request.method == "POST" and form.is_valid():
+        was_enabled = AlertingConfig.objects.filter(pk=config.pk, enabled=True).exists()
+        config = form.save()
+        if config.enabled and not was_enabled:
+            enable_alerting(integration, ticket_type=config.ticket_type, from_address=config.from_address,
+                            new_alert_user=config.new_alert_user)
+        messages.success(request, f"Alerting for {integration.name} saved.")
+        return HttpResponseRedirect(reverse("alerts:integration_alerting", args=[integration.pk]))
+    hook_url = request.build_absolute_uri(reverse("hooks:webhook", args=[integration.vendor, config.webhook_token]))
+    return render(request, "alerts/integration_alerting.html", {
+        "integration": integration,
+        "config": config,
+        "form": form,
+        "hook_url": hook_url,
+        "rules": EmailRule.objects.filter(integration=integration),
+        "outbox": ResolveOutbox.objects.filter(integration=integration).select_related("ticket")[:50],
+        "states": AlertState.objects.filter(integration=integration).select_related("ticket")[:50],
+        "can_resolve": can_resolve(integration),
+    })
+
+
+@require_POST
+def test_ticket(request: HttpRequest, integration_id: int) -> HttpResponse:
+    integration = get_object_or_404(Integration, pk=integration_id)
+    outcome = create_test_ticket(integration)
+    if outcome.ticket_id:
+        messages.success(request, f"Test ticket #{outcome.ticket_id} created.")
+    else:
+        messages.error(request, f"No test ticket: {outcome.reason}")
+    return HttpResponseRedirect(reverse("alerts:integration_alerting", args=[integration.pk]))
+
+
+@require_POST
+def outbox_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(ResolveOutbox, pk=pk)
+    retry_now(row)
+    messages.success(request, f"Resolve of {row.external_id} will be retried on the next delivery run.")
+    return HttpResponseRedirect(reverse("alerts:integration_alerting", args=[row.integration_id]))
