@@ -92,7 +92,8 @@ class AssetForm(forms.Form):
         label = definition.label + (" (custom)" if definition.kind == FieldKind.CUSTOM_FIELD else "")
         dtype = definition.data_type
         if dtype == DataType.BOOLEAN.value:
-            return forms.ChoiceField(label=label, required=False, choices=[("", "—"), ("true", "Yes"), ("false", "No")])
+            options = [("", "—"), ("true", "Yes"), ("false", "No")]
+            return forms.CharField(label=label, required=False, widget=forms.Select(choices=options))
         if dtype == DataType.CHOICE.value:
             options = [("", "—")] + [(c, c) for c in definition.choices or []]
             return forms.CharField(label=label, required=False, widget=forms.Select(choices=options))
