@@ -245,3 +245,8 @@ def test_open_ticket_without_optional_relations(desk: Desk) -> None:
     assert ticket.end_user is None
     assert ticket.assets.count() == 0
     assert ticket.priority == 3
+
+
+def test_same_asset_given_twice_is_linked_once(desk: Desk) -> None:
+    ticket = desk.open(assets=[desk.acme_pc, desk.acme_pc])
+    assert list(ticket.assets.all()) == [desk.acme_pc]

@@ -173,7 +173,9 @@ def do_open_ticket(
         alert_key=key,
     )
     if asset_list:
-        ticket.assets.set(asset_list)
+        through = Ticket.assets.through
+        asset_ids = dict.fromkeys(a.pk for a in asset_list)  # once each, in the given order
+        through.objects.bulk_create([through(ticket_id=ticket.pk, asset_id=pk) for pk in asset_ids])
     _record(actor, ticket, ActionKind.CREATED, f"Opened ({TicketSource(source).label}).",
             new_status=TicketStatus.NEW)
     record_audit(actor, ticket, "create", {

@@ -56,6 +56,8 @@ class TicketCreateForm(forms.Form):
             asset_field.queryset = Asset.objects.filter(customer=self.customer_choice, active=True).select_related(
                 "asset_type"
             )
+            if not self.is_bound:
+                self.initial.setdefault("site", self.customer_choice.main_site)
 
     def _chosen_customer(self) -> Customer | None:
         raw = self.data.get("customer") if self.is_bound else self.initial.get("customer")
