@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -9,10 +10,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import DatabaseError
+
 from rmmbridge.connectors.base import Connector
 from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
 from rmmbridge.connectors.http import RequestLogEntry as LoggedRequest
 from rmmbridge.integrations.models import Integration, RequestLogEntry
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ENTRIES = 500
 #: Entries are written to the database in batches of this size (and at the end of every `connector_for`).
@@ -95,10 +100,16 @@ class RequestLogSink:
             self.flush()
 
     def flush(self) -> int:
-        """Write the buffered entries; returns how many were written."""
+        """Write the buffered entries; returns how many were written (0 when the database refused them)."""
         with self._lock:
             pending, self._buffer = self._buffer, []
-        written = persist_entries(self.integration_id, pending, self.keep)
+        try:
+            written = persist_entries(self.integration_id, pending, self.keep)
+        except DatabaseError:
+            # Troubleshooting data must never hide the error that is being troubleshot (e.g. a broken transaction).
+            logger.warning("Could not store %d request log entries of integration %s", len(pending),
+                           self.integration_id, exc_info=True)
+            return 0
         self.written += written
         return written
 
