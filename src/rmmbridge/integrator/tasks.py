@@ -107,23 +107,24 @@ def handle_sync(job: JobRun) -> Outcome:
 
 
 def handle_poll(job: JobRun) -> Outcome:
-    """Poll the RMM's open and recently resolved alerts."""
+    """Poll the RMM's open and recently resolved alerts (skipped while alerting is off for the integration)."""
+    from rmmbridge.alerts.models import AlertingConfig
     from rmmbridge.alerts.polling import poll_alerts
 
     assert job.integration_id is not None
+    if not AlertingConfig.objects.filter(integration_id=job.integration_id, enabled=True).exists():
+        return Outcome(JobStatus.SKIPPED, error="Alerting is off for this integration; switch it on in its "
+                       "Alerting setup, or untick 'Poll alerts' in the integrator schedule.")
     result = poll_alerts(job.integration_id, trigger="schedule")
     details = {
-        name: int(value)
-        for name in ("fetched", "opened", "noted", "closed", "ignored", "errors")
+        f"alerts.{name}": int(value)
+        for name in ("open_alerts", "resolved_alerts", "opened", "noted", "closed", "ignored", "rejected")
         if isinstance(value := getattr(result, name, None), int)
     }
-    items = details.get("fetched", sum(details.values()))
-    errors = details.get("errors", 0)
-    return Outcome(
-        JobStatus.PARTIAL if errors else JobStatus.SUCCESS,
-        items,
-        details={f"alerts.{name}": value for name, value in details.items()},
-    )
+    items = details.get("alerts.open_alerts", 0) + details.get("alerts.resolved_alerts", 0)
+    if not getattr(result, "ok", True):
+        return Outcome(JobStatus.FAILED, items, str(getattr(result, "message", "")), details=details)
+    return Outcome(JobStatus.SUCCESS, items, details=details)
 
 
 def handle_outbox(job: JobRun) -> Outcome:

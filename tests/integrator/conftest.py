@@ -1,0 +1,51 @@
+"""Fixtures for the integrator tests: an integration with its schedule, and recording job handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from rmmbridge.integrator import tasks
+from rmmbridge.integrator.models import JobRun, JobStatus
+
+
+@pytest.fixture
+def integration(db: Any) -> Any:
+    from rmmbridge.integrations.models import Integration
+
+    return Integration.objects.create(vendor="datto_rmm", name="Acme RMM", status="ok")
+
+
+@pytest.fixture
+def schedule(integration: Any) -> Any:
+    from rmmbridge.integrator.actions import do_update_schedule
+    from rmmbridge.servicedesk.actions import Actor
+
+    return do_update_schedule(Actor.system("test"), integration, {"enabled": True})
+
+
+class Recorder:
+    """Job handlers that record each call, and optionally raise or return a chosen outcome."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, int, list[str]]] = []
+        self.behaviour: dict[str, Callable[[JobRun], tasks.Outcome]] = {}
+
+    def handler(self, kind: str) -> Callable[[JobRun], tasks.Outcome]:
+        def run(job: JobRun) -> tasks.Outcome:
+            self.calls.append((kind, job.pk, job.entity_list))
+            if kind in self.behaviour:
+                return self.behaviour[kind](job)
+            return tasks.Outcome(JobStatus.SUCCESS, items=3, details={"assets.created": 2, "assets.updated": 1})
+
+        return run
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    rec = Recorder()
+    for kind in ("sync", "poll", "outbox"):
+        monkeypatch.setitem(tasks.HANDLERS, kind, rec.handler(kind))
+    return rec
