@@ -124,8 +124,9 @@ class MatchIndex:
 
 def describe_field(key: str, labels: dict[str, str] | None = None) -> str:
     """Readable name of a match field for reasons: 'serial number', 'hostname', or the field's label."""
-    if labels and key in labels:
-        return labels[key]
+    if labels and key in labels and key not in FIELD_LABELS:
+        label = labels[key]
+        return label[:1].lower() + label[1:] if label[1:2].islower() else label
     return FIELD_LABELS.get(key, key)
 
 
