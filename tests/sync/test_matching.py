@@ -93,4 +93,5 @@ def test_match_asset_table(wanted: dict[str, str], customer: int | None, asset_i
 
 def test_claimed_assets_are_excluded() -> None:
     result = match_asset(_index(), RULES, {"serial_number": "SN1"}, 10, {1})
-    assert result.asset_id is None and not result.is_conflict
+    assert result.asset_id is None
+    assert not result.is_conflict

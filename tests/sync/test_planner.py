@@ -45,7 +45,8 @@ def snapshot() -> Snapshot:
     snap = Snapshot()
     snap.customers = {1: LocalCustomer(1, "Acme Ltd", 11), 2: LocalCustomer(2, "Globex", 21),
                       3: LocalCustomer(3, "Twin", 31), 4: LocalCustomer(4, "Twin Inc", 41)}
-    snap.sites = {11: LocalSite(11, 1, "Main", True), 12: LocalSite(12, 1, "Branch"), 21: LocalSite(21, 2, "Main", True),
+    snap.sites = {11: LocalSite(11, 1, "Main", True), 12: LocalSite(12, 1, "Branch"),
+                  21: LocalSite(21, 2, "Main", True),
                   31: LocalSite(31, 3, "Main", True), 41: LocalSite(41, 4, "Main", True)}
     snap.users = {100: LocalUser(100, 1, 11, "Jane Doe", "jane@acme.test"), 101: LocalUser(101, 1, 11, "Bob Roe")}
     snap.asset_types = {7: LocalAssetType(7, "Workstation"), 8: LocalAssetType(8, "Servers")}
@@ -122,7 +123,8 @@ def test_datto_all_sites_under_one_customer() -> None:
 def test_one_customer_mode_without_customer_asks_to_choose() -> None:
     cfg = settings(new_customer_mode=NewCustomerMode.ONE_CUSTOMER)
     ops, _ = plan_customers_sites([], [RemoteSite("s-1", "Lab")], snapshot(), cfg, Pending(), sites_are_customers=True)
-    assert ops[0].kind is OpKind.SKIP and "no customer is set" in ops[0].reason
+    assert ops[0].kind is OpKind.SKIP
+    assert "no customer is set" in ops[0].reason
 
 
 def test_sites_of_vendor_with_customers() -> None:
@@ -139,7 +141,8 @@ def test_site_mapping_row_wins() -> None:
     cfg = settings(mappings=[Mapping("l-1", 2, 21)])
     ops, res = plan_customers_sites([], [RemoteSite("l-1", "Somewhere", "c-1")], snapshot(), cfg, Pending(),
                                     sites_are_customers=False)
-    assert ops[0].kind is OpKind.LINK and res.by_site["l-1"].customer_id == 2
+    assert ops[0].kind is OpKind.LINK
+    assert res.by_site["l-1"].customer_id == 2
 
 
 # Users ----------------------------------------------------------------------------------------------
@@ -202,7 +205,9 @@ def test_new_asset_type_is_created_under_default_group() -> None:
     ops = plan_devices([dev("d1", device_type=DeviceType.LAPTOP), dev("d2", device_type=DeviceType.LAPTOP)],
                        default_group_id=5)
     type_ops = only(ops, "asset_types")
-    assert len(type_ops) == 1 and type_ops[0].data["group_id"] == 5 and type_ops[0].data["name"] == "Laptop"
+    assert len(type_ops) == 1
+    assert type_ops[0].data["group_id"] == 5
+    assert type_ops[0].data["name"] == "Laptop"
     assert {op.data["set"]["asset_type_id"] for op in asset_ops(ops)} == {type_ops[0].target_id}
 
 
@@ -239,7 +244,8 @@ def test_unchanged_device_plans_no_write() -> None:
 
 def test_renamed_device_updates_name() -> None:
     op = asset_ops(plan_devices([dev("d1", host="PC-NEW")], linked_snapshot({})))[0]
-    assert op.kind is OpKind.UPDATE and op.changes == {"name": ["PC", "PC-NEW"]}
+    assert op.kind is OpKind.UPDATE
+    assert op.changes == {"name": ["PC", "PC-NEW"]}
 
 
 def test_value_conversion_error_is_reported_per_value() -> None:
@@ -279,7 +285,8 @@ def test_ambiguous_match_goes_to_conflicts() -> None:
     snap.assets = {600: LocalAsset(600, "A", 7, 11, 1, values={"serial_number": "S"}),
                    601: LocalAsset(601, "B", 7, 21, 2, values={"serial_number": "S"})}
     op = asset_ops(plan_devices([dev("d1", serial_number="S")], snap))[0]
-    assert op.kind is OpKind.CONFLICT and op.data["candidates"] == [600, 601]
+    assert op.kind is OpKind.CONFLICT
+    assert op.data["candidates"] == [600, 601]
 
 
 def test_child_asset_points_at_parent_external_id() -> None:
@@ -297,7 +304,8 @@ def test_child_asset_points_at_parent_external_id() -> None:
 def test_default_site_for_unmapped_customer(default_site: int | None, kind: OpKind, reason: str) -> None:
     ops = asset_ops(plan_devices([dev("d1", site="s-unknown")], default_site_id=default_site,
                                  new_customer_mode=NewCustomerMode.REVIEW))
-    assert ops[0].kind is kind and reason in ops[0].reason
+    assert ops[0].kind is kind
+    assert reason in ops[0].reason
 
 
 def test_device_links_to_last_logged_in_user() -> None:
@@ -334,7 +342,9 @@ def test_deleted_device_counts_as_missing() -> None:
 
 def test_returning_device_is_reactivated() -> None:
     op = asset_ops(plan_devices([dev("d1")], linked_snapshot({}, active=False, missing=NOW - timedelta(days=3))))[0]
-    assert op.kind is OpKind.REACTIVATE and op.changes["active"] == [False, True] and op.data["clear_missing"]
+    assert op.kind is OpKind.REACTIVATE
+    assert op.changes["active"] == [False, True]
+    assert op.data["clear_missing"]
 
 
 def test_person_deactivated_asset_stays_inactive() -> None:
