@@ -1,0 +1,267 @@
+"""The NinjaOne connector: organizations → customers, locations → sites, end users, detailed devices, alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
+from rmmbridge.connectors.credentials import CredentialSpec
+from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError, SkippableRecordError
+from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.ninjaone import const
+from rmmbridge.connectors.ninjaone.client import NinjaOneClient
+from rmmbridge.connectors.ninjaone.credentials import NinjaOneCredentials
+from rmmbridge.connectors.ninjaone.normalize import (
+    activity_to_alert,
+    epoch_seconds,
+    is_condition_activity,
+    parse_item,
+    to_alert,
+    to_customer,
+    to_device,
+    to_site,
+    to_user,
+)
+from rmmbridge.connectors.ninjaone.schemas import Activity, Alert, Device, Location, Organization, User
+from rmmbridge.connectors.records import (
+    AccountInfo,
+    AlertState,
+    AvailableField,
+    DeviceType,
+    RemoteAlert,
+    RemoteCustomer,
+    RemoteDevice,
+    RemoteSite,
+    RemoteUser,
+)
+
+logger = logging.getLogger("rmmbridge.connectors.ninjaone")
+
+#: Vendor fields a mapping can target, by device family (dotted paths as flattened into RemoteDevice.fields).
+COMMON_FIELDS: tuple[tuple[str, str], ...] = (
+    ("id", "Device ID"),
+    ("uid", "Device UUID"),
+    ("nodeClass", "Node class"),
+    ("displayName", "Display name"),
+    ("systemName", "System name"),
+    ("dnsName", "DNS name"),
+    ("approvalStatus", "Approval status"),
+    ("offline", "Offline"),
+    ("created", "Created (epoch s)"),
+    ("lastContact", "Last contact (epoch s)"),
+    ("lastUpdate", "Last update (epoch s)"),
+    ("ipAddresses", "IP addresses"),
+    ("macAddresses", "MAC addresses"),
+    ("publicIP", "Public IP"),
+    ("organizationId", "Organization ID"),
+    ("locationId", "Location ID"),
+    ("policyId", "Policy ID"),
+    ("tags", "Tags"),
+)
+AGENT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("netbiosName", "NetBIOS name"),
+    ("lastLoggedInUser", "Last logged-in user"),
+    ("os.name", "OS name"),
+    ("os.manufacturer", "OS manufacturer"),
+    ("os.architecture", "OS architecture"),
+    ("os.buildNumber", "OS build number"),
+    ("os.releaseId", "OS release"),
+    ("os.lastBootTime", "Last boot (epoch s)"),
+    ("os.needsReboot", "Needs reboot"),
+    ("system.manufacturer", "Manufacturer"),
+    ("system.model", "Model"),
+    ("system.serialNumber", "Serial number"),
+    ("system.biosSerialNumber", "BIOS serial number"),
+    ("system.assetSerialNumber", "Asset serial number"),
+    ("system.domain", "Domain"),
+    ("system.chassisType", "Chassis type"),
+    ("system.totalPhysicalMemory", "Physical memory (bytes)"),
+    ("system.virtualMachine", "Virtual machine"),
+)
+VM_HOST_FIELDS: tuple[tuple[str, str], ...] = (
+    ("vendor", "Vendor"),
+    ("model", "Model"),
+    ("serviceTag", "Service tag"),
+    ("cpuModel", "CPU model"),
+    ("cpuCores", "CPU cores"),
+    ("memorySize", "Memory (bytes)"),
+    ("releaseName", "Hypervisor release"),
+    ("version", "Hypervisor version"),
+)
+VM_GUEST_FIELDS: tuple[tuple[str, str], ...] = (
+    ("parentDeviceId", "Host device ID"),
+    ("guestOSFullName", "Guest OS"),
+    ("powerState", "Power state"),
+    ("cpuCores", "CPU cores"),
+    ("memorySize", "Memory (bytes)"),
+    ("snapshotCount", "Snapshots"),
+    ("toolStatus", "Guest tools status"),
+)
+
+
+class NinjaOneConnector(Connector):
+    """NinjaOne Public API 2.0 over OAuth2 client credentials."""
+
+    slug = const.SLUG
+    name = const.NAME
+    credentials_model: ClassVar[type[CredentialSpec]] = NinjaOneCredentials
+    capabilities = frozenset(
+        {
+            Capability.CUSTOMERS,
+            Capability.SITES,
+            Capability.USERS,
+            Capability.DEVICES,
+            Capability.ALERTS_POLL,
+            Capability.ALERT_RESOLVE,
+            Capability.WEBHOOKS,
+        }
+    )
+    rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
+    base_url_key = "instance_url"
+
+    def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
+        super().__init__(credentials, http, redactor=redactor)
+        if not isinstance(credentials, NinjaOneCredentials):
+            raise ConnectorConfigError("NinjaOne needs NinjaOneCredentials (instance_url, client_id, client_secret).")
+        self.client = NinjaOneClient(http, credentials, self.redactor)
+
+    # -- items ---------------------------------------------------------------------------------------------
+
+    def _skip(self, exc: SkippableRecordError) -> None:
+        logger.warning("%s", exc.message)
+        self.note_skipped(exc.message)
+
+    def account_info(self) -> AccountInfo:
+        """Get a token and read one organization: proves the credentials and the monitoring scope."""
+        first = self.client.get_list(const.ORGANIZATIONS_PATH, {"pageSize": 1})
+        host = self.http.base_url.host
+        details: dict[str, str | int | float | bool | None] = {"instance_url": str(self.http.base_url).rstrip("/")}
+        if first and isinstance(first[0], dict):
+            details["first_organization"] = str(first[0].get("name", ""))
+        return AccountInfo(account_id=host, display_name=f"NinjaOne ({host})", details=details)
+
+    def iter_customers(self) -> Iterator[RemoteCustomer]:
+        self._require(Capability.CUSTOMERS)
+        for page in self.client.iter_pages(const.ORGANIZATIONS_PATH):
+            for raw in page:
+                try:
+                    yield to_customer(parse_item(Organization, raw, "organization"), raw)
+                except SkippableRecordError as exc:
+                    self._skip(exc)
+
+    def iter_sites(self) -> Iterator[RemoteSite]:
+        """`GET /v2/locations`: every location of every organization, each with its organizationId."""
+        self._require(Capability.SITES)
+        for page in self.client.iter_pages(const.LOCATIONS_PATH):
+            for raw in page:
+                try:
+                    yield to_site(parse_item(Location, raw, "location"), raw)
+                except SkippableRecordError as exc:
+                    self._skip(exc)
+
+    def iter_users(self) -> Iterator[RemoteUser]:
+        """`GET /v2/users?userType=END_USER` (one unpaged list; technicians are not customers' users)."""
+        self._require(Capability.USERS)
+        for raw in self.client.get_list(const.USERS_PATH, {"userType": "END_USER"}):
+            try:
+                user = parse_item(User, raw, "user")
+            except SkippableRecordError as exc:
+                self._skip(exc)
+                continue
+            if user.userType not in (None, "END_USER"):
+                continue
+            yield to_user(user, raw)
+
+    def iter_devices(self) -> Iterator[RemoteDevice]:
+        """`GET /v2/devices-detailed`, page by page (`pageSize` + `after`)."""
+        self._require(Capability.DEVICES)
+        for page in self.client.iter_pages(const.DEVICES_PATH):
+            for raw in page:
+                try:
+                    yield to_device(parse_item(Device, raw, "device"), raw)
+                except SkippableRecordError as exc:
+                    self._skip(exc)
+
+    # -- alerts --------------------------------------------------------------------------------------------
+
+    def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
+        """Open: `GET /v2/alerts` (active conditions). Resolved: CONDITION/RESET entries of `GET /v2/activities`."""
+        self._require(Capability.ALERTS_POLL)
+        if state is AlertState.OPEN:
+            yield from self._open_alerts(since)
+        else:
+            yield from self._reset_alerts(since)
+
+    def _open_alerts(self, since: datetime | None) -> Iterator[RemoteAlert]:
+        for raw in self.client.get_list(const.ALERTS_PATH):
+            try:
+                alert = to_alert(parse_item(Alert, raw, "alert"), raw)
+            except SkippableRecordError as exc:
+                self._skip(exc)
+                continue
+            if since is None or alert.raised_at is None or alert.raised_at >= since:
+                yield alert
+
+    def _reset_alerts(self, since: datetime | None) -> Iterator[RemoteAlert]:
+        params = {"type": "CONDITION", "status": const.STATUS_RESET}
+        for page in self.client.iter_activity_pages(params):
+            for raw in page:
+                try:
+                    activity = parse_item(Activity, raw, "activity")
+                except SkippableRecordError as exc:
+                    self._skip(exc)
+                    continue
+                at = epoch_seconds(activity.activityTime)
+                if since is not None and at is not None and at < since:
+                    return  # newest first: everything after this is older still
+                if is_condition_activity(activity) and activity.statusCode == const.STATUS_RESET:
+                    yield activity_to_alert(activity, raw)
+
+    def resolve_alert(self, external_id: str) -> None:
+        """`POST /v2/alert/{uid}/reset` with a note as the activity's custom data.
+
+        An alert NinjaOne no longer lists (404: already reset, or cleared by its condition) counts as resolved.
+        """
+        self._require(Capability.ALERT_RESOLVE)
+        uid = external_id.strip()
+        if not uid or "/" in uid:
+            raise ConnectorConfigError(f"Not a NinjaOne alert UID: {external_id!r}.")
+        try:
+            self.client.post(const.ALERT_RESET_PATH.format(uid=uid), {"resetBy": "rmmbridge"})
+        except ConnectorFatalError as exc:
+            if exc.status != 404:
+                raise
+            logger.info("NinjaOne alert %s was already reset (404 on reset).", uid)
+
+    def configure_webhook(self, url: str, headers: dict[str, str] | None = None) -> None:
+        """`PUT /v2/webhook`: send CONDITION activities to `url` (optionally with headers, e.g. a shared secret)."""
+        body: dict[str, Any] = {
+            "url": url,
+            "activities": {"CONDITION": ["TRIGGERED", "RESET"]},
+            "expand": ["device"],
+            "headers": [{"name": k, "value": v} for k, v in (headers or {}).items()],
+        }
+        self.client.request("PUT", const.WEBHOOK_PATH, body)
+
+    # -- mapping screens ------------------------------------------------------------------------------------
+
+    def available_fields(self, device_type: DeviceType | None = None) -> list[AvailableField]:
+        fields = list(NORMALIZED_FIELDS) + list(COMMON_FIELDS)
+        if device_type in (None, DeviceType.WORKSTATION, DeviceType.LAPTOP, DeviceType.SERVER):
+            fields += AGENT_FIELDS
+        if device_type in (None, DeviceType.SERVER):
+            fields += VM_HOST_FIELDS
+        if device_type in (None, DeviceType.VIRTUAL_MACHINE):
+            fields += VM_GUEST_FIELDS
+        seen: set[str] = set()
+        result = []
+        for path, label in fields:
+            if path not in seen:
+                seen.add(path)
+                result.append(AvailableField(path=path, label=label))
+        return result

@@ -1,0 +1,8 @@
+"""NinjaOne emulator: `create_app(state)` and `NinjaOneEmulatorState` (see the package README for what it covers)."""
+
+from __future__ import annotations
+
+from rmmbridge.connectors.ninjaone.emulator.app import create_app
+from rmmbridge.connectors.ninjaone.emulator.state import NinjaOneEmulatorState
+
+__all__ = ["NinjaOneEmulatorState", "create_app"]
