@@ -258,3 +258,12 @@ def test_hold_raises_lock_busy(db: Any) -> None:
         pass
     with locks.hold("outbox", ttl=30) as held:
         assert not held.lost
+
+
+def test_deactivate_deleted_assets_sets_the_sync_engines_missing_device_action(integration: Any) -> None:
+    from rmmbridge.sync.snapshot import sync_config
+
+    do_update_schedule(Actor.system("t"), integration, {"deactivate_deleted_assets": False})
+    assert sync_config(integration).missing_action == "nothing"
+    do_update_schedule(Actor.system("t"), integration, {"deactivate_deleted_assets": True})
+    assert sync_config(integration).missing_action == "deactivate"

@@ -57,4 +57,18 @@ def do_update_schedule(actor: Actor, integration: Integration, changes: Mapping[
         schedule.save()
         if diff:
             record_audit(actor, integration, "integrator_schedule", diff)
+        if "deactivate_deleted_assets" in diff:
+            _apply_missing_action(actor, integration, schedule.deactivate_deleted_assets)
     return schedule
+
+
+def _apply_missing_action(actor: Actor, integration: Integration, deactivate: bool) -> None:
+    """The sync engine acts on devices deleted in the RMM: deactivate their assets, or leave them as they are."""
+    from rmmbridge.sync.snapshot import sync_config
+
+    config = sync_config(integration)
+    wanted = "deactivate" if deactivate else "nothing"
+    if config.missing_action != wanted:
+        record_audit(actor, integration, "sync_missing_action", {"missing_action": [config.missing_action, wanted]})
+        config.missing_action = wanted
+        config.save(update_fields=["missing_action", "updated_at"])

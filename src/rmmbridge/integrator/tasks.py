@@ -85,7 +85,8 @@ def handle_sync(job: JobRun) -> Outcome:
     )
     status = str(getattr(run, "status", "success"))
     items = _count_items(getattr(run, "counts", {}))
-    error = str(getattr(run, "error", "") or getattr(run, "errors", "") or "")
+    errors = getattr(run, "errors", None) or []
+    error = str(getattr(run, "message", "") or "; ".join(str(e) for e in errors[:5]))
     mapped = {
         "success": JobStatus.SUCCESS,
         "partial": JobStatus.PARTIAL,
@@ -277,6 +278,7 @@ def recover_lost(now: datetime | None = None, *, queued_after: timedelta | None 
         if locks.make_lock(lock_name_for(job)).is_held_by_anyone():
             continue
         if JobRun.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(status=JobStatus.QUEUED) == 1:
+            close_orphan_sync_runs(job)
             job.status = JobStatus.QUEUED
             _add_note(job, "worker lost during the attempt: queued again")
             JobRun.objects.filter(pk=job.pk).update(notes=job.notes)
@@ -284,6 +286,18 @@ def recover_lost(now: datetime | None = None, *, queued_after: timedelta | None 
     if queued_after is not None:
         recovered.extend(JobRun.objects.filter(status=JobStatus.QUEUED, created_at__lt=now - queued_after))
     return recovered
+
+
+def close_orphan_sync_runs(job: JobRun) -> int:
+    """Mark the SyncRuns a lost attempt of `job` left running as failed, so the run record stays consistent."""
+    if job.kind != JobKind.SYNC or job.integration_id is None or job.started_at is None:
+        return 0
+    from rmmbridge.sync.models import SyncRun
+
+    return SyncRun.objects.filter(
+        integration_id=job.integration_id, status="running", trigger="schedule", started_at__gte=job.started_at
+    ).update(status="failed", finished_at=utcnow(), message="The worker running this sync was lost; "
+             f"integrator job #{job.pk} ran it again.")
 
 
 def prune_history(now: datetime | None = None) -> int:
@@ -400,6 +414,7 @@ def execute_job(job_id: int) -> JobRun | None:
                 return job
             if job.status == JobStatus.RUNNING:
                 _add_note(job, "delivered again after its worker was lost; running it again (idempotent)")
+                close_orphan_sync_runs(job)
             return _run_locked(job)
     except locks.LockBusy:
         job.refresh_from_db()
