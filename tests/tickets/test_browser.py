@@ -41,5 +41,9 @@ def test_close_a_ticket_with_a_note(page: Any, desk: Desk) -> None:
     assert closed.status == TicketStatus.CLOSED
     assert closed.actions.get(kind="closed").actor_label == "admin"
 
-    page.goto("/tickets/?status=closed")
+    page.get_by_role("link", name="← Tickets").click()
+    expect(page.locator(f"tr[data-ticket='{ticket.pk}']")).to_have_count(0)  # the default list shows open tickets
+    page.get_by_label("Status").select_option("closed")  # HTMX swaps the table in place
     expect(page.locator(f"tr[data-ticket='{ticket.pk}']")).to_contain_text("Closed")
+    expect(page.locator("#ticket-table tbody tr")).to_have_count(1)
+    assert "status=closed" in page.url  # the filter is kept in the address
