@@ -40,9 +40,10 @@ def backoff_delay(attempts: int) -> float:
 
 
 def can_resolve(integration: Integration) -> bool:
-    """Whether the vendor's API can resolve alerts (Capability.ALERT_RESOLVE)."""
+    """Whether the vendor's API can resolve alerts (Capability.ALERT_RESOLVE); an unregistered vendor is tried
+    (and its error shown on the outbox row) rather than silently skipped."""
     cls = REGISTRY.get(integration.vendor)
-    return cls is not None and Capability.ALERT_RESOLVE in cls.capabilities
+    return cls is None or Capability.ALERT_RESOLVE in cls.capabilities
 
 
 def on_ticket_closed(sender: Any, ticket: Ticket, actor: Any = None, **kwargs: Any) -> None:

@@ -23,6 +23,10 @@ class VendorMail:
     alert_id_pattern: str
     recovery_pattern: str = ""
     default_from: str = ""
+    markers: tuple[tuple[str, str, str], ...] = (
+        ("Device:", "\\n", "hostname"), ("Hostname:", "\\n", "hostname"), ("Device ID:", "\\n", "device_id"),
+        ("Device UID:", "\\n", "device_id"),
+    )
 
 
 VENDOR_MAIL: dict[str, VendorMail] = {
@@ -83,6 +87,7 @@ def enable_alerting(
             recovery_pattern=shape.recovery_pattern,
             action=RuleAction.OPEN_OR_UPDATE,
             ticket_type=config.ticket_type,
+            markers=[{"start": a, "end": b, "field": c} for a, b, c in shape.markers],
         )
     record_audit(actor, integration, "alerting_on", {"enabled": [False, True]})
     return config
