@@ -41,7 +41,8 @@ def test_alert_mail_opens_one_ticket_on_the_right_asset(desk: Desk) -> None:
     assert ticket.alert_key == "uid-1"
     assert ticket.source == "email"
     assert "Disk C: below 10% free" in ticket.summary
-    assert "Alert id: uid-1" in ticket.details and "HD-WS01" in ticket.details
+    assert "Alert id: uid-1" in ticket.details
+    assert "HD-WS01" in ticket.details
     state = AlertState.objects.get(key="uid-1")
     assert (state.ticket, state.occurrences, state.external_id) == (ticket, 1, "uid-1")
 
@@ -71,10 +72,12 @@ def test_repeat_of_the_condition_adds_a_note_and_counts(desk: Desk) -> None:
 def test_spoofed_sender_opens_no_ticket_and_keeps_the_mail(desk: Desk) -> None:
     outcome = ingest_email(datto_mail("uid-4", sender="mallory@evil.example"))
     assert outcome.status == EventStatus.REJECTED
-    assert "mallory@evil.example" in outcome.reason and "Datto RMM Alerts" in outcome.reason
+    assert "mallory@evil.example" in outcome.reason
+    assert "Datto RMM Alerts" in outcome.reason
     assert Ticket.objects.count() == 0
     event = AlertEvent.objects.get(pk=outcome.event_id)
-    assert event.status == EventStatus.REJECTED and b"mallory" in bytes(event.raw)
+    assert event.status == EventStatus.REJECTED
+    assert b"mallory" in bytes(event.raw)
 
 
 def test_mail_matching_no_rule_is_kept_and_listed(desk: Desk, admin_client: Any) -> None:
@@ -84,7 +87,8 @@ def test_mail_matching_no_rule_is_kept_and_listed(desk: Desk, admin_client: Any)
     assert "No e-mail rule matches" in outcome.reason
     page = admin_client.get("/alerts/?status=unmatched")
     assert page.status_code == 200
-    assert b"Our spring offers" in page.content and b"No e-mail rule matches" in page.content
+    assert b"Our spring offers" in page.content
+    assert b"No e-mail rule matches" in page.content
 
 
 def test_unknown_device_goes_to_the_new_alert_user(desk: Desk) -> None:
@@ -108,10 +112,17 @@ def test_no_asset_and_no_new_alert_user_is_rejected_with_reason(desk: Desk) -> N
 
 def test_closing_the_ticket_queues_one_resolve_in_the_same_transaction(desk: Desk) -> None:
     ticket = Ticket.objects.get(pk=ingest_email(datto_mail("uid-7")).ticket_id)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        do_close_ticket(Actor.cli("tech"), ticket, note="fixed")
-        assert ResolveOutbox.objects.count() == 1
-        raise RuntimeError("roll back")
+    seen_inside: list[int] = []
+
+    def close_then_fail() -> None:
+        with transaction.atomic():
+            do_close_ticket(Actor.cli("tech"), ticket, note="fixed")
+            seen_inside.append(ResolveOutbox.objects.count())
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        close_then_fail()
+    assert seen_inside == [1]
     assert ResolveOutbox.objects.count() == 0
     ticket.refresh_from_db()
     assert ticket.status != TicketStatus.CLOSED
@@ -119,7 +130,8 @@ def test_closing_the_ticket_queues_one_resolve_in_the_same_transaction(desk: Des
     row = ResolveOutbox.objects.get()
     assert (row.external_id, row.status, row.integration) == ("uid-7", OutboxStatus.PENDING, desk.integration)
     state = AlertState.objects.get(key="uid-7")
-    assert state.closed_here and state.resolved_at is not None
+    assert state.closed_here
+    assert state.resolved_at is not None
 
 
 def test_recovery_mail_closes_the_ticket_without_echo(desk: Desk) -> None:
@@ -195,7 +207,8 @@ def test_cli_ingest_prints_the_outcome(desk: Desk, tmp_path: Any) -> None:
     out = StringIO()
     call_command("mail", "ingest", str(eml), "--json", stdout=out)
     data = json.loads(out.getvalue())
-    assert data["status"] == "processed" and data["ticket_id"] == Ticket.objects.get().pk
+    assert data["status"] == "processed"
+    assert data["ticket_id"] == Ticket.objects.get().pk
     out = StringIO()
     call_command("mail", "ingest", str(eml), stdout=out)
     assert "No ticket (duplicate)" in out.getvalue()
