@@ -114,3 +114,15 @@ def test_status_command_json_and_table(schedule: Any, recorder: Any) -> None:
     call_command("status", stdout=table)
     assert "Acme RMM" in table.getvalue()
     assert "outbox backlog: 0" in table.getvalue()
+
+
+def test_demo_step_switches_the_integrator_on_and_is_safe_to_repeat(integration: Any) -> None:
+    from rmmbridge.integrator import demo
+
+    for _ in range(2):
+        out = StringIO()
+        demo.run(out)
+        assert "Integrator on for Acme RMM" in out.getvalue()
+    saved = IntegratorSchedule.objects.get(integration=integration)
+    assert (saved.enabled, saved.alerts_interval_minutes) == (True, 1)
+    assert saved.next_run_at is not None
