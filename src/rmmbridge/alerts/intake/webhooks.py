@@ -17,7 +17,7 @@ from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
 
 SECRET_HEADERS = ("x-webhook-secret", "x-rmmbridge-secret")
-SIGNATURE_HEADERS = ("x-signature-256", "x-hub-signature-256", "x-signature")
+SIGNATURE_HEADERS = ("x-signature-256", "x-webhook-signature", "x-hub-signature-256", "x-signature")
 MAX_BODY_BYTES = 1_000_000
 
 #: The JSON to paste into Datto RMM's webhook body (alert triggered; set "state" to "resolved" for the
