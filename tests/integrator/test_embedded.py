@@ -1,0 +1,40 @@
+"""Embedded mode: the in-process scheduler and worker threads run due jobs without any other service."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from rmmbridge.integrator import embedded
+from rmmbridge.integrator.models import JobRun, JobStatus
+
+
+@pytest.mark.django_db(transaction=True)
+def test_embedded_scheduler_and_worker_run_due_jobs(monkeypatch: pytest.MonkeyPatch, recorder: Any) -> None:
+    from rmmbridge.integrations.models import Integration
+    from rmmbridge.integrator.actions import do_update_schedule
+    from rmmbridge.servicedesk.actions import Actor
+
+    integration = Integration.objects.create(vendor="datto_rmm", name="Embedded RMM", status="ok")
+    do_update_schedule(Actor.system("test"), integration, {"enabled": True})
+    monkeypatch.setenv("RMMBRIDGE_SCHEDULER_TICK", "0.2")
+    embedded.start(workers=1)
+    try:
+        assert embedded.is_running()
+        embedded.start(workers=1)  # a second start in the same process does nothing
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            done = set(JobRun.objects.filter(status=JobStatus.SUCCESS).values_list("kind", flat=True))
+            if {"sync", "poll", "outbox"} <= done:
+                break
+            time.sleep(0.1)
+    finally:
+        embedded.stop()
+    assert not embedded.is_running()
+    assert {"sync", "poll", "outbox"} <= set(JobRun.objects.filter(status="success").values_list("kind", flat=True))
+    # Each due sync and poll ran exactly once although the scheduler ticked many times.
+    assert JobRun.objects.filter(kind="sync").count() == 1
+    assert JobRun.objects.filter(kind="poll").count() == 1
+    assert sorted(kind for kind, _, _ in recorder.calls if kind != "outbox") == ["poll", "sync"]
