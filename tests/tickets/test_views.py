@@ -94,7 +94,7 @@ def test_list_query_count_does_not_grow_with_tickets(admin_client: Any, desk: De
 
 
 def test_detail_shows_devices_history_and_panels(admin_client: Any, desk: Desk, admin_user: Any) -> None:
-    desk.acme_pc.values = {"serial": "SN-123"}
+    desk.acme_pc.values = {"serial": "SN-123", "hostname": "acme-pc-01.acme.local"}
     desk.acme_pc.save()
     ticket = desk.open(details="Disk C: has 2% free", alert_key="datto:7:disk")
     do_add_note(Actor.ui(admin_user), ticket, "Called Alice")
@@ -107,6 +107,8 @@ def test_detail_shows_devices_history_and_panels(admin_client: Any, desk: Desk, 
     assert "ACME-PC-01" in text
     assert "Workstation" in text
     assert "SN-123" in text
+    assert "<th scope=\"row\">Hostname</th><td>acme-pc-01.acme.local</td>" in text
+    assert reverse("servicedesk:asset_detail", args=[desk.acme_pc.pk]) in text
     assert "Disk C: has 2% free" in text
     assert "Called Alice" in text
     assert f"<article id='rmm-panel'>RMM alert for #{ticket.pk}</article>" in text

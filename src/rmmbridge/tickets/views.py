@@ -82,9 +82,11 @@ def _asset_rows(ticket: Ticket) -> list[dict[str, Any]]:
     labels = {d.key: d.label for d in FieldDefinition.objects.all()}
     rows = []
     for asset in ticket.assets.select_related("asset_type", "site", "end_user"):
+        hostname = str(asset.values.get("hostname") or asset.name or "")
         values = sorted(asset.values.items())
-        fields = [(labels.get(key, key), value) for key, value in values if value not in ("", None)]
-        rows.append({"asset": asset, "fields": fields})
+        fields = [(labels.get(key, key), value) for key, value in values
+                  if value not in ("", None) and key != "hostname"]
+        rows.append({"asset": asset, "hostname": hostname, "fields": fields})
     return rows
 
 
