@@ -15,6 +15,7 @@ from rmmbridge.servicedesk.management.commands.init import ensure_initialised
 DEMO_STEPS: list[str] = [
     "rmmbridge.servicedesk.demo",
     "rmmbridge.tickets.demo",
+    "rmmbridge.alerts.demo",
     "rmmbridge.integrator.demo",  # keep last: switches the integrator on for the demo integrations
 ]
 
