@@ -20,6 +20,7 @@ from rmmbridge.connectors.errors import (
     ConnectorRetryableError,
     UnsupportedCapabilityError,
 )
+from rmmbridge.connectors.http import Redactor
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -83,12 +84,24 @@ class Connector(ABC):
     sites_are_customers: ClassVar[bool] = False
     #: Requests per minute the vendor publishes (client-side limiter); None when unpublished.
     rate_limit_per_minute: ClassVar[int | None] = None
+    #: The credential field holding the API base URL (Datto RMM "api_url", NinjaOne "instance_url").
+    base_url_key: ClassVar[str] = "api_url"
 
-    def __init__(self, credentials: CredentialSpec, http: httpx.Client) -> None:
+    def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         self.credentials = credentials
         self.http = http
+        #: Secret values of this connection; add every token obtained so logs never show it.
+        self.redactor = redactor if redactor is not None else Redactor(credentials.secret_values())
         self.skipped_records = 0
         self.skipped_messages: list[str] = []
+
+    @classmethod
+    def base_url_from(cls, credentials: CredentialSpec) -> str:
+        """The API base URL from the vendor's URL credential, without a trailing slash."""
+        value = getattr(credentials, cls.base_url_key, None)
+        if not isinstance(value, str) or not value:
+            raise ConnectorConfigError(f"{cls.name}: the API URL ({cls.base_url_key}) is missing.")
+        return value.rstrip("/")
 
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities

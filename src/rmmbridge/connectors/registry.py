@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from rmmbridge.connectors.base import Connector
+from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
+from rmmbridge.connectors.ninjaone.connector import NinjaOneConnector
 
 _CONNECTORS: tuple[type[Connector], ...] = (
+    DattoRmmConnector,
+    NinjaOneConnector,
 )
 
 REGISTRY: dict[str, type[Connector]] = {cls.slug: cls for cls in _CONNECTORS}

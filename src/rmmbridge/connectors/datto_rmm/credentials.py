@@ -1,0 +1,32 @@
+"""Datto RMM credentials, with the keys and labels of Halo's setup screen: API URL, API key, API secret key."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from rmmbridge.connectors.credentials import CredentialSpec, check_base_url
+from rmmbridge.connectors.datto_rmm.const import EXAMPLE_URL
+
+
+class DattoRmmCredentials(CredentialSpec):
+    """API URL of the platform (e.g. https://pinotage-api.centrastage.net) and the user's API key pair."""
+
+    api_url: str = Field(title="API URL", description=f"Your platform's API URL, e.g. {EXAMPLE_URL}")
+    api_key: SecretStr = Field(title="API Key", description="Setup > Users > (user) > Generate API Keys")
+    api_secret: SecretStr = Field(title="API Secret Key", description="Shown once when the API keys are generated")
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        url = check_base_url(value, example=EXAMPLE_URL)
+        for suffix in ("/api/v2", "/api"):
+            if url.endswith(suffix):
+                url = url[: -len(suffix)]
+        return url
+
+    @field_validator("api_key", "api_secret")
+    @classmethod
+    def _not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("must not be empty; copy it from Datto RMM (Setup > Users > Generate API Keys)")
+        return value

@@ -1,0 +1,250 @@
+"""Datto RMM emulator state: the estate rendered exactly as the v2 API returns it (epoch ms, udf, deviceType)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from rmmbridge.connectors.datto_rmm import const
+from rmmbridge.connectors.testing.estate import EmulatedAlert, EmulatedDevice, EmulatedSite, rng_for
+from rmmbridge.connectors.testing.state import EmulatorState
+
+#: kind -> (deviceType.category, deviceType.type, deviceClass)
+DEVICE_TYPES: dict[str, tuple[str, str, str]] = {
+    "workstation": ("Desktop", "Physical", "device"),
+    "laptop": ("Laptop", "Physical", "device"),
+    "server": ("Server", "Physical", "device"),
+    "virtual_machine": ("Server", "Virtual", "device"),
+    "network_device": ("Network Device", "Switch", "rmmnetworkdevice"),
+    "printer": ("Printer", "Printer", "printer"),
+    "mobile": ("Mobile", "Phone", "device"),
+    "other": ("Unknown", "Unknown", "unknown"),
+}
+AV_STATUSES = ("RunningAndUpToDate", "RunningAndUpToDate", "RunningAndUpToDate", "RunningAndNotUpToDate", "NotRunning")
+PATCH_STATUSES = ("FullyPatched", "FullyPatched", "ApprovedPending", "RebootRequired", "InstallError", "NoPolicy")
+
+
+def epoch_ms(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp() * 1000)
+
+
+class DattoRmmEmulatorState(EmulatorState):
+    """A Datto RMM account: sites (no customers above them), devices, alerts, 600 requests per rolling minute."""
+
+    slug: ClassVar[str] = const.SLUG
+    url_key: ClassVar[str] = "api_url"
+    sites_per_customer: ClassVar[int] = 1
+    default_page_size: ClassVar[int] = const.MAX_PAGE_SIZE
+    max_page_size: ClassVar[int] = const.MAX_PAGE_SIZE
+    rate_limit_per_minute: ClassVar[int | None] = const.RATE_LIMIT_PER_MINUTE
+    token_lifetime: ClassVar[float] = float(const.TOKEN_LIFETIME_SECONDS)
+    platform: ClassVar[str] = "pinotage"
+
+    account_uid = "emu4c0a7"
+    account_name = "Emulated MSP Ltd"
+
+    def default_credentials(self) -> dict[str, str]:
+        rng = rng_for(self.seed, "credentials", 0)
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+        key = "".join(rng.choice(alphabet) for _ in range(32))
+        secret = "".join(rng.choice(alphabet) for _ in range(32))
+        return {"api_key": key, "api_secret": secret}
+
+    def site_number(self, site: EmulatedSite) -> int:
+        return 100 + site.index
+
+    def device_number(self, device: EmulatedDevice) -> int:
+        return 1000 + device.index
+
+    # --- rendering ----------------------------------------------------------------------------------------------
+    def render_site(self, site: EmulatedSite, base: str) -> dict[str, Any]:
+        total = self.count_devices(site.id) if self.device_count() <= 5000 else self._estimate(site)
+        return {
+            "id": self.site_number(site),
+            "uid": site.id,
+            "accountUid": self.account_uid,
+            "name": site.name,
+            "description": f"{site.name} (emulated)",
+            "notes": None,
+            "onDemand": False,
+            "splashtopAutoInstall": False,
+            "proxySettings": None,
+            "devicesStatus": {
+                "numberOfDevices": total,
+                "numberOfOnlineDevices": None,
+                "numberOfOfflineDevices": None,
+            },
+            "autotaskCompanyName": None,
+            "autotaskCompanyId": None,
+            "portalUrl": f"https://{self.platform}.centrastage.net/csm/profile/summary/{self.site_number(site)}",
+        }
+
+    def _estimate(self, site: EmulatedSite) -> int:
+        sites = len(self.sites)
+        return self.generated_devices // sites + (1 if site.index < self.generated_devices % sites else 0)
+
+    def render_device(self, device: EmulatedDevice) -> dict[str, Any]:
+        category, type_, device_class = DEVICE_TYPES.get(device.kind, DEVICE_TYPES["other"])
+        site = self.site_by_id(device.site_id)
+        agent = device_class == "device"
+        rng = rng_for(self.seed, "datto-device", device.index)
+        number = self.device_number(device)
+        seen_ms = int(device.last_seen.timestamp() * 1000)
+        udf: dict[str, str | None] = {f"udf{i}": None for i in range(1, 31)}
+        udf.update(device.udf)
+        data: dict[str, Any] = {
+            "id": number,
+            "uid": device.id,
+            "siteId": self.site_number(site) if site else None,
+            "siteUid": device.site_id,
+            "siteName": site.name if site else None,
+            "deviceType": {"category": category, "type": type_},
+            "hostname": device.hostname,
+            "intIpAddress": device.ip_address,
+            "operatingSystem": device.os_name or None,
+            "lastLoggedInUser": (f"CORP\\{device.last_user}" if device.last_user else None) if agent else None,
+            "domain": "CORP" if agent and "Windows" in device.os_name else None,
+            "cagVersion": "4.4.2211.2211" if agent else None,
+            "displayVersion": "22H2" if agent and "Windows" in device.os_name else None,
+            "extIpAddress": device.external_ip if agent else None,
+            "description": f"{device.manufacturer} {device.model}",
+            "a64Bit": True if agent else None,
+            "rebootRequired": (rng.random() < 0.1) if agent else None,
+            "online": device.online,
+            "suspended": False,
+            "deleted": device.deleted,
+            "lastSeen": epoch_ms(device.last_seen),
+            "lastReboot": seen_ms - rng.randint(1, 30) * 86_400_000 if agent else None,
+            "lastAuditDate": epoch_ms(device.last_seen),
+            "creationDate": epoch_ms(device.created_at),
+            "udf": udf,
+            "snmpEnabled": not agent,
+            "deviceClass": device_class,
+            "portalUrl": f"https://{self.platform}.centrastage.net/csm/search?qs=uid%3A{device.id}",
+            "warrantyDate": (device.created_at.date().replace(year=device.created_at.year + 3).isoformat()
+                             if rng.random() < 0.6 else None),
+            "antivirus": {"antivirusProduct": "Windows Defender" if "Windows" in device.os_name else "Datto AV",
+                          "antivirusStatus": rng.choice(AV_STATUSES)} if agent else None,
+            "patchManagement": {"patchStatus": rng.choice(PATCH_STATUSES), "patchesApprovedPending": rng.randint(0, 5),
+                                "patchesNotApproved": rng.randint(0, 3), "patchesInstalled": rng.randint(40, 400)}
+            if agent else None,
+            "softwareStatus": "OK" if agent else None,
+            "webRemoteUrl": f"https://{self.platform}.centrastage.net/csm/webremote/{number}" if agent else None,
+            "networkProbe": agent and device.kind == "server",
+            "onboardedViaNetworkMonitor": not agent,
+        }
+        data.update(device.extra)
+        return data
+
+    def render_audit(self, device: EmulatedDevice) -> dict[str, Any]:
+        """GET /v2/audit/device/{uid}: where serial, manufacturer, model and MAC addresses live."""
+        return {
+            "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{self.device_number(device)}",
+            "systemInfo": {"manufacturer": device.manufacturer, "model": device.model,
+                           "username": device.last_user or None, "totalPhysicalMemory": 17_179_869_184,
+                           "totalCpuCores": 8},
+            "bios": {"instance": "BIOS", "serialNumber": device.serial_number, "releaseDate": None},
+            "baseBoard": {"manufacturer": device.manufacturer, "product": device.model},
+            "nics": [{"instance": "Ethernet", "ipv4": device.ip_address, "ipv6": None,
+                      "macAddress": device.mac_address.replace(":", ""), "type": "Ethernet"}],
+        }
+
+    def render_alert(self, alert: EmulatedAlert) -> dict[str, Any]:
+        device = self.get_device(alert.device_id)
+        site = self.site_by_id(device.site_id) if device else None
+        context: dict[str, Any] = {"@class": f"{alert.alert_type}_ctx"}
+        context.update(alert.context)
+        return {
+            "alertUid": alert.id,
+            "priority": alert.priority,
+            "diagnostics": alert.message,
+            "resolved": alert.resolved,
+            "resolvedBy": alert.resolved_by or None,
+            "resolvedOn": epoch_ms(alert.resolved_at),
+            "muted": False,
+            "ticketNumber": None,
+            "timestamp": epoch_ms(alert.raised_at),
+            "alertMonitorInfo": {"sendsEmails": True, "createsTicket": False},
+            "alertContext": context,
+            "alertSourceInfo": {
+                "deviceUid": alert.device_id,
+                "deviceName": device.hostname if device else None,
+                "siteUid": site.id if site else None,
+                "siteName": site.name if site else None,
+            },
+            "responseActions": [],
+            "autoresolveMins": None,
+        }
+
+    def render_account(self) -> dict[str, Any]:
+        count = self.device_count()
+        return {
+            "id": 4711,
+            "uid": self.account_uid,
+            "name": self.account_name,
+            "currency": "GBP",
+            "descriptor": {"billingEmail": "billing@msp.example", "deviceLimit": 100_000, "timeZone": "Europe/London"},
+            "devicesStatus": {"numberOfDevices": count, "numberOfOnlineDevices": None,
+                              "numberOfOfflineDevices": None, "numberOfOnDemandDevices": 0,
+                              "numberOfManagedDevices": count},
+        }
+
+    # --- vendor hooks -------------------------------------------------------------------------------------------
+    def error_body(self, status: int, message: str, path: str) -> Any:
+        """Spring Boot's error body, as the Datto RMM API answers errors."""
+        return {
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "status": status,
+            "error": message,
+            "message": "Request rate limit exceeded" if status == 429 else message,
+            "path": path,
+        }
+
+    def alert_email(self, alert: EmulatedAlert) -> tuple[str, str, str]:
+        """Datto RMM's alert e-mail: subject `Alert on device: <ip>, reason <alert> - Alert{<uid>}`."""
+        device = self.get_device(alert.device_id)
+        site = self.site_by_id(device.site_id) if device else None
+        ip = device.ip_address if device else "unknown"
+        subject = f"Alert on device: {ip}, reason {alert.message} - Alert{{{alert.id}}}"
+        lines = [
+            f"Device: {device.hostname if device else alert.device_id}",
+            f"Site: {site.name if site else ''}",
+            f"IP address: {ip}",
+            f"Priority: {alert.priority}",
+            f"Alert: {alert.message}",
+            f"Alert UID: {alert.id}",
+            f"Raised: {alert.raised_at.isoformat()}",
+            "Status: Resolved" if alert.resolved else "Status: Open",
+        ]
+        return const.ALERT_EMAIL_SENDER, subject, "\n".join(lines) + "\n"
+
+    def webhook_payload(self, alert: EmulatedAlert) -> dict[str, Any]:
+        """The JSON Halo asks users to template in Datto RMM's webhook (Halo's DattoRMMWebhook shape)."""
+        device = self.get_device(alert.device_id)
+        site = self.site_by_id(device.site_id) if device else None
+        return {
+            "device_id": str(self.device_number(device)) if device else None,
+            "device_uid": alert.device_id,
+            "device_hostname": device.hostname if device else None,
+            "device_os": device.os_name if device else None,
+            "device_description": f"{device.manufacturer} {device.model}" if device else None,
+            "device_ip": device.ip_address if device else None,
+            "last_user": device.last_user if device else None,
+            "site_id": str(self.site_number(site)) if site else None,
+            "site_uid": site.id if site else None,
+            "sitename": site.name if site else None,
+            "alertuid": alert.id,
+            "alert_type": alert.alert_type,
+            "alert_category": alert.priority,
+            "platform": self.platform,
+            "alert": alert.message,
+            "alert_message": alert.message,
+            "alert_message_de": alert.message,
+            "alert_message_fr": alert.message,
+            "alert_resolved": alert.resolved,
+            "state": "resolved" if alert.resolved else "open",
+        }
+
+    def new_jti(self) -> str:
+        return secrets.token_hex(16)

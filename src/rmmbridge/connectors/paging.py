@@ -1,0 +1,144 @@
+"""Paginators for the three page schemes RMM APIs use, each stopping with an error on a repeated page."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from rmmbridge.connectors.errors import ConnectorFatalError
+
+Params = Mapping[str, str | int]
+#: Fetches one page: (url, query params) -> decoded JSON.
+FetchPage = Callable[[str, Params | None], Any]
+
+DEFAULT_MAX_PAGES = 100_000
+
+
+def _repeated(what: str, value: str, page: int) -> ConnectorFatalError:
+    return ConnectorFatalError(
+        f"The API returned the same {what} twice ({value!r}, page {page}); stopped to avoid an endless loop. "
+        "This is a fault in the RMM's paging; try again later or report it to the vendor."
+    )
+
+
+def _normalise_url(url: str) -> str:
+    """Same URL whatever the order of its query parameters."""
+    parts = urlsplit(url)
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
+
+
+def iter_next_url_pages(
+    fetch: FetchPage,
+    first_url: str,
+    params: Params | None,
+    next_url_of: Callable[[Any], str | None],
+    *,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Iterator[Any]:
+    """Follow the next-page URL each page carries (Datto RMM `pageDetails.nextPageUrl`) until it is empty.
+
+    A next URL seen before raises ConnectorFatalError. Relative next URLs resolve against the previous URL.
+    """
+    seen: set[str] = set()
+    url: str | None = first_url
+    current_params: Params | None = params
+    page_no = 0
+    while url:
+        page_no += 1
+        if page_no > max_pages:
+            raise ConnectorFatalError(f"More than {max_pages} pages; stopped. Narrow the query or raise the limit.")
+        page = fetch(url, current_params)
+        yield page
+        next_url = next_url_of(page)
+        if not next_url:
+            return
+        next_url = urljoin(url, next_url)
+        key = _normalise_url(next_url)
+        if key in seen or (page_no == 1 and key == _normalise_url(_with_params(first_url, params))):
+            raise _repeated("next-page URL", next_url, page_no)
+        seen.add(key)
+        url, current_params = next_url, None
+
+
+def _with_params(url: str, params: Params | None) -> str:
+    if not params:
+        return url
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + [(k, str(v)) for k, v in params.items()]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def iter_cursor_pages(
+    fetch: FetchPage,
+    url: str,
+    params: Params | None,
+    cursor_of: Callable[[Any], str | None],
+    *,
+    cursor_param: str = "after",
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Iterator[Any]:
+    """Pass the cursor each page yields (NinjaOne `after` = last id, or a `cursor` name) until there is none.
+
+    `cursor_of(page)` returns the cursor for the next page or None/'' at the end. A cursor seen before raises
+    ConnectorFatalError.
+    """
+    seen: set[str] = set()
+    base = dict(params or {})
+    cursor: str | None = None
+    for page_no in range(1, max_pages + 1):
+        query: dict[str, str | int] = dict(base)
+        if cursor is not None:
+            query[cursor_param] = cursor
+        page = fetch(url, query)
+        yield page
+        next_cursor = cursor_of(page)
+        if next_cursor is None or next_cursor == "":
+            return
+        next_cursor = str(next_cursor)
+        if next_cursor in seen:
+            raise _repeated("page cursor", next_cursor, page_no)
+        seen.add(next_cursor)
+        cursor = next_cursor
+    raise ConnectorFatalError(f"More than {max_pages} pages; stopped. Narrow the query or raise the limit.")
+
+
+def iter_offset_pages(
+    fetch: FetchPage,
+    url: str,
+    params: Params | None,
+    items_of: Callable[[Any], list[Any]],
+    *,
+    page_size: int,
+    page_param: str = "page",
+    size_param: str = "pageSize",
+    first: int = 0,
+    step_by_items: bool = False,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Iterator[Any]:
+    """Page by number (`page=0,1,2…`) or by offset (`offset=0,50,100…` with step_by_items) until a short page.
+
+    A page whose items are identical to an earlier page (the server ignored the page parameter) raises
+    ConnectorFatalError.
+    """
+    seen: set[str] = set()
+    position = first
+    for page_no in range(1, max_pages + 1):
+        query: dict[str, str | int] = dict(params or {})
+        query[page_param] = position
+        query[size_param] = page_size
+        page = fetch(url, query)
+        items = items_of(page)
+        if items:
+            digest = hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+            if digest in seen:
+                raise _repeated("page", f"{page_param}={position}", page_no)
+            seen.add(digest)
+        yield page
+        if len(items) < page_size:
+            return
+        position += page_size if step_by_items else 1
+    raise ConnectorFatalError(f"More than {max_pages} pages; stopped. Narrow the query or raise the limit.")
