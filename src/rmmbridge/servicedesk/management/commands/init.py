@@ -12,6 +12,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from rmmbridge.common.home import encryption_keys
+
 
 def pending_migrations() -> int:
     """How many migrations are not applied yet."""
@@ -44,6 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         home = settings.HOME
+        encryption_keys()  # create the encryption key file (mode 0600) now, not on first use
         changed, password = ensure_initialised(self.stdout, options["username"])
         database = settings.DATABASES["default"]["NAME"]
         if password:
