@@ -117,9 +117,13 @@ def test_missing_secret_without_tty_or_env_is_a_clear_error(datto_creds: dict[st
 @pytest.mark.django_db
 def test_enable_disable_and_rotate(integration: Any) -> None:
     code, out, _ = run("disable", "Acme Datto")
+    assert code == 0
     assert "Disabled 'Acme Datto'" in out
     assert Integration.objects.get().status == IntegrationStatus.DISABLED
     code, out, _ = run("enable", str(integration.pk))
+    assert code == 0
     assert "Enabled" in out
-    _code, out, _ = run("rotate-keys")
+    code, out, _ = run("rotate-keys")
+    assert code == 0
     assert "1 integration(s)" in out
+    assert run("test", "Acme Datto")[0] == 0  # still readable after rotation

@@ -21,7 +21,7 @@ def _form_field(name: str, spec: type[CredentialSpec], secret_set: bool, editing
     if info.annotation is SecretStr:
         placeholder = "set" if secret_set else ("not set" if editing else "")
         if editing:
-            help_text = (help_text + " " if help_text else "") + "Leave blank to keep the stored value."
+            help_text = (help_text.rstrip(".") + ". " if help_text else "") + "Leave blank to keep the stored value."
         return forms.CharField(
             label=label, required=info.is_required() and not editing, help_text=help_text, strip=True,
             widget=forms.PasswordInput(render_value=False, attrs={"placeholder": placeholder,
