@@ -269,7 +269,8 @@ def configure_command(integration: Integration, options: dict[str, Any], stdout:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise CommandError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}.") from None
+            where = f"line {exc.lineno}, column {exc.colno}"
+            raise CommandError(f"{path} is not valid JSON ({where}): {exc.msg}.") from None
         try:
             import_config(integration, data, Actor.cli())
         except ValueError as exc:

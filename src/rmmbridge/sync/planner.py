@@ -509,8 +509,9 @@ class _AssetPlanner:
             "name": (device.hostname or "").strip()[:255], "asset_type_id": type_id, "site_id": placement.site_id,
             "values": values, "end_user_id": user_id, "parent_external_id": parent_ext,
         }
-        fp = fingerprint({**wanted, "type_key": type_key, "site_ref": device.site_external_id,
-                          "customer_ref": device.customer_external_id})
+        fp = fingerprint({"name": wanted["name"], "values": values, "type_key": type_key,
+                          "site_ref": device.site_external_id, "customer_ref": device.customer_external_id,
+                          "user": device.last_logged_in_user, "parent": parent_ext})
         ref = self.snap.ref("asset", ext)
         asset = self.snap.assets.get(ref.object_id) if ref is not None else None
         reason = "linked by an earlier import"

@@ -7,10 +7,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.base import Capability, Connector
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
+from rmmbridge.connectors.http import RetryPolicy
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditSource
@@ -24,6 +26,8 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
 ROW_BATCH = 2000
+#: HTTP retry policy for sync fetches; None = the connector layer's default (tests set a fast one).
+RETRY: RetryPolicy | None = None
 MAX_ERRORS = 200
 
 
@@ -149,7 +153,7 @@ def run_sync(
     try:
         from rmmbridge.integrations.connect import connector_for
 
-        with connector_for(integration) as connector:
+        with connector_for(integration, retry=RETRY) as connector:
             remote = fetch(connector, chosen, progress)
             sites_are_customers = connector.sites_are_customers
             skipped = connector.skipped_records
@@ -186,8 +190,8 @@ def apply_rows(run: SyncRun, row_ids: Sequence[int] | None = None, *, trigger: s
                actor_label: str = "", user: Any = None) -> SyncRun:
     """Apply all (row_ids None) or the selected planned rows of a stored preview, as a new SyncRun."""
     rows = run.rows.filter(status=RowStatus.PLANNED).order_by("position")
-    if row_ids is not None:
-        rows = rows.filter(pk__in=list(row_ids))
+    if row_ids is not None:  # new asset types and fields the chosen rows may need always come along
+        rows = rows.filter(Q(pk__in=list(row_ids)) | Q(entity__in=("fields", "asset_types")))
     chosen = list(rows)
     ops = [Op.from_dict(row.op) for row in chosen]
     user_model = get_user_model()
