@@ -19,4 +19,7 @@ def ticket_alert_panel(ticket: Ticket) -> str | None:
         "state": state,
         "can_resolve": state.integration is not None and can_resolve(state.integration),
     } for state in states]
-    return render_to_string("alerts/_ticket_panel.html", {"rows": rows, "outbox": outbox, "ticket": ticket})
+    # Keep refreshing while the ticket is open (a close queues a resolve) or a resolve is still pending.
+    refresh = ticket.status != "closed" or any(o.status == "pending" for o in outbox)
+    return render_to_string("alerts/_ticket_panel.html",
+                            {"rows": rows, "outbox": outbox, "ticket": ticket, "refresh": refresh})

@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -266,7 +266,7 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
     key = match.alert_id or condition_key(hostname or ip or fields.get("device_id", ""), condition)
     body = mail.body.strip()
     details = fields.get("details") or body[:20000]
-    return [AlertFacts(
+    facts = AlertFacts(
         kind=EventKind.RESOLVE if match.recovery else EventKind.TRIGGER,
         key=key,
         integration=integration,
@@ -280,7 +280,35 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
         summary=fields.get("summary") or mail.subject or condition,
         details=details,
         ticket_type=rule.ticket_type,
-    )]
+    )
+    return [_with_rmm_device(facts)]
+
+
+def _with_rmm_device(facts: AlertFacts) -> AlertFacts:
+    """For a new e-mail alert whose device matches no asset, ask the RMM which device the alert id is on."""
+    integration = facts.integration
+    if (integration is None or not facts.external_id or facts.device_external_id
+            or facts.kind is not EventKind.TRIGGER):
+        return facts
+    scope = str(integration.pk)
+    if AlertState.objects.filter(scope=scope, key=facts.key).exists() or find_asset(facts) is not None:
+        return facts
+    from rmmbridge.connectors.base import Capability
+    from rmmbridge.connectors.errors import ConnectorError
+    from rmmbridge.connectors.records import AlertState as RemoteState
+    from rmmbridge.integrations.connect import connector_for
+
+    try:
+        with connector_for(integration) as connector:
+            if not connector.supports(Capability.ALERTS_POLL):
+                return facts
+            for alert in connector.iter_alerts(RemoteState.OPEN):
+                if alert.external_id == facts.external_id:
+                    return replace(facts, device_external_id=alert.device_external_id or "",
+                                   hostname=facts.hostname or alert.hostname or "")
+    except (ConnectorError, ValueError, KeyError) as exc:
+        log.info("alert %s: device lookup in %s failed: %s", facts.external_id, integration.name, exc)
+    return facts
 
 
 def _test_facts(event: AlertEvent) -> list[AlertFacts]:

@@ -26,6 +26,7 @@ class VendorMail:
     markers: tuple[tuple[str, str, str], ...] = (
         ("Device:", "\\n", "hostname"), ("Hostname:", "\\n", "hostname"), ("Device ID:", "\\n", "device_id"),
         ("Device UID:", "\\n", "device_id"),
+        ("IP address:", "\\n", "ip_address"),
     )
 
 
@@ -34,7 +35,8 @@ VENDOR_MAIL: dict[str, VendorMail] = {
         rule_name="Datto RMM Alerts",
         subject_pattern=r"Alert\{[^}\s]+\}",
         alert_id_pattern=r"Alert\{([^}\s]+)\}",
-        recovery_pattern=r"^(RE:\s*)?(resolved|recovered|cleared)\b",
+        recovery_pattern=r"^(RE:\s*)?(resolved|recovered|cleared)\b|^Status:\s*Resolved\b",
+        default_from="noreply@centrastage.net",
     ),
 }
 

@@ -16,5 +16,6 @@ urlpatterns = [
     path("rules/<int:pk>/", views.rule_edit, name="rule_edit"),
     path("integration/<int:integration_id>/", views.integration_alerting, name="integration_alerting"),
     path("integration/<int:integration_id>/test-ticket/", views.test_ticket, name="test_ticket"),
+    path("ticket/<int:ticket_id>/panel/", views.ticket_panel, name="ticket_panel"),
     path("outbox/<int:pk>/retry/", views.outbox_retry, name="outbox_retry"),
 ]

@@ -132,6 +132,15 @@ def integration_alerting(request: HttpRequest, integration_id: int) -> HttpRespo
     })
 
 
+def ticket_panel(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """The RMM alert panel of a ticket alone (HTMX refresh: the resolve status updates in place)."""
+    from rmmbridge.alerts.panels import ticket_alert_panel
+    from rmmbridge.tickets.models import Ticket
+
+    ticket = get_object_or_404(Ticket, pk=ticket_id)
+    return HttpResponse(ticket_alert_panel(ticket) or "")
+
+
 @require_POST
 def test_ticket(request: HttpRequest, integration_id: int) -> HttpResponse:
     integration = get_object_or_404(Integration, pk=integration_id)

@@ -118,7 +118,8 @@ def match_rules(mail: ParsedEmail, rules: Iterable[EmailRule]) -> RuleMatch:
                 if found:
                     alert_id = (found.group(1) if found.groups() else found.group(0)).strip()
             recovery = rule.action == RuleAction.CLOSE_ON_RECOVERY or bool(
-                rule.recovery_pattern and _search(rule.recovery_pattern, mail.subject)
+                rule.recovery_pattern
+                and (_search(rule.recovery_pattern, mail.subject) or _search(rule.recovery_pattern, mail.body))
             )
         except RuleError as exc:
             return RuleMatch(rule, "rejected", f"Rule '{rule.name}' is broken: {exc} Fix the rule; the mail is kept.")

@@ -23,15 +23,16 @@ MAX_BODY_BYTES = 1_000_000
 #: The JSON to paste into Datto RMM's webhook body (alert triggered; set "state" to "resolved" for the
 #: resolved payload). Documented in docs/alerting.md.
 DATTO_TEMPLATE = {
-    "alertUid": "[alert_uid]",
-    "state": "triggered",
-    "deviceUid": "[device_uid]",
-    "hostname": "[device_hostname]",
-    "ipAddress": "[device_ip]",
-    "siteName": "[sitename]",
-    "priority": "[alert_priority]",
-    "alertType": "[alert_type]",
-    "message": "[alert_message]",
+    "alertuid": "[alert_uid]",
+    "device_uid": "[device_uid]",
+    "device_hostname": "[device_hostname]",
+    "device_ip": "[device_ip]",
+    "sitename": "[sitename]",
+    "alert_type": "[alert_type]",
+    "alert_category": "[alert_priority]",
+    "alert_message": "[alert_message]",
+    "platform": "[platform]",
+    "state": "open",
 }
 
 
@@ -106,7 +107,7 @@ def parse_generic(body: bytes, headers: Mapping[str, str] | None = None) -> list
             external_id=external_id,
             device_external_id=device or None,
             message=message,
-            severity=_first(item, "priority", "severity", "alert_priority"),
+            severity=_first(item, "priority", "severity", "alert_priority", "alert_category"),
             alert_type=_first(item, "alertType", "alert_type", "type", "alert_category"),
             state=RemoteState.RESOLVED if resolved else RemoteState.OPEN,
             hostname=hostname or None,
@@ -156,7 +157,7 @@ def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
             occurrence_id=occurrence,
             device_external_id=alert.device_external_id or "",
             hostname=hostname,
-            ip_address=str(raw.get("ipAddress") or ""),
+            ip_address=str(raw.get("ipAddress") or raw.get("device_ip") or ""),
             condition=alert.alert_type,
             message=alert.message,
             summary=f"{hostname}: {alert.message}" if hostname else alert.message,
