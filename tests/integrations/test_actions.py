@@ -25,7 +25,8 @@ def _log_text(integration: Integration) -> str:
 
 
 @pytest.mark.django_db
-def test_create_tests_credentials_and_stores_account(integration: Integration, datto_creds: dict[str, str]) -> None:
+def test_create_tests_credentials_and_stores_account(integration: Integration, datto_creds: dict[str, str],
+                                                     datto: Any) -> None:
     assert integration.status == IntegrationStatus.OK
     assert integration.account_id
     assert integration.account_name
@@ -36,7 +37,9 @@ def test_create_tests_credentials_and_stores_account(integration: Integration, d
     # The test's requests are in the request log, redacted.
     assert RequestLogEntry.objects.filter(integration=integration).exists()
     text = _log_text(integration)
-    assert secret_of(datto_creds) not in text
+    assert "/auth/oauth/token" in text
+    for secret in [datto_creds["api_key"], secret_of(datto_creds), *datto.state.tokens]:
+        assert secret not in text
     audit = AuditEntry.objects.get(object_type="integration", object_id=integration.pk, action="create")
     assert secret_of(datto_creds) not in str(audit.changes)
     assert audit.changes["credentials"][1]["api_secret"] == "set"

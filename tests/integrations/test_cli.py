@@ -127,3 +127,20 @@ def test_enable_disable_and_rotate(integration: Any) -> None:
     assert code == 0
     assert "1 integration(s)" in out
     assert run("test", "Acme Datto")[0] == 0  # still readable after rotation
+
+
+@pytest.mark.django_db
+def test_configure_exports_and_imports_sync_config(integration: Any, tmp_path: Any) -> None:
+    target = tmp_path / "config.json"
+    code, out, err = run("configure", "Acme Datto", "--export", str(target))
+    assert code == 0, err
+    exported = json.loads(target.read_text())
+    assert isinstance(exported, dict)
+    code, out, err = run("configure", "Acme Datto", "--import", str(target))
+    assert code == 0, err
+    assert "Imported" in out
+    code, out, _ = run("configure", "Acme Datto", "--show")
+    assert json.loads(out) == exported
+    target.write_text("{not json")
+    with pytest.raises(CommandError, match="not valid JSON"):
+        run("configure", "Acme Datto", "--import", str(target))
