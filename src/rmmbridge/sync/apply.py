@@ -252,7 +252,8 @@ class Applier:
             wanted: dict[str, Any] = op.data.get("set", {})
             if op.kind is OpKind.CREATE:
                 site_id, customer_id = self._site_of(wanted["site_id"])
-                asset = Asset(name=wanted.get("name", ""), asset_type_id=self.resolve(wanted["asset_type_id"], "asset type"),
+                type_id = self.resolve(wanted["asset_type_id"], "asset type")
+                asset = Asset(name=wanted.get("name", ""), asset_type_id=type_id,
                               site_id=site_id, customer_id=customer_id,
                               end_user_id=self._user_for(wanted.get("end_user_id"), customer_id),
                               values={k: v for k, v in (wanted.get("values") or {}).items() if v is not None})
