@@ -177,3 +177,21 @@ def test_epoch_seconds_handles_none_and_out_of_range() -> None:
     assert epoch_seconds(None) is None
     assert epoch_seconds(1e20) is None
     assert epoch_seconds(0) == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def test_vm_host_uses_its_vendor_model_service_tag_and_release() -> None:
+    raw = {
+        "id": 20,
+        "organizationId": 1,
+        "locationId": 2,
+        "nodeClass": "VMWARE_VM_HOST",
+        "systemName": "ESX-01",
+        "vendor": "Dell Inc.",
+        "model": "PowerEdge R750",
+        "serviceTag": "7XK2Q3",
+        "releaseName": "VMware ESXi 8.0.2",
+    }
+    device = to_device(parse_item(Device, raw, "device"), raw)
+    assert device.device_type is DeviceType.SERVER
+    assert (device.manufacturer, device.model, device.serial_number) == ("Dell Inc.", "PowerEdge R750", "7XK2Q3")
+    assert device.os_name == "VMware ESXi 8.0.2"

@@ -115,7 +115,7 @@ def to_device(device: Device, raw: Mapping[str, Any]) -> RemoteDevice:
             system.biosSerialNumber if system else None,
             device.serviceTag,
         ),
-        os_name=_first(device.os.name if device.os else None, device.guestOSFullName),
+        os_name=_first(device.os.name if device.os else None, device.guestOSFullName, device.releaseName),
         manufacturer=_first(system.manufacturer if system else None, device.vendor),
         model=_first(system.model if system else None, device.model),
         ip_addresses=tuple(device.ipAddresses),

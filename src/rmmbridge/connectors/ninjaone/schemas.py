@@ -114,6 +114,7 @@ class Device(NinjaModel):
     vendor: str | None = None
     model: str | None = None
     serviceTag: str | None = None
+    releaseName: str | None = None
     guestOSFullName: str | None = None
 
 

@@ -13,8 +13,10 @@ from typing import Any, ClassVar
 from rmmbridge.connectors.testing.estate import (
     FIRST_NAMES,
     LAST_NAMES,
+    OS_BY_KIND,
     EmulatedAlert,
     EmulatedDevice,
+    device_hostname,
     rng_for,
     stable_uuid,
 )
@@ -135,20 +137,32 @@ class NinjaOneEmulatorState(EmulatorState):
         slot = index % HOST_EVERY
         host_index = index - slot
         if slot == 0 and index + 1 < self.generated_devices:
-            device.kind = "server"
-            device.extra["hypervisor"] = True
-            device.parent_id = None
-            device.manufacturer, device.model = "Dell Inc.", "PowerEdge R750"
-            device.os_name = "VMware ESXi 8.0.2"
+            self._make_hypervisor(device)
         elif 1 <= slot <= GUESTS_PER_HOST and host_index + 1 < self.generated_devices:
             host = super()._generate_device(host_index)
             device.kind = "virtual_machine"
             device.parent_id = self.device_id(host_index)
             device.site_id, device.customer_id = host.site_id, host.customer_id
-            device.manufacturer, device.model = "VMware, Inc.", "VMware Virtual Platform"
+            device.manufacturer, device.model, device.serial_number = "VMware, Inc.", "VMware Virtual Platform", ""
+            device.os_name = rng_for(self.seed, "ninjaone-guest-os", index).choice(OS_BY_KIND["virtual_machine"])
+            self._rename(device)
         elif device.kind == "virtual_machine":
-            device.kind = "server"  # stand-alone VMs are reported as ordinary agents
+            device.kind = "server"  # stand-alone VMs run an agent: NinjaOne reports them as servers
+            self._rename(device)
         return device
+
+    def _make_hypervisor(self, device: EmulatedDevice) -> None:
+        device.kind = "server"
+        device.extra["hypervisor"] = True
+        device.parent_id = None
+        device.manufacturer, device.model = "Dell Inc.", "PowerEdge R750"
+        device.os_name = "VMware ESXi 8.0.2"
+        device.last_user = ""
+        self._rename(device)
+
+    def _rename(self, device: EmulatedDevice) -> None:
+        customer = self.customer_by_id(device.customer_id)
+        device.hostname = device_hostname(customer.name if customer else "", device.kind, device.index)
 
     def _make_users(self) -> list[dict[str, Any]]:
         users: list[dict[str, Any]] = []
