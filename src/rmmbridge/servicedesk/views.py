@@ -279,17 +279,16 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     filters = AssetFilters.from_params(request.GET)
     assets = filters.apply(Asset.objects.select_related("asset_type", "site", "customer", "end_user"))
     page = cheap_page(assets, request.GET.get("page"))
-    context: dict[str, Any] = {"page": page, "filters": filters, "query": _query_without_page(request)}
-    if _is_htmx(request):
-        return render(request, "servicedesk/_asset_rows.html", context)
-    sites = Site.objects.select_related("customer")
+    sites = Site.objects.select_related("customer").only("id", "name", "customer__name")
     if filters.customer is not None:
         sites = sites.filter(customer_id=filters.customer)
-    context.update(
-        customers=Customer.objects.only("id", "name"),
-        sites=sites.only("id", "name", "customer__name"),
-        types=AssetType.objects.only("id", "name"),
-    )
+    context: dict[str, Any] = {"page": page, "filters": filters, "query": _query_without_page(request),
+                               "sites": sites}
+    if _is_htmx(request):
+        # The site choices follow the customer filter: re-rendered out of band with the results.
+        context["oob"] = True
+        return render(request, "servicedesk/_asset_rows.html", context)
+    context.update(customers=Customer.objects.only("id", "name"), types=AssetType.objects.only("id", "name"))
     return render(request, "servicedesk/asset_list.html", context)
 
 
