@@ -115,6 +115,14 @@ def test_missing_secret_without_tty_or_env_is_a_clear_error(datto_creds: dict[st
 
 
 @pytest.mark.django_db
+def test_fetch_of_an_unsupported_kind_says_what_is_offered(integration: Any) -> None:
+    with pytest.raises(CommandError, match=r"does not support users.*offers: devices, sites, customers, alerts"):
+        run("fetch", "Acme Datto", "users")
+    with pytest.raises(CommandError, match="--limit must be at least 1"):
+        run("fetch", "Acme Datto", "devices", "--limit", "0")
+
+
+@pytest.mark.django_db
 def test_enable_disable_and_rotate(integration: Any) -> None:
     code, out, _ = run("disable", "Acme Datto")
     assert code == 0

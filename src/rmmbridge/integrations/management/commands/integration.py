@@ -22,7 +22,8 @@ from rich.table import Table
 from rmmbridge.common.redact import redact_text
 from rmmbridge.common.secrets import SecretDecryptError
 from rmmbridge.connectors import REGISTRY, Connector
-from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.connectors.base import Capability
+from rmmbridge.connectors.errors import ConnectorError, UnsupportedCapabilityError
 from rmmbridge.connectors.records import AlertState
 from rmmbridge.integrations import actions
 from rmmbridge.integrations.connect import connector_for
@@ -99,6 +100,12 @@ def _plain(value: Any) -> Any:
 def record_dict(record: Any) -> dict[str, Any]:
     """A normalized record as a plain dict."""
     return {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+
+
+def _offers(integration: Integration, kind: str) -> bool:
+    """Whether the integration's vendor declares the capability behind a fetch kind."""
+    capability = Capability.ALERTS_POLL if kind == "alerts" else Capability(kind)
+    return capability in integration.connector_class.capabilities
 
 
 def _cell(value: Any) -> str:
@@ -313,16 +320,18 @@ class Command(BaseCommand):
                 records = [record_dict(r) for r in itertools.islice(self._records(connector, kind,
                                                                                   options["state"]), limit)]
                 skipped = connector.skipped_records
+        except UnsupportedCapabilityError as exc:
+            offered = ", ".join(k for k in FETCH_KINDS if _offers(integration, k))
+            raise CommandError(f"{exc.message} {integration.vendor_name} offers: {offered}.") from None
         except ConnectorError as exc:
-            from rmmbridge.connectors.base import describe_error
-
-            key, message = describe_error(exc)
-            self.stderr.write(redact_text(f"{key}: {message}", secrets))
+            self.stderr.write(redact_text(f"{exc.key}: {exc.message}", secrets))
             raise SystemExit(1) from None
         if options["json"]:
             self._print(json.dumps(records, indent=2, default=str), secrets, patterns=True)
             return
-        table = Table(*COLUMNS[kind], title=f"{kind} from {integration.name} (first {limit})")
+        table = Table(title=f"{kind} from {integration.name} (first {limit})")
+        for column in COLUMNS[kind]:
+            table.add_column(column, overflow="fold")
         for record in records:
             table.add_row(*(_cell(record.get(c)) for c in COLUMNS[kind]))
         footer = f"{len(records)} {kind} shown" + (f"; {skipped} malformed record(s) skipped" if skipped else "")
