@@ -253,7 +253,8 @@ class LoggingTransport(httpx.BaseTransport):
         if status is None:
             logger.warning("%s %s %s failed after %.0f ms: %s", self.vendor, request.method, url, duration_ms, error)
         else:
-            logger.info("%s %s %s -> %s (%.0f ms)", self.vendor, request.method, url, status, duration_ms)
+            level = logging.DEBUG if status < 400 else logging.INFO
+            logger.log(level, "%s %s %s -> %s (%.0f ms)", self.vendor, request.method, url, status, duration_ms)
         if self.request_log is None:
             return
         self.request_log.add(

@@ -51,6 +51,7 @@ def serve_state(state: EmulatorState, *, host: str = "127.0.0.1", port: int = 0)
     _, create_app = EMULATORS[state.slug]
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets: no 40 ms stalls
     sock.bind((host, port))
     bound_port = sock.getsockname()[1]
     config = uvicorn.Config(create_app(state), log_level="critical", access_log=False, lifespan="off",
