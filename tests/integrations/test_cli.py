@@ -152,3 +152,24 @@ def test_configure_exports_and_imports_sync_config(integration: Any, tmp_path: A
     target.write_text("{not json")
     with pytest.raises(CommandError, match="not valid JSON"):
         run("configure", "Acme Datto", "--import", str(target))
+
+
+@pytest.mark.django_db
+def test_missing_secret_is_prompted_on_a_terminal(monkeypatch: pytest.MonkeyPatch, datto_creds: dict[str, str]) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    prompts: list[str] = []
+
+    def fake_getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return datto_creds["api_secret"]
+
+    monkeypatch.setattr(sys, "stdin", Terminal(""))
+    monkeypatch.setattr("getpass.getpass", fake_getpass)
+    code, out, err = run(*_add_args(datto_creds))
+    assert code == 0, err
+    assert datto_creds["api_secret"] not in out
+    assert prompts == ["API Secret Key (api_secret): "]
+    assert Integration.objects.get().get_credentials()["api_secret"] == datto_creds["api_secret"]
