@@ -1,0 +1,124 @@
+"""Alerting pages (setup, rules, upload, events) and the `alerts` / `mail` CLI."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+
+from rmmbridge.alerts.models import AlertingConfig, EmailRule, ResolveOutbox
+from rmmbridge.integrations.panels import panel_links
+from rmmbridge.tickets.models import Ticket
+
+from .conftest import Desk, datto_mail
+
+pytestmark = pytest.mark.django_db
+
+
+def test_setup_panel_is_registered(desk: Desk) -> None:
+    assert ("Alerting", f"/alerts/integration/{desk.integration.pk}/") in panel_links(desk.integration.pk)
+
+
+def test_alerting_setup_page_and_test_ticket(desk: Desk, admin_client: Any) -> None:
+    page = admin_client.get(f"/alerts/integration/{desk.integration.pk}/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert desk.integration.alerting.webhook_token in body
+    assert "Datto RMM Alerts" in body
+    answer = admin_client.post(f"/alerts/integration/{desk.integration.pk}/test-ticket/", follow=True)
+    ticket = Ticket.objects.get()
+    assert f"Test ticket #{ticket.pk} created" in answer.content.decode()
+    assert ticket.customer == desk.other_customer  # no device: the New Alert User
+
+
+def test_switching_alerting_on_in_the_page_creates_the_rule(desk: Desk, admin_client: Any) -> None:
+    from rmmbridge.integrations.models import Integration
+
+    other = Integration.objects.create(vendor="ninjaone", name="Ninja")
+    url = f"/alerts/integration/{other.pk}/"
+    assert admin_client.get(url).status_code == 200
+    answer = admin_client.post(url, {"enabled": "on", "ticket_type": desk.ticket_type.pk,
+                                     "new_alert_user": desk.alert_user.pk, "from_address": "alerts@ninja.example",
+                                     "close_behaviour": "close", "webhook_auth": "secret",
+                                     "resolved_lookback_hours": 24})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    assert AlertingConfig.objects.get(integration=other).enabled
+    rule = EmailRule.objects.get(integration=other)
+    assert rule.from_address == "alerts@ninja.example"
+
+
+def test_rule_form_rejects_a_broken_pattern(desk: Desk, admin_client: Any) -> None:
+    rule = EmailRule.objects.get(integration=desk.integration)
+    answer = admin_client.post(f"/alerts/rules/{rule.pk}/", {
+        "name": rule.name, "order": 10, "enabled": "on", "from_match": "exact", "from_address": "x@y",
+        "subject_pattern": "Alert{(", "alert_id_pattern": "", "action": "open", "markers": "[]",
+    })
+    assert answer.status_code == 200
+    assert "not a valid regular expression" in answer.content.decode()
+    assert admin_client.get("/alerts/rules/").status_code == 200
+
+
+def test_eml_upload(desk: Desk, admin_client: Any) -> None:
+    upload = SimpleUploadedFile("alert.eml", datto_mail("up-1"), content_type="message/rfc822")
+    answer = admin_client.post("/alerts/upload/", {"eml": upload})
+    assert answer.status_code == 200
+    ticket = Ticket.objects.get()
+    assert f"#{ticket.pk}" in answer.content.decode()
+    too_small = admin_client.post("/alerts/upload/", {})
+    assert "This field is required" in too_small.content.decode()
+
+
+def test_event_detail_shows_raw(desk: Desk, admin_client: Any) -> None:
+    from rmmbridge.alerts.processing import ingest_email
+
+    outcome = ingest_email(datto_mail("ev-1", sender="mallory@evil.example"))
+    page = admin_client.get(f"/alerts/events/{outcome.event_id}/")
+    assert page.status_code == 200
+    assert "mallory@evil.example" in page.content.decode()
+
+
+def test_cli_poll_unknown_and_disabled(desk: Desk) -> None:
+    with pytest.raises(CommandError, match="No integration 'nope'"):
+        call_command("alerts", "poll", "nope")
+    config = desk.integration.alerting
+    config.enabled = False
+    config.save()
+    with pytest.raises(CommandError, match="Alerting is off"):
+        call_command("alerts", "poll", desk.integration.name, "--json", stdout=StringIO())
+
+
+def test_cli_deliver_reports_pending(desk: Desk) -> None:
+    from rmmbridge.alerts.processing import ingest_email
+    from rmmbridge.servicedesk.actions import Actor
+    from rmmbridge.tickets.actions import do_close_ticket
+
+    ticket = Ticket.objects.get(pk=ingest_email(datto_mail("cli-1")).ticket_id)
+    do_close_ticket(Actor.cli("t"), ticket)
+    out = StringIO()
+    call_command("alerts", "deliver", stdout=out)  # no credentials stored: fails and stays queued
+    assert "Delivered 0 resolve(s); 1 still pending." in out.getvalue()
+    row = ResolveOutbox.objects.get()
+    assert row.attempts == 1
+    assert row.last_error
+
+
+def test_cli_ingest_missing_and_empty_file(tmp_path: Any) -> None:
+    with pytest.raises(CommandError, match="No such file"):
+        call_command("mail", "ingest", str(tmp_path / "missing.eml"))
+    empty = tmp_path / "empty.eml"
+    empty.write_bytes(b"")
+    with pytest.raises(CommandError, match="empty"):
+        call_command("mail", "ingest", str(empty))
+
+
+def test_cli_enable(desk: Desk) -> None:
+    from rmmbridge.integrations.models import Integration
+
+    other = Integration.objects.create(vendor="ninjaone", name="Ninja")
+    out = StringIO()
+    call_command("alerts", "enable", "Ninja", "--from-address", "n@ninja.example", stdout=out)
+    assert "Alerting on for Ninja" in out.getvalue()
+    assert EmailRule.objects.filter(integration=other, from_address="n@ninja.example").exists()
