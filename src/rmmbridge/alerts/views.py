@@ -52,7 +52,7 @@ class UploadForm(forms.Form):
 
 def upload_eml(request: HttpRequest) -> HttpResponse:
     """Upload an .eml: it goes through the same rules as mail from the SMTP receiver or IMAP."""
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST, request.FILES) if request.method == "POST" else UploadForm()
     outcome = None
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["eml"]
