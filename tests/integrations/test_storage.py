@@ -105,3 +105,30 @@ def test_request_log_sink_flushes_in_batches(monkeypatch: pytest.MonkeyPatch) ->
         sink(_entry(n))
     sink.flush()
     assert RequestLogEntry.objects.filter(integration=integration).count() == 10
+
+
+@pytest.mark.django_db
+def test_same_account_is_unique_per_vendor_in_the_database() -> None:
+    from django.db import IntegrityError, transaction
+
+    Integration.objects.create(vendor="datto_rmm", name="One", account_id="acct-1")
+    Integration.objects.create(vendor="ninjaone", name="Other vendor", account_id="acct-1")
+    Integration.objects.create(vendor="datto_rmm", name="Untested A")
+    Integration.objects.create(vendor="datto_rmm", name="Untested B")  # blank account ids do not clash
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Integration.objects.create(vendor="datto_rmm", name="Two", account_id="acct-1")
+
+
+@pytest.mark.django_db
+def test_lost_key_is_reported_not_crashed(monkeypatch: pytest.MonkeyPatch, one_key: str, admin_client: object) -> None:
+    integration = Integration(vendor="datto_rmm", name="Acme")
+    integration.set_credentials({"api_url": "https://x.example", "api_key": "KEY1", "api_secret": SECRET})
+    integration.save()
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    html = admin_client.get(f"/integrations/{integration.pk}/").content.decode()  # type: ignore[attr-defined]
+    assert "cannot be decrypted" in html
+    result = actions.do_test_integration(Actor.cli(), integration)
+    assert (result.ok, result.error_key) == (False, "cannot_decrypt")
+    integration.refresh_from_db()
+    assert integration.status == "failing"
+    assert "RMMBRIDGE_ENCRYPTION_KEYS" in integration.last_error
