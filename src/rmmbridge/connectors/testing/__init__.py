@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from importlib import import_module
 
 from starlette.applications import Starlette
 
@@ -24,11 +25,28 @@ __all__ = [
 
 EmulatorEntry = tuple[type[EmulatorState], Callable[[EmulatorState], Starlette]]
 
-# One line per vendor: slug -> (state class, create_app). Imported last: vendor emulators import the modules above.
-from rmmbridge.connectors.datto_rmm import emulator as _datto_rmm  # noqa: E402
-from rmmbridge.connectors.ninjaone import emulator as _ninjaone  # noqa: E402
-
-EMULATORS: dict[str, EmulatorEntry] = {
-    "datto_rmm": (_datto_rmm.DattoRmmEmulatorState, _datto_rmm.create_app),  # type: ignore[dict-item]
-    "ninjaone": (_ninjaone.NinjaOneEmulatorState, _ninjaone.create_app),
+# One line per vendor: slug -> (emulator package, state class name). The package exposes `create_app(state)`.
+_EMULATOR_MODULES: dict[str, tuple[str, str]] = {
+    "datto_rmm": ("rmmbridge.connectors.datto_rmm.emulator", "DattoRmmEmulatorState"),
+    "ninjaone": ("rmmbridge.connectors.ninjaone.emulator", "NinjaOneEmulatorState"),
 }
+
+
+class _Emulators(Mapping[str, EmulatorEntry]):
+    """slug -> (state class, create_app), imported on first use (vendor emulators import this package)."""
+
+    def __getitem__(self, slug: str) -> EmulatorEntry:
+        module_name, class_name = _EMULATOR_MODULES[slug]
+        module = import_module(module_name)
+        state_class: type[EmulatorState] = getattr(module, class_name)
+        create_app: Callable[[EmulatorState], Starlette] = module.create_app
+        return state_class, create_app
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_EMULATOR_MODULES)
+
+    def __len__(self) -> int:
+        return len(_EMULATOR_MODULES)
+
+
+EMULATORS: Mapping[str, EmulatorEntry] = _Emulators()

@@ -1,0 +1,125 @@
+"""Architecture rules: connectors import no Django; every registered vendor has an emulator and contract tests."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rmmbridge.connectors import REGISTRY
+from rmmbridge.connectors.testing import EMULATORS
+
+ROOT = Path(__file__).resolve().parents[1]
+CONNECTORS = ROOT / "src" / "rmmbridge" / "connectors"
+#: Packages that need Django (directly or through the ORM); connectors must stay pure Python.
+FORBIDDEN = ("django", "ninja", "rmmbridge.servicedesk", "rmmbridge.integrations", "rmmbridge.sync",
+             "rmmbridge.tickets", "rmmbridge.alerts", "rmmbridge.integrator", "rmmbridge.web", "rmmbridge.settings",
+             "rmmbridge.urls", "celery")
+VENDOR_SHAPE = ("__init__.py", "const.py", "credentials.py", "client.py", "schemas.py", "normalize.py", "connector.py",
+                "emulator/__init__.py", "emulator/app.py", "emulator/state.py", "README.md")
+
+
+def connector_modules() -> list[Path]:
+    return sorted(p for p in CONNECTORS.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def imported_modules(tree: ast.AST, path: Path) -> list[str]:
+    names: list[str] = []
+    package = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts[:-1])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                names.append(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                names.append(node.module)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) in (
+            "import_module", "__import__"
+        ):
+            names.extend(a.value for a in node.args[:1] if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    return names
+
+
+def test_the_walk_finds_the_connector_modules() -> None:
+    modules = connector_modules()
+    assert CONNECTORS / "http.py" in modules
+    assert CONNECTORS / "testing" / "contract.py" in modules
+    assert len(modules) > 20
+
+
+@pytest.mark.parametrize("path", connector_modules(), ids=lambda p: str(p.relative_to(CONNECTORS)))
+def test_connector_modules_import_no_django(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    bad = [name for name in imported_modules(tree, path)
+           if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)]
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}; connectors must stay pure Python (no Django)"
+
+
+@pytest.mark.parametrize("path", connector_modules(), ids=lambda p: str(p.relative_to(CONNECTORS)))
+def test_connector_modules_start_with_a_docstring(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    assert ast.get_docstring(tree), f"{path.relative_to(ROOT)} needs a one-line module docstring"
+
+
+def test_the_forbidden_import_check_catches_django() -> None:
+    sample = CONNECTORS / "sample_for_test.py"
+    source = "from django.db import models\nimport rmmbridge.servicedesk.models\nfrom ..integrations import x\n"
+    tree = ast.parse(source)
+    names = imported_modules(tree, sample)
+    assert "django.db" in names
+    assert "rmmbridge.servicedesk.models" in names
+    assert "rmmbridge.integrations" in names
+
+
+def test_importing_every_connector_loads_no_django() -> None:
+    code = (
+        "import sys, rmmbridge.connectors, rmmbridge.connectors.testing, rmmbridge.connectors.testing.server\n"
+        "import rmmbridge.connectors.http\n"
+        "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.'))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={"PATH": "", "PYTHONPATH": str(ROOT / "src")})
+    assert result.stdout.strip() == "", f"importing connectors loaded Django modules: {result.stdout.strip()}"
+
+
+@pytest.mark.parametrize("slug", sorted(EMULATORS))
+def test_each_emulator_imports_on_its_own(slug: str) -> None:
+    """Importing a vendor's emulator first (as uvicorn or a test may) must not hit a circular import."""
+    code = (
+        f"import rmmbridge.connectors.{slug}.emulator as e\n"
+        "from rmmbridge.connectors.testing import EMULATORS\n"
+        f"state_class, create_app = EMULATORS[{slug!r}]\n"
+        "create_app(state_class(devices=3))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"PATH": "", "PYTHONPATH": str(ROOT / "src")})
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("slug", sorted(REGISTRY))
+def test_every_vendor_has_an_emulator_and_contract_tests(slug: str) -> None:
+    folder = CONNECTORS / slug
+    assert (folder / "emulator" / "app.py").is_file(), f"{slug} has no emulator/app.py"
+    assert slug in EMULATORS, f"{slug} has no line in rmmbridge.connectors.testing.EMULATORS"
+    state_class, create_app = EMULATORS[slug]
+    assert state_class.slug == slug
+    assert callable(create_app)
+    contract = ROOT / "tests" / "connectors" / slug / "test_contract.py"
+    assert contract.is_file(), f"{slug} has no tests/connectors/{slug}/test_contract.py"
+    assert "ConnectorContract" in contract.read_text(encoding="utf-8"), f"{contract} must subclass ConnectorContract"
+
+
+@pytest.mark.parametrize("slug", sorted(REGISTRY))
+def test_every_vendor_folder_has_the_same_shape(slug: str) -> None:
+    missing = [name for name in VENDOR_SHAPE if not (CONNECTORS / slug / name).is_file()]
+    assert not missing, f"connectors/{slug} lacks {missing} (see DEVELOPERS.md, 'Adding a vendor')"
+
+
+def test_every_emulator_is_registered_as_a_connector() -> None:
+    assert set(EMULATORS) <= set(REGISTRY)
