@@ -135,11 +135,14 @@ def run_sync(
     confirm: bool = False,
     progress: Callable[..., Any] | None = None,
     user: Any = None,
+    device_types: Sequence[str] | None = None,
 ) -> SyncRun:
     """Sync one integration and return its SyncRun.
 
     Auth errors re-raise as ConnectorAuthError and passing errors as ConnectorRetryableError after the run
-    is recorded as failed. With dry_run the plan is stored (status planned) and nothing else is written; when
+    is recorded as failed. `device_types` limits assets to those types for this run (import buttons per
+    type); devices of other types still count as present. With dry_run the plan is stored (status planned)
+    and nothing else is written; when
     the mass-deactivation guard trips and confirm is False, nothing is written (status needs_confirmation).
     """
     chosen = parse_entities(entities)
@@ -158,6 +161,9 @@ def run_sync(
             sites_are_customers = connector.sites_are_customers
             skipped = connector.skipped_records
         settings = load_settings(integration)
+        if device_types:
+            settings.import_types = [t for t in device_types if t]
+            run.message = f"Device types: {', '.join(settings.import_types)}."
         snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
         plan = build_plan(remote, snapshot, settings, sites_are_customers=sites_are_customers, entities=chosen,
                           now=run.started_at)
@@ -169,7 +175,7 @@ def run_sync(
         counts = _counts(plan.ops, chosen)
         if dry_run:
             _store_rows(run, plan.ops)
-            return _finish(run, SyncStatus.PLANNED, counts=counts, message=plan.guard_message)
+            return _finish(run, SyncStatus.PLANNED, counts=counts, message=plan.guard_message or run.message)
         if plan.needs_confirmation and not confirm:
             _store_rows(run, plan.ops)
             return _finish(run, SyncStatus.NEEDS_CONFIRMATION, counts=counts, message=plan.guard_message)

@@ -1,0 +1,146 @@
+"""Forms of the sync pages: settings and the Add dialogs of the mapping tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from rmmbridge.connectors.records import DeviceType
+from rmmbridge.servicedesk.models import AssetType, Customer, Site
+from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, SyncConfig
+from rmmbridge.sync.planner import type_label
+
+DEVICE_TYPE_CHOICES = [(t.value, type_label(t.value)) for t in DeviceType]
+
+
+def rules_to_text(rules: list[dict[str, Any]]) -> str:
+    return "\n".join(f"{r['field']}{' within customer' if r.get('within_customer') else ''}" for r in rules)
+
+
+def text_to_rules(text: str) -> list[dict[str, Any]]:
+    rules = []
+    for line in text.splitlines():
+        words = line.strip()
+        if not words:
+            continue
+        within = words.lower().endswith(" within customer")
+        field = words[: -len(" within customer")].strip() if within else words
+        if not all(ch.isalnum() or ch == "_" for ch in field):
+            raise forms.ValidationError(
+                f"'{field}' is not a field key: write one per line, e.g. 'serial_number' or 'name within customer'.")
+        rules.append({"field": field, "within_customer": within})
+    return rules
+
+
+class SettingsForm(forms.ModelForm):
+    """The integration's sync settings."""
+
+    import_types = forms.MultipleChoiceField(choices=DEVICE_TYPE_CHOICES, required=False,
+                                             widget=forms.CheckboxSelectMultiple,
+                                             help_text="Device types to import; none ticked = all.")
+    match_rules_text = forms.CharField(
+        label="Asset matching fields", required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="One field key per line, in order; add 'within customer' to match only inside the customer. "
+                  "The RMM's own id always comes first.")
+    junk_text = forms.CharField(label="Junk values", required=False, widget=forms.Textarea(attrs={"rows": 4}),
+                                help_text="One per line; these values never match an asset.")
+
+    class Meta:
+        model = SyncConfig
+        fields = ["new_customer_mode", "toplevel", "one_customer", "match_users", "link_device_users", "default_group",
+                  "default_site", "child_assets", "missing_action", "grace_hours", "guard_percent"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["import_types"].initial = self.instance.import_types
+        self.fields["match_rules_text"].initial = rules_to_text(self.instance.match_rules or [])
+        self.fields["junk_text"].initial = "\n".join(self.instance.junk_values or [])
+        self.fields["default_site"].queryset = Site.objects.select_related("customer")  # type: ignore[attr-defined]
+
+    def clean_match_rules_text(self) -> list[dict[str, Any]]:
+        return text_to_rules(self.cleaned_data.get("match_rules_text") or "")
+
+    def clean_guard_percent(self) -> int:
+        value = int(self.cleaned_data["guard_percent"])
+        if value > 100:
+            raise forms.ValidationError("The guard is a share of assets: choose 0 to 100 (%).")
+        return value
+
+    def save(self, commit: bool = True) -> SyncConfig:
+        config: SyncConfig = super().save(commit=False)
+        config.import_types = list(self.cleaned_data.get("import_types") or [])
+        config.match_rules = self.cleaned_data["match_rules_text"]
+        config.junk_values = [line.strip() for line in (self.cleaned_data.get("junk_text") or "").splitlines()]
+        if commit:
+            config.save()
+        return config
+
+
+class CustomerMappingForm(forms.ModelForm):
+    class Meta:
+        model = CustomerMapping
+        fields = ["external_id", "external_name", "customer", "site"]
+        labels = {"external_id": "RMM customer or site id", "external_name": "RMM name"}
+
+    def __init__(self, *args: Any, integration: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.integration = integration
+        self.fields["customer"].queryset = Customer.objects.filter(active=True)  # type: ignore[attr-defined]
+        self.fields["site"].queryset = Site.objects.select_related("customer")  # type: ignore[attr-defined]
+        self.fields["site"].help_text = "Optional; empty = the customer's main site."
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        customer, site = data.get("customer"), data.get("site")
+        if customer and site and site.customer_id != customer.pk:
+            self.add_error("site", f"Site '{site.name}' belongs to '{site.customer.name}', not '{customer.name}'.")
+        external_id = (data.get("external_id") or "").strip()
+        if external_id and CustomerMapping.objects.filter(integration=self.integration,
+                                                          external_id=external_id).exists():
+            self.add_error("external_id", f"'{external_id}' is already mapped; delete that row first.")
+        return data
+
+
+class TypeMappingForm(forms.ModelForm):
+    device_type = forms.ChoiceField(choices=DEVICE_TYPE_CHOICES)
+
+    class Meta:
+        model = AssetTypeMapping
+        fields = ["device_type", "asset_type", "ignore"]
+        labels = {"ignore": "Ignore this device type"}
+
+    def __init__(self, *args: Any, integration: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.integration = integration
+        self.fields["asset_type"].queryset = AssetType.objects.all()  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        if not data.get("ignore") and not data.get("asset_type"):
+            self.add_error("asset_type", "Choose an asset type, or tick 'Ignore this device type'.")
+        if AssetTypeMapping.objects.filter(integration=self.integration,
+                                           device_type=data.get("device_type")).exists():
+            self.add_error("device_type", "This device type is already mapped; delete that row first.")
+        return data
+
+
+class FieldMappingForm(forms.ModelForm):
+    device_type = forms.ChoiceField(choices=[("", "All device types"), *DEVICE_TYPE_CHOICES], required=False)
+
+    class Meta:
+        model = FieldMapping
+        fields = ["source", "target", "policy", "device_type", "create_if_missing"]
+        labels = {"source": "RMM field", "target": "Asset field key (CF<name> for a custom field)",
+                  "create_if_missing": "Create the field at the next import if it does not exist"}
+
+    def __init__(self, *args: Any, integration: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.integration = integration
+        self.fields["source"].widget.attrs["list"] = "available-fields"
+
+    def clean_target(self) -> str:
+        target = str(self.cleaned_data["target"]).strip()
+        if not target or not all(ch.isalnum() or ch == "_" for ch in target):
+            raise forms.ValidationError(f"'{target}' may contain only letters, digits and underscores.")
+        return target

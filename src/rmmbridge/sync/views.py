@@ -1,0 +1,211 @@
+"""Sync pages: Imports, the integration's sync setup (settings, mapping tables), preview and run history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from rmmbridge.connectors import REGISTRY
+from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability
+from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.integrations.models import Integration
+from rmmbridge.servicedesk.actions import Actor, record_audit
+from rmmbridge.sync.forms import (
+    DEVICE_TYPE_CHOICES,
+    CustomerMappingForm,
+    FieldMappingForm,
+    SettingsForm,
+    TypeMappingForm,
+)
+from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, RowStatus, SyncRun
+from rmmbridge.sync.plan import COUNT_KEYS, ENTITIES
+from rmmbridge.sync.runner import apply_rows, run_sync
+from rmmbridge.sync.snapshot import sync_config
+
+ROW_LIMIT = 500
+APPLICABLE = ("create", "update", "link", "unlink", "deactivate", "reactivate")
+TABLES: dict[str, tuple[Any, Any, str]] = {
+    "customers": (CustomerMapping, CustomerMappingForm, "Customer and site mappings"),
+    "types": (AssetTypeMapping, TypeMappingForm, "Asset type mappings"),
+    "fields": (FieldMapping, FieldMappingForm, "Field mappings"),
+}
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _capabilities(integration: Integration) -> frozenset[Capability]:
+    cls = REGISTRY.get(integration.vendor)
+    return cls.capabilities if cls else frozenset()
+
+
+def _import_buttons(integration: Integration) -> list[tuple[str, str, str]]:
+    """(label, entities, device type) of each import button the vendor supports."""
+    caps = _capabilities(integration)
+    buttons = [("Import customers & sites", "customers,sites", "")]
+    if Capability.USERS in caps:
+        buttons.append(("Import users", "users", ""))
+    if Capability.DEVICES in caps:
+        buttons.append(("Import all assets", "assets", ""))
+        buttons += [(f"Import {label.lower()}s", "assets", value) for value, label in DEVICE_TYPE_CHOICES]
+    return buttons
+
+
+def imports(request: HttpRequest) -> HttpResponse:
+    """Every integration with its last runs and its import buttons."""
+    items = []
+    for integration in Integration.objects.all():
+        items.append({"integration": integration, "buttons": _import_buttons(integration)[:3],
+                      "runs": list(SyncRun.objects.filter(integration=integration)[:3])})
+    return render(request, "sync/imports.html", {"items": items})
+
+
+def _available_fields(integration: Integration) -> list[tuple[str, str]]:
+    cls = REGISTRY.get(integration.vendor)
+    fields = list(NORMALIZED_FIELDS)
+    if cls is not None:
+        try:
+            probe = object.__new__(cls)
+            fields = [(f.path, f.label) for f in cls.available_fields(probe)]
+        except (AttributeError, TypeError):
+            pass
+    return fields
+
+
+def _tables(integration: Integration) -> list[dict[str, Any]]:
+    return [{"key": key, "title": title, "rows": list(model.objects.filter(integration=integration))}
+            for key, (model, _, title) in TABLES.items()]
+
+
+@require_http_methods(["GET", "POST"])
+def integration_setup(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sync panel of an integration's setup page: settings, mapping tables, import buttons, history."""
+    integration = get_object_or_404(Integration, pk=pk)
+    config = sync_config(integration)
+    form = SettingsForm(request.POST or None, instance=config)
+    if request.method == "POST":
+        if form.is_valid():
+            before = {k: str(getattr(config, k)) for k in form.changed_data if hasattr(config, k)}
+            form.save()
+            record_audit(Actor.ui(request.user), config, "update",
+                         {k: [v, str(getattr(config, k))] for k, v in before.items()})
+            messages.success(request, "Sync settings saved.")
+            return redirect("sync:integration_setup", pk=pk)
+        messages.error(request, "The settings were not saved: fix the fields marked below.")
+    return render(request, "sync/setup.html", {
+        "integration": integration, "form": form, "tables": _tables(integration),
+        "buttons": _import_buttons(integration), "runs": SyncRun.objects.filter(integration=integration)[:20],
+        "available_fields": _available_fields(integration),
+    })
+
+
+def _table_response(request: HttpRequest, integration: Integration, key: str) -> HttpResponse:
+    model, _, title = TABLES[key]
+    return render(request, "sync/_mapping_table.html", {
+        "integration": integration,
+        "table": {"key": key, "title": title, "rows": list(model.objects.filter(integration=integration))},
+    })
+
+
+@require_http_methods(["GET", "POST"])
+def mapping_add(request: HttpRequest, pk: int, table: str) -> HttpResponse:
+    """The Add dialog of a mapping table (GET) and adding the row (POST, answers with the refreshed table)."""
+    integration = get_object_or_404(Integration, pk=pk)
+    if table not in TABLES:
+        raise Http404("Unknown mapping table.")
+    _, form_class, title = TABLES[table]
+    form = form_class(request.POST or None, integration=integration)
+    if request.method == "POST" and form.is_valid():
+        row = form.save(commit=False)
+        row.integration = integration
+        row.save()
+        record_audit(Actor.ui(request.user), row, "create", {"mapping": [None, str(row)]})
+        response = _table_response(request, integration, table)
+        response["HX-Trigger"] = "mapping-added"
+        return response
+    status = 422 if request.method == "POST" else 200
+    return render(request, "sync/_mapping_dialog.html", {
+        "integration": integration, "form": form, "table": table, "title": title,
+        "available_fields": _available_fields(integration) if table == "fields" else [],
+    }, status=status)
+
+
+@require_POST
+def mapping_delete(request: HttpRequest, pk: int, table: str, row_id: int) -> HttpResponse:
+    integration = get_object_or_404(Integration, pk=pk)
+    if table not in TABLES:
+        raise Http404("Unknown mapping table.")
+    model = TABLES[table][0]
+    row = get_object_or_404(model, pk=row_id, integration=integration)
+    record_audit(Actor.ui(request.user), row, "delete", {"mapping": [str(row), None]})
+    row.delete()
+    return _table_response(request, integration, table)
+
+
+@require_POST
+def start_run(request: HttpRequest, pk: int) -> HttpResponse:
+    """Run a preview (dry run) for the chosen entities, or sync now when `apply` is set."""
+    integration = get_object_or_404(Integration, pk=pk)
+    entities = [e for e in request.POST.get("entities", "").split(",") if e in ENTITIES] or list(ENTITIES)
+    device_type = request.POST.get("device_type", "")
+    dry_run = request.POST.get("apply") != "1"
+    try:
+        run = run_sync(integration.pk, entities=entities, trigger="ui", actor_label=str(request.user.get_username()),
+                       dry_run=dry_run, confirm=False, user=request.user,
+                       device_types=[device_type] if device_type else None)
+    except ConnectorError as exc:
+        messages.error(request, f"Could not fetch from {integration.name}: {exc.message}")
+        return redirect("sync:integration_setup", pk=pk)
+    return redirect("sync:run_detail", run_id=run.pk)
+
+
+def _filtered_rows(request: HttpRequest, run: SyncRun) -> tuple[list[Any], int]:
+    rows = run.rows.all()
+    entity, kind, text = request.GET.get("entity", ""), request.GET.get("kind", ""), request.GET.get("q", "").strip()
+    if entity:
+        rows = rows.filter(entity=entity)
+    if kind:
+        rows = rows.filter(kind=kind)
+    if text:
+        rows = rows.filter(Q(label__icontains=text) | Q(reason__icontains=text) | Q(external_id__icontains=text))
+    total = rows.count()
+    return list(rows[:ROW_LIMIT]), total
+
+
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A run: counts first, then the filterable plan rows with diffs and reasons (apply from a preview)."""
+    run = get_object_or_404(SyncRun.objects.select_related("integration"), pk=run_id)
+    rows, total = _filtered_rows(request, run)
+    context = {
+        "run": run, "rows": rows, "total": total, "limit": ROW_LIMIT, "count_keys": COUNT_KEYS,
+        "can_apply": run.status in ("planned", "needs_confirmation")
+        and run.rows.filter(status=RowStatus.PLANNED, kind__in=APPLICABLE).exists(),
+        "applicable": APPLICABLE, "entities": sorted(set(run.rows.values_list("entity", flat=True))),
+        "kinds": sorted(set(run.rows.values_list("kind", flat=True))), "filters": request.GET,
+    }
+    if _is_htmx(request):
+        return render(request, "sync/_rows.html", context)
+    return render(request, "sync/run_detail.html", context)
+
+
+@require_POST
+def run_apply(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Apply all planned rows of a preview, or only the ticked ones."""
+    run = get_object_or_404(SyncRun, pk=run_id)
+    selected = None
+    if request.POST.get("scope") != "all":
+        selected = [int(x) for x in request.POST.getlist("row") if x.isdigit()]
+        if not selected:
+            messages.error(request, "Tick at least one row to apply, or use 'Apply all'.")
+            return redirect("sync:run_detail", run_id=run.pk)
+    new_run = apply_rows(run, selected, actor_label=str(request.user.get_username()), user=request.user)
+    level = messages.success if new_run.status == "success" else messages.warning
+    level(request, f"Applied: {new_run.get_status_display()}. {new_run.message}")
+    return redirect(reverse("sync:run_detail", kwargs={"run_id": new_run.pk}))

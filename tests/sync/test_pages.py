@@ -1,0 +1,111 @@
+"""Sync pages through the Django test client, and the preview screen in a real browser."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rmmbridge.integrations import actions
+from rmmbridge.integrations.models import Integration
+from rmmbridge.servicedesk.actions import Actor, do_create_customer
+from rmmbridge.servicedesk.models import Asset, Customer
+from rmmbridge.sync.models import CustomerMapping, SyncConfig, SyncRun
+
+
+@pytest.fixture
+def datto() -> Iterator[Any]:
+    from rmmbridge.connectors.testing.server import serve_emulator
+
+    with serve_emulator("datto_rmm", seed=9, customers=2, devices=10, alerts=0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def integration(db: Any, datto: Any) -> Integration:
+    return actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto Pages", dict(datto.credentials),
+                                         test=False)
+
+
+def test_setup_page_lists_tables_and_saves_settings(admin_client: Any, integration: Integration) -> None:
+    url = f"/sync/integrations/{integration.pk}/"
+    page = admin_client.get(url).content.decode()
+    for text in ("Customer and site mappings", "Asset type mappings", "Field mappings", "Import customers &amp; sites",
+                 "Import all assets", "Sync history"):
+        assert text in page
+    detail = admin_client.get(f"/integrations/{integration.pk}/").content.decode()
+    assert url in detail  # linked as a setup panel
+    bad = admin_client.post(url, {"new_customer_mode": "create", "missing_action": "deactivate", "grace_hours": 0,
+                                  "guard_percent": 250, "match_rules_text": "serial number!"})
+    assert bad.status_code == 200
+    body = bad.content.decode()
+    assert "choose 0 to 100" in body
+    assert "is not a field key" in body
+    good = admin_client.post(url, {"new_customer_mode": "review", "missing_action": "unlink", "grace_hours": 12,
+                                   "guard_percent": 30, "match_rules_text": "serial_number\nname within customer",
+                                   "junk_text": "N/A\nTBD", "import_types": ["workstation", "server"]})
+    assert good.status_code == 302
+    config = SyncConfig.objects.get(integration=integration)
+    assert config.match_rules == [{"field": "serial_number", "within_customer": False},
+                                  {"field": "name", "within_customer": True}]
+    assert (config.new_customer_mode, config.grace_hours, config.junk_values) == ("review", 12, ["N/A", "TBD"])
+    assert config.import_types == ["workstation", "server"]
+
+
+def test_add_and_delete_mapping_rows_with_htmx(admin_client: Any, integration: Integration) -> None:
+    customer = do_create_customer(Actor.cli(), "Acme")
+    base = f"/sync/integrations/{integration.pk}/mappings/customers"
+    dialog = admin_client.get(f"{base}/add/", HTTP_HX_REQUEST="true")
+    assert "RMM customer or site id" in dialog.content.decode()
+    added = admin_client.post(f"{base}/add/", {"external_id": "s-1", "external_name": "Acme HQ",
+                                               "customer": customer.pk}, HTTP_HX_REQUEST="true")
+    assert added.status_code == 200
+    assert "Acme HQ" in added.content.decode()
+    row = CustomerMapping.objects.get(integration=integration)
+    duplicate = admin_client.post(f"{base}/add/", {"external_id": "s-1", "customer": customer.pk},
+                                  HTTP_HX_REQUEST="true")
+    assert duplicate.status_code == 422
+    assert "already mapped" in duplicate.content.decode()
+    types = admin_client.post(f"/sync/integrations/{integration.pk}/mappings/types/add/",
+                              {"device_type": "printer"}, HTTP_HX_REQUEST="true")
+    assert "Choose an asset type, or tick" in types.content.decode()
+    admin_client.post(f"{base}/{row.pk}/delete/", HTTP_HX_REQUEST="true")
+    assert not CustomerMapping.objects.exists()
+
+
+def test_preview_then_apply_all_from_the_imports_page(admin_client: Any, integration: Integration) -> None:
+    assert "Datto Pages" in admin_client.get("/sync/").content.decode()
+    response = admin_client.post(f"/sync/integrations/{integration.pk}/run/", {"entities": "customers,sites,assets"})
+    assert response.status_code == 302
+    run = SyncRun.objects.get()
+    assert run.dry_run
+    assert Asset.objects.count() == 0
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Preview #" in page
+    assert "no local asset matched" in page
+    filtered = admin_client.get(f"/sync/runs/{run.pk}/?entity=customers", HTTP_HX_REQUEST="true").content.decode()
+    assert "no mapping or customer of that name" in filtered
+    assert "no local asset matched" not in filtered
+    applied = admin_client.post(f"/sync/runs/{run.pk}/apply/", {"scope": "all"})
+    assert applied.status_code == 302
+    assert Asset.objects.count() == run.counts["assets"]["created"] > 0
+    assert SyncRun.objects.latest("id").actor_label == "admin"
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_preview_apply_selected_rows_in_browser(page: Any, datto: Any) -> None:
+    integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto Browser",
+                                                dict(datto.credentials), test=False)
+    page.goto(f"/sync/integrations/{integration.pk}/")
+    page.click("text=Import customers & sites")
+    page.wait_for_selector("h1:has-text('Preview')")
+    assert page.locator("#counts").inner_text().count("customers") == 1
+    first = page.locator("table.plan-rows tbody tr").first
+    name = first.locator("td").nth(3).inner_text().split("\n")[0]
+    first.locator("input[type=checkbox]").check()
+    page.click("#apply-selected")
+    page.wait_for_selector("text=Applied: Success")
+    assert page.locator("table.plan-rows").inner_text().count("Applied") == 1
+    assert list(Customer.objects.values_list("name", flat=True)) == [name]
