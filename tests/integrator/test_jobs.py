@@ -140,8 +140,9 @@ def test_auth_failure_needs_reauth_stops_scheduling_and_shows_a_banner(schedule:
     integration.refresh_from_db()
     assert integration.status == "needs_reauth"
     assert "revoked" in integration.last_error
-    # Nothing more is scheduled for it, not even when everything is overdue.
-    assert jobs_of(tick_ids(T0 + timedelta(days=3))) == []
+    # Its other open jobs are skipped and nothing more is scheduled for it, not even when everything is overdue.
+    assert set(JobRun.objects.exclude(kind="outbox").values_list("status", flat=True)) == {"failed", "skipped"}
+    assert [kind for kind, _ in jobs_of(tick_ids(T0 + timedelta(days=3)))] == ["outbox"]
     assert IntegratorSchedule.objects.get(pk=schedule.pk).state == ScheduleState.PAUSED
     page = admin_client.get("/ops/").content.decode()
     assert 'id="reauth-banner"' in page
@@ -150,7 +151,7 @@ def test_auth_failure_needs_reauth_stops_scheduling_and_shows_a_banner(schedule:
     # Credentials fixed and tested: the banner goes and scheduling resumes.
     type(integration).objects.filter(pk=integration.pk).update(status="ok", last_error="")
     assert 'id="reauth-banner"' not in admin_client.get("/ops/").content.decode()
-    assert [kind for kind, _ in jobs_of(tick_ids(T0 + timedelta(days=3)))] == ["sync"]
+    assert [kind for kind, _ in jobs_of(tick_ids(T0 + timedelta(days=3)))] == ["sync", "poll"]
 
 
 def test_a_held_lock_defers_the_job_without_running_it(schedule: Any, recorder: Any,
@@ -267,3 +268,23 @@ def test_deactivate_deleted_assets_sets_the_sync_engines_missing_device_action(i
     assert sync_config(integration).missing_action == "nothing"
     do_update_schedule(Actor.system("t"), integration, {"deactivate_deleted_assets": True})
     assert sync_config(integration).missing_action == "deactivate"
+
+
+def test_a_queued_job_nobody_picked_up_is_sent_again_after_a_while(schedule: Any) -> None:
+    with freeze_time(T0):
+        job = tasks.trigger_now(schedule.integration, "sync")
+    assert tasks.recover_lost(T0 + timedelta(minutes=9), queued_after=timedelta(minutes=10)) == []
+    resent = tasks.recover_lost(T0 + timedelta(minutes=11), queued_after=timedelta(minutes=10))
+    assert [j.pk for j in resent] == [job.pk]
+    assert tasks.recover_lost(T0 + timedelta(minutes=12), queued_after=timedelta(minutes=10)) == []
+    assert len(tasks.recover_lost(T0 + timedelta(minutes=22), queued_after=timedelta(minutes=10))) == 1
+
+
+def test_a_job_of_an_integration_needing_reauth_is_skipped_not_run(schedule: Any, recorder: Any) -> None:
+    job = tasks.trigger_now(schedule.integration, "sync")
+    type(schedule.integration).objects.filter(pk=schedule.integration.pk).update(status="needs_reauth")
+    done = tasks.execute_job(job.pk)
+    assert done is not None
+    assert done.status == JobStatus.SKIPPED
+    assert "needs_reauth" in done.error
+    assert recorder.calls == []

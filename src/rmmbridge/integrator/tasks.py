@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
@@ -284,8 +285,19 @@ def recover_lost(now: datetime | None = None, *, queued_after: timedelta | None 
             JobRun.objects.filter(pk=job.pk).update(notes=job.notes)
             recovered.append(job)
     if queued_after is not None:
-        recovered.extend(JobRun.objects.filter(status=JobStatus.QUEUED, created_at__lt=now - queued_after))
+        cut = now - queued_after
+        stale = JobRun.objects.filter(status=JobStatus.QUEUED).filter(
+            Q(not_before__isnull=True, created_at__lt=cut) | Q(not_before__lt=cut)
+        )
+        for job in stale:
+            JobRun.objects.filter(pk=job.pk).update(not_before=now)  # sent again now; next resend after the wait
+            recovered.append(job)
     return recovered
+
+
+def requeue_after() -> timedelta:
+    """Queued jobs not picked up for this long are sent again (RMMBRIDGE_REQUEUE_AFTER seconds, default 600)."""
+    return timedelta(seconds=float(os.environ.get("RMMBRIDGE_REQUEUE_AFTER", "600")))
 
 
 def close_orphan_sync_runs(job: JobRun) -> int:
@@ -327,7 +339,7 @@ def tick(
     """One scheduler tick: plan due jobs, release deferred ones, recover lost ones, dispatch them all."""
     now = now or utcnow()
     result = TickResult()
-    result.recovered = [job.pk for job in recover_lost(now)]
+    result.recovered = [job.pk for job in recover_lost(now, queued_after=requeue_after())]
     result.planned = [job.pk for job in plan_due(now)]
     if outbox and (job := plan_outbox()) is not None:
         result.planned.append(job.pk)
@@ -399,33 +411,44 @@ def _mark_needs_reauth(integration: Integration, message: str) -> None:
 
 
 def execute_job(job_id: int) -> JobRun | None:
-    """Run job `job_id` once under its lock; safe to call again for the same ID (redelivery, duplicates)."""
+    """Run job `job_id` once under its lock; safe to call again for the same ID (redelivery, duplicates).
+
+    A delivery that finds its job queued while another job holds the lock defers it. A delivery that finds its
+    job already running (a redelivery after its worker was lost, or a duplicate while it still runs) waits for
+    the lock: it is released when the other attempt finishes (then there is nothing left to do) or expires
+    when that worker is dead (then this delivery runs the job again).
+    """
     job = JobRun.objects.select_related("integration").filter(pk=job_id).first()
     if job is None:
         logger.info("Job %s no longer exists; nothing to do", job_id)
         return None
-    if job.status in DONE_STATUSES:
-        logger.info("Job %s is already %s; duplicate delivery ignored", job_id, job.status)
-        return job
-    try:
-        with locks.hold(lock_name_for(job)):
+    deadline = time.monotonic() + locks.default_ttl() * 1.5 + 5
+    while True:
+        if job.status in DONE_STATUSES:
+            logger.info("Job %s is already %s; duplicate delivery ignored", job_id, job.status)
+            return job
+        try:
+            with locks.hold(lock_name_for(job)):
+                job.refresh_from_db()
+                if job.status in DONE_STATUSES:
+                    return job
+                if job.status == JobStatus.RUNNING:
+                    _add_note(job, "delivered again after its worker was lost; running it again (idempotent)")
+                    close_orphan_sync_runs(job)
+                return _run_locked(job)
+        except locks.LockBusy:
             job.refresh_from_db()
-            if job.status in DONE_STATUSES:
+            if job.status in (JobStatus.QUEUED, JobStatus.DEFERRED):
+                job.status = JobStatus.DEFERRED
+                job.not_before = utcnow() + timedelta(seconds=lock_wait_seconds())
+                _add_note(job, "another job of this integration holds the lock; waiting")
+                job.save(update_fields=["status", "not_before", "notes"])
                 return job
-            if job.status == JobStatus.RUNNING:
-                _add_note(job, "delivered again after its worker was lost; running it again (idempotent)")
-                close_orphan_sync_runs(job)
-            return _run_locked(job)
-    except locks.LockBusy:
-        job.refresh_from_db()
-        if job.status in (JobStatus.QUEUED, JobStatus.DEFERRED):
-            job.status = JobStatus.DEFERRED
-            job.not_before = utcnow() + timedelta(seconds=lock_wait_seconds())
-            _add_note(job, "another job of this integration holds the lock; waiting")
-            job.save(update_fields=["status", "not_before", "notes"])
-        else:
-            logger.info("Job %s is running on another worker; this delivery stops here", job_id)
-        return job
+            if job.status == JobStatus.RUNNING and time.monotonic() < deadline:
+                time.sleep(0.5)
+                continue
+            logger.info("Job %s is %s on another worker; this delivery stops here", job_id, job.status)
+            return job
 
 
 def _run_locked(job: JobRun) -> JobRun:
@@ -438,6 +461,16 @@ def _run_locked(job: JobRun) -> JobRun:
     job.error = ""
     job.error_key = ""
     job.save()
+    if job.integration is not None:
+        job.integration.refresh_from_db()
+        status = integration_status(job.integration)
+        if status in scheduling.PAUSED_STATUSES or not job.integration.enabled:
+            job.status = JobStatus.SKIPPED
+            job.error = (f"Skipped: the integration is {'disabled' if not job.integration.enabled else status}; "
+                         "fix and test its credentials or enable it, then run it again.")
+            job.finished_at = utcnow()
+            job.save()
+            return job
     _mark_schedule_running(job)
     handler = HANDLERS[job.kind]
     try:
@@ -448,6 +481,11 @@ def _run_locked(job: JobRun) -> JobRun:
         _add_note(job, f"authentication failed: {exc.message}; the integration needs re-authentication")
         if job.integration is not None:
             _mark_needs_reauth(job.integration, exc.message)
+            skipped = JobRun.objects.filter(integration_id=job.integration_id, status__in=OPEN_STATUSES).exclude(
+                pk=job.pk
+            )
+            skipped.update(status=JobStatus.SKIPPED, finished_at=utcnow(),
+                           error="Skipped: the integration needs re-authentication.")
     except ConnectorRetryableError as exc:
         job.error, job.error_key = exc.message, exc.key
         if job.attempts < job.max_attempts:
