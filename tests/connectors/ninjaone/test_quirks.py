@@ -275,3 +275,14 @@ def test_available_fields_depend_on_the_device_type(emulator: RunningEmulator) -
     assert "system.serialNumber" not in printer
     assert "nodeClass" in printer
     assert "parentDeviceId" in vm
+
+
+def test_token_endpoint_accepts_http_basic_client_authentication(emulator: RunningEmulator) -> None:
+    client_id, secret = emulator.credentials["client_id"], emulator.credentials["client_secret"]
+    url = f"{emulator.url}/ws/oauth/token"
+    good = httpx.post(url, auth=(client_id, secret), data={"grant_type": "client_credentials", "scope": "monitoring"})
+    assert good.status_code == 200
+    assert good.json()["token_type"] == "Bearer"
+    bad = httpx.post(url, auth=(client_id, "nope"), data={"grant_type": "client_credentials"})
+    assert bad.status_code == 401
+    assert bad.json()["error"] == "invalid_client"

@@ -8,10 +8,11 @@ first with `olderThan`, `PUT /v2/webhook`, and the API's error bodies. Not emula
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -104,6 +105,13 @@ def create_app(state: EmulatorState) -> Starlette:
 
     async def token(request: Request) -> Response:
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
+        scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic" and "client_id" not in form:  # RFC 6749 §2.3.1 client authentication
+            try:
+                client_id, _, client_secret = base64.b64decode(encoded).decode("utf-8").partition(":")
+            except (ValueError, UnicodeDecodeError):
+                client_id = client_secret = ""
+            form.update(client_id=unquote(client_id), client_secret=unquote(client_secret))
         if form.get("grant_type") != "client_credentials":
             return JSONResponse(
                 {"error": "unsupported_grant_type", "error_description": "Unsupported grant type"}, status_code=400
