@@ -116,3 +116,19 @@ def test_disable_from_setup_page(admin_client: Any, integration: Integration) ->
     assert response.status_code == 302
     integration.refresh_from_db()
     assert integration.status == IntegrationStatus.DISABLED
+
+
+@pytest.mark.django_db
+def test_request_log_filters_failed_requests(admin_client: Any, integration: Integration,
+                                             datto_creds: dict[str, str]) -> None:
+    from rmmbridge.integrations import actions
+
+    actions.do_update_credentials(actions.Actor.cli(), integration, {"api_secret": "wrong-wrong-wrong"})
+    actions.do_test_integration(actions.Actor.cli(), integration)
+    url = reverse("integrations:request_log", args=[integration.pk])
+    everything = admin_client.get(url).content.decode()
+    failed = admin_client.get(url + "?failed=1").content.decode()
+    assert everything.count("/api/v2/account<") == 1  # the successful account call when it was added
+    assert "/api/v2/account<" not in failed
+    assert "/auth/oauth/token" in failed
+    assert "wrong-wrong-wrong" not in everything

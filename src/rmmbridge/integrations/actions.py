@@ -263,6 +263,8 @@ def do_set_enabled(actor: Actor, integration: Integration, enabled: bool) -> boo
     """Enable or disable one integration; returns True when it changed."""
     if integration.enabled == enabled:
         return False
+    if enabled:
+        _ensure_module_enabled(actor, integration.vendor)
     integration.enabled = enabled
     if not enabled:
         integration.status = IntegrationStatus.DISABLED

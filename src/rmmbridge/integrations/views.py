@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -231,6 +232,10 @@ def request_log(request: HttpRequest, pk: int) -> HttpResponse:
     """The integration's request log, newest first, bodies truncated (full redacted body on expand)."""
     integration = get_object_or_404(Integration, pk=pk)
     entries = RequestLogEntry.objects.filter(integration=integration).order_by("-id")
+    failed_only = request.GET.get("failed") == "1"
+    if failed_only:
+        entries = entries.filter(Q(status__gte=400) | Q(status__isnull=True) | ~Q(error=""))
     page = Paginator(entries, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "integrations/request_log.html",
-                  {"integration": integration, "page": page, "rows": _log_rows(page.object_list)})
+                  {"integration": integration, "page": page, "rows": _log_rows(page.object_list),
+                   "failed_only": failed_only})
