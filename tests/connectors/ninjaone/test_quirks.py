@@ -286,3 +286,13 @@ def test_token_endpoint_accepts_http_basic_client_authentication(emulator: Runni
     bad = httpx.post(url, auth=(client_id, "nope"), data={"grant_type": "client_credentials"})
     assert bad.status_code == 401
     assert bad.json()["error"] == "invalid_client"
+
+
+def test_account_is_the_instance_and_api_client(emulator: RunningEmulator) -> None:
+    with connect(emulator) as connector:
+        result = connector.test_connection()
+    assert result.ok
+    netloc = emulator.url.partition("://")[2]
+    assert result.account is not None
+    assert result.account.account_id == f"{netloc}/{emulator.credentials['client_id']}"
+    assert result.message == f"Connected to NinjaOne ({netloc}, client {emulator.credentials['client_id']})."

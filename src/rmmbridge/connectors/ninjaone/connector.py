@@ -137,13 +137,21 @@ class NinjaOneConnector(Connector):
         self.note_skipped(exc.message)
 
     def account_info(self) -> AccountInfo:
-        """Get a token and read one organization: proves the credentials and the monitoring scope."""
+        """Get a token and read one organization: proves the credentials and the monitoring scope.
+
+        NinjaOne has no account endpoint; the instance plus the API client id identifies the connection
+        (every tenant on a regional instance shares its host name).
+        """
         first = self.client.get_list(const.ORGANIZATIONS_PATH, {"pageSize": 1})
-        host = self.http.base_url.host
-        details: dict[str, str | int | float | bool | None] = {"instance_url": str(self.http.base_url).rstrip("/")}
+        instance = str(self.http.base_url).rstrip("/")
+        netloc = instance.partition("://")[2]
+        client_id = self.client.credentials.client_id
+        details: dict[str, str | int | float | bool | None] = {"instance_url": instance, "client_id": client_id}
         if first and isinstance(first[0], dict):
             details["first_organization"] = str(first[0].get("name", ""))
-        return AccountInfo(account_id=host, display_name=f"NinjaOne ({host})", details=details)
+        return AccountInfo(
+            account_id=f"{netloc}/{client_id}", display_name=f"NinjaOne ({netloc}, client {client_id})", details=details
+        )
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
         self._require(Capability.CUSTOMERS)
