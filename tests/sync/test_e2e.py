@@ -223,3 +223,28 @@ def test_existing_asset_is_linked_by_hostname_within_customer(integration: Integ
     row = SyncPlanRow.objects.get(run=run, external_id=device.id)
     assert "matched by hostname" in row.reason
     assert "within the customer" in row.reason
+
+
+def test_ninjaone_organizations_locations_users_and_child_devices(db: Any) -> None:
+    from rmmbridge.connectors.testing.server import serve_emulator
+    from rmmbridge.servicedesk.models import EndUser
+
+    with serve_emulator("ninjaone", seed=4, customers=2, devices=25, alerts=0) as ninja:
+        integration = actions.do_create_integration(Actor.cli("test"), "ninjaone", "Ninja", dict(ninja.credentials),
+                                                    test=False)
+        run = run_sync(integration.pk)
+        assert run.status == SyncStatus.SUCCESS, run.errors
+        assert run.counts["customers"]["created"] == Customer.objects.count() > 0
+        assert run.counts["sites"]["created"] + run.counts["sites"]["linked"] > 0
+        assert run.counts["assets"]["created"] == Asset.objects.count() > 0
+        assert EndUser.objects.count() == run.counts["users"]["created"]
+        for ref in ExternalRef.objects.filter(integration=integration, kind="site"):
+            assert Site.objects.filter(pk=ref.object_id).exists()
+        children = Asset.objects.filter(parent__isnull=False)
+        for child in children:
+            assert child.parent.customer_id == child.customer_id
+        before = writes()
+        again = run_sync(integration.pk)
+        assert writes() == before
+        assert again.counts["assets"]["updated"] == 0
+        assert again.counts["users"]["updated"] == 0

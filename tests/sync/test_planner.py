@@ -368,3 +368,13 @@ def test_mass_deactivation_guard(linked: int, gone: int, percent: int, trips: bo
     plan = build_plan(remote, snap, settings(guard_percent=percent), sites_are_customers=True, entities=["assets"],
                       now=NOW)
     assert plan.needs_confirmation is trips
+
+
+def test_linked_child_gets_its_linked_parent_and_unknown_parent_is_no_change() -> None:
+    snap = linked_snapshot({})
+    snap.assets[501] = LocalAsset(501, "SRV", 7, 11, 1)
+    snap.refs[("asset", "srv")] = LocalRef("asset", "srv", 501)
+    op = asset_ops(plan_devices([dev("d1", parent_external_id="srv"), dev("srv", host="SRV")], snap))[0]
+    assert op.changes == {"parent": [None, "srv"]}
+    unknown = asset_ops(plan_devices([dev("d1", parent_external_id="nowhere")], linked_snapshot({})))[0]
+    assert unknown.kind is OpKind.UNCHANGED

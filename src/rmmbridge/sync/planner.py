@@ -574,8 +574,8 @@ class _AssetPlanner:
             changes["end_user"] = [asset.end_user_id, user_id]
         parent_ext = wanted["parent_external_id"]
         if parent_ext:
-            parent_ref = self.snap.ref("asset", parent_ext)
-            if parent_ref is None or parent_ref.object_id != asset.parent_id:
+            parent_ref = self.snap.ref("asset", parent_ext)  # a parent created in this run links on the next
+            if parent_ref is not None and parent_ref.object_id != asset.parent_id:
                 new["parent_external_id"] = parent_ext
                 changes["parent"] = [asset.parent_id, parent_ext]
         data: dict[str, Any] = {"set": new}

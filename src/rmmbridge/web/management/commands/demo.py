@@ -14,6 +14,7 @@ from rmmbridge.servicedesk.management.commands.init import ensure_initialised
 # Each module has `run(out) -> None`; they run in this order and must be safe to run again.
 DEMO_STEPS: list[str] = [
     "rmmbridge.servicedesk.demo",
+    "rmmbridge.sync.demo",  # emulated Datto RMM and NinjaOne, their integrations and the first sync
     "rmmbridge.tickets.demo",
     "rmmbridge.alerts.demo",
     "rmmbridge.integrator.demo",  # keep last: switches the integrator on for the demo integrations
