@@ -70,7 +70,8 @@ def ensure_emulator(slug: str, estate: dict[str, int], port: int = 0) -> Running
             return _RUNNING[slug]
         if not _RUNNING:
             atexit.register(stop_all)
-        state = make_state(slug, **estate)
+        state = make_state(slug, seed=estate["seed"], customers=estate["customers"], devices=estate["devices"],
+                           alerts=estate["alerts"])
         try:
             emulator = _STACK.enter_context(serve_state(state, port=port))
         except OSError:
