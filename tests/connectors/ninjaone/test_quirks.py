@@ -295,4 +295,5 @@ def test_account_is_the_instance_and_api_client(emulator: RunningEmulator) -> No
     netloc = emulator.url.partition("://")[2]
     assert result.account is not None
     assert result.account.account_id == f"{netloc}/{emulator.credentials['client_id']}"
-    assert result.message == f"Connected to NinjaOne ({netloc}, client {emulator.credentials['client_id']})."
+    assert result.message == f"Connected to NinjaOne ({netloc})."
+    assert result.account.details["client_id"] == emulator.credentials["client_id"]

@@ -149,9 +149,7 @@ class NinjaOneConnector(Connector):
         details: dict[str, str | int | float | bool | None] = {"instance_url": instance, "client_id": client_id}
         if first and isinstance(first[0], dict):
             details["first_organization"] = str(first[0].get("name", ""))
-        return AccountInfo(
-            account_id=f"{netloc}/{client_id}", display_name=f"NinjaOne ({netloc}, client {client_id})", details=details
-        )
+        return AccountInfo(account_id=f"{netloc}/{client_id}", display_name=f"NinjaOne ({netloc})", details=details)
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
         self._require(Capability.CUSTOMERS)
