@@ -7,7 +7,7 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from pydantic import SecretStr
 
 from rmmbridge.common.clock import utcnow
@@ -145,20 +145,34 @@ def do_create_integration(
     clash = _account_clash(vendor, account_id, None)
     if clash is not None:
         raise CredentialTestFailed(_duplicate_account(clash, account_name))
-    with transaction.atomic():
-        _ensure_module_enabled(actor, vendor)
-        integration = Integration(vendor=vendor, name=name, enabled=True, account_id=account_id,
-                                  account_name=account_name)
-        integration.set_credentials(clean)
-        if result is not None:
-            integration.status = IntegrationStatus.OK
-            integration.last_tested_at = utcnow()
-        integration.save()
-        record_audit(actor, integration, "create", {
-            "vendor": [None, vendor], "name": [None, name], "tested": [None, test],
-            "credentials": [None, _audit_view(cls.credentials_model, clean)],
-        })
+    try:
+        integration = _insert_integration(actor, vendor, name, clean, result, account_id, account_name)
+    except IntegrityError:
+        raise ValidationError(
+            f"Another integration named '{name}' or for the same {cls.name} account was added at the same time; "
+            "reload the list and check before adding it again."
+        ) from None
     persist_entries(int(integration.pk), entries)
+    return integration
+
+
+@transaction.atomic
+def _insert_integration(actor: Actor, vendor: str, name: str, clean: dict[str, Any],
+                        result: ConnectionTestResult | None, account_id: str, account_name: str) -> Integration:
+    """Insert the integration (and enable its module) with one audit entry; secrets only as 'set'."""
+    spec = connector_class(vendor).credentials_model
+    _ensure_module_enabled(actor, vendor)
+    integration = Integration(vendor=vendor, name=name, enabled=True, account_id=account_id,
+                              account_name=account_name)
+    integration.set_credentials(clean)
+    if result is not None:
+        integration.status = IntegrationStatus.OK
+        integration.last_tested_at = utcnow()
+    integration.save()
+    record_audit(actor, integration, "create", {
+        "vendor": [None, vendor], "name": [None, name], "tested": [None, result is not None],
+        "credentials": [None, _audit_view(spec, clean)],
+    })
     return integration
 
 
