@@ -132,3 +132,27 @@ def test_request_log_filters_failed_requests(admin_client: Any, integration: Int
     assert "/api/v2/account<" not in failed
     assert "/auth/oauth/token" in failed
     assert "wrong-wrong-wrong" not in everything
+
+
+@pytest.mark.django_db
+def test_save_tests_changed_credentials_only(admin_client: Any, integration: Integration,
+                                             datto_creds: dict[str, str], closed_port_url: str) -> None:
+    detail = reverse("integrations:integration_detail", args=[integration.pk])
+    form = {**_form(datto_creds, name=integration.name), "api_key": "", "api_secret": ""}
+    # The RMM being unreachable does not block a rename: unchanged credentials are not re-tested.
+    moved = {**form, "api_url": closed_port_url}
+    html = admin_client.post(detail, moved).content.decode()
+    assert "Validation failed" in html
+    assert "stored credentials were kept" in html
+    integration.refresh_from_db()
+    assert integration.get_credentials()["api_url"] == datto_creds["api_url"]
+
+    response = admin_client.post(detail, {**form, "integration_name": "Renamed"})
+    assert response.status_code == 302
+    response = admin_client.post(detail, {**moved, "integration_name": "Renamed", "skip_test": "1"})
+    assert response.status_code == 302
+    integration.refresh_from_db()
+    assert integration.name == "Renamed"
+    assert integration.get_credentials()["api_url"] == closed_port_url
+    assert integration.get_credentials()["api_secret"] == datto_creds["api_secret"]
+    assert integration.status == IntegrationStatus.NEW

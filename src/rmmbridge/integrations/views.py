@@ -138,6 +138,14 @@ def _detail_context(integration: Integration, form: CredentialsForm) -> dict[str
     }
 
 
+def _credentials_changed(integration: Integration, form: CredentialsForm) -> bool:
+    """Whether the (valid) form holds credentials that differ from the stored ones (invalid ones count)."""
+    try:
+        return actions.merged_credentials(integration, form.credentials()) != integration.get_credentials()
+    except (ValidationError, SecretDecryptError):
+        return True
+
+
 @require_http_methods(["GET", "POST"])
 def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Setup page: name and credentials (secrets never shown), Test credentials, status, panels, recent requests."""
@@ -149,9 +157,11 @@ def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         actor = Actor.ui(request.user)
         try:
+            result = None
+            if _credentials_changed(integration, form):
+                result = actions.do_update_credentials(actor, integration, form.credentials(),
+                                                       test=not request.POST.get("skip_test"))
             actions.do_rename_integration(actor, integration, form.cleaned_data[NAME_FIELD])
-            result = actions.do_update_credentials(actor, integration, form.credentials(),
-                                                   test=not request.POST.get("skip_test"))
         except actions.CredentialTestFailed as exc:
             form.add_error(None, f"{exc.result.message} – the stored credentials were kept.")
         except ValidationError as exc:
@@ -169,13 +179,8 @@ def integration_test(request: HttpRequest, pk: int) -> HttpResponse:
     actor = Actor.ui(request.user)
     form = _detail_form(integration, request.POST)
     changes: dict[str, Any] = {}
-    if form.is_valid():
-        try:
-            changed = actions.merged_credentials(integration, form.credentials()) != integration.get_credentials()
-        except (ValidationError, SecretDecryptError):
-            changed = True
-        if changed:
-            changes = form.credentials()
+    if form.is_valid() and _credentials_changed(integration, form):
+        changes = form.credentials()
     result: ConnectionTestResult
     saved = False
     try:
