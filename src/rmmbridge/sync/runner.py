@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
@@ -13,19 +14,22 @@ from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.base import Capability, Connector
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
 from rmmbridge.connectors.http import RetryPolicy
+from rmmbridge.connectors.records import RemoteDevice
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditSource
 from rmmbridge.sync.apply import ApplyResult, apply_ops
 from rmmbridge.sync.models import RowStatus, SyncPlanRow, SyncRun, SyncStatus, SyncTrigger
-from rmmbridge.sync.plan import ENTITIES, Op, OpKind, count_ops, empty_counts
-from rmmbridge.sync.planner import RemoteData, build_plan
+from rmmbridge.sync.plan import ENTITIES, Op, OpKind, SyncSettings, count_ops, empty_counts
+from rmmbridge.sync.planner import DEVICE_ATTRIBUTES, RemoteData, build_plan
 from rmmbridge.sync.snapshot import load_settings, load_snapshot
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
 ROW_BATCH = 2000
+#: Rows kept in an applied run's detail (a preview keeps all of them, to apply from).
+APPLIED_ROW_CAP = 5000
 #: HTTP retry policy for sync fetches; None = the connector layer's default (tests set a fast one).
 RETRY: RetryPolicy | None = None
 MAX_ERRORS = 200
@@ -58,7 +62,22 @@ def _counted(items: Iterable[T], stage: str, progress: Progress | None) -> Itera
         progress(stage, count, count)
 
 
-def fetch(connector: Connector, entities: Sequence[str], progress: Progress | None = None) -> RemoteData:
+def _slim(devices: Iterable[RemoteDevice], keep: frozenset[str]) -> Iterator[RemoteDevice]:
+    """Devices with only the vendor fields a mapping reads (keeps memory flat for large estates)."""
+    for device in devices:
+        if len(device.fields) > len(keep):
+            device = replace(device, fields={k: device.fields[k] for k in keep if k in device.fields})
+        yield device
+
+
+def needed_fields(settings: SyncSettings) -> frozenset[str]:
+    """Vendor field paths the field mappings read."""
+    paths = {fm.source for fm in settings.field_maps if fm.source not in DEVICE_ATTRIBUTES}
+    return frozenset(p[7:] if p.startswith("fields.") else p for p in paths)
+
+
+def fetch(connector: Connector, entities: Sequence[str], progress: Progress | None = None,
+          keep_fields: frozenset[str] | None = None) -> RemoteData:
     """Fetch what the plan needs; an entity is 'complete' only when no record was skipped as malformed."""
     remote = RemoteData()
     if connector.supports(Capability.SITES):
@@ -71,7 +90,8 @@ def fetch(connector: Connector, entities: Sequence[str], progress: Progress | No
         remote.complete.add("users")
     if "assets" in entities and connector.supports(Capability.DEVICES):
         before = connector.skipped_records
-        remote.devices = list(_counted(connector.iter_devices(), "fetch devices", progress))
+        devices = _counted(connector.iter_devices(), "fetch devices", progress)
+        remote.devices = list(_slim(devices, keep_fields) if keep_fields is not None else devices)
         if connector.skipped_records == before:
             remote.complete.add("assets")
     return remote
@@ -86,12 +106,18 @@ def _counts(ops: Sequence[Op], entities: Sequence[str], errors: Iterable[Op] = (
     return result
 
 
-def _store_rows(run: SyncRun, ops: Sequence[Op], statuses: dict[int, tuple[str, str]] | None = None) -> None:
-    """Keep the plan rows a person may look at (everything but unchanged records)."""
+def _store_rows(run: SyncRun, ops: Sequence[Op], statuses: dict[int, tuple[str, str]] | None = None,
+                cap: int | None = None) -> None:
+    """Keep the plan rows a person may look at (everything but unchanged records; failed rows always)."""
     rows: list[SyncPlanRow] = []
+    kept = 0
     for position, op in enumerate(ops):
-        if op.kind is OpKind.UNCHANGED and not (statuses and statuses.get(position, ("", ""))[1]):
+        failed = bool(statuses and statuses.get(position, ("", ""))[1])
+        if op.kind is OpKind.UNCHANGED and not failed:
             continue
+        if cap is not None and kept >= cap and not failed:
+            continue
+        kept += 1
         status, error = (statuses or {}).get(position, (RowStatus.PLANNED, ""))
         rows.append(SyncPlanRow(run=run, position=position, entity=op.entity, kind=op.kind.value,
                                 external_id=op.external_id[:255], label=op.label[:255], reason=op.reason[:500],
@@ -118,7 +144,10 @@ def _apply_and_record(run: SyncRun, integration: Integration, ops: Sequence[Op],
     failed = [ops[i] for i in sorted(result.errors)]
     statuses = {i: (RowStatus.APPLIED.value, "") for i in result.applied}
     statuses.update({i: (RowStatus.FAILED.value, msg) for i, msg in result.errors.items()})
-    _store_rows(run, ops, statuses)
+    _store_rows(run, ops, statuses, cap=APPLIED_ROW_CAP)
+    if len(ops) > APPLIED_ROW_CAP:
+        run.warnings = [*run.warnings, f"Only the first {APPLIED_ROW_CAP} changed rows (and every failed one) are "
+                        "kept in this run's detail; the counts cover everything."]
     errors = [f"{ops[i].entity} '{ops[i].label}': {msg}" for i, msg in sorted(result.errors.items())][:MAX_ERRORS]
     status = SyncStatus.PARTIAL if (errors or incomplete) else SyncStatus.SUCCESS
     _finish(run, status, counts=_counts(applied, entities, failed), errors=errors)
@@ -156,11 +185,11 @@ def run_sync(
     try:
         from rmmbridge.integrations.connect import connector_for
 
+        settings = load_settings(integration)
         with connector_for(integration, retry=RETRY) as connector:
-            remote = fetch(connector, chosen, progress)
+            remote = fetch(connector, chosen, progress, needed_fields(settings))
             sites_are_customers = connector.sites_are_customers
             skipped = connector.skipped_records
-        settings = load_settings(integration)
         if device_types:
             settings.import_types = [t for t in device_types if t]
             run.message = f"Device types: {', '.join(settings.import_types)}."
