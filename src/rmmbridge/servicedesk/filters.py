@@ -6,7 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Model, Q, QuerySet, TextField
+from django.db.models.functions import Cast
 
 from rmmbridge.servicedesk.fieldtypes import DataType
 from rmmbridge.servicedesk.models import Asset, FieldDefinition
@@ -68,12 +69,23 @@ class AssetFilters:
             queryset = queryset.filter(active=self.active)
         if self.q:
             keys = self.search_keys() if search_keys is None else search_keys
-            condition = Q(name__icontains=self.q) | Q(asset_tag__icontains=self.q)
+            in_values = Q()
             for key in keys:
                 # Keys are validated identifiers (letters, digits, underscores), safe as lookup paths.
-                condition |= Q(**{f"values__{key}__icontains": self.q})
-            queryset = queryset.filter(condition)
+                in_values |= Q(**{f"values__{key}__icontains": self.q})
+            if keys and _plain_text(self.q):
+                # One cheap LIKE over the stored JSON text first; the exact per-field test runs only on the
+                # rows that pass it (JSON escapes quotes, backslashes and non-ASCII, so only for plain text).
+                queryset = queryset.alias(values_text=Cast("values", TextField()))
+                in_values = Q(values_text__icontains=self.q) & in_values
+            condition = Q(name__icontains=self.q) | Q(asset_tag__icontains=self.q)
+            queryset = queryset.filter(condition | in_values if keys else condition)
         return queryset
+
+
+def _plain_text(text: str) -> bool:
+    """Printable ASCII without characters JSON would escape."""
+    return text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
 
 
 @dataclass
@@ -116,11 +128,13 @@ class CheapPage(Generic[M]):
         return f"{self.total:,}+" if self.total_capped else f"{self.total:,}"
 
 
-def cheap_page(queryset: QuerySet[M], page: str | int | None, page_size: int = PAGE_SIZE) -> CheapPage[M]:
+def cheap_page(
+    queryset: QuerySet[M], page: str | int | None, page_size: int = PAGE_SIZE, *, count: bool = True
+) -> CheapPage[M]:
     """Fetch page `page` (1-based) with one extra row to know whether a next page exists.
 
     The total is counted only up to COUNT_CAP rows (a LIMITed subquery), so a list of 100,000 assets
-    never pays for a full COUNT(*).
+    never pays for a full COUNT(*); with count=False (searches, which scan anyway) it is not counted at all.
     """
     number = max(_int(str(page)) or 1, 1)
     offset = (number - 1) * page_size
@@ -129,6 +143,8 @@ def cheap_page(queryset: QuerySet[M], page: str | int | None, page_size: int = P
     items = rows[:page_size]
     if number == 1 and not has_next:
         total, capped = len(items), False
+    elif not count:
+        return CheapPage(number=number, items=items, has_next=has_next, page_size=page_size)
     else:
         total = queryset.order_by().values("pk")[: COUNT_CAP + 1].count()
         capped = total > COUNT_CAP

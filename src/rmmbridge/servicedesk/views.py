@@ -278,7 +278,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     """Assets filtered by customer, site, type and active flag, searched by name, tag and field values."""
     filters = AssetFilters.from_params(request.GET)
     assets = filters.apply(Asset.objects.select_related("asset_type", "site", "customer", "end_user"))
-    page = cheap_page(assets, request.GET.get("page"))
+    page = cheap_page(assets, request.GET.get("page"), count=not filters.q)
     sites = Site.objects.select_related("customer").only("id", "name", "customer__name")
     if filters.customer is not None:
         sites = sites.filter(customer_id=filters.customer)
