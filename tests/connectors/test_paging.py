@@ -1,0 +1,93 @@
+"""Paginators: next-URL, cursor and page-number/offset schemes, each stopping on a repeated page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rmmbridge.connectors.errors import ConnectorFatalError
+from rmmbridge.connectors.paging import Params, iter_cursor_pages, iter_next_url_pages, iter_offset_pages
+
+
+class Recorder:
+    """A fetch function over plain data that records the calls it received."""
+
+    def __init__(self, pages: dict[str, Any]) -> None:
+        self.pages = pages
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, url: str, params: Params | None) -> Any:
+        self.calls.append((url, dict(params or {})))
+        key = url + ("?" + "&".join(f"{k}={v}" for k, v in sorted((params or {}).items())) if params else "")
+        return self.pages[key]
+
+
+def test_next_url_follows_relative_and_absolute_links_until_empty() -> None:
+    fetch = Recorder({
+        "https://h/api/items?max=2&page=0": {"next": "/api/items?page=1&max=2", "items": [1, 2]},
+        "https://h/api/items?page=1&max=2": {"next": "https://h/api/items?max=2&page=2", "items": [3, 4]},
+        "https://h/api/items?max=2&page=2": {"next": None, "items": [5]},
+    })
+    pages = list(iter_next_url_pages(fetch, "https://h/api/items", {"max": 2, "page": 0}, lambda p: p["next"]))
+    assert [i for p in pages for i in p["items"]] == [1, 2, 3, 4, 5]
+    assert fetch.calls[1] == ("https://h/api/items?page=1&max=2", {})
+
+
+def test_next_url_repeated_stops_with_an_error() -> None:
+    fetch = Recorder({
+        "https://h/a?page=0": {"next": "https://h/a?page=1"},
+        "https://h/a?page=1": {"next": "https://h/a?page=2"},
+        "https://h/a?page=2": {"next": "https://h/a?page=1"},
+    })
+    with pytest.raises(ConnectorFatalError) as info:
+        list(iter_next_url_pages(fetch, "https://h/a", {"page": 0}, lambda p: p["next"]))
+    assert "same next-page URL twice" in info.value.message
+    assert len(fetch.calls) == 3
+
+
+def test_next_url_pointing_at_itself_stops_at_once() -> None:
+    fetch = Recorder({"https://h/a?page=0": {"next": "https://h/a?page=0"}})
+    with pytest.raises(ConnectorFatalError):
+        list(iter_next_url_pages(fetch, "https://h/a", {"page": 0}, lambda p: p["next"]))
+    assert len(fetch.calls) == 1
+
+
+def test_cursor_pages_pass_the_cursor_and_detect_repeats() -> None:
+    data = {"/d?pageSize=2": {"items": [1, 2]}, "/d?after=2&pageSize=2": {"items": [3, 4]},
+            "/d?after=4&pageSize=2": {"items": []}}
+    fetch = Recorder(data)
+    last = lambda p: str(p["items"][-1]) if p["items"] else None  # noqa: E731
+    pages = list(iter_cursor_pages(fetch, "/d", {"pageSize": 2}, last))
+    assert [i for p in pages for i in p["items"]] == [1, 2, 3, 4]
+    looping = Recorder({"/d?pageSize=2": {"items": [1, 2]}, "/d?after=2&pageSize=2": {"items": [1, 2]}})
+    with pytest.raises(ConnectorFatalError) as info:
+        list(iter_cursor_pages(looping, "/d", {"pageSize": 2}, last))
+    assert "page cursor" in info.value.message
+
+
+def test_offset_pages_stop_on_a_short_page_and_detect_ignored_page_params() -> None:
+    items = list(range(7))
+
+    def fetch(url: str, params: Params | None) -> Any:
+        assert params is not None
+        start = int(params["offset"])
+        return items[start:start + int(params["limit"])]
+
+    pages = list(iter_offset_pages(fetch, "/x", None, lambda p: p, page_size=3, page_param="offset",
+                                   size_param="limit", step_by_items=True))
+    assert pages == [[0, 1, 2], [3, 4, 5], [6]]
+
+    def ignores(url: str, params: Params | None) -> Any:
+        return [1, 2, 3]
+
+    with pytest.raises(ConnectorFatalError) as info:
+        list(iter_offset_pages(ignores, "/x", None, lambda p: p, page_size=3))
+    assert "page=1" in info.value.message
+
+
+def test_max_pages_guard() -> None:
+    counter = iter(range(10_000))
+    with pytest.raises(ConnectorFatalError) as info:
+        list(iter_cursor_pages(lambda u, p: next(counter), "/x", None, lambda page: str(page), max_pages=5))
+    assert "More than 5 pages" in info.value.message
