@@ -66,7 +66,7 @@ def test_reset_condition_resolves_the_same_series() -> None:
         {"activityType": "PATCH_MANAGEMENT", "statusCode": "COMPLETED"},
         {"activityType": "SYSTEM", "statusCode": "NODE_CREATED"},
         {"statusCode": "ACKNOWLEDGED"},
-        {"seriesUid": None},
+        {"activityType": "CONDITION_ACTION", "statusCode": "COMPLETED"},
     ],
 )
 def test_other_activities_are_ignored(overrides: dict[str, Any]) -> None:
@@ -85,9 +85,51 @@ def test_a_list_of_activities_is_accepted() -> None:
         (b"{not json", "not JSON"),
         (b"\xff\xfe\x00", "not UTF-8"),
         (b'"just a string"', "not an object"),
-        (json.dumps({"activityType": "CONDITION"}).encode(), "id"),
+        (json.dumps({"hello": "world"}).encode(), "no activityType"),
+        (json.dumps({"id": "x", "statusCode": "RESET"}).encode(), "id"),
     ],
 )
 def test_bad_bodies_raise_a_clear_error(body: bytes, message: str) -> None:
     with pytest.raises(ConnectorFatalError, match=message):
         parse_webhook(body, {})
+
+
+def test_variant_shapes_from_other_senders_still_parse() -> None:
+    body = activity(
+        id=None,
+        activityId=77,
+        statusCode=None,
+        status="Reset",
+        activityTime="2026-08-28T06:24:21Z",
+        deviceId=None,
+        type="CONDITION",
+        activityType=None,
+    )
+    [alert] = parse_webhook(json.dumps(body).encode(), {})
+    assert alert.state is AlertState.RESOLVED
+    assert alert.external_id == SERIES
+    assert alert.device_external_id == "42"  # from the expanded device
+    assert alert.alert_type == "Disk free space"  # `type` only said CONDITION: fall back to the source name
+    assert alert.resolved_at is not None
+    assert alert.resolved_at.isoformat() == "2026-08-28T06:24:21+00:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1787898261.5, "2026-08-28T06:24:21.500000+00:00"),
+        ("1787898261.5", "2026-08-28T06:24:21.500000+00:00"),
+        (1787898261500, "2026-08-28T06:24:21.500000+00:00"),
+        ("2026-08-28T06:24:21+02:00", "2026-08-28T06:24:21+02:00"),
+    ],
+)
+def test_activity_times_in_every_format(value: float | str, expected: str) -> None:
+    [alert] = parse_webhook(json.dumps(activity(activityTime=value)).encode(), {})
+    assert alert.raised_at is not None
+    assert alert.raised_at.isoformat() == expected
+
+
+def test_without_a_series_uid_the_pipeline_keys_by_device_and_condition() -> None:
+    [alert] = parse_webhook(json.dumps(activity(seriesUid=None)).encode(), {})
+    assert alert.external_id == ""
+    assert (alert.device_external_id, alert.alert_type) == ("42", "CONDITION_AGENT_DISK_FREE_SPACE")

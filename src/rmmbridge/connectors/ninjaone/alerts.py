@@ -41,6 +41,10 @@ def parse_webhook(body: bytes, headers: Mapping[str, str] | None = None) -> list
             activity = parse_item(Activity, raw, "webhook activity")
         except SkippableRecordError as exc:
             raise ConnectorFatalError(f"{exc.message}. Expected a NinjaOne activity object.") from None
+        if not (activity.activityType or activity.statusCode or activity.status or activity.type):
+            raise ConnectorFatalError(
+                "NinjaOne webhook item has no activityType, statusCode or status; expected a NinjaOne activity object."
+            )
         if is_condition_activity(activity):
             alerts.append(activity_to_alert(activity, raw))
     return alerts

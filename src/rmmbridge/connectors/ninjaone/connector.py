@@ -17,8 +17,9 @@ from rmmbridge.connectors.ninjaone import const
 from rmmbridge.connectors.ninjaone.client import NinjaOneClient
 from rmmbridge.connectors.ninjaone.credentials import NinjaOneCredentials
 from rmmbridge.connectors.ninjaone.normalize import (
+    activity_status,
+    activity_time,
     activity_to_alert,
-    epoch_seconds,
     is_condition_activity,
     parse_item,
     to_alert,
@@ -222,10 +223,10 @@ class NinjaOneConnector(Connector):
                 except SkippableRecordError as exc:
                     self._skip(exc)
                     continue
-                at = epoch_seconds(activity.activityTime)
+                at = activity_time(activity.activityTime)
                 if since is not None and at is not None and at < since:
                     return  # newest first: everything after this is older still
-                if is_condition_activity(activity) and activity.statusCode == const.STATUS_RESET:
+                if is_condition_activity(activity) and activity_status(activity) == const.STATUS_RESET:
                     yield activity_to_alert(activity, raw)
 
     def resolve_alert(self, external_id: str) -> None:

@@ -14,6 +14,7 @@ from rmmbridge.connectors.ninjaone.const import (
     LAPTOP_CHASSIS_WORDS,
     NODE_CLASS_TYPES,
     STATUS_RESET,
+    STATUS_TRIGGERED,
     WORKSTATION_CLASSES,
 )
 from rmmbridge.connectors.ninjaone.schemas import Activity, Alert, Device, Location, Organization, User
@@ -151,28 +152,64 @@ def to_alert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert:
     )
 
 
+def activity_time(value: float | str | None) -> datetime | None:
+    """An activity timestamp: epoch seconds (float or numeric string), epoch milliseconds, or ISO 8601."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            try:
+                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    else:
+        number = float(value)
+    if number > 1e11:  # milliseconds
+        number /= 1000
+    return epoch_seconds(number)
+
+
+def activity_status(activity: Activity) -> str:
+    """TRIGGERED / RESET / … from `statusCode`, else from `status` (some senders fill only that)."""
+    return (activity.statusCode or activity.status or "").strip().upper()
+
+
+def activity_kind(activity: Activity) -> str:
+    """The activity type (`activityType`, else `type` when a sender puts CONDITION there)."""
+    kind = (activity.activityType or "").strip().upper()
+    if not kind and (activity.type or "").strip().upper() in CONDITION_ACTIVITY_TYPES:
+        kind = (activity.type or "").strip().upper()
+    return kind
+
+
 def is_condition_activity(activity: Activity) -> bool:
-    """True for the activities that open or close an alert: a CONDITION series, TRIGGERED or RESET."""
-    return (
-        activity.activityType in CONDITION_ACTIVITY_TYPES
-        and bool(activity.seriesUid)
-        and activity.statusCode in ("TRIGGERED", STATUS_RESET)
+    """True for the activities that open or close an alert: a CONDITION, TRIGGERED or RESET."""
+    return activity_kind(activity) in CONDITION_ACTIVITY_TYPES and activity_status(activity) in (
+        STATUS_TRIGGERED,
+        STATUS_RESET,
     )
 
 
 def activity_to_alert(activity: Activity, raw: Mapping[str, Any]) -> RemoteAlert:
-    """A CONDITION activity (webhook payload or activity log) as a RemoteAlert keyed by its series UID."""
-    resolved = activity.statusCode == STATUS_RESET
-    at = epoch_seconds(activity.activityTime)
-    hostname = None
-    if activity.device:
-        hostname = _first(*(activity.device.get(k) for k in ("systemName", "dnsName", "displayName")))
+    """A CONDITION activity (webhook payload or activity log) as a RemoteAlert keyed by its series UID.
+
+    Without a `seriesUid` the external id is empty, so the alerts pipeline keys the alert by device + condition.
+    """
+    resolved = activity_status(activity) == STATUS_RESET
+    at = activity_time(activity.activityTime)
+    device = activity.device or {}
+    hostname = _first(*(device.get(k) for k in ("systemName", "dnsName", "displayName")))
+    device_id = activity.deviceId if activity.deviceId is not None else device.get("id")
+    kind = (activity.type or "").strip()
     return RemoteAlert(
-        external_id=activity.seriesUid or str(activity.id),
-        device_external_id=None if activity.deviceId is None else str(activity.deviceId),
+        external_id=activity.seriesUid or "",
+        device_external_id=None if device_id is None else str(device_id),
         message=_alert_message(activity.subject, activity.message, activity.sourceName or "NinjaOne condition"),
         severity=activity.severity or "",
-        alert_type=activity.type or activity.sourceName or activity.activityType or "",
+        alert_type=kind if kind and kind.upper() not in CONDITION_ACTIVITY_TYPES else (activity.sourceName or ""),
         state=AlertState.RESOLVED if resolved else AlertState.OPEN,
         raised_at=None if resolved else at,
         resolved_at=at if resolved else None,

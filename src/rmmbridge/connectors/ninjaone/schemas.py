@@ -152,10 +152,15 @@ class Alert(NinjaModel):
 
 
 class Activity(NinjaModel):
-    """Spec `Activity` — also the shape of API webhook payloads (`PUT /v2/webhook`)."""
+    """Spec `Activity` — also the shape of API webhook payloads (`PUT /v2/webhook`).
 
-    id: int
-    activityTime: float | None = None
+    Webhook senders vary a little (`activityId` for `id`, a status only in `status`, `activityTime` as a string),
+    so only the fields needed to recognise an activity are checked here; see normalize.activity_to_alert.
+    """
+
+    id: int | None = None
+    activityId: int | None = None
+    activityTime: float | str | None = None
     deviceId: int | None = None
     severity: str | None = None
     priority: str | None = None
