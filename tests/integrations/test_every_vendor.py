@@ -63,8 +63,11 @@ def test_cli_add_test_fetch(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.django_db
 def test_add_form_is_generated_from_the_credential_spec(emulator: Any, admin_client: Any) -> None:
+    add_url = reverse("integrations:integration_add", args=[emulator.slug])
+    assert admin_client.get(add_url)["Location"] == reverse("integrations:integration_list")  # module not enabled
     admin_client.post(reverse("integrations:module_toggle", args=[emulator.slug, "enable"]))
-    html = admin_client.get(reverse("integrations:integration_add", args=[emulator.slug])).content.decode()
+    html = admin_client.get(add_url).content.decode()
+    assert f'<dialog id="add-{emulator.slug}" open>' in html  # the list page with this vendor's dialog open
     spec = REGISTRY[emulator.slug].credentials_model
     for name, field in spec.model_fields.items():
         assert f'name="{emulator.slug}-{name}"' in html

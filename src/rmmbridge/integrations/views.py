@@ -103,8 +103,11 @@ def integration_add(request: HttpRequest, slug: str) -> HttpResponse:
                 return response
             return HttpResponseRedirect(url)
     context = {"module": {"slug": slug, "name": cls.name}, "form": form, "error": error}
-    if _is_htmx(request) or request.method == "GET":
+    if _is_htmx(request):
         return render(request, "integrations/_add_form.html", context)
+    if request.method == "GET" and not IntegrationModule.objects.filter(vendor=slug, enabled=True).exists():
+        messages.info(request, f"Enable {cls.name} with + first, then add its integration.")
+        return redirect("integrations:integration_list")
     return render(request, "integrations/integration_list.html",
                   {"modules": _modules({slug: form}), "open_dialog": slug, "add_error": error,
                    "unregistered": Integration.objects.exclude(vendor__in=list(REGISTRY))})
