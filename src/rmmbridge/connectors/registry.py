@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from rmmbridge.connectors.atera.connector import AteraConnector
 from rmmbridge.connectors.base import Connector
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
 from rmmbridge.connectors.ninjaone.connector import NinjaOneConnector
 
 _CONNECTORS: tuple[type[Connector], ...] = (
+    AteraConnector,
     DattoRmmConnector,
     NinjaOneConnector,
 )

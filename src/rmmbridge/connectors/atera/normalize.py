@@ -1,0 +1,186 @@
+"""Pure mapping of Atera payloads to normalized records (no I/O)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from rmmbridge.connectors.atera.const import (
+    OS_TYPE_TYPES,
+    PRINTER_WORDS,
+    SNMP_ID_PREFIX,
+    SNMP_SECRET_FIELDS,
+    VIRTUAL_WORDS,
+)
+from rmmbridge.connectors.atera.schemas import Agent, Alert, Contact, Customer, SnmpDevice
+from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.records import (
+    AlertState,
+    DeviceType,
+    RemoteAlert,
+    RemoteCustomer,
+    RemoteDevice,
+    RemoteUser,
+    flatten,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def parse_item(model: type[M], raw: Any, what: str) -> M:
+    """Validate one list item; raise SkippableRecordError naming the item and what is wrong."""
+    if not isinstance(raw, Mapping):
+        raise SkippableRecordError(f"Atera {what} is not an object: {str(raw)[:80]!r}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        ident = next((raw[k] for k in ("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID") if k in raw), "?")
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
+        raise SkippableRecordError(f"Atera {what} {ident!r} skipped – {problems}") from None
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An Atera date-time (ISO 8601, often without an offset, e.g. '2026-11-20T14:03:11.27') → aware datetime.
+
+    Values without an offset are taken as UTC. Epoch numbers (seconds, or milliseconds when large) are accepted too.
+    Unreadable values give None rather than failing the record.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = _FRACTION.sub(lambda m: m.group(1), value.strip())
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _first(*values: str | None) -> str | None:
+    for value in values:
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def _id(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def agent_device_type(agent: Agent) -> DeviceType:
+    """OSType decides (as in Halo); a virtual platform makes a VM; a battery makes a workstation a laptop."""
+    hardware = " ".join(v for v in (agent.Vendor, agent.VendorBrandModel, agent.ProductName) if v).lower()
+    os_type = (agent.OSType or "").strip().lower()
+    base = OS_TYPE_TYPES.get(os_type)
+    if base is None and os_type:
+        base = DeviceType.SERVER if "server" in os_type else None
+    if hardware and any(word in hardware for word in VIRTUAL_WORDS):
+        return DeviceType.VIRTUAL_MACHINE
+    if base is DeviceType.WORKSTATION:
+        battery = agent.BatteryInfo
+        if battery is not None and (battery.DesignedCapacity or battery.FullChargeCapacity or battery.Name):
+            return DeviceType.LAPTOP
+        return DeviceType.WORKSTATION
+    if base is not None:
+        return base
+    if "server" in (agent.OS or "").lower():
+        return DeviceType.SERVER
+    return DeviceType.OTHER if not agent.OS else DeviceType.WORKSTATION
+
+
+def snmp_device_type(device: SnmpDevice) -> DeviceType:
+    text = " ".join(v for v in (device.Type, device.Model, device.Name) if v).lower()
+    if any(word in text for word in PRINTER_WORDS):
+        return DeviceType.PRINTER
+    return DeviceType.NETWORK_DEVICE
+
+
+def to_customer(customer: Customer, raw: Mapping[str, Any]) -> RemoteCustomer:
+    return RemoteCustomer(external_id=str(customer.CustomerID), name=customer.CustomerName.strip(),
+                          fields=flatten(raw))
+
+
+def to_user(contact: Contact, raw: Mapping[str, Any]) -> RemoteUser:
+    name = " ".join(p.strip() for p in (contact.Firstname, contact.Lastname) if p and p.strip())
+    return RemoteUser(
+        external_id=str(contact.EndUserID),
+        name=name or _first(contact.Email) or f"Contact {contact.EndUserID}",
+        email=_first(contact.Email),
+        customer_external_id=_id(contact.CustomerID),
+        fields=flatten(raw),
+    )
+
+
+def to_device(agent: Agent, raw: Mapping[str, Any]) -> RemoteDevice:
+    """An agent as a RemoteDevice; every AgentDto field is kept flattened in `fields`."""
+    hostname = _first(agent.MachineName, agent.AgentName, agent.SystemName) or f"agent-{agent.AgentID}"
+    return RemoteDevice(
+        external_id=str(agent.AgentID),
+        hostname=hostname,
+        customer_external_id=_id(agent.CustomerID),
+        device_type=agent_device_type(agent),
+        vendor_type=agent.OSType or "",
+        serial_number=_first(agent.VendorSerialNumber),
+        os_name=_first(agent.OS),
+        manufacturer=_first(agent.Vendor),
+        model=_first(agent.VendorBrandModel, agent.ProductName),
+        ip_addresses=tuple(ip for ip in (agent.IpAddresses or []) if ip),
+        mac_addresses=tuple(mac for mac in (agent.MacAddresses or []) if mac),
+        last_logged_in_user=_first(agent.LastLoginUser, agent.CurrentLoggedUsers),
+        last_seen=parse_timestamp(agent.LastSeen),
+        online=agent.Online,
+        fields=flatten(raw),
+    )
+
+
+def to_snmp_device(device: SnmpDevice, raw: Mapping[str, Any]) -> RemoteDevice:
+    """An SNMP device as a RemoteDevice (child of its monitoring agent); SNMP credentials are dropped."""
+    kept = {k: v for k, v in raw.items() if k not in SNMP_SECRET_FIELDS}
+    return RemoteDevice(
+        external_id=f"{SNMP_ID_PREFIX}{device.DeviceID}",
+        hostname=_first(device.Name, device.Hostname) or f"snmp-device-{device.DeviceID}",
+        customer_external_id=_id(device.CustomerID),
+        device_type=snmp_device_type(device),
+        vendor_type=f"SNMP {device.Type}" if device.Type else "SNMP",
+        model=_first(device.Model),
+        ip_addresses=(device.Hostname,) if device.Hostname and device.Hostname[:1].isdigit() else (),
+        online=device.Online,
+        parent_external_id=_id(device.MonitoringAgentID) if device.MonitoringAgentID else None,
+        fields=flatten(kept),
+    )
+
+
+def to_alert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert:
+    """An AlertDto as a RemoteAlert; `Archived` alerts are resolved (at `ArchivedDate`)."""
+    resolved = bool(alert.Archived)
+    return RemoteAlert(
+        external_id=str(alert.AlertID),
+        device_external_id=_id(alert.AgentId) if alert.AgentId else None,
+        message=_first(alert.Title, alert.AlertMessage, alert.AdditionalInfo) or f"Atera alert {alert.AlertID}",
+        severity=alert.Severity or "",
+        alert_type=_first(alert.AlertCategoryID, alert.Source) or "",
+        state=AlertState.RESOLVED if resolved else AlertState.OPEN,
+        raised_at=parse_timestamp(alert.Created),
+        resolved_at=parse_timestamp(alert.ArchivedDate) if resolved else None,
+        hostname=_first(alert.DeviceName),
+        raw=dict(raw),
+    )
