@@ -297,3 +297,28 @@ def test_account_is_the_instance_and_api_client(emulator: RunningEmulator) -> No
     assert result.account.account_id == f"{netloc}/{emulator.credentials['client_id']}"
     assert result.message == f"Connected to NinjaOne ({netloc})."
     assert result.account.details["client_id"] == emulator.credentials["client_id"]
+
+
+def test_rate_limited_token_request_is_retried(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add("429:POST:/ws/oauth/token:times=1,retry_after=0")
+    with connect(emulator) as connector:
+        assert connector.test_connection().ok
+    assert emulator.state.requests_by_path["POST /ws/oauth/token"] == 2
+
+
+def test_token_endpoint_outage_is_cannot_connect_not_bad_credentials(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add("503:POST:/ws/oauth/token:times=0")
+    with connect(emulator) as connector:
+        result = connector.test_connection()
+    assert not result.ok
+    assert result.error_key == "cannot_connect", result.message
+    assert "503" in result.message
+
+
+def test_basic_device_list_expands_organization_and_location(emulator: RunningEmulator) -> None:
+    with connect(emulator) as connector:
+        assert isinstance(connector, NinjaOneConnector)
+        [first] = connector.client.get_list("/v2/devices", {"pageSize": 1})
+    assert first["references"]["organization"]["id"] == first["organizationId"]
+    assert first["references"]["location"]["id"] == first["locationId"]
+    assert "os" not in first  # the detailed list carries os/system

@@ -257,7 +257,15 @@ class NinjaOneEmulatorState(EmulatorState):
         }
         if device.parent_id is not None:
             body["parentDeviceId"] = int(device.parent_id)
-        if not detailed:
+        if not detailed:  # `NodeWithDetailedReferences`: organization and location expanded
+            customer = self.customer_by_id(device.customer_id)
+            site = self.site_by_id(device.site_id)
+            references: dict[str, Any] = {}
+            if customer is not None:
+                references["organization"] = self.organization_json(customer.index)
+            if site is not None:
+                references["location"] = self.location_json(site.index, with_organization=False)
+            body["references"] = references
             return body
         body["userData"] = {k: v for k, v in device.udf.items()}
         body["ipAddresses"] = [device.ip_address] if device.ip_address else []
