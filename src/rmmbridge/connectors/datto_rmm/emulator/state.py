@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from rmmbridge.connectors.datto_rmm import const
@@ -122,7 +122,7 @@ class DattoRmmEmulatorState(EmulatorState):
             "snmpEnabled": not agent,
             "deviceClass": device_class,
             "portalUrl": f"https://{self.platform}.centrastage.net/csm/search?qs=uid%3A{device.id}",
-            "warrantyDate": (device.created_at.date().replace(year=device.created_at.year + 3).isoformat()
+            "warrantyDate": ((device.created_at + timedelta(days=3 * 365)).date().isoformat()
                              if rng.random() < 0.6 else None),
             "antivirus": {"antivirusProduct": "Windows Defender" if "Windows" in device.os_name else "Datto AV",
                           "antivirusStatus": rng.choice(AV_STATUSES)} if agent else None,
