@@ -34,10 +34,10 @@ SECRET_ENV_PREFIX = "RMMBRIDGE_SECRET_"
 FETCH_KINDS = ("devices", "sites", "customers", "users", "alerts")
 
 ADD_EPILOG = (
-    "Secrets (e.g. api_secret, client_secret) left out of --set are prompted for when stdin is a terminal; "
-    f"otherwise they are read from the environment variable {SECRET_ENV_PREFIX}<KEY> "
-    f"(e.g. {SECRET_ENV_PREFIX}API_SECRET), so they never appear in the shell history. "
-    "Vendors and their credential keys: "
+    "Secrets (e.g. api_secret, client_secret) left out of --set are read from the environment variable "
+    f"{SECRET_ENV_PREFIX}<KEY> (e.g. {SECRET_ENV_PREFIX}API_SECRET) when it is set, otherwise prompted for "
+    "(hidden input) when stdin is a terminal, so they never appear in the shell history; without either, "
+    "the command stops and names the missing secret. Vendors and their credential keys: "
 )
 
 COLUMNS: dict[str, tuple[str, ...]] = {
