@@ -43,7 +43,9 @@ def world(emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> Desk:
     config = desk.integration.alerting
     config.from_address = "noreply@centrastage.net"
     config.save()
-    desk.integration.email_rules.update(from_address="noreply@centrastage.net")
+    for rule in desk.integration.email_rules.all():
+        rule.from_address = "noreply@centrastage.net"
+        rule.save()
     return desk
 
 

@@ -11,13 +11,20 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from rmmbridge.alerts.models import AlertingConfig, EmailRule
         from rmmbridge.alerts.outbox import on_ticket_closed
         from rmmbridge.alerts.panels import ticket_alert_panel
+        from rmmbridge.alerts.processing import clear_cache
         from rmmbridge.integrations.panels import SETUP_PANELS
         from rmmbridge.tickets.panels import TICKET_PANELS
         from rmmbridge.tickets.signals import ticket_closed
 
         ticket_closed.connect(on_ticket_closed, dispatch_uid="alerts.resolve_outbox")
+        for model in (EmailRule, AlertingConfig):
+            post_save.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.save.{model.__name__}")
+            post_delete.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.delete.{model.__name__}")
         if ticket_alert_panel not in TICKET_PANELS:
             TICKET_PANELS.append(ticket_alert_panel)
         if ("Alerting", "alerts:integration_alerting") not in SETUP_PANELS:

@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -78,6 +79,9 @@ class AlertFacts:
     severity: str = ""
     ticket_type: TicketType | None = None
     report_only: bool = False
+    #: The asset already looked up for these facts (`asset_checked` tells None = "no asset" from "not looked").
+    asset: Asset | None = None
+    asset_checked: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,8 @@ def process_event(event: AlertEvent) -> Outcome:
     except Exception as exc:
         log.exception("alert event %s could not be read", event.pk)
         return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc}"))
+    if len(facts_list) == 1:
+        return _process_single(event, facts_list[0])
     results: list[AlertResult] = []
     try:
         for facts in facts_list:
@@ -173,9 +179,31 @@ def process_event(event: AlertEvent) -> Outcome:
         done = "; ".join(f"{r.key}: {r.action}" for r in results)
         reason = f"Processing failed: {exc}" + (f" (already applied: {done})" if done else "")
         return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, reason, results=results))
+    return _finish(event, _summarise(event, results))
+
+
+def _process_single(event: AlertEvent, facts: AlertFacts) -> Outcome:
+    """One alert: its ticket change and the event's new status commit together (retried once on a race)."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                result = _apply(facts, event.channel)
+                return _finish(event, _summarise(event, [result]))
+        except IntegrityError:
+            if attempt:
+                log.exception("alert event %s failed", event.pk)
+                return _finish(event, Outcome(int(event.pk), EventStatus.ERROR,
+                                              "Processing failed: a concurrent change; process it again."))
+        except Exception as exc:
+            log.exception("alert event %s failed", event.pk)
+            return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Processing failed: {exc}"))
+    raise AssertionError("unreachable")
+
+
+def _summarise(event: AlertEvent, results: list[AlertResult]) -> Outcome:
     ticket_id = next((r.ticket_id for r in results if r.ticket_id), None)
     if not results:
-        return _finish(event, Outcome(int(event.pk), EventStatus.PROCESSED, "The event holds no alert.", None))
+        return Outcome(int(event.pk), EventStatus.PROCESSED, "The event holds no alert.", None)
     if len(results) == 1:
         only = results[0]
         status = EventStatus.REJECTED if only.action == "rejected" else EventStatus.PROCESSED
@@ -186,7 +214,7 @@ def process_event(event: AlertEvent) -> Outcome:
         for r in results:
             counts[r.action] = counts.get(r.action, 0) + 1
         reason = ", ".join(f"{n} {_action_label(a).lower()}" for a, n in sorted(counts.items()))
-    return _finish(event, Outcome(int(event.pk), status, reason, ticket_id, results))
+    return Outcome(int(event.pk), status, reason, ticket_id, results)
 
 
 def _action_label(action: str) -> str:
@@ -247,7 +275,7 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
         event.ticket_id = earlier.ticket_id
         raise RejectEvent(EventStatus.DUPLICATE,
                           f"Same Message-ID {mail.message_id} as event #{earlier.pk}; not processed again.")
-    match = match_rules(mail, EmailRule.objects.select_related("integration", "ticket_type").all())
+    match = match_rules(mail, cached_rules())
     event.rule = match.rule
     if match.status == "unmatched":
         raise RejectEvent(EventStatus.UNMATCHED, match.reason + problems)
@@ -290,9 +318,11 @@ def _with_rmm_device(facts: AlertFacts) -> AlertFacts:
     if (integration is None or not facts.external_id or facts.device_external_id
             or facts.kind is not EventKind.TRIGGER):
         return facts
-    scope = str(integration.pk)
-    if AlertState.objects.filter(scope=scope, key=facts.key).exists() or find_asset(facts) is not None:
-        return facts
+    asset = find_asset(facts)
+    if asset is not None:
+        return replace(facts, asset=asset, asset_checked=True)
+    if AlertState.objects.filter(scope=str(integration.pk), key=facts.key).exists():
+        return replace(facts, asset_checked=True)
     from rmmbridge.connectors.base import Capability
     from rmmbridge.connectors.errors import ConnectorError
     from rmmbridge.connectors.records import AlertState as RemoteState
@@ -334,10 +364,51 @@ def alert_actor(channel: str) -> Actor:
 
 
 def config_for(integration: Integration | None) -> AlertingConfig | None:
+    """The integration's alerting options (cached briefly; saved changes clear the cache at once)."""
     if integration is None:
         return None
-    return AlertingConfig.objects.select_related("ticket_type", "new_alert_user").filter(
-        integration=integration).first()
+    key = f"config:{integration.pk}"
+    now = time.monotonic()
+    hit = _CACHE.get(key) if _CACHE_ON else None
+    if hit is not None and hit[0] > now:
+        cached: AlertingConfig | None = hit[1]
+        return cached
+    config = AlertingConfig.objects.select_related("ticket_type", "new_alert_user", "new_alert_user__site",
+                                                   "new_alert_user__customer").filter(integration=integration).first()
+    if _CACHE_ON:
+        _CACHE[key] = (now + CACHE_SECONDS, config)
+    return config
+
+
+#: Long-running intake (the SMTP receiver) caches rules and alerting options this long; saves in the same
+#: process clear the cache at once, saves elsewhere (the web UI) apply within CACHE_SECONDS.
+CACHE_SECONDS = 5.0
+_CACHE: dict[str, tuple[float, Any]] = {}
+_CACHE_ON = False
+
+
+def use_cache(enabled: bool) -> None:
+    """Switch the rules/options cache on (a long-running receiver) or off (the default)."""
+    global _CACHE_ON
+    _CACHE_ON = enabled
+    _CACHE.clear()
+
+
+def clear_cache(*args: Any, **kwargs: Any) -> None:
+    """Drop cached rules and alerting options (connected to their post_save/post_delete signals)."""
+    _CACHE.clear()
+
+
+def cached_rules() -> list[EmailRule]:
+    now = time.monotonic()
+    hit = _CACHE.get("rules") if _CACHE_ON else None
+    if hit is not None and hit[0] > now:
+        cached: list[EmailRule] = hit[1]
+        return cached
+    rules = list(EmailRule.objects.select_related("integration", "ticket_type"))
+    if _CACHE_ON:
+        _CACHE["rules"] = (now + CACHE_SECONDS, rules)
+    return rules
 
 
 @dataclass(frozen=True)
@@ -350,39 +421,46 @@ class Target:
     asset: Asset | None
 
 
-def _integration_assets(integration: Integration) -> Any:
-    ids = ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET).values("object_id")
-    return Asset.objects.filter(pk__in=ids)
+def _linked(assets: list[Asset], integration: Integration | None) -> Asset | None:
+    """The first of `assets` that belongs to the integration (has its ExternalRef); any when no integration."""
+    if not assets:
+        return None
+    if integration is None:
+        return assets[0]
+    linked = set(ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET,
+                                            object_id__in=[a.pk for a in assets]).values_list("object_id", flat=True))
+    return next((a for a in assets if a.pk in linked), None)
 
 
 def find_asset(facts: AlertFacts) -> Asset | None:
-    """The asset by the alert's device id (ExternalRef), else by hostname or IP within the integration's assets."""
+    """The asset by the alert's device id (ExternalRef), else by hostname or IP within the integration's assets.
+
+    Exact hostname matches use the name index; case-insensitive and field matches are tried after them.
+    """
     integration = facts.integration
+    base = Asset.objects.select_related("customer", "site", "end_user", "asset_type").filter(active=True)
     if integration is not None and facts.device_external_id:
         ref = ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET,
                                          external_id=facts.device_external_id).first()
         if ref is not None:
-            asset = Asset.objects.select_related("customer", "site", "end_user").filter(pk=ref.object_id).first()
+            asset = base.filter(pk=ref.object_id).first()
             if asset is not None:
                 return asset
-    pool = _integration_assets(integration) if integration is not None else Asset.objects.all()
-    pool = pool.select_related("customer", "site", "end_user").filter(active=True)
-    if facts.hostname:
-        host = facts.hostname.strip()
-        short = host.split(".")[0]
-        for candidate in (host, short):
-            found = pool.filter(name__iexact=candidate).first() or pool.filter(values__hostname=candidate).first()
-            if found is not None:
-                return found
+    host = facts.hostname.strip()
+    hosts = [h for h in dict.fromkeys((host, host.split(".")[0])) if h]
+    lookups: list[dict[str, Any]] = [{"name": h} for h in hosts]
+    lookups += [{"name__iexact": h} for h in hosts] + [{"values__hostname": h} for h in hosts]
     if facts.ip_address:
-        found = pool.filter(values__ip_address=facts.ip_address).first()
+        lookups.append({"values__ip_address": facts.ip_address})
+    for lookup in lookups:
+        found = _linked(list(base.filter(**lookup).order_by("pk")[:20]), integration)
         if found is not None:
             return found
     return None
 
 
 def find_target(facts: AlertFacts, config: AlertingConfig | None) -> Target | None:
-    asset = find_asset(facts)
+    asset = facts.asset if facts.asset_checked else find_asset(facts)
     fallback = config.new_alert_user if config is not None else None
     if asset is not None:
         end_user = asset.end_user

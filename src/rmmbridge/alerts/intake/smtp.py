@@ -13,7 +13,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from rmmbridge.alerts.models import Channel
-from rmmbridge.alerts.processing import Outcome, process_event, store_event
+from rmmbridge.alerts.processing import Outcome, process_event, store_event, use_cache
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +90,14 @@ class SMTPReceiver:
         self.controller = Controller(self.handler, hostname=self.host, port=self.port,
                                      data_size_limit=MAX_MESSAGE_BYTES, server_hostname="rmmbridge")
         self.controller.start()
+        use_cache(True)
         return self
 
     def stop(self) -> None:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+            use_cache(False)
         self.handler.executor.shutdown(wait=True)
 
     def __enter__(self) -> SMTPReceiver:
