@@ -274,3 +274,27 @@ def test_create_asset_shows_type_fields_then_saves(admin_client: Any, estate: di
 def test_asset_factory_builds_through_actions(db: Any) -> None:
     asset = AssetFactory()
     assert AuditEntry.objects.filter(object_type="asset", object_id=asset.pk, action="create").exists()
+
+
+def test_site_filter_lists_a_capped_number_of_sites(admin_client: Any, estate: dict[str, Any],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from rmmbridge.servicedesk import views
+
+    monkeypatch.setattr(views, "MAX_SITE_CHOICES", 2)
+    html = admin_client.get(reverse("servicedesk:asset_list")).content.decode()
+    select = html.split('id="site-filter"')[1].split("</select>")[0]
+    assert "choose a customer to pick one" in select
+    assert "<option value=\"" + str(estate["branch"].pk) not in select
+    narrowed = admin_client.get(reverse("servicedesk:asset_list"), {"customer": estate["acme"].pk}).content.decode()
+    select = narrowed.split('id="site-filter"')[1].split("</select>")[0]
+    assert select.count("<option") == 3
+
+
+def test_create_form_offers_users_of_the_chosen_sites_customer(admin_client: Any, estate: dict[str, Any]) -> None:
+    url = reverse("servicedesk:asset_create")
+    blank = admin_client.get(url).content.decode()
+    assert "Pick a site first" in blank
+    assert "User 0" not in blank
+    chosen = admin_client.get(url, {"site": estate["acme"].main_site.pk}).content.decode()
+    assert all(f"User {i}" in chosen for i in range(5))
+    assert "User 0" not in admin_client.get(url, {"site": estate["beta"].main_site.pk}).content.decode()

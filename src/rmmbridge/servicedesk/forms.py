@@ -76,14 +76,17 @@ class AssetForm(forms.Form):
     active = forms.BooleanField(required=False, initial=True)
 
     def __init__(self, *args: Any, asset: Asset | None = None, definitions: list[FieldDefinition] | None = None,
-                 **kwargs: Any) -> None:
+                 customer_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.asset = asset
         self.definitions = definitions or []
-        users = EndUser.objects.filter(active=True)
-        if asset is not None:
-            users = EndUser.objects.filter(customer_id=asset.customer_id)
-        self.fields["end_user"].queryset = users  # type: ignore[attr-defined]
+        customer_id = asset.customer_id if asset is not None else customer_id
+        end_user = self.fields["end_user"]
+        if customer_id is None:
+            end_user.help_text = "Pick a site first (press “Show fields”) to choose one of its customer's users."
+        else:
+            end_user.queryset = EndUser.objects.filter(customer_id=customer_id)  # type: ignore[attr-defined]
+            end_user.help_text = "Users of the asset's customer."
         for definition in self.definitions:
             self.fields[VALUE_PREFIX + definition.key] = self._value_field(definition)
 

@@ -42,6 +42,7 @@ from rmmbridge.servicedesk.models import (
 )
 
 AUDIT_ROWS = 50
+MAX_SITE_CHOICES = 300
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -282,8 +283,12 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     sites = Site.objects.select_related("customer").only("id", "name", "customer__name")
     if filters.customer is not None:
         sites = sites.filter(customer_id=filters.customer)
+    site_choices = list(sites[: MAX_SITE_CHOICES + 1])
+    sites_capped = len(site_choices) > MAX_SITE_CHOICES
+    if sites_capped:  # too many to list: choose a customer first (a chosen site stays listed)
+        site_choices = list(sites.filter(pk=filters.site)) if filters.site is not None else []
     context: dict[str, Any] = {"page": page, "filters": filters, "query": _query_without_page(request),
-                               "sites": sites}
+                               "sites": site_choices, "sites_capped": sites_capped}
     if _is_htmx(request):
         # The site choices follow the customer filter: re-rendered out of band with the results.
         context["oob"] = True
@@ -403,8 +408,11 @@ def asset_create(request: HttpRequest) -> HttpResponse:
     type_id = request.POST.get("asset_type") or request.GET.get("asset_type") or ""
     asset_type = AssetType.objects.filter(pk=int(type_id)).first() if type_id.isdigit() else None
     definitions = _definitions_for(asset_type, None)
-    initial = {"asset_type": asset_type.pk if asset_type else None, "site": request.GET.get("site"), "active": True}
-    form = AssetForm(request.POST or None, initial=initial, definitions=definitions)
+    site_id = request.POST.get("site") or request.GET.get("site") or ""
+    site = Site.objects.filter(pk=int(site_id)).first() if site_id.isdigit() else None
+    initial = {"asset_type": asset_type.pk if asset_type else None, "site": site.pk if site else None, "active": True}
+    form = AssetForm(request.POST or None, initial=initial, definitions=definitions,
+                     customer_id=site.customer_id if site else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         wanted = AssetInput(
