@@ -15,6 +15,7 @@ the caller must do.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import logging
 import random
@@ -514,10 +515,12 @@ class OAuth2TokenAuth(httpx.Auth):
             yield request
 
 
-def _limiter_for(cls: type[Connector], base_url: str) -> RollingWindowLimiter | None:
+def _limiter_for(cls: type[Connector], base_url: str, secrets: list[str]) -> RollingWindowLimiter | None:
+    """The process-wide limiter of one vendor account (slug, base URL and a digest of the credentials)."""
     if not cls.rate_limit_per_minute:
         return None
-    return shared_limiter((cls.slug, base_url), cls.rate_limit_per_minute)
+    account = hashlib.sha256("\0".join(sorted(secrets)).encode()).hexdigest()[:16]
+    return shared_limiter((cls.slug, base_url, account), cls.rate_limit_per_minute)
 
 
 @contextmanager
@@ -541,7 +544,8 @@ def open_connector(
     base_url = cls.base_url_from(spec)
     redactor = Redactor(spec.secret_values())
     logged = LoggingTransport(transport or httpx.HTTPTransport(), request_log, redactor, vendor=cls.name)
-    stack = ResilientTransport(logged, retry or DEFAULT_RETRY_POLICY, _limiter_for(cls, base_url))
+    limiter = _limiter_for(cls, base_url, spec.secret_values())
+    stack = ResilientTransport(logged, retry or DEFAULT_RETRY_POLICY, limiter)
     client = build_client(base_url, timeout=timeout, transport=stack)
     try:
         yield cls(spec, client, redactor=redactor)
