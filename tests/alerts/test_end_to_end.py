@@ -190,3 +190,33 @@ def test_email_for_unknown_hostname_finds_the_device_through_the_api(emulator: R
         control(emulator, "POST", "/send-alert-email",
                 json={"alert_id": alert_id, "smtp_host": "127.0.0.1", "smtp_port": receiver.port, "to": "d@x"})
     assert Ticket.objects.get().assets.get() == world.asset
+
+
+def test_ninjaone_webhook_activities_open_and_reset(live_server: Any) -> None:
+    with serve_emulator("ninjaone", devices=6, alerts=0, customers=1) as ninja:
+        device = ninja.state.device_at(0)
+        assert device is not None
+        desk = make_desk(vendor="ninjaone", name="Ninja", device_id=str(device.id),
+                         credentials=dict(ninja.credentials))
+        config = desk.integration.alerting
+        url = f"{live_server.url}/hooks/ninjaone/{config.webhook_token}/"
+        alert_id = raise_alert(ninja)
+        sent = control(ninja, "POST", "/send-webhook",
+                       json={"alert_id": alert_id, "url": url, "secret": config.webhook_secret})
+        assert sent["status"] == 202, sent
+        ticket = Ticket.objects.get()
+        assert ticket.assets.get() == desk.asset
+        assert AlertState.objects.get(ticket=ticket).external_id == alert_id
+        assert control(ninja, "POST", "/send-webhook",
+                       json={"alert_id": alert_id, "url": url, "secret": "nope"})["status"] == 401
+        control(ninja, "POST", f"/alerts/{alert_id}/resolve")
+        control(ninja, "POST", "/send-webhook", json={"alert_id": alert_id, "url": url,
+                                                      "secret": config.webhook_secret})
+        ticket.refresh_from_db()
+        assert ticket.status == TicketStatus.CLOSED
+        # Closing here instead would resolve through NinjaOne's API: reopen, raise anew, close, deliver.
+        second = raise_alert(ninja, 0, "CPU high")
+        assert poll_alerts(int(desk.integration.pk)).opened == 1
+        do_close_ticket(Actor.cli("tech"), Ticket.objects.get(alert_key=second))
+        assert deliver_due() == 1
+        assert second in resolve_calls(ninja)
