@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -168,6 +169,28 @@ def test_rate_limit_of_the_emulator_answers_429_with_retry_after(emulator: Runni
     assert info.value.retry_after is not None
     assert 50 <= info.value.retry_after <= 60
     assert info.value.status == 429
+
+
+def test_rate_limit_slows_then_refuses_then_blocks(emulator: RunningEmulator) -> None:
+    state = emulator.state
+    state.rate_limit_per_minute = 6  # type: ignore[misc]
+    state.rate_limit_slowdown = 0.3  # type: ignore[misc]
+    state.rate_limit_block_after = 2  # type: ignore[misc]
+    timings = []
+    with httpx.Client(base_url=emulator.url) as raw:
+        for _ in range(10):
+            started = time.monotonic()
+            answer = raw.get("/api/v2/account")
+            timings.append((answer.status_code, time.monotonic() - started, answer.headers.get("Retry-After")))
+    statuses = [s for s, _, _ in timings]
+    assert statuses == [401] * 6 + [429, 429, 403, 403]  # no token: counted all the same
+    assert all(t < 0.25 for _, t, _ in timings[:5])  # 90 % of 6 = 5.4: the 6th is slowed down
+    assert timings[5][1] >= 0.3
+    assert 50 <= int(timings[6][2]) <= 60
+    assert int(timings[8][2]) == 300
+    body = httpx.get(f"{emulator.url}/api/v2/account").json()
+    assert body["status"] == 403
+    assert "too many requests" in body["message"]
 
 
 def test_client_side_limiter_counts_every_request(emulator: RunningEmulator) -> None:

@@ -49,10 +49,15 @@ class FaultMiddleware:
             return
         method, path = scope["method"], scope["path"]
         self.state.count_request(method, path)
-        wait = self.state.check_rate_limit()
-        if wait is not None:
-            await self._error(send, 429, "Too Many Requests", path, {"Retry-After": str(int(wait + 0.999))})
+        verdict, seconds = self.state.rate_decision()
+        if verdict == "429":
+            await self._error(send, 429, "Too Many Requests", path, {"Retry-After": str(int(seconds + 0.999))})
             return
+        if verdict == "403":
+            await self._error(send, 403, "Forbidden", path, {"Retry-After": str(int(seconds + 0.999))})
+            return
+        if verdict == "slow":
+            await asyncio.sleep(seconds)
         fault = self.state.take_fault(method, path)
         if fault is not None:
             if fault.kind == "slow":

@@ -62,6 +62,13 @@ class EmulatorState:
     #: Requests per rolling minute before the emulator answers 429 (None = unlimited).
     rate_limit_per_minute: ClassVar[int | None] = None
     token_lifetime: ClassVar[float] = 3600.0
+    #: Above this share of the limit each answer is delayed by `rate_limit_slowdown` seconds (None = never).
+    rate_limit_slowdown_ratio: ClassVar[float | None] = None
+    rate_limit_slowdown: ClassVar[float] = 1.0
+    #: After this many requests refused with 429 in one window, refuse everything with 403 for
+    #: `rate_limit_block_seconds` (None = never block).
+    rate_limit_block_after: ClassVar[int | None] = None
+    rate_limit_block_seconds: ClassVar[float] = 300.0
 
     def __init__(
         self,
@@ -89,6 +96,8 @@ class EmulatorState:
         self.requests_by_path: Counter[str] = Counter()
         self.resolve_calls: list[dict[str, Any]] = []
         self._recent: deque[float] = deque()
+        self._refused: deque[float] = deque()
+        self._blocked_until = 0.0
         self._device_overrides: dict[int, EmulatedDevice] = {}
         self._removed: set[int] = set()
         self._next_added = self.generated_devices
@@ -178,19 +187,39 @@ class EmulatorState:
             self.request_count += 1
             self.requests_by_path[f"{method} {path}"] += 1
 
-    def check_rate_limit(self) -> float | None:
-        """Record one request in the rolling minute; seconds to wait when over the limit, else None."""
+    def rate_decision(self) -> tuple[str, float]:
+        """The emulated rate limit for one more request: ("ok" | "slow" | "429" | "403", seconds).
+
+        "slow": answer after the delay; "429": refuse, Retry-After seconds; "403": refuse, blocked this long.
+        """
         limit = self.rate_limit_per_minute
         if not limit:
-            return None
+            return "ok", 0.0
         now = time.monotonic()
         with self.lock:
+            if now < self._blocked_until:
+                return "403", self._blocked_until - now
             while self._recent and now - self._recent[0] >= 60.0:
                 self._recent.popleft()
+            while self._refused and now - self._refused[0] >= 60.0:
+                self._refused.popleft()
             if len(self._recent) >= limit:
-                return max(60.0 - (now - self._recent[0]), 1.0)
+                self._refused.append(now)
+                if self.rate_limit_block_after is not None and len(self._refused) > self.rate_limit_block_after:
+                    self._blocked_until = now + self.rate_limit_block_seconds
+                    return "403", self.rate_limit_block_seconds
+                return "429", max(60.0 - (now - self._recent[0]), 1.0)
             self._recent.append(now)
-        return None
+            ratio = self.rate_limit_slowdown_ratio
+            if ratio is not None and len(self._recent) > ratio * limit:
+                return "slow", self.rate_limit_slowdown
+        return "ok", 0.0
+
+    def requests_in_window(self) -> int:
+        """Requests counted in the current rolling minute."""
+        now = time.monotonic()
+        with self.lock:
+            return sum(1 for t in self._recent if now - t < 60.0)
 
     def take_fault(self, method: str, path: str, kinds: frozenset[str] | None = None) -> Fault | None:
         return self.faults.take(method, path, kinds)

@@ -203,8 +203,7 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
         denied = bearer_ok(request)
         if denied:
             return denied
-        with state.lock:
-            recent = len(state._recent)
+        recent = state.requests_in_window()
         return JSONResponse({
             "accountCount": recent, "accountRateLimit": const.RATE_LIMIT_PER_MINUTE, "accountCutOffRatio": 0.9,
             "accountWriteRateLimit": 600, "accountWriteCount": len(state.resolve_calls),

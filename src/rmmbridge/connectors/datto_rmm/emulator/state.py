@@ -39,6 +39,11 @@ class DattoRmmEmulatorState(EmulatorState):
     max_page_size: ClassVar[int] = const.MAX_PAGE_SIZE
     rate_limit_per_minute: ClassVar[int | None] = const.RATE_LIMIT_PER_MINUTE
     token_lifetime: ClassVar[float] = float(const.TOKEN_LIFETIME_SECONDS)
+    #: Datto adds a one-second delay above 90 % of the quota, answers 429 above it, and blocks the IP (403)
+    #: for at least five minutes when requests keep coming after the breach.
+    rate_limit_slowdown_ratio: ClassVar[float | None] = 0.9
+    rate_limit_block_after: ClassVar[int | None] = 100
+    rate_limit_block_seconds: ClassVar[float] = 300.0
     platform: ClassVar[str] = "pinotage"
 
     account_uid = "emu4c0a7"
@@ -193,11 +198,13 @@ class DattoRmmEmulatorState(EmulatorState):
     # --- vendor hooks -------------------------------------------------------------------------------------------
     def error_body(self, status: int, message: str, path: str) -> Any:
         """Spring Boot's error body, as the Datto RMM API answers errors."""
+        detail = {429: "Request rate limit exceeded",
+                  403: "Access denied: too many requests after the rate limit was exceeded"}.get(status, message)
         return {
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "status": status,
             "error": message,
-            "message": "Request rate limit exceeded" if status == 429 else message,
+            "message": detail,
             "path": path,
         }
 
