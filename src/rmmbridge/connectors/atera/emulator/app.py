@@ -85,13 +85,13 @@ def create_app(state: EmulatorState) -> Starlette:
                 chosen.append(item)
             total += 1
         pages = (total + size - 1) // size
-        base = f"{request.url.scheme}://{request.url.netloc}{path}"
+        base = f"{atera.link_base or f'{request.url.scheme}://{request.url.netloc}'}{path}"
         rest = dict(extra or {})
 
         def link(number: int) -> str:
             return f"{base}?{urlencode({'page': number, 'itemsInPage': size, **rest})}"
 
-        next_link = link(page + 1) if page < pages else None
+        next_link = link(page + 1) if page < pages and atera.next_links else None
         if next_link and page > 1 and atera.take_fault("GET", path, frozenset({"repeat-page"})) is not None:
             next_link = link(page)  # the page links to itself: a client that follows it loops
         if chosen and atera.take_fault("GET", path, frozenset({"malformed-item"})) is not None:

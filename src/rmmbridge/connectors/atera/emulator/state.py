@@ -73,6 +73,11 @@ class AteraEmulatorState(EmulatorState):
         self.jwt = self._make_jwt()
         self.contacts = self._make_contacts()
         self.account_id = f"AT{100000 + self.seed:06d}"
+        #: Scheme and host put in `nextLink`/`prevLink` (None: the request's own). The real API always writes its
+        #: public host, e.g. "https://app.atera.com", whatever address the request came through.
+        self.link_base: str | None = None
+        #: False: answer pages with `nextLink: null` (the field is nullable) so clients must use `totalPages`.
+        self.next_links = True
 
     # --- credentials ------------------------------------------------------------------------------------------
     def default_credentials(self) -> dict[str, str]:
@@ -90,8 +95,11 @@ class AteraEmulatorState(EmulatorState):
 
     def error_body(self, status: int, message: str, path: str) -> Any:
         """ASP.NET Core ProblemDetails, the error schema the spec declares."""
+        kind = "rfc6585#section-4"  # 429 is not in RFC 9110
+        if status != 429:
+            kind = f"rfc9110#section-15.{5 if status < 500 else 6}.{status % 100 + 1}"
         return {
-            "type": f"https://tools.ietf.org/html/rfc9110#section-15.{5 if status < 500 else 6}.{status % 100 + 1}",
+            "type": f"https://tools.ietf.org/html/{kind}",
             "title": message,
             "status": status,
             "instance": path,

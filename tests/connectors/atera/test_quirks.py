@@ -1,0 +1,224 @@
+"""Atera quirks over HTTP against the emulator: paging, API-key/JWT auth, SNMP devices, alerts, error bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from rmmbridge.connectors.atera.client import AteraKeyAuth
+from rmmbridge.connectors.atera.connector import AteraConnector
+from rmmbridge.connectors.atera.emulator.state import AteraEmulatorState
+from rmmbridge.connectors.base import Connector
+from rmmbridge.connectors.errors import ConnectorFatalError
+from rmmbridge.connectors.http import RequestLog, open_connector
+from rmmbridge.connectors.records import AlertState, DeviceType
+from rmmbridge.connectors.testing.contract import FAST_RETRY
+from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    with serve_emulator("atera", seed=3, customers=3, devices=120, alerts=6) as running:
+        yield running
+
+
+def state_of(emulator: RunningEmulator) -> AteraEmulatorState:
+    assert isinstance(emulator.state, AteraEmulatorState)
+    return emulator.state
+
+
+def atera(connector: Connector) -> AteraConnector:
+    assert isinstance(connector, AteraConnector)
+    return connector
+
+
+def test_pages_ask_for_50_items_and_follow_next_link(emulator: RunningEmulator) -> None:
+    log = RequestLog(max_entries=100)
+    with open_connector("atera", emulator.credentials, request_log=log, retry=FAST_RETRY) as connector:
+        devices = list(connector.iter_devices())
+    agent_urls = [e.url for e in log.entries() if "/api/v3/agents" in e.url]
+    assert agent_urls[0].endswith("/api/v3/agents?page=1&itemsInPage=50")
+    assert "page=2" in agent_urls[1]
+    assert "itemsInPage=50" in agent_urls[1]
+    agents = [d for d in devices if not d.external_id.startswith("snmp-")]
+    assert len(agent_urls) == -(-len(agents) // 50)
+    assert len(devices) == state_of(emulator).device_count() == 120
+
+
+def test_next_link_on_the_public_host_is_asked_of_the_configured_host(emulator: RunningEmulator) -> None:
+    """The real API writes https://app.atera.com into nextLink; the client keeps to the URL it was given."""
+    state_of(emulator).link_base = "https://app.atera.com"
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY, timeout=5) as connector:
+        atera(connector).client.items_in_page = 10
+        devices = list(connector.iter_devices())
+    assert len(devices) == 120
+    assert emulator.state.requests_by_path["GET /api/v3/agents"] >= 9
+
+
+def test_without_next_link_total_pages_drives_paging(emulator: RunningEmulator) -> None:
+    state_of(emulator).next_links = False
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY, timeout=5) as connector:
+        atera(connector).client.items_in_page = 7
+        customers = list(connector.iter_customers())
+        devices = list(connector.iter_devices())
+    assert len(customers) == 3
+    assert len(devices) == 120
+    assert emulator.state.requests_by_path["GET /api/v3/agents"] >= 14
+
+
+def test_repeated_next_link_stops_with_an_error(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add("repeat-page:GET:/api/v3/agents:times=1")
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        atera(connector).client.items_in_page = 10
+        with pytest.raises(ConnectorFatalError, match="twice"):
+            list(connector.iter_devices())
+
+
+def test_legacy_key_goes_in_x_api_key_and_a_jwt_as_bearer(emulator: RunningEmulator) -> None:
+    legacy = AteraKeyAuth("a" * 32)
+    request = next(legacy.auth_flow(httpx.Request("GET", "https://app.atera.com/api/v3/account")))
+    assert request.headers["X-API-KEY"] == "a" * 32
+    assert "Authorization" not in request.headers
+    jwt = state_of(emulator).jwt
+    bearer = AteraKeyAuth(jwt)
+    request = next(bearer.auth_flow(httpx.Request("GET", "https://app.atera.com/api/v3/account")))
+    assert request.headers["Authorization"] == f"Bearer {jwt}"
+    assert "X-API-KEY" not in request.headers
+    # The emulator takes the JWT only as a bearer token, so a successful connection proves the header choice.
+    with open_connector("atera", {**emulator.credentials, "api_key": jwt}, retry=FAST_RETRY) as connector:
+        result = connector.test_connection()
+    assert result.ok, result.message
+    assert result.account is not None
+    assert result.account.details["auth"] == "JWT bearer"
+    assert result.account.account_id == state_of(emulator).account_id
+    assert result.account.display_name == "Atera – Emulated MSP"
+
+
+def test_wrong_key_is_a_401_with_the_problem_details_title(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    with open_connector("atera", {**emulator.credentials, "api_key": "0" * 32}, request_log=log,
+                        retry=FAST_RETRY) as connector:
+        result = connector.test_connection()
+    assert result.error_key == "invalid_auth"
+    assert result.message.startswith("Validation failed – 401 Unauthorized: Atera rejected the credentials")
+    body = json.loads(log.entries()[-1].response_body)
+    assert body["status"] == 401
+    assert body["title"] == "Unauthorized"
+    assert body["type"].endswith("section-15.5.2")
+    assert "0" * 32 not in log.entries()[-1].url
+
+
+def test_printers_and_network_devices_come_from_the_snmp_list(emulator: RunningEmulator) -> None:
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        devices = list(connector.iter_devices())
+    snmp = [d for d in devices if d.external_id.startswith("snmp-")]
+    agents = {d.external_id: d for d in devices if not d.external_id.startswith("snmp-")}
+    assert snmp, "the estate should hold SNMP devices"
+    assert {d.device_type for d in snmp} <= {DeviceType.PRINTER, DeviceType.NETWORK_DEVICE}
+    assert {DeviceType.PRINTER, DeviceType.NETWORK_DEVICE} <= {d.device_type for d in snmp}
+    for device in snmp:
+        assert device.parent_external_id in agents
+        assert agents[device.parent_external_id].customer_external_id == device.customer_external_id
+        assert "Community" not in device.fields
+        assert device.fields["Type"] in ("Printer", "Switch", "Firewall", "Router")
+    kinds = {d.device_type for d in agents.values()}
+    assert {DeviceType.SERVER, DeviceType.WORKSTATION, DeviceType.LAPTOP, DeviceType.VIRTUAL_MACHINE} <= kinds
+    assert any(d.online for d in agents.values())
+    assert any(not d.online for d in agents.values())
+
+
+def test_removed_agent_disappears_and_added_one_appears(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    agent = next(d for d in state.iter_devices() if not state.is_snmp(d))
+    printer = next(d for d in state.iter_devices() if d.kind == "printer")
+    with httpx.Client(base_url=emulator.url) as control:
+        assert control.delete(f"/_emulator/devices/{agent.id}").status_code == 204
+        assert control.patch(f"/_emulator/devices/snmp-{printer.id}", json={"deleted": True}).status_code == 200
+        added = control.post("/_emulator/devices", json={"hostname": "NEW-LAPTOP-01", "kind": "laptop"})
+        assert added.status_code == 201
+        new_id = added.json()["id"]
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        ids = {d.external_id: d for d in connector.iter_devices()}
+    assert agent.id not in ids
+    assert f"snmp-{printer.id}" not in ids
+    assert ids[new_id].hostname == "NEW-LAPTOP-01"
+    assert ids[new_id].device_type is DeviceType.LAPTOP
+    assert len(ids) == state.device_count() == 119
+
+
+def test_resolve_is_a_put_and_resolved_alerts_are_listed_archived(emulator: RunningEmulator) -> None:
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        open_before = list(connector.iter_alerts(AlertState.OPEN))
+        target = open_before[0]
+        assert target.external_id.isdigit()
+        assert target.severity in ("Information", "Warning", "Critical")
+        assert target.raised_at is not None
+        assert target.raised_at.tzinfo is not None
+        connector.resolve_alert(target.external_id)
+        connector.resolve_alert(target.external_id)  # again: still 204
+        resolved = list(connector.iter_alerts(AlertState.RESOLVED))
+        open_after = {a.external_id for a in connector.iter_alerts(AlertState.OPEN)}
+    assert [a.external_id for a in resolved] == [target.external_id]
+    assert resolved[0].state is AlertState.RESOLVED
+    assert resolved[0].resolved_at is not None
+    assert resolved[0].raw["Archived"] is True
+    assert target.external_id not in open_after
+    calls = emulator.state.resolve_calls
+    assert [(c["method"], c["path"], c["status"]) for c in calls] == [
+        ("PUT", f"/api/v3/alerts/{target.external_id}", 204)
+    ] * 2
+
+
+def test_resolving_a_deleted_alert_counts_as_resolved(emulator: RunningEmulator) -> None:
+    alert_id = next(iter(emulator.state.alerts))
+    with httpx.Client(base_url=emulator.url, headers={"X-API-KEY": emulator.credentials["api_key"]}) as raw:
+        assert raw.delete(f"/api/v3/alerts/{alert_id}").status_code == 204
+        missing = raw.get(f"/api/v3/alerts/{alert_id}")
+    assert missing.status_code == 404
+    assert missing.json()["status"] == 404
+    assert missing.json()["title"]
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        connector.resolve_alert(alert_id)
+    assert emulator.state.resolve_calls[-1]["status"] == 404
+
+
+def test_since_filters_open_alerts_on_created(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    with httpx.Client(base_url=emulator.url) as control:
+        new_id = control.post("/_emulator/alerts", json={"message": "Disk C: below 5% free",
+                                                          "priority": "Critical", "alert_type": "disk"}).json()["id"]
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        recent = list(connector.iter_alerts(AlertState.OPEN, since=since))
+    assert [a.external_id for a in recent] == [new_id]
+    assert recent[0].message == "Disk C: below 5% free"
+    assert recent[0].severity == "Critical"
+    assert len(state.open_alerts()) == 7
+
+
+def test_bad_alert_status_is_a_400_problem(emulator: RunningEmulator) -> None:
+    with httpx.Client(base_url=emulator.url, headers={"X-API-KEY": emulator.credentials["api_key"]}) as raw:
+        answer = raw.get("/api/v3/alerts", params={"alertStatus": "Closed"})
+    assert answer.status_code == 400
+    assert "alertStatus" in answer.json()["title"]
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        with pytest.raises(ConnectorFatalError, match="HTTP 400"):
+            atera(connector).client.get("/api/v3/alerts", {"alertStatus": "Closed"})
+        with pytest.raises(Exception, match="Not an Atera alert ID"):
+            connector.resolve_alert("abc")
+
+
+def test_contacts_are_users_without_archived_ones(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        users = list(connector.iter_users())
+        customers = {c.external_id for c in connector.iter_customers()}
+    archived = [c for c in state.contacts if c["Archived"]]
+    assert archived
+    assert len(users) == len(state.contacts) - len(archived)
+    assert all(u.email and "@" in u.email and u.customer_external_id in customers for u in users)
+    assert {str(c["EndUserID"]) for c in archived}.isdisjoint(u.external_id for u in users)
