@@ -78,6 +78,19 @@ def test_create_field_definitions_of_each_kind(admin_client: Any) -> None:
     assert "<code>CF3rdparty</code>" in html
 
 
+def test_show_an_existing_field_on_more_types(admin_client: Any) -> None:
+    laptop, server = AssetTypeFactory(name="Laptop"), AssetTypeFactory(name="Server")
+    admin_client.post(URL, {"section": "field", "field-name": "os", "field-kind": "asset_field",
+                            "field-data_type": "text", "field-asset_types": [laptop.pk]})
+    definition = FieldDefinition.objects.get(name="os")
+    response = admin_client.post(URL, {"section": "show_field", "show_field-definition": definition.pk,
+                                       "show_field-asset_types": [laptop.pk, server.pk]}, follow=True)
+    assert "now shows on 1 more asset type(s)" in response.content.decode()
+    assert set(definition.asset_types.all()) == {laptop, server}
+    missing = admin_client.post(URL, {"section": "show_field", "show_field-definition": definition.pk})
+    assert errors(missing.content.decode()) == {"asset_types": "This field is required."}
+
+
 @pytest.mark.parametrize(
     ("post", "field", "message"),
     [

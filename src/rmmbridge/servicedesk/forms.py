@@ -190,6 +190,14 @@ class FieldDefinitionForm(forms.Form):
         return list(dict.fromkeys(line for line in lines if line))
 
 
+class ShowFieldForm(forms.Form):
+    """Show an existing field on more asset types."""
+
+    definition = forms.ModelChoiceField(FieldDefinition.objects.all(), label="Field")
+    asset_types = forms.ModelMultipleChoiceField(AssetType.objects.all(), label="Also show on",
+                                                 widget=forms.CheckboxSelectMultiple)
+
+
 class ServiceDeskSettingsForm(forms.Form):
     """Service-desk wide settings."""
 

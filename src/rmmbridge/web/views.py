@@ -17,6 +17,7 @@ from rmmbridge.servicedesk.actions import (
     do_create_asset_type,
     do_create_field_definition,
     do_create_toplevel,
+    do_show_field_on_asset_types,
     do_update_settings,
 )
 from rmmbridge.servicedesk.forms import (
@@ -24,6 +25,7 @@ from rmmbridge.servicedesk.forms import (
     AssetTypeForm,
     FieldDefinitionForm,
     ServiceDeskSettingsForm,
+    ShowFieldForm,
     TopLevelForm,
 )
 from rmmbridge.servicedesk.models import (
@@ -75,12 +77,19 @@ def _save_field(actor: Actor, data: dict[str, Any]) -> str:
     return f"Created field '{definition.label}' ({definition.key})."
 
 
+def _save_show_field(actor: Actor, data: dict[str, Any]) -> str:
+    definition = data["definition"]
+    added = do_show_field_on_asset_types(actor, definition, data["asset_types"])
+    return f"Field '{definition.label}' now shows on {added} more asset type(s)."
+
+
 SECTIONS: dict[str, tuple[type[forms.Form], Callable[[Actor, dict[str, Any]], str], str]] = {
     "settings": (ServiceDeskSettingsForm, _save_settings, "name"),
     "toplevel": (TopLevelForm, _save_toplevel, "name"),
     "group": (AssetGroupForm, _save_group, "name"),
     "type": (AssetTypeForm, _save_type, "name"),
     "field": (FieldDefinitionForm, _save_field, "name"),
+    "show_field": (ShowFieldForm, _save_show_field, "definition"),
 }
 
 
