@@ -19,7 +19,14 @@ def machine_endpoint(request: HttpRequest, token: str) -> HttpResponse:
     return JsonResponse({"error": "Unauthorized"}, status=401)
 
 
+@login_not_required
+def crashing_endpoint(request: HttpRequest) -> HttpResponse:
+    """An exempt view with a bug: the walk reports it instead of stopping."""
+    raise RuntimeError("boom")
+
+
 urlpatterns = [
+    path("crash/", crashing_endpoint),
     path("leaky/<int:pk>/", leaky_page, name="leaky"),
     path("machine/<slug:token>/", machine_endpoint, name="machine"),
     path("", include("rmmbridge.urls")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ def candidates(extra: Sequence[str] = ()) -> list[str]:
     return [*extra, "1", "x", "demo", str(uuid.UUID(int=1)), "2026-01-01", "a/b", *labels, *models]
 
 
+_ROUTE_PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
+
+
 def _part_params(part: URLPattern | URLResolver) -> list[str]:
     pattern = part.pattern
     if isinstance(pattern, RoutePattern):
@@ -51,15 +55,12 @@ def _render_part(part: URLPattern | URLResolver, values: Iterable[str]) -> Itera
     regex = pattern.regex
     params = _part_params(part)
     if isinstance(pattern, RegexPattern):
-        templates = [fmt for fmt, _ in normalize(regex.pattern)]
+        try:
+            templates = [fmt for fmt, _ in normalize(regex.pattern)]
+        except (ValueError, NotImplementedError):
+            return
     else:
-        route = str(pattern)
-        for name in params:
-            start = route.index("<")
-            end = route.index(">", start)
-            assert name in route[start:end + 1]
-            route = route[:start] + "%(" + name + ")s" + route[end + 1:]
-        templates = [route]
+        templates = [_ROUTE_PARAM.sub(lambda m: f"%({m.group('name')})s", str(pattern).replace("%", "%%"))]
     for value in values:
         for template in templates:
             try:
@@ -96,7 +97,7 @@ def walk(
                     path = "/" + prefix + tail
                     try:
                         match = resolve(path, urlconf)
-                    except Resolver404:
+                    except (Resolver404, ValueError, TypeError):
                         continue
                     if match.func is entry.callback or getattr(match.func, "__wrapped__", None) is entry.callback:
                         built = path
