@@ -378,3 +378,18 @@ def test_linked_child_gets_its_linked_parent_and_unknown_parent_is_no_change() -
     assert op.changes == {"parent": [None, "srv"]}
     unknown = asset_ops(plan_devices([dev("d1", parent_external_id="nowhere")], linked_snapshot({})))[0]
     assert unknown.kind is OpKind.UNCHANGED
+
+
+def test_unchanged_record_fingerprint_skips_the_diff_until_record_or_settings_change() -> None:
+    first = asset_ops(plan_devices([dev("d1", os_name="Win11")], linked_snapshot({}),
+                                   field_maps=[FieldMap("os_name", "os")]))[0]
+    snap = linked_snapshot({"os": "edited here"})
+    snap.refs[("asset", "d1")] = LocalRef("asset", "d1", 500, first.fingerprint)
+    same = asset_ops(plan_devices([dev("d1", os_name="Win11")], snap, field_maps=[FieldMap("os_name", "os")]))[0]
+    assert same.kind is OpKind.UNCHANGED
+    assert "unchanged in the RMM" in same.reason
+    changed = asset_ops(plan_devices([dev("d1", os_name="Win12")], snap, field_maps=[FieldMap("os_name", "os")]))[0]
+    assert changed.changes == {"os": ["edited here", "Win12"]}
+    new_settings = asset_ops(plan_devices([dev("d1", os_name="Win11")], snap,
+                                          field_maps=[FieldMap("os_name", "os", FieldPolicy.ONLY_EMPTY)]))[0]
+    assert new_settings.fingerprint != first.fingerprint

@@ -37,6 +37,17 @@ def ref_map(integration_id: int, kind: str) -> dict[str, int]:
     )
 
 
+def create_refs(integration_id: int, rows: Sequence[RefRow], *, now: datetime | None = None) -> int:
+    """Create links known to be new (objects created just now) in bulk; returns rows written."""
+    now = now or utcnow()
+    ExternalRef.objects.bulk_create(
+        [ExternalRef(integration_id=integration_id, kind=r.kind, external_id=r.external_id, object_id=r.object_id,
+                     fingerprint=r.fingerprint, first_seen=now, last_seen=now) for r in rows],
+        batch_size=BATCH,
+    )
+    return len(rows)
+
+
 def upsert_refs(integration_id: int, rows: Sequence[RefRow], *, now: datetime | None = None) -> int:
     """Create or re-point links in bulk (an existing (kind, external id) is updated); returns rows written."""
     if not rows:

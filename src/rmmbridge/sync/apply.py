@@ -12,7 +12,7 @@ from django.db import DatabaseError, transaction
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
-from rmmbridge.integrations.refs import RefRow, delete_refs, mark_missing, ref_map, touch_refs, upsert_refs
+from rmmbridge.integrations.refs import RefRow, create_refs, delete_refs, mark_missing, ref_map, touch_refs, upsert_refs
 from rmmbridge.servicedesk import actions
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import (
@@ -205,6 +205,7 @@ class Applier:
 
     def _assets(self, part: list[tuple[int, Op]]) -> None:
         self.site_customer = dict(Site.objects.values_list("id", "customer_id"))
+        self.refs_exist = {ext: True for ext in ref_map(self.iid, "asset")}
         self.parents: list[tuple[int, str]] = []
         self.shown: dict[int, set[str]] = {}
         done = 0
@@ -288,9 +289,14 @@ class Applier:
         if creates:
             created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates])
             self.result.rows_written += 2 * len(created)
+            new_rows = []
             for (op, _), asset in zip(creates, created, strict=True):
-                link_rows.append(RefRow("asset", op.external_id, asset.pk, op.fingerprint))
+                new_rows.append(RefRow("asset", op.external_id, asset.pk, op.fingerprint))
                 self._remember(asset, op)
+            if any(self.refs_exist.get(r.external_id) for r in new_rows):
+                link_rows.extend(new_rows)  # a stale link of a deleted asset is re-pointed
+            else:
+                self.result.rows_written += create_refs(self.iid, new_rows, now=self.now)
         if updates:
             self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, sorted(update_fields))
             for asset, _ in updates:

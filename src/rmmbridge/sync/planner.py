@@ -409,8 +409,14 @@ class _AssetPlanner:
                 value = asset.name if key == "name" else asset.values.get(key)
                 self.index.add(asset.id, asset.customer_id, key, value)
         self.claimed: set[int] = set()
-        self.parent_of: dict[str, str] = {}
         self._plan_fields()
+        targets = sorted((fm.target, self.fields[fm.target].data_type) for fm in cfg.field_maps
+                         if fm.target in self.fields)
+        self.config_key = fingerprint([
+            cfg.mappings, cfg.new_customer_mode.value, cfg.one_customer_id, cfg.toplevel_id, cfg.link_device_users,
+            cfg.type_maps, cfg.import_types, cfg.default_group_id, cfg.field_maps, cfg.default_site_id,
+            cfg.child_assets, targets,
+        ])
 
     def _plan_fields(self) -> None:
         for fm in self.cfg.field_maps:
@@ -469,6 +475,14 @@ class _AssetPlanner:
                 warnings.append(f"{exc} (from RMM field '{fm.source}'; the value was left out)")
         return values
 
+    def record_fingerprint(self, device: RemoteDevice, type_key: str) -> str:
+        """Hash of what this import reads from the device, plus the settings that shape it."""
+        raw = tuple(device_value(device, fm.source) for fm in self.cfg.field_maps
+                    if not fm.device_type or fm.device_type == type_key)
+        text = repr((self.config_key, device.hostname, type_key, device.site_external_id,
+                     device.customer_external_id, device.last_logged_in_user, device.parent_external_id, raw))
+        return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
     def policy_allows(self, key: str, asset: LocalAsset | None) -> bool:
         if asset is None:
             return True
@@ -486,6 +500,14 @@ class _AssetPlanner:
         type_id, type_reason = self.asset_type(type_key)
         if type_id is None:
             return Op("assets", OpKind.SKIP, ext, label, type_reason)
+        fp = self.record_fingerprint(device, type_key)
+        ref = self.snap.ref("asset", ext)
+        if ref is not None and ref.fingerprint == fp and ref.missing_since is None:
+            known = self.snap.assets.get(ref.object_id)
+            if known is not None:  # same RMM record and same settings as at the last import: nothing to do
+                self.claimed.add(known.id)
+                return Op("assets", OpKind.UNCHANGED, ext, label, "unchanged in the RMM since the last import",
+                          target_id=known.id, fingerprint=fp)
         placement = self.res.place(device.site_external_id, device.customer_external_id)
         if placement is not None and placement.site_id < 0 and not self.allow_pending:
             placement = None
@@ -509,10 +531,6 @@ class _AssetPlanner:
             "name": (device.hostname or "").strip()[:255], "asset_type_id": type_id, "site_id": placement.site_id,
             "values": values, "end_user_id": user_id, "parent_external_id": parent_ext,
         }
-        fp = fingerprint({"name": wanted["name"], "values": values, "type_key": type_key,
-                          "site_ref": device.site_external_id, "customer_ref": device.customer_external_id,
-                          "user": device.last_logged_in_user, "parent": parent_ext})
-        ref = self.snap.ref("asset", ext)
         asset = self.snap.assets.get(ref.object_id) if ref is not None else None
         reason = "linked by an earlier import"
         kind = OpKind.UPDATE

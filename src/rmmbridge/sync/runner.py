@@ -29,7 +29,7 @@ Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
 ROW_BATCH = 2000
 #: Rows kept in an applied run's detail (a preview keeps all of them, to apply from).
-APPLIED_ROW_CAP = 5000
+APPLIED_ROW_CAP = 1000
 #: HTTP retry policy for sync fetches; None = the connector layer's default (tests set a fast one).
 RETRY: RetryPolicy | None = None
 MAX_ERRORS = 200
@@ -145,7 +145,7 @@ def _apply_and_record(run: SyncRun, integration: Integration, ops: Sequence[Op],
     statuses = {i: (RowStatus.APPLIED.value, "") for i in result.applied}
     statuses.update({i: (RowStatus.FAILED.value, msg) for i, msg in result.errors.items()})
     _store_rows(run, ops, statuses, cap=APPLIED_ROW_CAP)
-    if len(ops) > APPLIED_ROW_CAP:
+    if sum(1 for op in ops if op.kind is not OpKind.UNCHANGED) > APPLIED_ROW_CAP:
         run.warnings = [*run.warnings, f"Only the first {APPLIED_ROW_CAP} changed rows (and every failed one) are "
                         "kept in this run's detail; the counts cover everything."]
     errors = [f"{ops[i].entity} '{ops[i].label}': {msg}" for i, msg in sorted(result.errors.items())][:MAX_ERRORS]

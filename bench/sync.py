@@ -1,0 +1,201 @@
+"""Benchmark: first sync and no-change resync of N Datto RMM emulator devices into SQLite; prints JSON.
+
+Each size runs in its own process (so peak RSS is per size) against `rmmbridge emulate datto_rmm` in another
+process on loopback. Reported per size: the API floor (only fetching the same pages), the DB floor (only
+bulk-inserting the same rows: assets, their external refs and audit entries), the first sync's wall time, the
+no-change resync's time and the rows it wrote, and peak RSS. Targets (issue 4): first sync ≤ 1.5 × (API floor +
+DB floor); peak RSS ≤ 400 MB; resync writes 0 rows in ≤ 1.2 × the API floor; linear growth.
+
+    .venv/bin/python bench/sync.py --sizes 10000,30000,100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+API_KEY = "BENCHKEY0000000000000000000000000"
+API_SECRET = "BENCHSECRET00000000000000000000000"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start_emulator(devices: int, home: str) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
+    port = _free_port()
+    exe = Path(sys.executable).with_name("rmmbridge")
+    command = [str(exe), "emulate", "datto_rmm", "--port", str(port), "--devices", str(devices),
+               "--customers", str(max(devices // 500, 5)), "--alerts", "0", "--seed", "1",
+               "--set", f"api_key={API_KEY}", "--set", f"api_secret={API_SECRET}"]
+    process = subprocess.Popen(command, env={**os.environ, "RMMBRIDGE_HOME": home},
+                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(home, "emulator.log"), "wb"))  # noqa: SIM115
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("the Datto RMM emulator did not start")
+    url = f"http://127.0.0.1:{port}"
+    return process, {"api_url": url, "api_key": API_KEY, "api_secret": API_SECRET}
+
+
+def _api_floor(credentials: dict[str, str]) -> tuple[float, int]:
+    from rmmbridge.connectors.http import open_connector
+
+    started = time.perf_counter()
+    count = 0
+    with open_connector("datto_rmm", credentials) as connector:
+        for _ in connector.iter_sites():
+            pass
+        for _ in connector.iter_devices():
+            count += 1
+    return time.perf_counter() - started, count
+
+
+def _db_floor(count: int) -> float:
+    """Bulk-insert `count` assets with refs and audit entries like a first sync writes, then roll back."""
+    from django.db import transaction
+
+    from rmmbridge.common.clock import utcnow
+    from rmmbridge.integrations.models import ExternalRef, Integration
+    from rmmbridge.servicedesk.actions import Actor, do_create_asset_group, do_create_asset_type, do_create_customer
+    from rmmbridge.servicedesk.models import Asset, AuditEntry
+
+    class Rollback(Exception):
+        pass
+
+    elapsed = 0.0
+    try:
+        with transaction.atomic():
+            actor = Actor.system("bench")
+            customer = do_create_customer(actor, "Floor customer")
+            site = customer.sites.get()
+            kind = do_create_asset_type(actor, "Floor type", do_create_asset_group(actor, "Floor group"))
+            integration = Integration.objects.create(vendor="datto_rmm", name="floor")
+            now = utcnow()
+            started = time.perf_counter()
+            for start in range(0, count, 1000):
+                batch = [Asset(name=f"HOST-{i:07d}", asset_type=kind, site=site, customer=customer,
+                               values={"operating_system": "Microsoft Windows 11 Pro",
+                                       "ip_addresses": f"10.0.{i // 250 % 250}.{i % 250}, 203.0.113.1"})
+                         for i in range(start, min(start + 1000, count))]
+                created = Asset.objects.bulk_create(batch)
+                ExternalRef.objects.bulk_create([
+                    ExternalRef(integration=integration, kind="asset", external_id=f"uid-{a.pk}", object_id=a.pk,
+                                fingerprint="f" * 40, first_seen=now, last_seen=now) for a in created])
+                AuditEntry.objects.bulk_create([
+                    AuditEntry(actor_label="bench", source="sync", object_type="asset", object_id=a.pk,
+                               object_repr=a.name, action="create", changes={"name": [None, a.name]})
+                    for a in created])
+            elapsed = time.perf_counter() - started
+            raise Rollback
+    except Rollback:
+        pass
+    return elapsed
+
+
+def _written_since(mark: Any, audit_before: int) -> dict[str, int]:
+    from rmmbridge.integrations.models import ExternalRef
+    from rmmbridge.servicedesk.models import Asset, AuditEntry
+
+    return {
+        "assets": Asset.objects.filter(updated_at__gt=mark).count(),
+        "external_refs": ExternalRef.objects.filter(last_seen__gt=mark).count(),
+        "audit_entries": AuditEntry.objects.count() - audit_before,
+    }
+
+
+def child(devices: int) -> dict[str, Any]:
+    home = tempfile.mkdtemp(prefix="rmmbridge-bench-sync-")
+    os.environ["RMMBRIDGE_HOME"] = home
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmmbridge.settings")
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.INFO)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from rmmbridge.common.clock import utcnow
+    from rmmbridge.integrations.actions import do_create_integration
+    from rmmbridge.servicedesk.actions import Actor
+    from rmmbridge.servicedesk.models import Asset, AuditEntry
+    from rmmbridge.sync.runner import run_sync
+
+    emulator, credentials = _start_emulator(devices, home)
+    try:
+        api_s, fetched = _api_floor(credentials)
+        db_s = _db_floor(fetched)
+        integration = do_create_integration(Actor.cli("bench"), "datto_rmm", "Bench", credentials, test=False)
+        started = time.perf_counter()
+        first = run_sync(integration.pk, entities=["customers", "sites", "assets"])
+        first_s = time.perf_counter() - started
+        mark, audits = utcnow(), AuditEntry.objects.count()
+        started = time.perf_counter()
+        second = run_sync(integration.pk, entities=["customers", "sites", "assets"])
+        resync_s = time.perf_counter() - started
+        written = _written_since(mark, audits)
+    finally:
+        emulator.terminate()
+        emulator.wait(timeout=10)
+    floor = api_s + db_s
+    return {
+        "devices": devices,
+        "fetched": fetched,
+        "assets_created": Asset.objects.count(),
+        "first_sync_status": first.status,
+        "first_sync_s": round(first_s, 2),
+        "api_floor_s": round(api_s, 2),
+        "db_floor_s": round(db_s, 2),
+        "first_sync_vs_floor": round(first_s / floor, 2) if floor else None,
+        "resync_status": second.status,
+        "resync_s": round(resync_s, 2),
+        "resync_vs_api_floor": round(resync_s / api_s, 2) if api_s else None,
+        "resync_rows_written": sum(written.values()),
+        "resync_rows_written_detail": written,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="10000,30000,100000", help="Comma-separated device counts.")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child)))
+        return
+    results = []
+    for size in [int(s) for s in args.sizes.split(",") if s.strip()]:
+        out = subprocess.run([sys.executable, __file__, "--child", str(size)], check=True, capture_output=True,
+                             text=True)
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    per_device = [r["first_sync_s"] / r["devices"] * 1000 for r in results]
+    print(json.dumps({
+        "benchmark": "sync", "database": "sqlite", "results": results,
+        "first_sync_ms_per_device": [round(x, 3) for x in per_device],
+        "targets": {"first_sync_vs_floor_max": 1.5, "peak_rss_mb_max": 400, "resync_rows_written": 0,
+                    "resync_vs_api_floor_max": 1.2},
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
