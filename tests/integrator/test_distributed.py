@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Iterator
@@ -9,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.conftest import require_service
-from tests.integrator.distributed import Services, fresh_database, flush_redis, pg_available, redis_available, wait_for
+from tests.integrator.distributed import Services, flush_redis, fresh_database, pg_available, redis_available, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
@@ -108,7 +108,7 @@ def test_a_worker_killed_mid_sync_is_redelivered_and_leaves_no_duplicates(servic
             assets = services.scalar("SELECT count(*) FROM servicedesk_asset")
             if assets >= expected:
                 raise AssertionError(f"the sync finished before it could be killed\n{services.logs()}")
-            return 0 < assets
+            return assets > 0
 
         wait_for(mid_apply, 90, "the first worker to commit part of the assets", services, interval=0.02)
         services.kill(first)  # SIGKILL the worker and its pool process in the middle of applying the sync
@@ -153,13 +153,13 @@ def test_the_lock_holds_under_concurrent_triggers(services: Services) -> None:
             120, "three syncs of one integration to finish", services)
         spans = services.query("SELECT started_at, finished_at FROM integrator_jobrun WHERE id = ANY(%s) "
                                "ORDER BY started_at", job_ids)
-        for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(spans):
             assert end <= start, "two syncs of one integration overlapped"
         notes = services.query("SELECT notes FROM integrator_jobrun WHERE id = ANY(%s)", job_ids)
         assert any("holds the lock" in row[0] for row in notes), "the triggers really contended for the lock"
         runs = services.query("SELECT started_at, finished_at, status FROM sync_syncrun ORDER BY started_at")
         assert [r[2] for r in runs] == ["success"] * 3
-        for (_, end, _), (start, _, _) in zip(runs, runs[1:], strict=False):
+        for (_, end, _), (start, _, _) in itertools.pairwise(runs):
             assert end <= start
         refs, distinct, assets = asset_facts(services, integration_id)
         assert refs == distinct == assets == live_devices(em)

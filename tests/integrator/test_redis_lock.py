@@ -1,4 +1,4 @@
-"""The Redis lock of distributed mode: exclusive, token-safe, expiring, renewed while held, one holder under contention."""
+"""The Redis lock of distributed mode: exclusive, token-safe, expiring, renewed while held, one holder at a time."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import threading
 import time
 
 import pytest
-
-from rmmbridge.integrator.locks import HeldLock, LockBusy, RedisLock, hold
 from tests.conftest import require_service
 from tests.integrator.distributed import REDIS_URL, flush_redis, redis_available
+
+from rmmbridge.integrator.locks import HeldLock, LockBusy, RedisLock, hold
 
 pytestmark = pytest.mark.redis
 
