@@ -26,7 +26,6 @@ demo: install
 
 lint: install
 	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench || true
 
 types: install
 	$(BIN)/mypy
