@@ -57,6 +57,15 @@ def test_set_main_site_moves_the_flag_and_keeps_exactly_one() -> None:
     assert main_sites(customer) == ["Branch"]
 
 
+def test_inactive_site_cannot_become_main() -> None:
+    customer = CustomerFactory()
+    branch = SiteFactory(customer=customer, name="Old depot")
+    do_update_site(ACTOR, branch, active=False)
+    with pytest.raises(ValidationError, match="'Old depot' is inactive and cannot be the main site"):
+        do_set_main_site(ACTOR, branch)
+    assert main_sites(customer) == ["Main"]
+
+
 def test_main_site_cannot_be_deleted_or_deactivated() -> None:
     customer = CustomerFactory()
     main = customer.main_site

@@ -181,6 +181,8 @@ def do_create_site(actor: Actor, customer: Customer, name: str, *, address: str 
 @transaction.atomic
 def do_set_main_site(actor: Actor, site: Site) -> None:
     """Make `site` its customer's main site (the previous main site stops being main)."""
+    if not site.active:
+        raise ValidationError(f"Site '{site.name}' is inactive and cannot be the main site; activate it first.")
     previous = Site.objects.select_for_update().filter(customer_id=site.customer_id, is_main=True).first()
     if previous and previous.pk == site.pk:
         return

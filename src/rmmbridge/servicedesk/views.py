@@ -212,8 +212,12 @@ def site_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def site_make_main(request: HttpRequest, pk: int) -> HttpResponse:
     """Make a site its customer's main site."""
     site = get_object_or_404(Site, pk=pk)
-    do_set_main_site(Actor.ui(request.user), site)
-    messages.success(request, f"'{site.name}' is now the main site.")
+    try:
+        do_set_main_site(Actor.ui(request.user), site)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"'{site.name}' is now the main site.")
     return redirect("servicedesk:customer_detail", pk=site.customer_id)
 
 
