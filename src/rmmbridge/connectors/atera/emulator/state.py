@@ -45,8 +45,13 @@ SEVERITIES: dict[str, str] = {
     "warning": "Warning",
 }
 SNMP_TYPES: dict[str, str] = {"Cisco": "Switch", "Ubiquiti": "Switch", "Fortinet": "Firewall"}
-PROCESSORS = ("Intel(R) Core(TM) i5-12500 CPU @ 3.00GHz", "Intel(R) Core(TM) i7-1265U", "AMD Ryzen 7 PRO 5850U",
-              "Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz", "Apple M2")
+PROCESSORS: dict[str, tuple[str, ...]] = {
+    "server": ("Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz", "Intel(R) Xeon(R) Gold 5318Y CPU @ 2.10GHz",
+               "AMD EPYC 7313P 16-Core Processor"),
+    "workstation": ("Intel(R) Core(TM) i5-12500 CPU @ 3.00GHz", "Intel(R) Core(TM) i7-12700 CPU @ 2.10GHz"),
+    "laptop": ("Intel(R) Core(TM) i7-1265U", "Intel(R) Core(TM) i5-1345U", "AMD Ryzen 7 PRO 5850U"),
+    "apple": ("Apple M2", "Apple M1 Pro"),
+}
 FIRST_ALERT_ID = 70000
 
 
@@ -262,7 +267,9 @@ class AteraEmulatorState(EmulatorState):
             "ReportedFromIP": device.external_ip,
             "AppViewUrl": f"https://app.atera.com/new/device/{device.index + 1}",
             "Motherboard": f"{device.manufacturer} {device.model}",
-            "Processor": rng.choice(PROCESSORS),
+            "Processor": rng.choice(PROCESSORS["apple" if device.manufacturer.startswith("Apple") else
+                                               "server" if device.kind in ("server", "virtual_machine") else
+                                               device.kind if device.kind in PROCESSORS else "workstation"]),
             "Memory": (64 if device.kind == "server" else 16) * 1024,
             "Display": None,
             "Sound": None,
