@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from rmmbridge.servicedesk.actions import (
@@ -48,6 +49,13 @@ MAX_SITE_CHOICES = 300
 def _is_htmx(request: HttpRequest) -> bool:
     """A partial HTMX request (not a history restore, which needs the whole page)."""
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def _list_response(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """Render a list page or its HTMX partial; caches must keep the two apart."""
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -92,7 +100,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     context = {"page": page, "q": q, "toplevel": toplevel, "toplevels": TopLevel.objects.all(),
                "query": _query_without_page(request)}
     template = "servicedesk/_customer_rows.html" if _is_htmx(request) else "servicedesk/customer_list.html"
-    return render(request, template, context)
+    return _list_response(request, template, context)
 
 
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -167,7 +175,7 @@ def site_list(request: HttpRequest) -> HttpResponse:
     context = {"page": page, "q": q, "customer": customer, "customers": Customer.objects.only("id", "name"),
                "query": _query_without_page(request)}
     template = "servicedesk/_site_rows.html" if _is_htmx(request) else "servicedesk/site_list.html"
-    return render(request, template, context)
+    return _list_response(request, template, context)
 
 
 def site_create(request: HttpRequest) -> HttpResponse:
@@ -237,7 +245,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     context = {"page": page, "q": q, "customer": customer, "customers": Customer.objects.only("id", "name"),
                "query": _query_without_page(request)}
     template = "servicedesk/_user_rows.html" if _is_htmx(request) else "servicedesk/user_list.html"
-    return render(request, template, context)
+    return _list_response(request, template, context)
 
 
 def user_create(request: HttpRequest) -> HttpResponse:
@@ -296,9 +304,9 @@ def asset_list(request: HttpRequest) -> HttpResponse:
     if _is_htmx(request):
         # The site choices follow the customer filter: re-rendered out of band with the results.
         context["oob"] = True
-        return render(request, "servicedesk/_asset_rows.html", context)
+        return _list_response(request, "servicedesk/_asset_rows.html", context)
     context.update(customers=Customer.objects.only("id", "name"), types=AssetType.objects.only("id", "name"))
-    return render(request, "servicedesk/asset_list.html", context)
+    return _list_response(request, "servicedesk/asset_list.html", context)
 
 
 def display_value(value: Any, data_type: str) -> str:
