@@ -481,9 +481,7 @@ def _run_locked(job: JobRun) -> JobRun:
         _add_note(job, f"authentication failed: {exc.message}; the integration needs re-authentication")
         if job.integration is not None:
             _mark_needs_reauth(job.integration, exc.message)
-            skipped = JobRun.objects.filter(integration_id=job.integration_id, status__in=OPEN_STATUSES).exclude(
-                pk=job.pk
-            )
+            skipped = JobRun.objects.filter(integration=job.integration, status__in=OPEN_STATUSES).exclude(pk=job.pk)
             skipped.update(status=JobStatus.SKIPPED, finished_at=utcnow(),
                            error="Skipped: the integration needs re-authentication.")
     except ConnectorRetryableError as exc:

@@ -14,6 +14,7 @@ NAVIGATION = (
     ("Alerts", "alerts:event_list"),
     ("Integrations", "integrations:integration_list"),
     ("Imports", "sync:imports"),
+    ("Operations", "integrator:overview"),
     ("Settings", "web:settings"),
 )
 
