@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import smtplib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -27,6 +28,18 @@ CONTROL_PREFIX = "/_emulator"
 
 class EmulatedDrop(Exception):
     """Raised mid-response to make the server cut the connection (the `drop` fault)."""
+
+
+class _HideEmulatedDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], EmulatedDrop))
+
+
+def quiet_emulated_drops() -> None:
+    """Keep uvicorn from logging a traceback for every `drop` fault (it is the point of the fault)."""
+    error_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _HideEmulatedDrops) for f in error_log.filters):
+        error_log.addFilter(_HideEmulatedDrops())
 
 
 def device_json(device: EmulatedDevice) -> dict[str, Any]:
@@ -261,6 +274,7 @@ def build_emulator_app(
     state: EmulatorState, vendor_routes: Sequence[BaseRoute], render_device: Callable[[EmulatedDevice], Any]
 ) -> Starlette:
     """A Starlette app: the vendor's API routes, the shared control API, and the fault middleware."""
+    quiet_emulated_drops()
     app = Starlette(routes=[*control_routes(state, render_device), *vendor_routes])
     app.state.emulator = state
     app.add_middleware(FaultMiddleware, state=state)
