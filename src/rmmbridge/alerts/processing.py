@@ -552,7 +552,8 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     config = config_for(facts.integration)
     scope = str(facts.integration.pk) if facts.integration is not None else MAIL_SCOPE
     state = (
-        AlertState.objects.select_for_update().select_related("ticket").filter(scope=scope, key=facts.key).first()
+        AlertState.objects.select_for_update(of=("self",)).select_related("ticket")
+        .filter(scope=scope, key=facts.key).first()
     )
     current, ticket = _current(state)
     target: Target | None = None

@@ -38,6 +38,12 @@ def _store_and_process(raw: bytes, peer: str, rcpt: list[str]) -> Outcome:
     return process_event(event)
 
 
+def _close_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
 class AlertSMTPHandler:
     """aiosmtpd handler: one database worker thread, so SQLite sees one writer and order is kept."""
 
@@ -98,6 +104,7 @@ class SMTPReceiver:
             self.controller.stop()
             self.controller = None
             use_cache(False)
+        self.handler.executor.submit(_close_connections).result()
         self.handler.executor.shutdown(wait=True)
 
     def __enter__(self) -> SMTPReceiver:
