@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -188,6 +189,17 @@ def test_post_is_retried_on_429(emulator: RunningEmulator) -> None:
         connector.resolve_alert(alert.id)
     assert emulator.state.requests_by_path[f"POST {path}"] == 3
     assert [c["status"] for c in emulator.state.resolve_calls] == [200]
+
+
+def test_long_retry_after_is_surfaced_not_waited_for(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add("429:GET:/api/v2/account:times=1,retry_after=120")
+    started = time.monotonic()
+    with open_connector("datto_rmm", emulator.credentials, retry=RetryPolicy(retry_after_cap=5)) as connector:
+        with pytest.raises(ConnectorRateLimitedError) as info:
+            connector.account_info()
+        assert info.value.retry_after == 120
+        assert time.monotonic() - started < 3
+        assert connector.account_info().account_id  # the fault was used up: the next call works
 
 
 def test_request_log_records_failures_and_retries(emulator: RunningEmulator) -> None:

@@ -275,6 +275,9 @@ class LoggingTransport(httpx.BaseTransport):
 class ResilientTransport(httpx.BaseTransport):
     """Client-side rate limit plus retries with exponential backoff and jitter, honouring Retry-After.
 
+    A Retry-After longer than the policy's `retry_after_cap` is not waited for: the response is returned at once
+    and becomes ConnectorRateLimitedError carrying `retry_after`, so a background job can reschedule instead.
+
     Retries 429 for every method; 5xx, timeouts and dropped connections only for idempotent methods (a POST is
     retried only when the connection could not be opened, so it cannot have reached the server). After the last
     attempt the final response is returned (or the transport error raised) for `raise_for_status` to map.
@@ -311,9 +314,12 @@ class ResilientTransport(httpx.BaseTransport):
                 retryable = status == 429 or (idempotent and status in self.policy.statuses)
                 if not retryable or attempt >= self.policy.max_retries:
                     return response
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is not None and retry_after > self.policy.retry_after_cap:
+                    return response  # too long to block a worker: surface it with retry_after for the scheduler
                 response.read()
                 response.close()
-                delay = self.policy.wait_for(parse_retry_after(response.headers.get("Retry-After")), attempt)
+                delay = self.policy.wait_for(retry_after, attempt)
                 logger.info("Retrying %s %s in %.2f s after HTTP %s", request.method, request.url.path, delay, status)
             self.retries += 1
             attempt += 1
