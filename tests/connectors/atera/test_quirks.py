@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -222,3 +223,17 @@ def test_contacts_are_users_without_archived_ones(emulator: RunningEmulator) -> 
     assert len(users) == len(state.contacts) - len(archived)
     assert all(u.email and "@" in u.email and u.customer_external_id in customers for u in users)
     assert {str(c["EndUserID"]) for c in archived}.isdisjoint(u.external_id for u in users)
+
+
+def test_list_answers_are_paged_results_with_absolute_links(emulator: RunningEmulator) -> None:
+    schemas = json.loads((Path(__file__).parent / "samples" / "atera-v3-schemas.json").read_text())["schemas"]
+    with httpx.Client(base_url=emulator.url, headers={"X-API-KEY": emulator.credentials["api_key"]}) as raw:
+        first = raw.get("/api/v3/agents", params={"itemsInPage": 500}).json()
+        second = raw.get("/api/v3/agents", params={"page": 2, "itemsInPage": 50}).json()
+    assert list(first) == schemas["AgentDtoPagedResult"]["properties"]
+    assert first["itemsInPage"] == len(first["items"]) == 50  # itemsInPage is capped at 50
+    assert first["prevLink"] is None
+    assert first["nextLink"] == f"{emulator.url}/api/v3/agents?page=2&itemsInPage=50"
+    assert second["prevLink"] == f"{emulator.url}/api/v3/agents?page=1&itemsInPage=50"
+    assert first["totalItemCount"] == sum(1 for d in state_of(emulator).iter_devices()
+                                          if not state_of(emulator).is_snmp(d))

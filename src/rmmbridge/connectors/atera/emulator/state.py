@@ -134,6 +134,13 @@ class AteraEmulatorState(EmulatorState):
         device = super()._generate_device(index)
         device.deleted = False  # Atera lists an agent until it is deleted; then it is gone
         device.parent_id = None
+        apple_os = device.os_name.startswith("macOS")
+        if device.kind in ("workstation", "laptop") and (apple_os or device.manufacturer.startswith("Apple")):
+            rng = rng_for(self.seed, "atera-mac", index)
+            device.manufacturer = "Apple Inc."
+            device.model = "MacBookPro18,3" if device.kind == "laptop" else "iMac21,1"
+            device.os_name = device.os_name if apple_os else "macOS Sonoma 14.5"
+            device.serial_number = "C02" + "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(9))
         return device
 
     def is_snmp(self, device: EmulatedDevice) -> bool:
