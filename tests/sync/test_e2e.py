@@ -248,3 +248,21 @@ def test_ninjaone_organizations_locations_users_and_child_devices(db: Any) -> No
         assert writes() == before
         assert again.counts["assets"]["updated"] == 0
         assert again.counts["users"]["updated"] == 0
+
+
+def test_value_that_does_not_fit_its_field_is_reported_and_left_out(integration: Integration, datto: Any) -> None:
+    from rmmbridge.servicedesk.actions import do_create_field_definition
+    from rmmbridge.sync.models import FieldMapping
+    from rmmbridge.sync.snapshot import sync_config
+
+    sync_config(integration)
+    do_create_field_definition(Actor.cli("person"), "agent_build", label="Agent build", data_type="integer")
+    FieldMapping.objects.create(integration=integration, source="cagVersion", target="agent_build")
+    run = run_sync(integration.pk)
+    assert run.status == SyncStatus.SUCCESS
+    assert any("did not fit their field" in w and "Field 'Agent build' expects a whole number" in w
+               for w in run.warnings)
+    device = live_devices(datto)[0]
+    asset = ref_asset(integration, device.id)
+    assert "agent_build" not in asset.values
+    assert asset.values["operating_system"] == device.os_name

@@ -393,3 +393,9 @@ def test_unchanged_record_fingerprint_skips_the_diff_until_record_or_settings_ch
     new_settings = asset_ops(plan_devices([dev("d1", os_name="Win11")], snap,
                                           field_maps=[FieldMap("os_name", "os", FieldPolicy.ONLY_EMPTY)]))[0]
     assert new_settings.fingerprint != first.fingerprint
+
+
+def test_device_links_to_user_by_a_mapped_field() -> None:
+    ops = asset_ops(plan_devices([dev("d1", fields={"udf.udf2": "jane@acme.test"}, last_logged_in_user="ACME\\bob")],
+                                 user_source="udf.udf2"))
+    assert ops[0].data["set"]["end_user_id"] == 100

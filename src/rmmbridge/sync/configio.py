@@ -38,6 +38,7 @@ def export_config(integration: Integration) -> dict[str, Any]:
             "one_customer": config.one_customer.name if config.one_customer else None,
             "match_users": config.match_users,
             "link_device_users": config.link_device_users,
+            "user_source": config.user_source,
             "import_types": list(config.import_types or []),
             "default_group": config.default_group.name if config.default_group else None,
             "match_rules": list(config.match_rules or []),
@@ -111,7 +112,7 @@ def validate_config(data: Any) -> tuple[dict[str, Any], list[str]]:
         v.fail("settings", "must be an object.")
         raw = {}
     unknown = set(raw) - {"new_customer_mode", "toplevel", "one_customer", "import_types", "default_group",
-                          "match_rules", "junk_values", "default_site", "missing_action", *BOOL_SETTINGS,
+                          "match_rules", "junk_values", "default_site", "missing_action", "user_source", *BOOL_SETTINGS,
                           *INT_SETTINGS}
     for key in sorted(unknown):
         v.fail(f"settings.{key}", "is not a known setting; remove it.")
@@ -128,6 +129,10 @@ def validate_config(data: Any) -> tuple[dict[str, Any], list[str]]:
     if "default_group" in raw:
         resolved["default_group"] = v.named("settings.default_group", raw["default_group"], AssetGroup,
                                             "asset group")
+    if "user_source" in raw:
+        if not isinstance(raw["user_source"], str):
+            v.fail("settings.user_source", "must be an RMM field path, e.g. last_logged_in_user or udf.udf2.")
+        resolved["user_source"] = str(raw["user_source"] or "last_logged_in_user").strip()
     if "default_site" in raw:
         resolved["default_site"] = v.site("settings.default_site", raw["default_site"])
     for key in BOOL_SETTINGS:
@@ -238,7 +243,7 @@ def import_config(integration: Integration, data: Any, actor: Actor) -> SyncConf
         raise ValueError("The configuration was not imported; fix these:\n  " + "\n  ".join(errors))
     config = sync_config(integration)
     for key in ("new_customer_mode", "toplevel", "one_customer", "import_types", "default_group", "match_rules",
-                "junk_values", "default_site", "missing_action", *BOOL_SETTINGS, *INT_SETTINGS):
+                "junk_values", "default_site", "missing_action", "user_source", *BOOL_SETTINGS, *INT_SETTINGS):
         if key in resolved:
             setattr(config, key, resolved[key])
     config.save()

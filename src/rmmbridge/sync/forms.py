@@ -48,7 +48,8 @@ class SettingsForm(forms.ModelForm):
 
     class Meta:
         model = SyncConfig
-        fields = ["new_customer_mode", "toplevel", "one_customer", "match_users", "link_device_users", "default_group",
+        fields = ["new_customer_mode", "toplevel", "one_customer", "match_users", "link_device_users", "user_source",
+                  "default_group",
                   "default_site", "child_assets", "missing_action", "grace_hours", "guard_percent"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -60,6 +61,9 @@ class SettingsForm(forms.ModelForm):
 
     def clean_match_rules_text(self) -> list[dict[str, Any]]:
         return text_to_rules(self.cleaned_data.get("match_rules_text") or "")
+
+    def clean_user_source(self) -> str:
+        return str(self.cleaned_data.get("user_source") or "").strip() or "last_logged_in_user"
 
     def clean_guard_percent(self) -> int:
         value = int(self.cleaned_data["guard_percent"])

@@ -39,7 +39,9 @@ class SyncConfig(models.Model):
     one_customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                      help_text="The customer every site goes under (mode 'one customer').")
     match_users = models.BooleanField(default=True, help_text="Match users by e-mail, then by name in the customer.")
-    link_device_users = models.BooleanField(default=True, help_text="Link devices to the last logged-in user.")
+    link_device_users = models.BooleanField(default=True, help_text="Link devices to a user of their customer.")
+    user_source = models.CharField(max_length=255, default="last_logged_in_user", blank=True,
+                                   help_text="RMM field holding the device's user (e-mail, name or DOMAIN\\login).")
     import_types = models.JSONField(default=list, blank=True, help_text="Device types to import; empty = all.")
     default_group = models.ForeignKey(AssetGroup, null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+", help_text="Default group for new asset types.")

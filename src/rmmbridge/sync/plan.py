@@ -121,6 +121,7 @@ class SyncSettings:
     one_customer_id: int | None = None
     match_users: bool = True
     link_device_users: bool = True
+    user_source: str = "last_logged_in_user"
     type_maps: list[TypeMap] = field(default_factory=list)
     import_types: list[str] = field(default_factory=list)  # empty = every device type
     default_group_id: int | None = None

@@ -414,6 +414,7 @@ class _AssetPlanner:
                          if fm.target in self.fields)
         self.config_key = fingerprint([
             cfg.mappings, cfg.new_customer_mode.value, cfg.one_customer_id, cfg.toplevel_id, cfg.link_device_users,
+            cfg.user_source,
             cfg.type_maps, cfg.import_types, cfg.default_group_id, cfg.field_maps, cfg.default_site_id,
             cfg.child_assets, targets,
         ])
@@ -480,7 +481,8 @@ class _AssetPlanner:
         raw = tuple(device_value(device, fm.source) for fm in self.cfg.field_maps
                     if not fm.device_type or fm.device_type == type_key)
         text = repr((self.config_key, device.hostname, type_key, device.site_external_id,
-                     device.customer_external_id, device.last_logged_in_user, device.parent_external_id, raw))
+                     device.customer_external_id, device_value(device, self.cfg.user_source or "last_logged_in_user"),
+                     device.parent_external_id, raw))
         return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
     def policy_allows(self, key: str, asset: LocalAsset | None) -> bool:
@@ -524,8 +526,9 @@ class _AssetPlanner:
         warnings: list[str] = []
         values = self.wanted_values(device, type_key, warnings)
         user_id: int | None = None
-        if self.cfg.link_device_users and device.last_logged_in_user:
-            user_id, _ = self.users.find(placement.customer_id, device.last_logged_in_user)
+        user_text = device_value(device, self.cfg.user_source or "last_logged_in_user")
+        if self.cfg.link_device_users and user_text:
+            user_id, _ = self.users.find(placement.customer_id, str(user_text))
         parent_ext = device.parent_external_id if self.cfg.child_assets else None
         wanted: dict[str, Any] = {
             "name": (device.hostname or "").strip()[:255], "asset_type_id": type_id, "site_id": placement.site_id,

@@ -200,6 +200,11 @@ def run_sync(
         if skipped:
             warnings.append(f"{skipped} malformed record(s) were skipped by the connector; "
                             "missing devices were not deactivated.")
+        value_warnings = [w for op in plan.ops for w in op.warnings]
+        if value_warnings:
+            examples = "; ".join(list(dict.fromkeys(value_warnings))[:3])
+            warnings.append(f"{len(value_warnings)} value(s) did not fit their field and were left out "
+                            f"(see the rows), e.g. {examples}")
         run.warnings = warnings
         counts = _counts(plan.ops, chosen)
         if dry_run:

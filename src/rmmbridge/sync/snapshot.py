@@ -58,6 +58,7 @@ def load_settings(integration: Integration) -> SyncSettings:
         one_customer_id=config.one_customer_id,
         match_users=config.match_users,
         link_device_users=config.link_device_users,
+        user_source=config.user_source or "last_logged_in_user",
         type_maps=[TypeMap(t.device_type, t.asset_type_id, t.ignore)
                    for t in AssetTypeMapping.objects.filter(integration=integration)],
         import_types=[str(t) for t in config.import_types or []],
