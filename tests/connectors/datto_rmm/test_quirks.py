@@ -122,6 +122,19 @@ def test_device_types_timestamps_and_deleted_flags(emulator: RunningEmulator) ->
         d.last_seen for d in devices.values() if d.last_seen) > timedelta(days=20)
 
 
+def test_next_page_links_to_another_host_stay_on_the_configured_host(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    emulator.state.page_size = 40
+    with connect(emulator, log) as connector:
+        # the emulator builds absolute links from the Host header; pretend a proxy rewrote it
+        connector.http.headers["Host"] = "elsewhere.example"
+        devices = list(connector.iter_devices())
+    assert len(devices) == 120
+    device_urls = [e.url for e in log.entries() if "/account/devices" in e.url]
+    assert len(device_urls) == 3
+    assert all(url.startswith(emulator.url) for url in device_urls)
+
+
 def test_site_devices_and_audit(emulator: RunningEmulator) -> None:
     site = emulator.state.sites[1]
     with connect(emulator) as connector:

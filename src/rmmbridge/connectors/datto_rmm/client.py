@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -65,8 +66,12 @@ class DattoRmmClient:
 
 
 def _next_page_url(page: Any) -> str | None:
+    """pageDetails.nextPageUrl as a path + query on our own base URL (the bearer token never goes elsewhere)."""
     details = page.get("pageDetails") if isinstance(page, Mapping) else None
     if not isinstance(details, Mapping):
         return None
     value = details.get("nextPageUrl")
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    parts = urlsplit(value)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
