@@ -38,3 +38,32 @@ def test_idle_waits_for_new_mail(desk: Desk) -> None:
         mailbox = ImapMailbox(host="127.0.0.1", port=port, user="alerts", password="secret", ssl=False)
         result = poll_mailbox(mailbox, idle_seconds=1)
     assert result.fetched == 0
+
+
+def test_stored_mailbox_via_cli(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    from rmmbridge.alerts.models import Mailbox as StoredMailbox
+
+    with pytest.raises(CommandError, match="No IMAP mailbox configured"):
+        call_command("mail", "imap-poll")
+    box = Mailbox()
+    box.add(datto_mail("imap-cli"))
+    with serve_imap(box) as port:
+        monkeypatch.setenv("RMMBRIDGE_IMAP_PASSWORD", "secret")
+        call_command("mail", "mailbox-add", "alerts", "--host", "127.0.0.1", "--port", str(port), "--user", "alerts",
+                     "--no-ssl", stdout=StringIO())
+        stored = StoredMailbox.objects.get()
+        assert "secret" not in stored.password_encrypted
+        assert stored.get_password() == "secret"
+        out = StringIO()
+        call_command("mail", "imap-poll", stdout=out)
+        assert "1 message(s), 1 with a ticket" in out.getvalue()
+        stored.set_password("wrong")
+        stored.save()
+        call_command("mail", "imap-poll", "--mailbox", "alerts", stdout=out)
+    stored.refresh_from_db()
+    assert "failed" in stored.last_error
+    assert Ticket.objects.count() == 1

@@ -203,3 +203,37 @@ class ResolveOutbox(models.Model):
 
     def __str__(self) -> str:
         return f"Resolve {self.external_id} ({self.status})"
+
+
+class Mailbox(models.Model):
+    """An IMAP mailbox alert e-mails are read from; the password is stored encrypted, never shown."""
+
+    name = models.CharField(max_length=100, unique=True)
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=993)
+    user = models.CharField(max_length=255)
+    password_encrypted = models.TextField(blank=True, editable=False)
+    folder = models.CharField(max_length=255, default="INBOX")
+    use_ssl = models.BooleanField(default=True)
+    enabled = models.BooleanField(default=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.TextField(blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_password(self, password: str) -> None:
+        from rmmbridge.common.secrets import default_box
+
+        self.password_encrypted = default_box().encrypt_json({"password": password})
+
+    def get_password(self) -> str:
+        from rmmbridge.common.secrets import default_box
+
+        if not self.password_encrypted:
+            return ""
+        return str(default_box().decrypt_json(self.password_encrypted).get("password", ""))

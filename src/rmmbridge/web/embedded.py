@@ -10,6 +10,7 @@ logger = logging.getLogger(__name__)
 # Each module exposes start() -> None and is started once by `rmmbridge serve` in embedded mode.
 EMBEDDED_SERVICES: list[str] = [
     "rmmbridge.integrator.embedded",
+    "rmmbridge.alerts.embedded",
     "rmmbridge.sync.demo",  # serves the demo's emulated RMMs again when demo integrations exist
 ]
 

@@ -6,9 +6,11 @@ import time
 from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
 
-from rmmbridge.alerts.models import Channel
+from rmmbridge.alerts.models import Channel, Mailbox
 from rmmbridge.alerts.processing import ingest_email
+from rmmbridge.common.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -65,4 +67,18 @@ def poll_mailbox(mailbox: ImapMailbox, *, idle_seconds: int = 0, batch: int = 20
                 time.sleep(idle_seconds)
     result.message = (f"{mailbox.user}@{mailbox.host}/{mailbox.folder}: {result.fetched} message(s), "
                       f"{len(result.tickets)} with a ticket, {result.kept_without_ticket} kept without one.")
+    return result
+
+
+def poll_stored(stored: Mailbox, *, idle_seconds: int = 0) -> ImapPollResult:
+    """Poll a configured Mailbox; its last result or error is saved on it (never raises for IMAP errors)."""
+    mailbox = ImapMailbox(host=stored.host, port=stored.port, user=stored.user, password=stored.get_password(),
+                          folder=stored.folder, ssl=stored.use_ssl)
+    try:
+        result = poll_mailbox(mailbox, idle_seconds=idle_seconds)
+    except (OSError, IMAPClientError) as exc:
+        message = f"Reading {stored.name} ({stored.host}:{stored.port}) failed: {exc}"
+        Mailbox.objects.filter(pk=stored.pk).update(last_polled_at=utcnow(), last_error=message[:2000])
+        return ImapPollResult(message=message)
+    Mailbox.objects.filter(pk=stored.pk).update(last_polled_at=utcnow(), last_result=result.message, last_error="")
     return result

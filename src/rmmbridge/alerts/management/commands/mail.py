@@ -15,7 +15,7 @@ from rmmbridge.alerts.processing import ingest_email
 
 
 class Command(BaseCommand):
-    help = "Alert e-mail intake: ingest FILE.eml, serve-smtp --port P, or imap-poll."
+    help = "Alert e-mail intake: ingest FILE.eml, serve-smtp --port P, mailbox-add, imap-poll."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="sub", required=True)
@@ -25,13 +25,17 @@ class Command(BaseCommand):
         smtp = sub.add_parser("serve-smtp", help="Run the SMTP receiver that turns alert e-mails into tickets.")
         smtp.add_argument("--port", type=int, default=2525, help="Port to listen on (default 2525).")
         smtp.add_argument("--host", default="127.0.0.1", help="Address to listen on (default 127.0.0.1).")
-        imap = sub.add_parser("imap-poll", help="Read unseen mail from an IMAP mailbox once (or keep idling).")
-        imap.add_argument("--host", required=True, help="IMAP server host.")
-        imap.add_argument("--port", type=int, default=993, help="IMAP port (default 993).")
-        imap.add_argument("--user", required=True, help="Mailbox user name.")
-        imap.add_argument("--folder", default="INBOX", help="Folder to read (default INBOX).")
-        imap.add_argument("--no-ssl", action="store_true", help="Plain connection (only for loopback testing).")
-        imap.add_argument("--idle", action="store_true", help="Keep running; use IDLE where the server offers it.")
+        imap = sub.add_parser("imap-poll", help="Read unseen mail from the IMAP mailboxes once (or keep idling).")
+        imap.add_argument("--mailbox", default="", help="Only this mailbox (name); default every enabled one.")
+        imap.add_argument("--idle", action="store_true", help="Keep running; wait with IDLE where offered.")
+        add = sub.add_parser("mailbox-add", help="Add (or update) an IMAP mailbox; the password is read from "
+                                                 "RMMBRIDGE_IMAP_PASSWORD or prompted for on a terminal.")
+        add.add_argument("name", help="A name for the mailbox.")
+        add.add_argument("--host", required=True, help="IMAP server host.")
+        add.add_argument("--port", type=int, default=993, help="IMAP port (default 993).")
+        add.add_argument("--user", required=True, help="Mailbox user name.")
+        add.add_argument("--folder", default="INBOX", help="Folder to read (default INBOX).")
+        add.add_argument("--no-ssl", action="store_true", help="Plain connection (only for loopback testing).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         sub = options["sub"]
@@ -39,6 +43,8 @@ class Command(BaseCommand):
             self._ingest(options["file"], as_json=options["json"])
         elif sub == "serve-smtp":
             self._serve(options["host"], options["port"])
+        elif sub == "mailbox-add":
+            self._mailbox_add(options)
         else:
             self._imap(options)
 
@@ -82,21 +88,44 @@ class Command(BaseCommand):
             receiver.stop()
             self.stdout.write(f"Stopped after {receiver.handler.accepted} message(s).")
 
-    def _imap(self, options: dict[str, Any]) -> None:
+    def _mailbox_add(self, options: dict[str, Any]) -> None:
+        import getpass
         import os
 
-        from rmmbridge.alerts.intake.imap import ImapMailbox, poll_mailbox
+        from rmmbridge.alerts.models import Mailbox
 
         password = os.environ.get("RMMBRIDGE_IMAP_PASSWORD", "")
+        if not password and sys.stdin.isatty():
+            password = getpass.getpass(f"Password for {options['user']}@{options['host']}: ")
         if not password:
-            raise CommandError("Set the mailbox password in the environment variable RMMBRIDGE_IMAP_PASSWORD.")
-        mailbox = ImapMailbox(host=options["host"], port=options["port"], user=options["user"], password=password,
-                              folder=options["folder"], ssl=not options["no_ssl"])
+            raise CommandError("No password: set RMMBRIDGE_IMAP_PASSWORD or run on a terminal to be prompted.")
+        mailbox = Mailbox.objects.filter(name=options["name"]).first() or Mailbox(name=options["name"])
+        mailbox.host, mailbox.port, mailbox.user = options["host"], options["port"], options["user"]
+        mailbox.folder, mailbox.use_ssl = options["folder"], not options["no_ssl"]
+        mailbox.set_password(password)
+        mailbox.save()
+        self.stdout.write(f"Mailbox {mailbox.name}: {mailbox.user}@{mailbox.host}:{mailbox.port}/{mailbox.folder}, "
+                          "password set.")
+
+    def _imap(self, options: dict[str, Any]) -> None:
+        from rmmbridge.alerts.intake.imap import poll_stored
+        from rmmbridge.alerts.models import Mailbox
+
+        boxes = Mailbox.objects.filter(enabled=True)
+        if options["mailbox"]:
+            boxes = Mailbox.objects.filter(name=options["mailbox"])
+        chosen = list(boxes)
+        if not chosen:
+            raise CommandError("No IMAP mailbox configured" + (f" named {options['mailbox']!r}" if options["mailbox"]
+                               else "") + "; add one with `rmmbridge mail mailbox-add`.")
         try:
             while True:
-                result = poll_mailbox(mailbox, idle_seconds=60 if options["idle"] else 0)
-                self.stdout.write(result.message)
+                for mailbox in chosen:
+                    result = poll_stored(mailbox, idle_seconds=60 if options["idle"] and len(chosen) == 1 else 0)
+                    self.stdout.write(result.message)
                 if not options["idle"]:
                     break
+                if len(chosen) > 1:
+                    threading.Event().wait(60)
         except KeyboardInterrupt:
             return

@@ -1,0 +1,45 @@
+"""Admin for the alerts app (the raw bytes and encrypted passwords are never shown)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, EmailRule, Mailbox, ResolveOutbox
+
+
+@admin.register(AlertingConfig)
+class AlertingConfigAdmin(admin.ModelAdmin):
+    list_display = ("integration", "enabled", "ticket_type", "new_alert_user", "from_address", "close_behaviour")
+    exclude = ("webhook_secret",)
+
+
+@admin.register(EmailRule)
+class EmailRuleAdmin(admin.ModelAdmin):
+    list_display = ("order", "name", "integration", "from_match", "from_address", "subject_pattern", "action",
+                    "enabled")
+    list_display_links = ("name",)
+
+
+@admin.register(AlertEvent)
+class AlertEventAdmin(admin.ModelAdmin):
+    list_display = ("id", "received_at", "channel", "integration", "summary", "status", "ticket")
+    list_filter = ("status", "channel")
+    exclude = ("raw",)
+    readonly_fields = ("channel", "integration", "received_at", "headers", "message_id", "summary", "status",
+                       "reason", "alert_key", "rule", "ticket", "processed_at")
+
+
+@admin.register(AlertState)
+class AlertStateAdmin(admin.ModelAdmin):
+    list_display = ("key", "integration", "ticket", "occurrences", "last_seen", "resolved_at", "closed_here")
+
+
+@admin.register(ResolveOutbox)
+class ResolveOutboxAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "integration", "ticket", "status", "attempts", "next_attempt_at", "last_error")
+    list_filter = ("status",)
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    list_display = ("name", "host", "port", "user", "folder", "enabled", "last_polled_at", "last_error")
