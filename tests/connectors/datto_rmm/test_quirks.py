@@ -150,6 +150,27 @@ def test_site_devices_and_audit(emulator: RunningEmulator) -> None:
     assert audit["systemInfo"]["model"] == generated.model
 
 
+def test_include_audit_fills_serial_make_model_and_macs(emulator: RunningEmulator) -> None:
+    with connect(emulator) as connector:
+        assert isinstance(connector, DattoRmmConnector)
+        plain = list(connector.iter_devices())
+        connector.include_audit = True
+        audited = list(connector.iter_devices())
+    assert all(d.serial_number is None for d in plain)
+    agents = [d for d in audited if d.fields["deviceClass"] == "device"]
+    assert agents
+    for device in agents:
+        generated = emulator.state.get_device(device.external_id)
+        assert generated is not None
+        assert device.serial_number == generated.serial_number
+        assert (device.manufacturer, device.model) == (generated.manufacturer, generated.model)
+        assert device.mac_addresses == (generated.mac_address.replace(":", ""),)
+        assert device.fields["audit.bios.serialNumber"] == generated.serial_number
+    assert all(d.serial_number is None for d in audited if d.fields["deviceClass"] != "device")
+    audit_calls = sum(n for k, n in emulator.state.requests_by_path.items() if "/audit/device/" in k)
+    assert audit_calls == len(agents)
+
+
 def test_resolve_twice_is_idempotent_and_unknown_alert_fails(emulator: RunningEmulator) -> None:
     alert_id = emulator.state.open_alerts()[0].id
     with connect(emulator) as connector:

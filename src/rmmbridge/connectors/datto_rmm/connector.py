@@ -85,6 +85,9 @@ class DattoRmmConnector(Connector):
         self.client = DattoRmmClient(http, credentials, self.redactor)
         #: Page size asked for (max 250); the API may return fewer.
         self.page_size = const.MAX_PAGE_SIZE
+        #: Opt-in: fetch each agent device's audit (one request per device, within the 600/min limit) so that
+        #: serial number, manufacturer, model and MAC addresses are filled; they are not on the device record.
+        self.include_audit = False
 
     def account_info(self) -> AccountInfo:
         return normalize_account(self.client.get(const.ACCOUNT))
@@ -108,7 +111,14 @@ class DattoRmmConnector(Connector):
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
         self._require(Capability.DEVICES)
-        return self._stream(const.ACCOUNT_DEVICES, "devices", normalize_device)
+        convert = self._with_audit if self.include_audit else normalize_device
+        return self._stream(const.ACCOUNT_DEVICES, "devices", convert)
+
+    def _with_audit(self, raw: Any) -> RemoteDevice:
+        """Merge GET /v2/audit/device/{uid} under "audit" (agents only; network devices and printers have none)."""
+        if isinstance(raw, dict) and isinstance(raw.get("uid"), str) and raw.get("deviceClass") == "device":
+            raw = {**raw, "audit": self.device_audit(raw["uid"])}
+        return normalize_device(raw)
 
     def iter_site_devices(self, site_uid: str) -> Iterator[RemoteDevice]:
         """The devices of one site (GET /v2/site/{uid}/devices)."""
