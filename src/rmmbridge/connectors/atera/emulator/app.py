@@ -71,19 +71,21 @@ def create_app(state: EmulatorState) -> Starlette:
         return wrapped
 
     def paged(request: Request, items: Iterable[dict[str, Any]], extra: dict[str, Any] | None = None) -> Response:
-        """One page of `items` as a PagedResult, playing malformed-item and repeat-page faults."""
+        """One page of `items` as a PagedResult (the whole iterable is walked to count it)."""
+        everything = list(items)
+        return paged_window(request, len(everything), lambda start, size: everything[start:start + size], extra)
+
+    def paged_window(
+        request: Request, total: int, window: Callable[[int, int], list[dict[str, Any]]],
+        extra: dict[str, Any] | None = None,
+    ) -> Response:
+        """One page as a PagedResult, rendering only its own items; plays malformed-item and repeat-page faults."""
         path = request.url.path
         page = _int_param(request, "page") or 1
         if page < 1:
             raise BadRequest("page must be 1 or more.")
         size = atera.effective_page_size(_int_param(request, "itemsInPage"))
-        start = (page - 1) * size
-        chosen: list[dict[str, Any]] = []
-        total = 0
-        for item in items:
-            if start <= total < start + size:
-                chosen.append(item)
-            total += 1
+        chosen = window((page - 1) * size, size) if (page - 1) * size < total else []
         pages = (total + size - 1) // size
         base = f"{atera.link_base or f'{request.url.scheme}://{request.url.netloc}'}{path}"
         rest = dict(extra or {})
@@ -106,6 +108,21 @@ def create_app(state: EmulatorState) -> Starlette:
             "prevLink": link(page - 1) if page > 1 else None,
             "nextLink": next_link,
         })
+
+    def render_window(
+        indices: list[int], render: Callable[[EmulatedDevice], dict[str, Any]]
+    ) -> Callable[[int, int], list[dict[str, Any]]]:
+        """A page window over device indices that renders only the devices on the page."""
+
+        def window(start: int, size: int) -> list[dict[str, Any]]:
+            out: list[dict[str, Any]] = []
+            for index in indices[start:start + size]:
+                device = atera.device_at(index)
+                if device is not None:
+                    out.append(render(device))
+            return out
+
+        return window
 
     def agents_iter(customer: int | None = None) -> Iterator[dict[str, Any]]:
         for device in atera.iter_devices():
@@ -157,7 +174,8 @@ def create_app(state: EmulatorState) -> Starlette:
 
     @authed
     async def agents(request: Request) -> Response:
-        return paged(request, agents_iter())
+        indices, _ = atera.layout()
+        return paged_window(request, len(indices), render_window(indices, atera.agent_json))
 
     @authed
     async def customer_agents(request: Request) -> Response:
@@ -184,6 +202,9 @@ def create_app(state: EmulatorState) -> Starlette:
         customer_id = _int_param(request, "customerId")
         agent_id = _int_param(request, "monitoringAgentId")
         extra = {k: v for k, v in (("customerId", customer_id), ("monitoringAgentId", agent_id)) if v is not None}
+        if not extra:
+            _, indices = atera.layout()
+            return paged_window(request, len(indices), render_window(indices, atera.snmp_json))
         return paged(request, snmp_iter(customer_id, agent_id), extra)
 
     @authed

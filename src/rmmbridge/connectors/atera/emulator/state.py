@@ -83,6 +83,7 @@ class AteraEmulatorState(EmulatorState):
         self.link_base: str | None = None
         #: False: answer pages with `nextLink: null` (the field is nullable) so clients must use `totalPages`.
         self.next_links = True
+        self._layout: tuple[list[int], list[int]] | None = None
 
     # --- credentials ------------------------------------------------------------------------------------------
     def default_credentials(self) -> dict[str, str]:
@@ -149,8 +150,54 @@ class AteraEmulatorState(EmulatorState):
     def listed(self, device: EmulatedDevice) -> bool:
         return not device.deleted
 
+    def layout(self) -> tuple[list[int], list[int]]:
+        """(agent indices, SNMP device indices) of every listed device, cached until the estate changes.
+
+        Untouched generated devices are classified from their drawn traits alone, so 100,000 devices cost one
+        cheap pass and each page renders only its own items.
+        """
+        with self.lock:
+            if self._layout is not None:
+                return self._layout
+            removed = set(self._removed)
+            overrides = dict(self._device_overrides)
+            end = self._next_added
+        agents: list[int] = []
+        snmp: list[int] = []
+        for index in range(end):
+            if index in removed:
+                continue
+            override = overrides.get(index)
+            if override is not None:
+                if not self.listed(override):
+                    continue
+                kind = override.kind
+            elif index < self.generated_devices:
+                kind = draw_traits(self.seed, index).kind
+            else:
+                continue
+            (snmp if kind in SNMP_KINDS else agents).append(index)
+        with self.lock:
+            self._layout = (agents, snmp)
+        return agents, snmp
+
     def device_count(self) -> int:
-        return sum(1 for d in self.iter_devices() if self.listed(d))
+        agents, snmp = self.layout()
+        return len(agents) + len(snmp)
+
+    def add_device(self, **fields: Any) -> EmulatedDevice:
+        device = super().add_device(**fields)
+        self._layout = None
+        return device
+
+    def update_device(self, device_id: str, **changes: Any) -> EmulatedDevice:
+        device = super().update_device(device_id, **changes)
+        self._layout = None
+        return device
+
+    def remove_device(self, device_id: str) -> None:
+        super().remove_device(device_id)
+        self._layout = None
 
     def monitoring_agent(self, device: EmulatedDevice) -> int:
         """AgentID of the agent that watches an SNMP device: the first agent of the same customer."""
