@@ -266,3 +266,13 @@ def test_value_that_does_not_fit_its_field_is_reported_and_left_out(integration:
     asset = ref_asset(integration, device.id)
     assert "agent_build" not in asset.values
     assert asset.values["operating_system"] == device.os_name
+
+
+def test_old_preview_does_not_duplicate_devices_imported_since(integration: Integration, datto: Any) -> None:
+    preview = run_sync(integration.pk, dry_run=True)
+    run_sync(integration.pk)
+    count = Asset.objects.count()
+    again = apply_rows(preview)
+    assert Asset.objects.count() == count
+    assert again.status == SyncStatus.PARTIAL
+    assert "was imported after this preview was made" in " ".join(again.errors)

@@ -205,16 +205,18 @@ class Applier:
 
     def _assets(self, part: list[tuple[int, Op]]) -> None:
         self.site_customer = dict(Site.objects.values_list("id", "customer_id"))
-        self.refs_exist = {ext: True for ext in ref_map(self.iid, "asset")}
+        self.linked: dict[str, int] = ref_map(self.iid, "asset")
         self.parents: list[tuple[int, str]] = []
         self.shown: dict[int, set[str]] = {}
         done = 0
         for start in range(0, len(part), ASSET_BATCH):
             batch = part[start:start + ASSET_BATCH]
+            written = self.result.rows_written
             try:
                 with transaction.atomic():
                     self._asset_batch(batch)
             except (ApplyError, ValidationError, DatabaseError, ValueError, KeyError):
+                self.result.rows_written = written  # that attempt was rolled back
                 for index, op in batch:  # isolate the bad items: one savepoint each
                     try:
                         with transaction.atomic():
@@ -241,6 +243,7 @@ class Applier:
         targets = [int(op.target_id) for _, op in batch
                    if op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE) and op.target_id is not None]
         loaded = Asset.objects.in_bulk(targets) if targets else {}
+        self._refuse_duplicates(batch)
         updates: list[tuple[Asset, dict[str, list[Any]]]] = []
         update_fields: set[str] = set()
         link_rows: list[RefRow] = []
@@ -293,7 +296,7 @@ class Applier:
             for (op, _), asset in zip(creates, created, strict=True):
                 new_rows.append(RefRow("asset", op.external_id, asset.pk, op.fingerprint))
                 self._remember(asset, op)
-            if any(self.refs_exist.get(r.external_id) for r in new_rows):
+            if any(r.external_id in self.linked for r in new_rows):
                 link_rows.extend(new_rows)  # a stale link of a deleted asset is re-pointed
             else:
                 self.result.rows_written += create_refs(self.iid, new_rows, now=self.now)
@@ -315,6 +318,17 @@ class Applier:
                 self.actor, deactivate, False, reason="no longer in the RMM")
         if unlink:
             self.result.rows_written += delete_refs(self.iid, "asset", unlink)
+
+    def _refuse_duplicates(self, batch: list[tuple[int, Op]]) -> None:
+        """A create from an old preview must not duplicate a device that was imported since."""
+        linked = {self.linked[op.external_id] for _, op in batch
+                  if op.kind is OpKind.CREATE and op.external_id in self.linked}
+        if linked and Asset.objects.filter(pk__in=linked).exists():
+            existing = set(Asset.objects.filter(pk__in=linked).values_list("pk", flat=True))
+            for _, op in batch:
+                if op.kind is OpKind.CREATE and self.linked.get(op.external_id) in existing:
+                    raise ApplyError(f"'{op.label}' was imported after this preview was made (asset "
+                                     f"#{self.linked[op.external_id]}); run the preview again.")
 
     def _user_for(self, value: Any, customer_id: int) -> int | None:
         user_id = self.optional(value)
