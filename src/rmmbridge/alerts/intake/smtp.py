@@ -16,6 +16,8 @@ from rmmbridge.alerts.models import Channel
 from rmmbridge.alerts.processing import Outcome, process_event, store_event, use_cache
 
 log = logging.getLogger(__name__)
+# aiosmtpd logs every SMTP command at INFO; keep its warnings only.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 #: Messages larger than this are refused at DATA with 552 (the sender keeps them).
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
