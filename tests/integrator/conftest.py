@@ -20,10 +20,22 @@ def integration(db: Any) -> Any:
 
 @pytest.fixture
 def schedule(integration: Any) -> Any:
+    """The integrator on, with alerting on so alert polls are scheduled too."""
+    from rmmbridge.alerts.models import AlertingConfig
     from rmmbridge.integrator.actions import do_update_schedule
     from rmmbridge.servicedesk.actions import Actor
 
+    AlertingConfig.objects.create(integration=integration, enabled=True)
     return do_update_schedule(Actor.system("test"), integration, {"enabled": True})
+
+
+def add_due_resolve(integration: Any) -> Any:
+    """A resolve waiting in the outbox, so the scheduler plans an outbox job."""
+    from rmmbridge.alerts.models import ResolveOutbox
+    from rmmbridge.common.clock import utcnow
+
+    return ResolveOutbox.objects.create(integration=integration, external_id="alert-1", next_attempt_at=utcnow(),
+                                        created_at=utcnow())
 
 
 class Recorder:

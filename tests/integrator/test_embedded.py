@@ -14,11 +14,16 @@ from rmmbridge.integrator.models import JobRun, JobStatus
 
 @pytest.mark.django_db(transaction=True)
 def test_embedded_scheduler_and_worker_run_due_jobs(monkeypatch: pytest.MonkeyPatch, recorder: Any) -> None:
+    from tests.integrator.conftest import add_due_resolve
+
+    from rmmbridge.alerts.models import AlertingConfig
     from rmmbridge.integrations.models import Integration
     from rmmbridge.integrator.actions import do_update_schedule
     from rmmbridge.servicedesk.actions import Actor
 
     integration = Integration.objects.create(vendor="datto_rmm", name="Embedded RMM", status="ok")
+    AlertingConfig.objects.create(integration=integration, enabled=True)
+    add_due_resolve(integration)
     do_update_schedule(Actor.system("test"), integration, {"enabled": True})
     monkeypatch.setenv("RMMBRIDGE_SCHEDULER_TICK", "0.2")
     # The in-memory test database of SQLite can refuse a write with "table is locked" while another thread

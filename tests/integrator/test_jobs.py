@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from freezegun import freeze_time
 
+from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorRateLimitedError, ConnectorUnavailableError
 from rmmbridge.integrator import locks, tasks
 from rmmbridge.integrator.actions import do_update_schedule
@@ -31,29 +32,45 @@ def jobs_of(ids: list[int]) -> list[tuple[str, str]]:
 def test_tick_enqueues_each_due_job_once_and_then_on_its_interval(schedule: Any, recorder: Any) -> None:
     with freeze_time(T0):
         first = tick_ids(T0)
-        assert jobs_of(first) == [("sync", "customers,users,assets"), ("poll", "alerts"), ("outbox", "")]
+        assert jobs_of(first) == [("sync", "customers,users,assets"), ("poll", "alerts")]
         assert tick_ids(T0 + timedelta(seconds=30)) == [], "open jobs are not enqueued again"
         for job_id in first:
             tasks.execute_job(job_id)
-    assert sorted(kind for kind, _, _ in recorder.calls) == ["outbox", "poll", "sync"]
+    assert sorted(kind for kind, _, _ in recorder.calls) == ["poll", "sync"]
     assert recorder.calls[0][2] == ["customers", "users", "assets"]
     schedule.refresh_from_db()
     assert schedule.state == ScheduleState.IDLE
     assert schedule.last_status == JobStatus.SUCCESS
     assert schedule.next_run_at == T0 + timedelta(minutes=5)
-    assert jobs_of(tick_ids(T0 + timedelta(minutes=4))) == [("outbox", "")]
+    assert tick_ids(T0 + timedelta(minutes=4)) == []
     assert jobs_of(tick_ids(T0 + timedelta(minutes=5))) == [("poll", "alerts")]
     assert tick_ids(T0 + timedelta(minutes=11)) == [], "the poll of minute 5 is still queued: not enqueued twice"
     for job in JobRun.objects.filter(status=JobStatus.QUEUED):
         tasks.execute_job(job.pk)
     later = tick_ids(T0 + timedelta(hours=24))
-    assert jobs_of(later) == [("sync", "customers,users,assets"), ("poll", "alerts"), ("outbox", "")]
+    assert jobs_of(later) == [("sync", "customers,users,assets"), ("poll", "alerts")]
+
+
+def test_polls_are_scheduled_only_while_alerting_is_on(schedule: Any) -> None:
+    from rmmbridge.alerts.models import AlertingConfig
+
+    AlertingConfig.objects.filter(integration=schedule.integration).update(enabled=False)
+    assert jobs_of(tick_ids(T0)) == [("sync", "customers,users,assets")]
+
+
+def test_an_outbox_job_is_planned_only_when_a_resolve_is_due(schedule: Any, recorder: Any) -> None:
+    from tests.integrator.conftest import add_due_resolve
+
+    assert [kind for kind, _ in jobs_of(tick_ids(utcnow()))] == ["sync", "poll"]
+    add_due_resolve(schedule.integration)
+    outbox = jobs_of(tick_ids(utcnow()))
+    assert outbox == [("outbox", "")]
+    assert tick_ids(utcnow()) == [], "one outbox job at a time"
 
 
 def test_integrator_off_schedules_nothing(integration: Any, recorder: Any) -> None:
     do_update_schedule(Actor.system("test"), integration, {"enabled": False})
-    sent = tick_ids(T0)
-    assert jobs_of(sent) == [("outbox", "")]
+    assert tick_ids(T0) == []
     assert IntegratorSchedule.objects.get(integration=integration).state == ScheduleState.OFF
 
 
@@ -141,8 +158,8 @@ def test_auth_failure_needs_reauth_stops_scheduling_and_shows_a_banner(schedule:
     assert integration.status == "needs_reauth"
     assert "revoked" in integration.last_error
     # Its other open jobs are skipped and nothing more is scheduled for it, not even when everything is overdue.
-    assert set(JobRun.objects.exclude(kind="outbox").values_list("status", flat=True)) == {"failed", "skipped"}
-    assert [kind for kind, _ in jobs_of(tick_ids(T0 + timedelta(days=3)))] == ["outbox"]
+    assert set(JobRun.objects.values_list("status", flat=True)) == {"failed", "skipped"}
+    assert tick_ids(T0 + timedelta(days=3)) == []
     assert IntegratorSchedule.objects.get(pk=schedule.pk).state == ScheduleState.PAUSED
     page = admin_client.get("/ops/").content.decode()
     assert 'id="reauth-banner"' in page

@@ -126,3 +126,18 @@ def test_demo_step_switches_the_integrator_on_and_is_safe_to_repeat(integration:
     saved = IntegratorSchedule.objects.get(integration=integration)
     assert (saved.enabled, saved.alerts_interval_minutes) == (True, 1)
     assert saved.next_run_at is not None
+
+
+def test_health_reports_whether_the_scheduler_ticks(db: Any, settings: Any) -> None:
+    from datetime import timedelta
+
+    from rmmbridge.common.clock import utcnow
+    from rmmbridge.integrator.status import scheduler_check
+
+    assert Client().get("/ops/health/").json()["checks"]["scheduler"] == "never ticked: start `rmmbridge serve`"
+    tasks.tick(dispatch=lambda job_id: None)
+    assert Client().get("/ops/health/").json()["checks"]["scheduler"] == "ok"
+    assert scheduler_check(utcnow() + timedelta(minutes=10)).startswith("stale: last tick 6")
+    settings.METRICS_TOKEN = "tok"
+    text = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer tok").content.decode()
+    assert "rmmbridge_scheduler_last_tick_timestamp_seconds " in text

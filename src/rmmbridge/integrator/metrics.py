@@ -20,6 +20,7 @@ HELP = {
     "rmmbridge_alerts_open": ("gauge", "Alert conditions with an open ticket, not yet resolved."),
     "rmmbridge_integrations": ("gauge", "Integrations by status."),
     "rmmbridge_queue_depth": ("gauge", "Messages waiting in the worker queue."),
+    "rmmbridge_scheduler_last_tick_timestamp_seconds": ("gauge", "Unix time of the scheduler's last tick."),
 }
 
 
@@ -41,6 +42,15 @@ def increment(name: str, label_text: str, amount: float = 1.0) -> None:
             MetricCounter.objects.create(name=name, labels=label_text, value=amount)
     except IntegrityError:
         MetricCounter.objects.filter(name=name, labels=label_text).update(value=F("value") + amount)
+
+
+def set_value(name: str, label_text: str, value: float) -> None:
+    """Set a gauge kept in the database."""
+    MetricCounter.objects.update_or_create(name=name, labels=label_text, defaults={"value": value})
+
+
+def get_value(name: str, label_text: str = "") -> float | None:
+    return MetricCounter.objects.filter(name=name, labels=label_text).values_list("value", flat=True).first()
 
 
 def observe_job(job: JobRun) -> None:
@@ -101,6 +111,9 @@ def render() -> str:
         lines += _lines("rmmbridge_alerts_open", [("", alerts_open)])
     by_status = Integration.objects.values("status").annotate(n=Count("id"))
     lines += _lines("rmmbridge_integrations", [(labels(status=row["status"]), row["n"]) for row in by_status])
+    last_tick = counters.get("rmmbridge_scheduler_last_tick_timestamp_seconds")
+    if last_tick:
+        lines += _lines("rmmbridge_scheduler_last_tick_timestamp_seconds", last_tick)
     depth = broker_queue_depth()
     if depth is not None:
         lines += _lines("rmmbridge_queue_depth", [("", depth)])

@@ -60,13 +60,16 @@ class IntegratorSchedule(models.Model):
         }
         return {name: timedelta(minutes=minutes) for name, (on, minutes) in selected.items() if on}
 
-    def facts(self) -> scheduling.ScheduleFacts:
-        """The pure scheduling view of this schedule."""
+    def facts(self, *, alerting_enabled: bool = True) -> scheduling.ScheduleFacts:
+        """The pure scheduling view of this schedule (alert polls only while alerting is on)."""
+        intervals = self.intervals()
+        if not alerting_enabled:
+            intervals.pop(scheduling.ALERTS, None)
         return scheduling.ScheduleFacts(
             integration_id=self.integration_id,
             enabled=self.enabled,
             integration_enabled=self.integration.enabled,
-            intervals=self.intervals(),
+            intervals=intervals,
         )
 
     def last_started(self, entity: str) -> datetime | None:

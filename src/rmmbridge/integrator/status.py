@@ -142,11 +142,28 @@ def health_checks() -> dict[str, str]:
             results["broker"] = "ok"
         except Exception as exc:
             results["broker"] = f"error: {exc}"
-    else:
-        from rmmbridge.integrator import embedded
-
-        results["embedded_integrator"] = "ok" if embedded.is_running() else "not running in this process"
+    results["scheduler"] = scheduler_check()
     return results
+
+
+def scheduler_check(now: datetime | None = None) -> str:
+    """'ok' when the scheduler ticked recently, else what to start (informational: not part of `healthy`)."""
+    from rmmbridge.integrator import metrics
+    from rmmbridge.integrator.embedded import tick_seconds
+    from rmmbridge.integrator.tasks import SCHEDULER_TICK_METRIC
+
+    where = "`rmmbridge scheduler`" if settings.RUN_MODE == "distributed" else "`rmmbridge serve`"
+    try:
+        last = metrics.get_value(SCHEDULER_TICK_METRIC)
+    except Exception as exc:
+        return f"error: {exc}"
+    if last is None:
+        return f"never ticked: start {where}"
+    age = (now or utcnow()).timestamp() - last
+    limit = max(180.0, 3 * tick_seconds())
+    if age > limit:
+        return f"stale: last tick {age:.0f} s ago; is {where} running?"
+    return "ok"
 
 
 def healthy(checks: dict[str, str]) -> bool:

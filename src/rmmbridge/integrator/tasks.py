@@ -33,6 +33,7 @@ from rmmbridge.integrator.models import (
 logger = logging.getLogger(__name__)
 
 OUTBOX_LOCK = "outbox"
+SCHEDULER_TICK_METRIC = "rmmbridge_scheduler_last_tick_timestamp_seconds"
 NOTES_LIMIT = 4000
 
 
@@ -198,6 +199,17 @@ def last_runs_of(schedule: IntegratorSchedule) -> dict[str, scheduling.LastRun]:
     }
 
 
+def alerting_enabled(integration_id: int) -> bool:
+    """Alert polls are scheduled only while alerting is on for the integration."""
+    from rmmbridge.alerts.models import AlertingConfig
+
+    return AlertingConfig.objects.filter(integration_id=integration_id, enabled=True).exists()
+
+
+def facts_of(schedule: IntegratorSchedule) -> scheduling.ScheduleFacts:
+    return schedule.facts(alerting_enabled=alerting_enabled(schedule.integration_id))
+
+
 def integration_status(integration: Integration) -> str:
     return str(getattr(integration, "status", "ok") or "ok")
 
@@ -208,11 +220,11 @@ def refresh_next_run(schedule: IntegratorSchedule, now: datetime | None = None) 
     status = integration_status(schedule.integration)
     upcoming = [
         when
-        for when in scheduling.next_runs(now, schedule.facts(), last_runs_of(schedule), status).values()
+        for when in scheduling.next_runs(now, facts_of(schedule), last_runs_of(schedule), status).values()
         if when is not None
     ]
     schedule.next_run_at = min(upcoming) if upcoming else None
-    reason = scheduling.paused_reason(schedule.facts(), status)
+    reason = scheduling.paused_reason(facts_of(schedule), status)
     if reason is not None:
         schedule.state = ScheduleState.OFF if not schedule.enabled else ScheduleState.PAUSED
     elif schedule.state in (ScheduleState.OFF, ScheduleState.PAUSED):
@@ -227,7 +239,7 @@ def plan_due(now: datetime | None = None) -> list[JobRun]:
         with transaction.atomic():
             schedule = IntegratorSchedule.objects.select_for_update().select_related("integration").get(pk=schedule.pk)
             status = integration_status(schedule.integration)
-            jobs = scheduling.due_jobs(now, schedule.facts(), last_runs_of(schedule), status)
+            jobs = scheduling.due_jobs(now, facts_of(schedule), last_runs_of(schedule), status)
             for due in jobs:
                 job = JobRun.objects.create(
                     kind=due.kind,
@@ -249,8 +261,17 @@ def plan_due(now: datetime | None = None) -> list[JobRun]:
     return created
 
 
-def plan_outbox() -> JobRun | None:
-    """One outbox delivery job unless one is already open."""
+def outbox_due(now: datetime) -> bool:
+    """True when a resolve is waiting to be sent to an RMM."""
+    from rmmbridge.alerts.models import ResolveOutbox
+
+    return ResolveOutbox.objects.filter(status="pending", next_attempt_at__lte=now).exists()
+
+
+def plan_outbox(now: datetime | None = None) -> JobRun | None:
+    """One outbox delivery job when resolves are due, unless one is already open."""
+    if not outbox_due(now or utcnow()):
+        return None
     if JobRun.objects.filter(kind=JobKind.OUTBOX, status__in=OPEN_STATUSES).exists():
         return None
     return JobRun.objects.create(kind=JobKind.OUTBOX, trigger=JobTrigger.SCHEDULE)
@@ -341,13 +362,16 @@ def tick(
     result = TickResult()
     result.recovered = [job.pk for job in recover_lost(now, queued_after=requeue_after())]
     result.planned = [job.pk for job in plan_due(now)]
-    if outbox and (job := plan_outbox()) is not None:
+    if outbox and (job := plan_outbox(now)) is not None:
         result.planned.append(job.pk)
     result.released = [job.pk for job in release_deferred(now)]
     send = dispatch or dispatch_job
     for job_id in result.job_ids:
         send(job_id)
     prune_history(now)
+    from rmmbridge.integrator import metrics
+
+    metrics.set_value(SCHEDULER_TICK_METRIC, "", now.timestamp())
     return result
 
 
