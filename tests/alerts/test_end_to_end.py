@@ -220,3 +220,26 @@ def test_ninjaone_webhook_activities_open_and_reset(live_server: Any) -> None:
         do_close_ticket(Actor.cli("tech"), Ticket.objects.get(alert_key=second))
         assert deliver_due() == 1
         assert second in resolve_calls(ninja)
+
+
+def test_alert_missing_from_the_open_list_is_closed_but_not_when_the_list_is_incomplete(
+    emulator: RunningEmulator, world: Desk
+) -> None:
+    alert_id = raise_alert(emulator)
+    raise_alert(emulator, 1, "Offline")
+    assert poll_alerts(int(world.integration.pk)).opened == 2
+    ticket = Ticket.objects.get(alert_key=alert_id)
+    # The alert vanishes from the RMM without a resolved record (e.g. deleted): a malformed page first…
+    with emulator.state.lock:
+        del emulator.state.alerts[alert_id]
+    control(emulator, "POST", "/faults", json={"spec": "malformed-item:GET:/api/v2/account/alerts/open"})
+    incomplete = poll_alerts(int(world.integration.pk))
+    assert incomplete.closed == 0, incomplete.message
+    ticket.refresh_from_db()
+    assert ticket.status != TicketStatus.CLOSED
+    # …then a complete list: the backstop closes it.
+    complete = poll_alerts(int(world.integration.pk))
+    assert complete.closed == 1, complete.message
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.CLOSED
+    assert ResolveOutbox.objects.count() == 0

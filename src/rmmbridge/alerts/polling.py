@@ -76,6 +76,8 @@ def poll_alerts(integration_id: int, *, trigger: str = "cli") -> PollResult:
                 return PollResult(integration_id, trigger, False,
                                   f"{connector.name} cannot list alerts through its API; use e-mail or webhooks.")
             open_alerts = list(connector.iter_alerts(RemoteState.OPEN))
+            # With a malformed alert skipped, the open list is not complete: nothing is closed for being absent.
+            complete = connector.skipped_records == 0
             resolved = list(connector.iter_alerts(RemoteState.RESOLVED, since=utcnow() - lookback))
     except ConnectorError as exc:
         message = f"Polling {integration.name} failed: {exc.message}"
@@ -83,7 +85,7 @@ def poll_alerts(integration_id: int, *, trigger: str = "cli") -> PollResult:
         return PollResult(integration_id, trigger, False, message)
     payload = {
         "trigger": trigger,
-        "complete": True,
+        "complete": complete,
         "open": [_alert_json(a) for a in open_alerts],
         "resolved": [_alert_json(a) for a in resolved],
     }
