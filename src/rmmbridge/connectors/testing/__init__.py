@@ -27,6 +27,7 @@ EmulatorEntry = tuple[type[EmulatorState], Callable[[EmulatorState], Starlette]]
 
 # One line per vendor: slug -> (emulator package, state class name). The package exposes `create_app(state)`.
 _EMULATOR_MODULES: dict[str, tuple[str, str]] = {
+    "addigy": ("rmmbridge.connectors.addigy.emulator", "AddigyEmulatorState"),
     "atera": ("rmmbridge.connectors.atera.emulator", "AteraEmulatorState"),
     "datto_rmm": ("rmmbridge.connectors.datto_rmm.emulator", "DattoRmmEmulatorState"),
     "ninjaone": ("rmmbridge.connectors.ninjaone.emulator", "NinjaOneEmulatorState"),

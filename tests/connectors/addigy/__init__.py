@@ -1,0 +1,1 @@
+"""Addigy connector tests."""
