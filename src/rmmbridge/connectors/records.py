@@ -127,17 +127,30 @@ class AvailableField:
 def flatten(value: Any, prefix: str = "", out: dict[str, FieldValue] | None = None) -> dict[str, FieldValue]:
     """Flatten nested dicts to dotted keys; lists of scalars join with ', ', lists of dicts index by position."""
     result: dict[str, FieldValue] = {} if out is None else out
+    _flatten_into(value, prefix, result)
+    return result
+
+
+def _is_scalar(value: Any) -> bool:
+    kind = type(value)
+    return value is None or kind is str or kind is int or kind is float or kind is bool
+
+
+def _flatten_into(value: Any, prefix: str, result: dict[str, FieldValue]) -> None:
     if isinstance(value, Mapping):
         for key, inner in value.items():
-            flatten(inner, f"{prefix}.{key}" if prefix else str(key), result)
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if _is_scalar(inner):  # fast path: most vendor fields are plain scalars
+                result[name] = inner
+            else:
+                _flatten_into(inner, name, result)
     elif isinstance(value, list | tuple):
         if all(not isinstance(v, Mapping | list | tuple) for v in value):
             result[prefix] = ", ".join("" if v is None else str(v) for v in value)
         else:
             for index, inner in enumerate(value):
-                flatten(inner, f"{prefix}.{index}", result)
+                _flatten_into(inner, f"{prefix}.{index}", result)
     elif value is None or isinstance(value, str | int | float | bool):
         result[prefix] = value
     else:
         result[prefix] = str(value)
-    return result
