@@ -5,12 +5,14 @@ from __future__ import annotations
 from rmmbridge.connectors.addigy.connector import AddigyConnector
 from rmmbridge.connectors.atera.connector import AteraConnector
 from rmmbridge.connectors.base import Connector
+from rmmbridge.connectors.cw_automate.connector import CwAutomateConnector
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
 from rmmbridge.connectors.ninjaone.connector import NinjaOneConnector
 
 _CONNECTORS: tuple[type[Connector], ...] = (
     AddigyConnector,
     AteraConnector,
+    CwAutomateConnector,
     DattoRmmConnector,
     NinjaOneConnector,
 )

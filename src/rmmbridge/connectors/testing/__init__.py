@@ -29,6 +29,7 @@ EmulatorEntry = tuple[type[EmulatorState], Callable[[EmulatorState], Starlette]]
 _EMULATOR_MODULES: dict[str, tuple[str, str]] = {
     "addigy": ("rmmbridge.connectors.addigy.emulator", "AddigyEmulatorState"),
     "atera": ("rmmbridge.connectors.atera.emulator", "AteraEmulatorState"),
+    "cw_automate": ("rmmbridge.connectors.cw_automate.emulator", "CwAutomateEmulatorState"),
     "datto_rmm": ("rmmbridge.connectors.datto_rmm.emulator", "DattoRmmEmulatorState"),
     "ninjaone": ("rmmbridge.connectors.ninjaone.emulator", "NinjaOneEmulatorState"),
 }
