@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ DEVICE_MIX: tuple[tuple[str, int], ...] = (
     ("virtual_machine", 5),
 )
 _KINDS = tuple(k for k, _ in DEVICE_MIX)
-_WEIGHTS = tuple(w for _, w in DEVICE_MIX)
+_CUM_WEIGHTS = tuple(itertools.accumulate(w for _, w in DEVICE_MIX))
 
 OS_BY_KIND: dict[str, tuple[str, ...]] = {
     "workstation": ("Microsoft Windows 11 Pro", "Microsoft Windows 10 Pro", "Microsoft Windows 11 Enterprise",
@@ -118,6 +120,7 @@ class EmulatedAlert:
     context: dict[str, Any] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=256)
 def _uuid_parts(seed: int, kind: str) -> tuple[str, int]:
     digest = hashlib.sha256(f"{seed}:{kind}".encode()).digest()
     head = uuid.UUID(bytes=digest[:16], version=4).hex[:20]
@@ -187,7 +190,7 @@ class DeviceTraits:
 def draw_traits(seed: int, index: int) -> DeviceTraits:
     """Deterministic traits of device `index`: kind mix, OS, hardware, serial, last-seen spread, ~2 % deleted."""
     rng = rng_for(seed, "device", index)
-    kind = rng.choices(_KINDS, weights=_WEIGHTS)[0]
+    kind = rng.choices(_KINDS, cum_weights=_CUM_WEIGHTS)[0]
     manufacturer, model = rng.choice(HARDWARE_BY_KIND[kind])
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
     serial = "".join(rng.choice(alphabet) for _ in range(10 if manufacturer != "Dell Inc." else 7))
