@@ -137,7 +137,8 @@ def normalize_device(raw: Any) -> RemoteDevice:
     macs = tuple(dict.fromkeys(
         m for m in (_text(facts, "ethernet_mac_address"), _text(facts, "wifi_mac_address")) if m
     ))
-    last_seen = to_datetime(facts.get("last_online")) or to_datetime(audit.agent_audit_date)
+    last_seen = (to_datetime(facts.get("last_online")) or to_datetime(audit.agent_audit_date)
+                 or to_datetime(audit.audit_date))
     policy = _text(facts, "policy_id")
     if policy is None:
         ids = facts.get("policy_ids")
