@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=5000, help="Devices per integration.")
     parser.add_argument("--workers", default="1,2,4", help="Worker counts to measure, comma-separated.")
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so the finally blocks stop workers and emulators
     home = tempfile.mkdtemp(prefix="rmmbridge-bench-scale-")
     env = {**os.environ, "RMMBRIDGE_HOME": home, "RMMBRIDGE_MODE": "distributed", "RMMBRIDGE_BROKER_URL": REDIS,
            "RMMBRIDGE_REDIS_URL": REDIS, "RMMBRIDGE_LOG_LEVEL": "WARNING"}
