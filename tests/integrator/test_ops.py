@@ -141,3 +141,11 @@ def test_health_reports_whether_the_scheduler_ticks(db: Any, settings: Any) -> N
     settings.METRICS_TOKEN = "tok"
     text = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer tok").content.decode()
     assert "rmmbridge_scheduler_last_tick_timestamp_seconds " in text
+
+
+@pytest.mark.parametrize("command", ["scheduler", "worker"])
+def test_distributed_commands_refuse_to_run_in_embedded_mode(db: Any, command: str) -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="RMMBRIDGE_MODE=distributed"):
+        call_command(command)

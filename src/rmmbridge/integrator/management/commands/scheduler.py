@@ -7,7 +7,8 @@ import threading
 import time
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from rmmbridge.integrator import locks
@@ -24,6 +25,11 @@ class Command(BaseCommand):
         parser.add_argument("--once", action="store_true", help="Tick once and exit.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.RUN_MODE != "distributed":
+            raise CommandError(
+                "`rmmbridge scheduler` is for distributed mode: set RMMBRIDGE_MODE=distributed (with DATABASE_URL and "
+                "RMMBRIDGE_BROKER_URL). In embedded mode `rmmbridge serve` runs the scheduler and workers itself."
+            )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())

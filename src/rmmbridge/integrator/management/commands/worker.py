@@ -6,7 +6,8 @@ import os
 import socket
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 class Command(BaseCommand):
@@ -20,6 +21,11 @@ class Command(BaseCommand):
         parser.add_argument("--pool", default="prefork", help="Celery pool: prefork (default), threads or solo.")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if settings.RUN_MODE != "distributed":
+            raise CommandError(
+                "`rmmbridge worker` is for distributed mode: set RMMBRIDGE_MODE=distributed (with DATABASE_URL and "
+                "RMMBRIDGE_BROKER_URL). In embedded mode `rmmbridge serve` runs the scheduler and workers itself."
+            )
         from rmmbridge.celery import QUEUE, app
 
         name = options["name"] or f"rmmbridge-{os.getpid()}@{socket.gethostname()}"
