@@ -134,7 +134,7 @@ def computer_device_type(
 def network_device_type(type_name: str | None, low_on_toner: bool | None = None) -> DeviceType:
     """NetworkDevice `DeviceType.Name` → PRINTER for printers (or anything reporting toner), else NETWORK_DEVICE."""
     lowered = (type_name or "").lower()
-    if any(word in lowered for word in PRINTER_TYPE_WORDS):
+    if low_on_toner or any(word in lowered for word in PRINTER_TYPE_WORDS):
         return DeviceType.PRINTER
     return DeviceType.NETWORK_DEVICE
 

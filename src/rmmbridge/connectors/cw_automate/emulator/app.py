@@ -77,7 +77,7 @@ def _lookup(item: Any, field: str) -> Any:
 
 def _literal(text: str) -> Any:
     text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"" and text[0] not in text[1:-1]:
         return text[1:-1]
     if text.lower() in ("true", "false"):
         return text.lower() == "true"

@@ -359,6 +359,7 @@ class CwAutomateEmulatorState(EmulatorState):
         computer = target = None
         if device is not None:
             client, location = self._refs(device)
+            client = {**client, "Id": int(client["Id"])}  # AlertClient.Id is int32 (LabTech Client.Id a string)
             if self.is_computer(device):
                 computer = {"Id": int(device.id), "Name": device.hostname,
                             "ComputerStatus": "Online" if device.online else "Offline"}
