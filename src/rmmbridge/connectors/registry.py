@@ -7,6 +7,7 @@ from rmmbridge.connectors.atera.connector import AteraConnector
 from rmmbridge.connectors.base import Connector
 from rmmbridge.connectors.cw_automate.connector import CwAutomateConnector
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
+from rmmbridge.connectors.ncentral.connector import NcentralConnector
 from rmmbridge.connectors.ninjaone.connector import NinjaOneConnector
 
 _CONNECTORS: tuple[type[Connector], ...] = (
@@ -14,6 +15,7 @@ _CONNECTORS: tuple[type[Connector], ...] = (
     AteraConnector,
     CwAutomateConnector,
     DattoRmmConnector,
+    NcentralConnector,
     NinjaOneConnector,
 )
 

@@ -31,6 +31,7 @@ _EMULATOR_MODULES: dict[str, tuple[str, str]] = {
     "atera": ("rmmbridge.connectors.atera.emulator", "AteraEmulatorState"),
     "cw_automate": ("rmmbridge.connectors.cw_automate.emulator", "CwAutomateEmulatorState"),
     "datto_rmm": ("rmmbridge.connectors.datto_rmm.emulator", "DattoRmmEmulatorState"),
+    "ncentral": ("rmmbridge.connectors.ncentral.emulator", "NcentralEmulatorState"),
     "ninjaone": ("rmmbridge.connectors.ninjaone.emulator", "NinjaOneEmulatorState"),
 }
 

@@ -1,0 +1,212 @@
+"""The N-central connector: customers, sites, devices (assets on request) and active issues as open alerts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+
+from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
+from rmmbridge.connectors.credentials import CredentialSpec
+from rmmbridge.connectors.errors import (
+    ConnectorConfigError,
+    ConnectorFatalError,
+    ConnectorForbiddenError,
+    SkippableRecordError,
+)
+from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.ncentral import const
+from rmmbridge.connectors.ncentral.client import NcentralClient
+from rmmbridge.connectors.ncentral.credentials import NcentralCredentials
+from rmmbridge.connectors.ncentral.normalize import parse_item, to_alert, to_customer, to_device, to_site
+from rmmbridge.connectors.ncentral.schemas import ActiveIssue, Customer, Device, ServiceOrg, Site
+from rmmbridge.connectors.records import (
+    AccountInfo,
+    AlertState,
+    AvailableField,
+    DeviceType,
+    RemoteAlert,
+    RemoteCustomer,
+    RemoteDevice,
+    RemoteSite,
+)
+
+logger = logging.getLogger("rmmbridge.connectors.ncentral")
+
+#: Fields of the device list a mapping can target (dotted names as flattened into RemoteDevice.fields).
+DEVICE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("deviceId", "Device ID"),
+    ("longName", "Device name"),
+    ("discoveredName", "Discovered name"),
+    ("deviceClass", "Device class"),
+    ("deviceClassLabel", "Device class label"),
+    ("description", "Description"),
+    ("isProbe", "Is a probe"),
+    ("supportedOs", "Supported OS"),
+    ("supportedOsLabel", "OS"),
+    ("lastLoggedInUser", "Last logged-in user"),
+    ("stillLoggedIn", "Still logged in"),
+    ("licenseMode", "License mode"),
+    ("orgUnitId", "Org unit ID"),
+    ("soName", "Service organization"),
+    ("customerId", "Customer ID"),
+    ("customerName", "Customer name"),
+    ("siteId", "Site ID"),
+    ("siteName", "Site name"),
+    ("applianceId", "Appliance ID"),
+    ("lastApplianceCheckinTime", "Last appliance check-in (ISO)"),
+)
+#: Inventory fields present only with `include_assets` (the assets endpoint, one request per device).
+ASSET_FIELDS: tuple[tuple[str, str], ...] = (
+    ("assets.computersystem.serialnumber", "Serial number (assets)"),
+    ("assets.computersystem.manufacturer", "Manufacturer (assets)"),
+    ("assets.computersystem.model", "Model (assets)"),
+    ("assets.computersystem.totalphysicalmemory", "Physical memory, bytes (assets)"),
+    ("assets.os.reportedos", "Reported OS (assets)"),
+    ("assets.os.version", "OS version (assets)"),
+    ("assets.os.osarchitecture", "OS architecture (assets)"),
+    ("assets.processor.name", "Processor (assets)"),
+    ("assets.networkadapter.list.0.ipaddress", "First NIC IP address (assets)"),
+    ("assets.networkadapter.list.0.macaddress", "First NIC MAC address (assets)"),
+    ("assets._extra.device.warrantyexpirydate", "Warranty expiry (assets)"),
+    ("assets._extra.device.createdon", "Created on (assets)"),
+)
+
+
+class NcentralConnector(Connector):
+    """N-able N-central REST API (2023.9+) with a User-API token."""
+
+    slug = const.SLUG
+    name = const.NAME
+    credentials_model: ClassVar[type[CredentialSpec]] = NcentralCredentials
+    capabilities = frozenset(
+        {Capability.CUSTOMERS, Capability.SITES, Capability.DEVICES, Capability.ALERTS_POLL, Capability.WEBHOOKS}
+    )
+    rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
+    base_url_key = "server_url"
+
+    def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
+        super().__init__(credentials, http, redactor=redactor)
+        if not isinstance(credentials, NcentralCredentials):
+            raise ConnectorConfigError("N-central needs NcentralCredentials (server_url, api_token).")
+        self.client = NcentralClient(http, credentials.api_token.get_secret_value(), self.redactor)
+        #: Fetch `GET /api/devices/{id}/assets` for every device (serial, make, model, NICs): one extra request
+        #: per device, so off by default (5,000 devices = 5,000 requests).
+        self.include_assets = False
+
+    def _skip(self, exc: SkippableRecordError) -> None:
+        logger.warning("%s", exc.message)
+        self.note_skipped(exc.message)
+
+    def account_info(self) -> AccountInfo:
+        """Authenticate (POST /api/auth/authenticate) and read `GET /api/server-info` (the N-central version)."""
+        info = self.client.get(const.SERVER_INFO_PATH)
+        host = self.http.base_url.host
+        port = self.http.base_url.port
+        server = host if port is None else f"{host}:{port}"
+        version = str(info.get("ncentral") or "") if isinstance(info, Mapping) else ""
+        details: dict[str, str | int | float | bool | None] = {"server_url": str(self.http.base_url).rstrip("/")}
+        if version:
+            details["version"] = version
+        shown = f"N-central {version} at {server}" if version else f"N-central at {server}"
+        return AccountInfo(account_id=server, display_name=shown, details=details)
+
+    def _items(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
+        for page in self.client.iter_pages(path, params):
+            yield from page
+
+    def iter_customers(self) -> Iterator[RemoteCustomer]:
+        """`GET /api/customers`: every customer of every service organization the API user can see."""
+        self._require(Capability.CUSTOMERS)
+        for raw in self._items(const.CUSTOMERS_PATH):
+            try:
+                yield to_customer(parse_item(Customer, raw, "customer"), raw)
+            except SkippableRecordError as exc:
+                self._skip(exc)
+
+    def iter_sites(self) -> Iterator[RemoteSite]:
+        """`GET /api/sites`: every site; `parentId` is its customer."""
+        self._require(Capability.SITES)
+        for raw in self._items(const.SITES_PATH):
+            try:
+                yield to_site(parse_item(Site, raw, "site"), raw)
+            except SkippableRecordError as exc:
+                self._skip(exc)
+
+    def iter_devices(self) -> Iterator[RemoteDevice]:
+        """`GET /api/devices` page by page (plus `/api/devices/{id}/assets` per device with include_assets)."""
+        self._require(Capability.DEVICES)
+        for raw in self._items(const.DEVICES_PATH):
+            try:
+                device = parse_item(Device, raw, "device")
+            except SkippableRecordError as exc:
+                self._skip(exc)
+                continue
+            assets = self.device_assets(device.deviceId) if self.include_assets else None
+            yield to_device(device, raw, assets)
+
+    def device_assets(self, device_id: int | str) -> dict[str, Any] | None:
+        """The `data` of `GET /api/devices/{id}/assets`; None when the device is gone (404) or has none."""
+        try:
+            body = self.client.get(const.DEVICE_ASSETS_PATH.format(device_id=device_id))
+        except ConnectorFatalError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        data = body.get("data") if isinstance(body, Mapping) else None
+        return dict(data) if isinstance(data, Mapping) else None
+
+    # -- alerts ----------------------------------------------------------------------------------------------------
+    def _issue_org_units(self) -> list[int]:
+        """Org units to read active issues from: each service organization (they include their customers)."""
+        units: list[int] = []
+        for raw in self._items(const.SERVICE_ORGS_PATH):
+            try:
+                units.append(parse_item(ServiceOrg, raw, "service organization").soId)
+            except SkippableRecordError as exc:
+                self._skip(exc)
+        return units
+
+    def _customer_ids(self) -> list[int]:
+        ids: list[int] = []
+        for raw in self._items(const.CUSTOMERS_PATH):
+            if isinstance(raw, Mapping) and type(raw.get("customerId")) is int:
+                ids.append(raw["customerId"])
+        return ids
+
+    def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
+        """Open: the active issues of every service organization (or, when the API user may not read the service
+        organization, of every customer). Resolved: N-central's API has no history of cleared issues, so nothing
+        is listed; an issue that leaves the active list is resolved."""
+        self._require(Capability.ALERTS_POLL)
+        if state is not AlertState.OPEN:
+            return
+        try:
+            units = self._issue_org_units()
+        except ConnectorForbiddenError:
+            logger.info("N-central refused /api/service-orgs; reading active issues per customer.")
+            units = self._customer_ids()
+        seen: set[int] = set()
+        for unit in units:
+            for raw in self._items(const.ACTIVE_ISSUES_PATH.format(org_unit_id=unit)):
+                try:
+                    issue = parse_item(ActiveIssue, raw, "active issue")
+                except SkippableRecordError as exc:
+                    self._skip(exc)
+                    continue
+                if issue.taskId in seen:
+                    continue
+                seen.add(issue.taskId)
+                alert = to_alert(issue, raw)
+                if since is None or alert.raised_at is None or alert.raised_at >= since:
+                    yield alert
+
+    # -- mapping screens -----------------------------------------------------------------------------------------
+    def available_fields(self, device_type: DeviceType | None = None) -> list[AvailableField]:
+        fields = list(NORMALIZED_FIELDS) + list(DEVICE_FIELDS)
+        if self.include_assets:
+            fields += ASSET_FIELDS
+        return [AvailableField(path=path, label=label) for path, label in fields]

@@ -1,0 +1,80 @@
+"""N-central credentials: the server URL and the User-API token (a JSON Web Token) of an API-only user."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from rmmbridge.connectors.credentials import CredentialSpec
+from rmmbridge.connectors.ncentral.const import LOOPBACK_HOSTS
+
+EXAMPLE_URL = "https://ncentral.example.com"
+
+
+def normalize_server_url(value: str) -> str:
+    """The server root (scheme://host[:port]) or ValueError saying what a valid URL looks like.
+
+    https is required, except on loopback (the emulator). A trailing `/api` (as copied from the API Explorer)
+    is dropped; any other path is refused.
+    """
+    raw = (value or "").strip()
+    if not raw:
+        raise ValueError(f"enter the address of your N-central server, e.g. {EXAMPLE_URL}")
+    if "://" not in raw:
+        raise ValueError(f"must start with https://, e.g. {EXAMPLE_URL}; got {raw!r}")
+    parts = urlsplit(raw)
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise ValueError(f"has no host name, e.g. {EXAMPLE_URL}; got {raw!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"has an invalid port; got {raw!r}") from None
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"must be just the server address, without query, fragment or user info; got {raw!r}")
+    path = parts.path.rstrip("/")
+    if path.lower() == "/api":
+        path = ""
+    if path:
+        raise ValueError(f"must be the server root without a path (e.g. {EXAMPLE_URL}); got {raw!r}")
+    loopback = host in LOOPBACK_HOSTS
+    if parts.scheme != "https" and not (loopback and parts.scheme == "http"):
+        raise ValueError(f"must use https (N-central serves its API over TLS), e.g. {EXAMPLE_URL}; got {raw!r}")
+    shown = f"[{host}]" if ":" in host else host
+    netloc = shown if port is None else f"{shown}:{port}"
+    return f"{parts.scheme}://{netloc}"
+
+
+class NcentralCredentials(CredentialSpec):
+    """Credentials of an N-central API-only user (User-API token from Administration → User Management)."""
+
+    server_url: str = Field(
+        title="N-central server URL",
+        description="The address of your N-central server (on-premises or N-able hosted), e.g. " + EXAMPLE_URL,
+    )
+    api_token: SecretStr = Field(
+        title="User-API Token (JWT)",
+        description="Administration → User Management → Users → API-only user → API Access → "
+        "GENERATE JSON WEB TOKEN. Regenerating it invalidates the old one.",
+    )
+
+    @field_validator("server_url")
+    @classmethod
+    def _server_url(cls, value: str) -> str:
+        return normalize_server_url(value)
+
+    @field_validator("api_token")
+    @classmethod
+    def _jwt(cls, value: SecretStr) -> SecretStr:
+        token = value.get_secret_value().strip()
+        if not token:
+            raise ValueError("paste the User-API token N-central showed after GENERATE JSON WEB TOKEN")
+        if token.lower().startswith("bearer "):
+            token = token[7:].strip()
+        if any(ch.isspace() for ch in token) or token.count(".") != 2 or not all(token.split(".")):
+            raise ValueError(
+                "is not a JSON Web Token (three dot-separated parts, starting with 'eyJ'); copy the whole "
+                "User-API token from the user's API Access tab"
+            )
+        return SecretStr(token)
