@@ -60,3 +60,11 @@ ALERT_SUBJECT_RE = re.compile(
 )
 #: Status words that mean the monitor recovered.
 RESOLVED_STATUSES = frozenset({"SUCCESS", "PASS"})
+
+#: An e-mail rule for the alerts app (its VendorMail fields) that reads Automate's default alert message:
+#: subject `<monitor> FAILED|SUCCESS on <client>\<computer> at …`, no alert id (keyed by computer + field),
+#: SUCCESS = recovery, hostname between the backslash and " at ", condition between " for " and " result".
+EMAIL_RULE_NAME = "ConnectWise Automate Alerts"
+EMAIL_SUBJECT_PATTERN = r"\s(?:FAILED|SUCCESS)\s+on\s+[^\\]+\\"
+EMAIL_RECOVERY_PATTERN = r"\sSUCCESS\s+on\s"
+EMAIL_MARKERS: tuple[tuple[str, str, str], ...] = (("\\", " at ", "hostname"), (" for ", " result", "condition"))
