@@ -149,3 +149,9 @@ def test_distributed_commands_refuse_to_run_in_embedded_mode(db: Any, command: s
 
     with pytest.raises(CommandError, match="RMMBRIDGE_MODE=distributed"):
         call_command(command)
+
+
+def test_integration_setup_page_links_the_integrator_panel(admin_client: Any, integration: Any) -> None:
+    page = admin_client.get(f"/integrations/{integration.pk}/")
+    assert page.status_code == 200
+    assert f'href="/ops/integrations/{integration.pk}/"' in page.content.decode()
