@@ -108,7 +108,8 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
         return JSONResponse(page_body(request, items, len(chosen), page, size))
 
     async def send_challenge(request: Request) -> Response:
-        """Control API: send Addigy's webhook verification challenge to `url`; say whether it was echoed."""
+        """Control API: send Addigy's webhook verification challenge to `url` (with the webhook's custom secret
+        header when `secret` is given); say whether the token was echoed with a 200."""
         import secrets
 
         import httpx
@@ -117,12 +118,14 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
             data = json.loads(await request.body() or b"{}")
             url = str(data["url"])
         except (ValueError, KeyError, TypeError):
-            return JSONResponse({"error": 'Send {"url": "https://…/webhook"}.'}, status_code=400)
+            return JSONResponse({"error": 'Send {"url": "https://…/webhook", "secret"?: "…"}.'}, status_code=400)
         token = secrets.token_hex(16)
+        headers = {const.VALIDATION_HEADER: token, "Content-Type": "application/json"}
+        if data.get("secret"):
+            headers["X-Webhook-Secret"] = str(data["secret"])
         try:
             async with httpx.AsyncClient(timeout=10) as client:
-                answer = await client.post(url, content=b"{}", headers={const.VALIDATION_HEADER: token,
-                                                                         "Content-Type": "application/json"})
+                answer = await client.post(url, content=b"{}", headers=headers)
         except httpx.HTTPError as exc:
             return JSONResponse({"error": f"POST to {url} failed: {exc}"}, status_code=502)
         echoed = answer.headers.get(const.VALIDATION_HEADER) == token or token in answer.text

@@ -1,0 +1,85 @@
+"""Addigy alerts end to end over HTTP: the emulator POSTs AddigyAlerts to rmmbridge's webhook endpoint (live server),
+which opens a ticket on the linked asset and closes it when Addigy reports the alert resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from rmmbridge.alerts.models import AlertEvent, AlertState
+from rmmbridge.common.clock import utcnow
+from rmmbridge.connectors.addigy import const
+from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
+from rmmbridge.tickets.choices import TicketStatus
+from rmmbridge.tickets.models import Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    with serve_emulator(const.SLUG, seed=9, customers=1, devices=6, alerts=0) as running:
+        yield running
+
+
+def make_addigy_desk(emulator: RunningEmulator, agentid: str) -> Any:
+    """A customer with one Mac asset linked to the Addigy device, and alerting switched on for the integration."""
+    from rmmbridge.alerts.setup import enable_alerting
+    from rmmbridge.integrations.models import ExternalRef, Integration, RefKind
+    from rmmbridge.servicedesk.actions import (
+        Actor,
+        AssetInput,
+        do_create_asset_group,
+        do_create_asset_type,
+        do_create_customer,
+        do_create_end_user,
+        do_upsert_asset,
+    )
+    from rmmbridge.tickets.actions import do_create_ticket_type
+
+    actor = Actor.cli("test")
+    customer = do_create_customer(actor, "Acme Dental Group")
+    laptop = do_create_asset_type(actor, "Laptop", do_create_asset_group(actor, "Macs"))
+    asset, _ = do_upsert_asset(actor, AssetInput(asset_type=laptop, site=customer.main_site, name="Erin's MacBook"))
+    catchall = do_create_customer(actor, "Alert Catchall")
+    integration = Integration(vendor=const.SLUG, name="Addigy")
+    integration.set_credentials(dict(emulator.credentials))
+    integration.save()
+    now = utcnow()
+    ExternalRef.objects.create(integration=integration, kind=RefKind.ASSET, external_id=agentid,
+                               object_id=asset.pk, first_seen=now, last_seen=now)
+    enable_alerting(integration, ticket_type=do_create_ticket_type(actor, "Mac alert", default_priority=2),
+                    new_alert_user=do_create_end_user(actor, catchall.main_site, "Alert User"))
+    return integration, asset
+
+
+def control(emulator: RunningEmulator, path: str, **body: Any) -> Any:
+    answer = httpx.post(f"{emulator.url}/_emulator{path}", json=body, timeout=20)
+    assert answer.status_code < 300, answer.text
+    return answer.json()
+
+
+def test_addigy_alert_webhooks_open_and_close_a_ticket(emulator: RunningEmulator, live_server: Any) -> None:
+    device = emulator.state.device_at(2)
+    assert device is not None
+    integration, asset = make_addigy_desk(emulator, device.id)
+    config = integration.alerting
+    url = f"{live_server.url}/hooks/{const.SLUG}/{config.webhook_token}/"
+    alert_id = control(emulator, "/alerts", device_id=device.id, alert_type="perf_resource_usage",
+                       priority="Moderate")["alert_id"]
+    sent = control(emulator, "/send-webhook", alert_id=alert_id, url=url, secret=config.webhook_secret)
+    assert sent["status"] == 202, sent
+    ticket = Ticket.objects.get()
+    assert ticket.assets.get() == asset
+    assert ticket.source == "webhook"
+    assert "Low Free Disk Space" in ticket.details
+    assert AlertState.objects.get(ticket=ticket).external_id == alert_id
+    assert control(emulator, "/send-webhook", alert_id=alert_id, url=url, secret="wrong")["status"] == 401
+    control(emulator, f"/alerts/{alert_id}/resolve")
+    control(emulator, "/send-webhook", alert_id=alert_id, url=url, secret=config.webhook_secret)
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.CLOSED
+    assert AlertEvent.objects.count() == 2
