@@ -561,7 +561,7 @@ class _AssetPlanner:
         changes = {"name": [None, wanted["name"]],
                    "asset_type": [None, self.type_names.get(wanted["asset_type_id"], "")],
                    "site": [None, self.res.site_names.get(placement.site_id, str(placement.site_id))]}
-        changes.update({k: [None, v] for k, v in wanted["values"].items() if v is not None})
+        # the new values themselves are shown from data["set"]["values"] (not repeated here: large estates)
         return Op("assets", OpKind.CREATE, ext, label, f"no local asset matched ({where})", changes=changes,
                   data={"set": wanted}, fingerprint=fp, warnings=warnings)
 
