@@ -43,8 +43,10 @@ def make_addigy_desk(emulator: RunningEmulator, agentid: str) -> Any:
     actor = Actor.cli("test")
     customer = do_create_customer(actor, "Acme Dental Group")
     laptop = do_create_asset_type(actor, "Laptop", do_create_asset_group(actor, "Macs"))
-    asset, _ = do_upsert_asset(actor, AssetInput(asset_type=laptop, site=customer.main_site, name="Erin's MacBook"))
-    catchall = do_create_customer(actor, "Alert Catchall")
+    site, catchall_site = customer.main_site, do_create_customer(actor, "Alert Catchall").main_site
+    assert site is not None
+    assert catchall_site is not None
+    asset, _ = do_upsert_asset(actor, AssetInput(asset_type=laptop, site=site, name="Erin's MacBook"))
     integration = Integration(vendor=const.SLUG, name="Addigy")
     integration.set_credentials(dict(emulator.credentials))
     integration.save()
@@ -52,7 +54,7 @@ def make_addigy_desk(emulator: RunningEmulator, agentid: str) -> Any:
     ExternalRef.objects.create(integration=integration, kind=RefKind.ASSET, external_id=agentid,
                                object_id=asset.pk, first_seen=now, last_seen=now)
     enable_alerting(integration, ticket_type=do_create_ticket_type(actor, "Mac alert", default_priority=2),
-                    new_alert_user=do_create_end_user(actor, catchall.main_site, "Alert User"))
+                    new_alert_user=do_create_end_user(actor, catchall_site, "Alert User"))
     return integration, asset
 
 
