@@ -311,3 +311,26 @@ def test_send_alert_email_in_automates_monitor_format(emulator: RunningEmulator)
         (AlertState.OPEN, device.hostname, customer.name), (AlertState.RESOLVED, device.hostname, customer.name)]
     assert parsed[0].alert_type == parsed[1].alert_type
     assert parsed[0].external_id == ""
+
+
+# --- control API ----------------------------------------------------------------------------------------------------
+
+def test_devices_changed_through_the_control_api_move_between_automate_endpoints(emulator: RunningEmulator) -> None:
+    control = httpx.Client(base_url=f"{emulator.url}/_emulator", timeout=5)
+    added = control.post("/devices", json={"hostname": "ACME-PRN-9000", "kind": "printer", "site_id": "2",
+                                           "manufacturer": "Kyocera", "model": "ECOSYS M2540dn"})
+    assert added.status_code == 201, added.text
+    printer_id = added.json()["id"]
+    assert added.json()["device"]["DeviceType"] == {"Id": 7, "Name": "Printer"}
+    live = next(d for d in emulator.state.iter_devices() if state_of(emulator).is_computer(d) and not d.deleted)
+    assert control.patch(f"/devices/{live.id}", json={"deleted": True}).status_code == 200
+    with connect(emulator) as connector:
+        devices = {d.external_id: d for d in connector.iter_devices()}
+    printer = devices[f"nd-{printer_id}"]
+    probe = state_of(emulator).probe_of("2")
+    assert probe is not None
+    assert (printer.device_type, printer.model, printer.site_external_id, printer.parent_external_id) == (
+        DeviceType.PRINTER, "ECOSYS M2540dn", "2", probe.id)
+    assert devices[live.id].deleted
+    assert devices[live.id].vendor_type == "Retired computer"
+    assert len(devices) == emulator.state.device_count()
