@@ -87,7 +87,7 @@ def test_read_only_query_posts_are_retried_after_5xx_and_drops(emulator: Running
         customers = list(connector.iter_customers())
         devices = list(connector.iter_devices())
         assert connector.client.query_retries == 3
-    assert len(customers) == 4
+    assert len(customers) == len(emulator.state.policies()) == 6  # type: ignore[attr-defined]
     assert len(devices) == 60
 
 
@@ -127,17 +127,26 @@ def test_the_client_side_limit_keeps_every_10_second_window_under_the_published_
     assert per_minute < const.VENDOR_LIMIT_REQUESTS * 0.75
 
 
-def test_policies_are_the_customers_and_devices_point_at_them(emulator: RunningEmulator) -> None:
+def test_every_policy_is_a_customer_and_devices_point_at_their_own_policy(emulator: RunningEmulator) -> None:
     with connect(emulator) as connector:
         customers = list(connector.iter_customers())
         devices = list(connector.iter_devices())
         assert not connector.supports(Capability.SITES)
         assert not connector.supports(Capability.ALERTS_POLL)
         assert not connector.supports(Capability.ALERT_RESOLVE)
-    policy_ids = {c.external_id for c in customers}
-    assert {c.name for c in customers} == {c.name for c in emulator.state.customers}
+    by_id = {c.external_id: c for c in customers}
+    top = {c.name for c in customers if not c.fields["parent"]}
+    assert top == {c.name for c in emulator.state.customers}
+    children = [c for c in customers if c.fields["parent"]]
+    assert children
+    assert all(by_id[str(c.fields["parent"])].name + " – Laptops" == c.name for c in children)
     assert all(c.fields["orgid"] == emulator.state.orgid for c in customers)  # type: ignore[attr-defined]
-    assert {d.customer_external_id for d in devices} <= policy_ids
+    assert {d.customer_external_id for d in devices} <= set(by_id)
+    in_child = [d for d in devices if d.customer_external_id in {c.external_id for c in children}]
+    assert in_child
+    assert all(d.device_type is DeviceType.LAPTOP for d in in_child)
+    assert all(str(d.fields["facts.policy_ids"]).endswith(str(by_id[d.customer_external_id or ""].fields["parent"]))
+               for d in in_child)
     assert all(d.site_external_id is None for d in devices)
 
 

@@ -83,7 +83,7 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
         total = state.device_count()
         page = faulty(request, int(body.get("page", 1)), state.pages(total, size))
         if policy:
-            chosen: list[EmulatedDevice] = [d for d in state.iter_devices() if d.customer_id == policy]
+            chosen: list[EmulatedDevice] = [d for d in state.iter_devices() if policy in state.device_policies(d)]
             total = len(chosen)
             chunk = chosen[(page - 1) * size:page * size]
         else:
@@ -101,9 +101,9 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
             return body
         size = state.effective_page_size(body.get("per_page"))
         wanted = body.get("policies")
-        chosen = [c for c in state.customers if not wanted or c.id in wanted]
+        chosen = [p for p in state.policies() if not wanted or p["policyId"] in wanted]
         page = faulty(request, int(body.get("page", 1)), state.pages(len(chosen), size))
-        items = [state.render_policy(c) for c in chosen[(page - 1) * size:page * size]]
+        items = chosen[(page - 1) * size:page * size]
         break_one(request, items)
         return JSONResponse(page_body(request, items, len(chosen), page, size))
 

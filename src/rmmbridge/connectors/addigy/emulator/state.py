@@ -124,17 +124,41 @@ class AddigyEmulatorState(EmulatorState):
             return max(self._block_until - time.monotonic(), 0.0)
 
     # --- rendering -------------------------------------------------------------------------------------------
-    def render_policy(self, customer: EmulatedCustomer) -> dict[str, Any]:
+    def child_policy_id(self, customer: EmulatedCustomer) -> str | None:
+        """Every other customer has a child policy "<name> – Laptops" under its own (Addigy's policy tree)."""
+        return stable_uuid(self.seed, "child-policy", customer.index) if customer.index % 2 == 0 else None
+
+    def policies(self) -> list[dict[str, Any]]:
+        """Every policy, each parent followed by its child."""
+        out: list[dict[str, Any]] = []
+        for customer in self.customers:
+            out.append(self.render_policy(customer, customer.id, customer.name, ""))
+            child = self.child_policy_id(customer)
+            if child is not None:
+                out.append(self.render_policy(customer, child, f"{customer.name} – Laptops", customer.id))
+        return out
+
+    def render_policy(self, customer: EmulatedCustomer, policy_id: str, name: str, parent: str) -> dict[str, Any]:
         rng = rng_for(self.seed, "policy", customer.index)
+        color = rng.choice(("#1c6ce8", "#7c4dff", "#00a86b", "#f39c12", "#e74c3c"))
+        icon = "fa fa-laptop" if parent else rng.choice(("fa fa-building-o", "fa fa-users", "fa fa-globe-americas"))
         return {
-            "policyId": customer.id,
+            "policyId": policy_id,
             "orgid": self.orgid,
-            "name": customer.name,
-            "parent": "",
-            "color": rng.choice(("#1c6ce8", "#7c4dff", "#00a86b", "#f39c12", "#e74c3c")),
-            "icon": rng.choice(("fa fa-building-o", "fa fa-users", "fa fa-laptop", "fa fa-globe-americas")),
-            "creation_time": int(self.now.timestamp()) - 86400 * (200 + customer.index * 37),
+            "name": name,
+            "parent": parent,
+            "color": color,
+            "icon": icon,
+            "creation_time": int(self.now.timestamp()) - 86400 * (200 + customer.index * 37) + (3600 if parent else 0),
         }
+
+    def device_policies(self, device: EmulatedDevice) -> list[str]:
+        """The device's policy first, then its ancestors: laptops of customers with a child policy sit in it."""
+        customer = self.customer_by_id(device.customer_id)
+        child = self.child_policy_id(customer) if customer is not None else None
+        if child is not None and device.kind == "laptop":
+            return [child, device.customer_id]
+        return [device.customer_id]
 
     def apple_facts(self, device: EmulatedDevice) -> dict[str, Any]:
         """Every fact value of one device (id → value); changes via the control API's `extra` override facts."""
@@ -167,8 +191,8 @@ class AddigyEmulatorState(EmulatorState):
             "client_ip": device.external_ip,
             "ethernet_mac_address": mac if family in ("iMac", "Mac mini", "Mac Studio", "Mac Pro", "Xserve") else "",
             "wifi_mac_address": mac,
-            "policy_id": device.customer_id,
-            "policy_ids": [device.customer_id],
+            "policy_id": self.device_policies(device)[0],
+            "policy_ids": self.device_policies(device),
             "registration_date": iso(device.created_at),
             "current_user": user if platform == "macOS" else "",
             "processor_type": rng.choice(PROCESSORS) if platform == "macOS" else "",
