@@ -155,6 +155,8 @@ def test_lists_page_from_one_until_an_empty_page_even_when_the_server_caps_page_
     assert len(devices) == emulator.state.device_count()
     chassis = queries(log, f"{API}/Computers/Chassis")
     assert chassis[0]["condition"] == [f"ComputerId in ({','.join(d.id for d in live[:10])})"]
+    assert len(chassis) == pages, "one chassis request per page of computers"
+    assert [q["pageSize"] for q in chassis] == [["10"]] * (pages - 1) + [[str(len(live) - 10 * (pages - 1))]]
 
 
 def test_a_server_ignoring_page_stops_with_an_error(emulator: RunningEmulator) -> None:

@@ -219,6 +219,8 @@ class CwAutomateConnector(Connector):
                         logger.info("%s", exc.message)
                         continue
                     found[str(ident(row.ComputerId))] = (row, raw)
+                if len(found) >= len(ids):
+                    break  # every computer of the page has its row: no need to ask for the (empty) next page
         except (ConnectorForbiddenError, ConnectorFatalError) as exc:
             logger.warning("%s: no chassis data (%s); devices come without make, model and chassis type.",
                            self.name, exc.message)
