@@ -1,0 +1,306 @@
+"""N-central quirks over HTTP against the emulator: JWT → access/refresh tokens, pageNumber paging, assets,
+active issues, the concurrency 429 without Retry-After, error bodies and Custom PSA push payloads."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorFatalError
+from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
+from rmmbridge.connectors.ncentral.alerts import parse_webhook
+from rmmbridge.connectors.ncentral.connector import NcentralConnector
+from rmmbridge.connectors.records import AlertState, DeviceType
+from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
+
+FAST = RetryPolicy(max_retries=3, backoff_base=0.01, backoff_max=0.05, retry_after_cap=1.0)
+
+
+@pytest.fixture
+def emulator() -> Iterator[RunningEmulator]:
+    with serve_emulator("ncentral", seed=5, customers=3, devices=40, alerts=4, page_size=15) as running:
+        yield running
+
+
+def connect(emulator: RunningEmulator, log: RequestLog | None = None, **overrides: str) -> Any:
+    return open_connector("ncentral", {**emulator.credentials, **overrides}, request_log=log, retry=FAST, timeout=5)
+
+
+def paths(log: RequestLog) -> list[tuple[str, str, int | None]]:
+    return [(e.method, urlsplit(e.url).path, e.status) for e in log.entries()]
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+# --- auth -----------------------------------------------------------------------------------------------------------
+def test_authenticates_once_with_the_jwt_then_uses_the_access_token(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    with connect(emulator, log) as connector:
+        result = connector.test_connection()
+        list(connector.iter_customers())
+    assert result.ok, result.message
+    assert result.account is not None
+    assert result.account.details["version"]
+    assert result.message.startswith("Connected to N-central 2025.2.0.16 at 127.0.0.1:")
+    assert paths(log)[:2] == [("POST", "/api/auth/authenticate", 200), ("GET", "/api/server-info", 200)]
+    assert emulator.state.authentications == 1  # type: ignore[attr-defined]
+    assert len(emulator.state.tokens) == 1
+
+
+def test_expired_access_token_is_renewed_with_the_refresh_token_not_the_jwt(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    with connect(emulator, log) as connector:
+        assert connector.test_connection().ok
+        emulator.state.expire_tokens()
+        assert connector.test_connection().ok
+    state: Any = emulator.state
+    assert (state.authentications, state.refreshes) == (1, 1)
+    refresh = [e for e in log.entries() if e.url.endswith("/api/auth/refresh")]
+    assert len(refresh) == 1
+    assert refresh[0].status == 200
+    assert refresh[0].request_body == "***"  # the refresh token itself is the body, redacted
+    assert [p for p in paths(log) if p[1] == "/api/server-info"][1] == ("GET", "/api/server-info", 401)
+
+
+def test_access_token_is_renewed_before_it_expires_without_a_401(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    with connect(emulator, log) as connector:
+        assert connector.test_connection().ok
+        auth = connector.client.auth
+        later = time.monotonic() + 3590  # inside the 60 s margin before the 1 h access token expires
+        auth.clock = lambda: later
+        assert connector.test_connection().ok
+    statuses = paths(log)
+    assert ("POST", "/api/auth/refresh", 200) in statuses
+    assert all(status != 401 for _, _, status in statuses)
+
+
+def test_refused_refresh_token_falls_back_to_authenticating_with_the_jwt(emulator: RunningEmulator) -> None:
+    state: Any = emulator.state
+    with connect(emulator) as connector:
+        assert connector.test_connection().ok
+        state.expire_tokens()
+        state.expire_refresh_tokens()
+        assert connector.test_connection().ok
+    assert (state.authentications, state.refreshes) == (2, 0)
+
+
+def test_wrong_jwt_is_invalid_auth_with_the_vendor_message(emulator: RunningEmulator) -> None:
+    token = emulator.credentials["api_token"]
+    header, payload, _ = token.split(".")
+    with connect(emulator, api_token=f"{header}.{payload}.forged") as connector:
+        result = connector.test_connection()
+        with pytest.raises(ConnectorAuthError) as info:
+            list(connector.iter_devices())
+    assert result.error_key == "invalid_auth"
+    assert "User-API token is invalid" in result.message
+    assert "Generate a new JSON Web Token" in info.value.message
+
+
+def test_tokens_never_reach_the_request_log(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    state: Any = emulator.state
+    with connect(emulator, log) as connector:
+        assert connector.test_connection().ok
+        state.expire_tokens()
+        list(connector.iter_sites())
+    text = "\n".join(f"{e.url} {e.request_body} {e.response_body}" for e in log.entries())
+    issued = [*state.tokens, *state.refresh_tokens, emulator.credentials["api_token"]]
+    assert issued
+    assert all(value not in text for value in issued)
+    assert '"token": "***"' in text.replace('"token":"***"', '"token": "***"')
+
+
+# --- paging -----------------------------------------------------------------------------------------------------------
+def test_devices_page_by_page_number_from_one_until_total_pages(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    with connect(emulator, log) as connector:
+        devices = list(connector.iter_devices())
+    assert len(devices) == 40
+    device_calls = [e for e in log.entries() if urlsplit(e.url).path == "/api/devices"]
+    assert [query(e.url)["pageNumber"] for e in device_calls] == ["1", "2", "3"]  # 15 + 15 + 10, no extra call
+    assert {query(e.url)["pageSize"] for e in device_calls} == {"1000"}
+
+
+def test_page_envelope_and_bad_page_parameters(emulator: RunningEmulator) -> None:
+    state: Any = emulator.state
+    headers = {"Authorization": f"Bearer {state.issue_pair()['tokens']['access']['token']}"}
+    with httpx.Client(base_url=emulator.url, headers=headers) as raw:
+        page = raw.get("/api/devices", params={"pageNumber": 3, "pageSize": 15}).json()
+        too_big = raw.get("/api/devices", params={"pageSize": 1001})
+        zero = raw.get("/api/devices", params={"pageNumber": 0})
+        beyond = raw.get("/api/devices", params={"pageNumber": 9, "pageSize": 15}).json()
+        unauthenticated = httpx.get(f"{emulator.url}/api/devices")
+    assert (page["pageNumber"], page["pageSize"], page["itemCount"]) == (3, 15, 10)
+    assert (page["totalItems"], page["totalPages"]) == (40, 3)
+    assert page["_links"]["previousPage"].endswith("pageNumber=2")
+    assert "nextPage" not in page["_links"]
+    assert page["data"][0]["deviceId"] == 1_000_000_030
+    assert too_big.status_code == 400
+    assert "pageSize" in too_big.json()["message"]
+    assert zero.status_code == 400
+    assert "pageNumber" in zero.json()["message"]
+    assert beyond["data"] == []
+    assert beyond["totalPages"] == 3
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.json()["status"] == 401
+
+
+def test_server_ignoring_page_number_stops_with_an_error() -> None:
+    with serve_emulator("ncentral", seed=5, customers=40, devices=3, alerts=0, page_size=10) as big:
+        big.state.faults.add("repeat-page:GET:/api/customers:times=0")
+        with connect(big) as connector, pytest.raises(ConnectorFatalError) as info:
+            list(connector.iter_customers())
+    assert "same page twice" in info.value.message
+    assert big.state.requests_by_path["GET /api/customers"] == 2
+
+
+def test_a_large_estate_costs_one_request_per_thousand_devices() -> None:
+    with serve_emulator("ncentral", seed=2, customers=4, devices=2500, alerts=0) as big:
+        with connect(big) as connector:
+            count = sum(1 for _ in connector.iter_devices())
+        assert count == 2500
+        assert big.state.requests_by_path["GET /api/devices"] == 3
+
+
+# --- org units and devices ----------------------------------------------------------------------------------------
+def test_customers_and_sites_follow_the_org_unit_tree(emulator: RunningEmulator) -> None:
+    with connect(emulator) as connector:
+        customers = list(connector.iter_customers())
+        sites = list(connector.iter_sites())
+        devices = list(connector.iter_devices())
+    assert [c.external_id for c in customers] == ["1000", "1001", "1002"]
+    assert customers[0].fields["parentId"] == 50
+    assert customers[0].fields["orgUnitType"] == "CUSTOMER"
+    assert len(sites) == 6
+    assert {s.customer_external_id for s in sites} == {"1000", "1001", "1002"}
+    site_ids = {s.external_id for s in sites}
+    assert all(d.site_external_id in site_ids for d in devices)
+    by_site = {s.external_id: s.customer_external_id for s in sites}
+    assert all(by_site[d.site_external_id or ""] == d.customer_external_id for d in devices)
+    kinds = {d.device_type for d in devices}
+    assert {DeviceType.SERVER, DeviceType.WORKSTATION, DeviceType.LAPTOP} <= kinds
+    assert all(d.serial_number is None for d in devices)
+
+
+def test_include_assets_fetches_inventory_per_device(emulator: RunningEmulator) -> None:
+    with connect(emulator) as connector:
+        assert isinstance(connector, NcentralConnector)
+        connector.include_assets = True
+        devices = list(connector.iter_devices())
+        fields = {f.path for f in connector.available_fields()}
+    state = emulator.state
+    assert state.requests_by_path["GET /api/devices"] == 3
+    assert sum(n for k, n in state.requests_by_path.items() if k.endswith("/assets")) == 40
+    for device in devices[:5]:
+        expected = state.get_device(device.external_id)
+        assert expected is not None
+        assert device.serial_number == expected.serial_number
+        assert (device.manufacturer, device.model) == (expected.manufacturer, expected.model)
+        assert device.mac_addresses == (expected.mac_address.upper(),)
+        assert device.fields["assets.device.deviceid"] == device.external_id
+    assert "assets.computersystem.serialnumber" in fields
+
+
+def test_device_removed_while_listing_keeps_its_list_record(emulator: RunningEmulator) -> None:
+    with connect(emulator) as connector:
+        assert isinstance(connector, NcentralConnector)
+        assert connector.device_assets("1000000039") is not None
+        emulator.state.remove_device("1000000039")
+        assert connector.device_assets("1000000039") is None
+
+
+# --- alerts -----------------------------------------------------------------------------------------------------------
+def test_active_issues_of_the_service_org_are_the_open_alerts(emulator: RunningEmulator) -> None:
+    state = emulator.state
+    raised = state.raise_alert(message="Disk C: below 5 %", priority="Critical", alert_type="perf_resource_usage")
+    with connect(emulator) as connector:
+        alerts = {a.external_id: a for a in connector.iter_alerts(AlertState.OPEN)}
+        resolved = list(connector.iter_alerts(AlertState.RESOLVED))
+        state.resolve_alert(raised.id)
+        still_open = {a.external_id for a in connector.iter_alerts(AlertState.OPEN)}
+    assert set(alerts) == {a.id for a in state.alerts.values()}
+    alert = alerts[raised.id]
+    device = state.get_device(raised.device_id)
+    assert device is not None
+    assert alert.device_external_id == raised.device_id
+    assert alert.hostname == device.hostname
+    assert alert.severity == "Failed"
+    assert alert.alert_type == "CPU"
+    assert alert.message == f"CPU is Failed on {device.hostname}"
+    assert alert.raised_at == raised.raised_at
+    assert resolved == []  # no history endpoint: absence from the active list is the resolution
+    assert raised.id not in still_open
+    assert state.requests_by_path["GET /api/org-units/50/active-issues"] == 2
+
+
+def test_without_access_to_the_service_org_issues_are_read_per_customer(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add("403:GET:/api/service-orgs:times=0")
+    with connect(emulator) as connector:
+        alerts = list(connector.iter_alerts())
+    assert {a.external_id for a in alerts} == {a.id for a in emulator.state.open_alerts()}
+    per_customer = [k for k in emulator.state.requests_by_path if k.endswith("/active-issues")]
+    assert sorted(per_customer) == [f"GET /api/org-units/{c}/active-issues" for c in (1000, 1001, 1002)]
+
+
+def test_too_many_concurrent_requests_answer_429_without_retry_after(emulator: RunningEmulator) -> None:
+    state: Any = emulator.state
+    state.response_delay = 0.4
+    token = state.issue_pair()["tokens"]["access"]["token"]
+    answers: list[httpx.Response] = []
+
+    def call() -> None:
+        answers.append(httpx.get(f"{emulator.url}/api/customers", headers={"Authorization": f"Bearer {token}"}))
+
+    threads = [threading.Thread(target=call) for _ in range(state.concurrency_limit + 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refused = [a for a in answers if a.status_code == 429]
+    assert len(refused) == 3
+    assert sum(a.status_code == 200 for a in answers) == state.concurrency_limit
+    assert all("retry-after" not in a.headers for a in refused)
+    assert refused[0].json()["message"] == "Too many concurrent requests to this endpoint."
+    state.response_delay = 0.0
+    with connect(emulator) as connector:  # the connector backs off exponentially on such a 429
+        emulator.state.faults.add("429:GET:/api/customers:times=2")
+        assert len(list(connector.iter_customers())) == 3
+
+
+# --- push ------------------------------------------------------------------------------------------------------
+def test_custom_psa_requests_parse_into_open_and_resolved_alerts(emulator: RunningEmulator) -> None:
+    state = emulator.state
+    alert = next(iter(state.alerts.values()))
+    created = parse_webhook(json.dumps(state.webhook_payload(alert)).encode())
+    state.resolve_alert(alert.id)
+    resolved = parse_webhook(json.dumps(state.webhook_payload(alert)).encode())
+    assert [a.state for a in created + resolved] == [AlertState.OPEN, AlertState.RESOLVED]
+    assert created[0].external_id == resolved[0].external_id == f"psa-{alert.id}"
+    assert created[0].alert_type == "CREATE"
+    assert resolved[0].raw["psaTicketNumber"]
+    assert created[0].message.startswith(state.get_device(alert.device_id).hostname)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [
+        (b"not json", "not JSON"),
+        (b'{"title": "x"}', "without action and ncentralTicketId"),
+        (b'{"action": "CREATE"}', "without ncentralTicketId"),
+        (b"[1]", "not an object"),
+    ],
+)
+def test_bad_custom_psa_bodies_say_what_was_expected(body: bytes, says: str) -> None:
+    with pytest.raises(ConnectorFatalError) as info:
+        parse_webhook(body)
+    assert says in info.value.message
