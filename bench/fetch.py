@@ -56,12 +56,15 @@ def main() -> None:
         log = RequestLog()
         count = 0
         rss_at_10k = None
+        rss_samples: dict[int, float] = {}
         started = time.perf_counter()
         with open_connector(args.slug, info["credentials"], request_log=log) as connector:
             for device in connector.iter_devices():
                 count += 1 if device.external_id else 0
                 if count == 10_000:
                     rss_at_10k = rss_mb()
+                if count % 20_000 == 0:
+                    rss_samples[count] = round(rss_mb(), 1)
             skipped = connector.skipped_records
         seconds = time.perf_counter() - started
         requests = httpx.get(f"{info['url']}/_emulator/state", timeout=30).json()["request_count"]
@@ -78,6 +81,7 @@ def main() -> None:
         "rss_mb_after_10k": round(rss_at_10k, 1) if rss_at_10k is not None else None,
         "rss_mb_at_end": round(rss_mb(), 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_mb_every_20k": rss_samples,
         "request_log_entries": len(log.entries()),
     }))
 

@@ -126,10 +126,12 @@ class RequestLog:
         with self._lock:
             self._listeners.append(listener)
 
-    def truncate(self, text: str) -> str:
-        if len(text) <= self.body_limit:
+    def truncate(self, text: str, omitted: int = 0) -> str:
+        """At most `body_limit` characters, saying how many more there were (`omitted`: already cut off)."""
+        if len(text) <= self.body_limit and not omitted:
             return text
-        return text[: self.body_limit] + f"… [{len(text) - self.body_limit} more characters]"
+        kept = text[: self.body_limit]
+        return kept + f"… [{len(text) - len(kept) + omitted} more characters]"
 
     def add(self, entry: RequestLogEntry) -> None:
         with self._lock:
@@ -199,8 +201,21 @@ def parse_retry_after(value: str | None) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-def _decode_text(content: bytes, headers: httpx.Headers) -> str:
-    """Decoded text of a (possibly compressed) body, for the log only."""
+def _decode_text(content: bytes, headers: httpx.Headers, max_bytes: int | None = None) -> tuple[str, int]:
+    """(decoded text, bytes left out) of a (possibly compressed) body, for the log only.
+
+    Uncompressed bodies are cut at `max_bytes` before decoding, so a big page is never decoded just to be logged;
+    the caller redacts, then truncates to fewer characters than that, so no secret is cut in half in the log.
+    """
+    omitted = 0
+    encoding = headers.get("content-encoding", "identity").lower()
+    if max_bytes is not None and encoding in ("", "identity") and len(content) > max_bytes:
+        omitted = len(content) - max_bytes
+        content = content[:max_bytes]
+    return _decode_all(content, headers), omitted
+
+
+def _decode_all(content: bytes, headers: httpx.Headers) -> str:
     try:
         probe = httpx.Response(200, headers=headers, content=content)
         return probe.text
@@ -227,9 +242,13 @@ class LoggingTransport(httpx.BaseTransport):
             response = self.inner.handle_request(request)
             raw = b"".join(response.iter_raw())
         except httpx.HTTPError as exc:
-            self._record(request, at, started, None, request_body, "", f"{type(exc).__name__}: {exc}")
+            self._record(request, at, started, None, request_body, "", f"{type(exc).__name__}: {exc}", 0)
             raise
-        self._record(request, at, started, response.status_code, request_body, _decode_text(raw, response.headers), "")
+        if self.request_log is not None:
+            text, omitted = _decode_text(raw, response.headers, self.request_log.body_limit * 4)
+        else:
+            text, omitted = "", 0
+        self._record(request, at, started, response.status_code, request_body, text, "", omitted)
         return httpx.Response(
             response.status_code,
             headers=response.headers,
@@ -247,6 +266,7 @@ class LoggingTransport(httpx.BaseTransport):
         request_body: str,
         response_body: str,
         error: str,
+        omitted: int,
     ) -> None:
         duration_ms = (time.perf_counter() - started) * 1000
         url = self.redactor(str(request.url))
@@ -266,7 +286,7 @@ class LoggingTransport(httpx.BaseTransport):
                 status=status,
                 duration_ms=round(duration_ms, 2),
                 request_body=self.request_log.truncate(self.redactor(request_body)),
-                response_body=self.request_log.truncate(self.redactor(response_body)),
+                response_body=self.request_log.truncate(self.redactor(response_body), omitted),
                 error=error,
             )
         )
