@@ -57,7 +57,7 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
             },
         }
 
-    def faulty(request: Request, page: int, page_count: int) -> int:
+    def faulty(request: Request, page: int) -> int:
         """The page actually served: a `repeat-page` fault serves the previous page again (page ignored)."""
         if page > 1 and state.take_fault(request.method, request.url.path, frozenset({"repeat-page"})):
             return page - 1
@@ -75,13 +75,14 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
         if isinstance(body, JSONResponse):
             return body
         size = state.effective_page_size(body.get("per_page"))
-        query = body.get("query") if isinstance(body.get("query"), dict) else {}
-        assert isinstance(query, dict)
+        query = body.get("query")
+        if not isinstance(query, dict):
+            query = {}
         policy = query.get("policyId") or query.get("policy_id")
         desired = body.get("desired_fact_identifiers")
         desired_list = [str(f) for f in desired] if isinstance(desired, list) and desired else None
         total = state.device_count()
-        page = faulty(request, int(body.get("page", 1)), state.pages(total, size))
+        page = faulty(request, int(body.get("page", 1)))
         if policy:
             chosen: list[EmulatedDevice] = [d for d in state.iter_devices() if policy in state.device_policies(d)]
             total = len(chosen)
@@ -102,7 +103,7 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
         size = state.effective_page_size(body.get("per_page"))
         wanted = body.get("policies")
         chosen = [p for p in state.policies() if not wanted or p["policyId"] in wanted]
-        page = faulty(request, int(body.get("page", 1)), state.pages(len(chosen), size))
+        page = faulty(request, int(body.get("page", 1)))
         items = chosen[(page - 1) * size:page * size]
         break_one(request, items)
         return JSONResponse(page_body(request, items, len(chosen), page, size))
