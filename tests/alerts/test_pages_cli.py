@@ -122,3 +122,19 @@ def test_cli_enable(desk: Desk) -> None:
     call_command("alerts", "enable", "Ninja", "--from-address", "n@ninja.example", stdout=out)
     assert "Alerting on for Ninja" in out.getvalue()
     assert EmailRule.objects.filter(integration=other, from_address="n@ninja.example").exists()
+
+
+def test_events_stored_but_not_processed_are_picked_up(desk: Desk) -> None:
+    from rmmbridge.alerts.models import AlertEvent, Channel, EventStatus
+    from rmmbridge.alerts.processing import store_event
+
+    event = store_event(Channel.SMTP, datto_mail("crash-1"))  # as if the process died right after storing
+    out = StringIO()
+    call_command("alerts", "process-pending", stdout=out)
+    assert "Processed 1 pending event(s)." in out.getvalue()
+    event.refresh_from_db()
+    assert event.status == EventStatus.PROCESSED
+    assert Ticket.objects.get().pk == event.ticket_id
+    call_command("alerts", "process-pending", stdout=out)
+    assert Ticket.objects.count() == 1
+    assert AlertEvent.objects.count() == 1

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,7 +17,6 @@ from rmmbridge.alerts.decide import (
     Action,
     CloseBehaviour,
     CurrentState,
-    Decision,
     EventFacts,
     EventKind,
     Policy,
@@ -679,20 +676,3 @@ def create_test_ticket(integration: Integration) -> Outcome:
     event = store_event(Channel.TEST, b'{"test": true}', integration=integration,
                         summary=f"Test alert from {integration.name}")
     return process_event(event)
-
-
-@contextmanager
-def rmm_close() -> Iterator[None]:
-    """Mark closes inside the block as coming from the RMM (no resolve is sent back)."""
-    token = closing_from_rmm.set(True)
-    try:
-        yield
-    finally:
-        closing_from_rmm.reset(token)
-
-
-def raw_json(value: Any) -> bytes:
-    return json.dumps(value, default=str, separators=(",", ":")).encode()
-
-
-__all__ = ["AlertFacts", "Decision", "Outcome", "apply_facts", "ingest_email", "process_event", "store_event"]
