@@ -346,7 +346,6 @@ class NcentralEmulatorState(EmulatorState):
                 "psaTicketDetails": "",
                 "soCustomerID": SO_ID,
                 "maintenanceWindowEnabled": False,
-                "message": alert.message,
             },
         }
 
