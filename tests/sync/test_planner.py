@@ -399,3 +399,11 @@ def test_device_links_to_user_by_a_mapped_field() -> None:
     ops = asset_ops(plan_devices([dev("d1", fields={"udf.udf2": "jane@acme.test"}, last_logged_in_user="ACME\\bob")],
                                  user_source="udf.udf2"))
     assert ops[0].data["set"]["end_user_id"] == 100
+
+
+def test_users_only_run_waits_for_customers_that_are_not_imported_yet() -> None:
+    remote = RemoteData(customers=[RemoteCustomer("c-1", "Acme"), RemoteCustomer("c-2", "Brand New")],
+                        users=[RemoteUser("u1", "Jane", "jane@acme.test", "c-1"),
+                               RemoteUser("u2", "Neo", "neo@new.test", "c-2")])
+    plan = build_plan(remote, snapshot(), settings(), sites_are_customers=False, entities=["users"], now=NOW)
+    assert [(op.entity, op.kind) for op in plan.ops] == [("users", OpKind.LINK), ("users", OpKind.SKIP)]

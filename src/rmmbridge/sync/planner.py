@@ -692,6 +692,9 @@ def build_plan(remote: RemoteData, snap: Snapshot, cfg: SyncSettings, *, sites_a
     importing_places = "customers" in entities or "sites" in entities
     if importing_places:
         plan.extend(place_ops)
+    else:  # customers that would be created are not imported in this run: their records wait for them
+        res.by_site = {k: p for k, p in res.by_site.items() if p.site_id > 0 and p.customer_id > 0}
+        res.by_customer = {k: p for k, p in res.by_customer.items() if p.site_id > 0 and p.customer_id > 0}
     users = user_index(snap)
     if "users" in entities:
         plan.extend(plan_users(remote.users, snap, cfg, res, pending, users))
