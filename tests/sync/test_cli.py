@@ -136,3 +136,12 @@ def test_configure_import_errors_say_what_to_fix(integration: Integration, tmp_p
     path.write_text("{not json")
     with pytest.raises(CommandError, match="is not valid JSON"):
         call_command("integration", "configure", "Datto CLI", "--import", str(path))
+
+
+def test_plain_output_is_a_table_with_the_preview_hint(integration: Integration) -> None:
+    out = StringIO()
+    call_command("sync", "Datto CLI", "--dry-run", stdout=out)
+    text = out.getvalue()
+    assert "Planned (dry run)" in text
+    assert "assets" in text
+    assert "Dry run: nothing was written" in text
