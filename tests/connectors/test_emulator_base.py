@@ -95,6 +95,10 @@ def test_device_changes_and_removal_keep_paging_consistent() -> None:
         state.remove_device(first.id)
     with pytest.raises(ValueError, match="Unknown site_id"):
         state.add_device(hostname="X", site_id="nope")
+    with pytest.raises(ValueError, match="Unknown device kind 'toaster'; use one of: workstation"):
+        state.add_device(hostname="X", kind="toaster")
+    with pytest.raises(ValueError, match="Unknown device kind"):
+        state.update_device(added.id, kind="toaster")
 
 
 def test_alerts_raise_and_resolve() -> None:

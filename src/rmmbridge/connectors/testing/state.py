@@ -34,6 +34,16 @@ DEVICE_FIELDS = frozenset({
     "mac_address", "last_user", "online", "deleted", "parent_id", "udf", "extra", "last_seen",
 })
 
+#: Device kinds the control API accepts (records.DeviceType values).
+DEVICE_KINDS = ("workstation", "laptop", "server", "network_device", "printer", "mobile", "virtual_machine", "other")
+
+
+def _check_kind(fields: dict[str, Any]) -> None:
+    kind = fields.get("kind")
+    if kind is not None and kind not in DEVICE_KINDS:
+        raise ValueError(f"Unknown device kind {kind!r}; use one of: {', '.join(DEVICE_KINDS)}.")
+
+
 ALERT_TEMPLATES: tuple[tuple[str, str, str], ...] = (
     ("online_offline_status", "High", "Device went offline"),
     ("perf_resource_usage", "Moderate", "CPU usage above 90% for 5 minutes"),
@@ -341,6 +351,7 @@ class EmulatorState:
         unknown = set(fields) - DEVICE_FIELDS
         if unknown:
             raise ValueError(f"Unknown device field(s) {sorted(unknown)}; use {sorted(DEVICE_FIELDS)}.")
+        _check_kind(fields)
         hostname = fields.get("hostname")
         if not isinstance(hostname, str) or not hostname.strip():
             raise ValueError("A device needs a hostname.")
@@ -384,6 +395,7 @@ class EmulatorState:
         unknown = set(changes) - DEVICE_FIELDS
         if unknown:
             raise ValueError(f"Unknown device field(s) {sorted(unknown)}; use {sorted(DEVICE_FIELDS)}.")
+        _check_kind(changes)
         device = self.get_device(device_id)
         if device is None:
             raise KeyError(device_id)
