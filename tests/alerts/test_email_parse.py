@@ -73,3 +73,16 @@ def test_multipart_prefers_plain_and_skips_attachments() -> None:
 
 def test_html_to_text_entities() -> None:
     assert html_to_text("<b>a &amp; b</b><br>c") == "a & b\nc"
+
+
+def test_undeclared_8bit_headers_are_decoded() -> None:
+    latin = parse_email(b"From: J\xfcrgen <a@b.example>\r\nSubject: Caf\xe9 Alert{x9}\r\n\r\nbody\r\n")
+    assert latin.subject == "Café Alert{x9}"
+    assert latin.from_name == "Jürgen"
+    utf8 = parse_email("Subject: Temperatur über 90 °C\r\nFrom: a@b.example\r\n\r\nx".encode())
+    assert utf8.subject == "Temperatur über 90 °C"
+
+
+def test_folded_headers_are_unfolded() -> None:
+    mail = parse_email(b"Subject: =?utf-8?q?Alert_on?=\r\n =?utf-8?q?_device?= and\r\n\tmore\r\n\r\nx")
+    assert mail.subject == "Alert on device and more"

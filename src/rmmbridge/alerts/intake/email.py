@@ -29,8 +29,22 @@ class ParsedEmail:
     problems: tuple[str, ...] = field(default=())
 
 
+def _raw_8bit(text: str) -> str | None:
+    """Undeclared 8-bit header bytes (kept as surrogates by the parser): UTF-8 if valid, else Windows-1252."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return None
+    raw = text.encode("utf-8", errors="surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def _decode_header_value(value: object) -> str:
     text = str(value or "")
+    eight_bit = _raw_8bit(text)
+    if eight_bit is not None:
+        return eight_bit
     try:
         return str(make_header(decode_header(text)))
     except (LookupError, UnicodeDecodeError, ValueError, TypeError, AssertionError):
@@ -53,6 +67,7 @@ def _safe_charset(charset: str | None) -> str:
     return charset
 
 
+_UNFOLD = re.compile(r"\r?\n[ \t]+")
 _TAG = re.compile(r"<[^>]+>")
 _BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6])\b[^>]*>")
 _DROP = re.compile(r"(?is)<(script|style|head)\b.*?</\1\s*>")
@@ -132,9 +147,9 @@ def parse_email(raw: bytes) -> ParsedEmail:
     if msg.defects:
         problems.extend(f"defect: {type(d).__name__}" for d in msg.defects[:5])
     headers: dict[str, str] = {}
-    for name, value in list(msg.items())[:200]:
+    for name, value in list(msg.raw_items())[:200]:
         key = name.lower()
-        decoded = _decode_header_value(value)
+        decoded = _decode_header_value(_UNFOLD.sub(" ", str(value)))
         headers[key] = f"{headers[key]}\n{decoded}" if key in headers else decoded
     message_id = " ".join(headers.get("message-id", "").split())[:255]
     if not message_id:
