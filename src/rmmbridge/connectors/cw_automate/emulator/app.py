@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, Iterator
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from rmmbridge.connectors.cw_automate import const
 from rmmbridge.connectors.cw_automate.emulator.state import CwAutomateEmulatorState, automate_time
 from rmmbridge.connectors.testing.control import build_emulator_app
+from rmmbridge.connectors.testing.estate import EmulatedDevice
 from rmmbridge.connectors.testing.state import EmulatorState
 
 Handler = Callable[[Request, dict[str, str]], Awaitable[Response]]
@@ -32,6 +34,10 @@ _CLAUSE = re.compile(
     r"\s+(?P<value>.+?)\s*$",
     re.IGNORECASE,
 )
+
+
+#: `ComputerId in (1,2,3)`: the chassis lookup the connector makes per page, served without a full scan.
+_ID_LIST = re.compile(r"^\s*ComputerId\s+in\s*\(([\d,\s]+)\)\s*$", re.IGNORECASE)
 
 
 class BadQuery(ValueError):
@@ -161,20 +167,26 @@ def create_app(state: EmulatorState) -> Starlette:
     def client_id_ok(request: Request) -> bool:
         return request.headers.get(const.CLIENT_ID_HEADER, "").strip() == cwa.credentials.get("client_id")
 
-    def list_page(request: Request, items: Iterator[dict[str, Any]]) -> Response:
+    def list_page(request: Request, items: Iterator[Callable[[], dict[str, Any]]]) -> Response:
+        """One page of a list; `items` yields renderers, so rows before the page are not rendered without a
+        condition (cheap paging through 100,000 devices)."""
         params = _query(request)
         page = max(_int(params, "page", 1), 1)
         size = cwa.effective_page_size(_int(params, "pageSize", cwa.default_page_size))
-        predicate = compile_condition(params.get("condition"))
+        condition = params.get("condition")
+        predicate = compile_condition(condition)
         path = request.url.path
         if page > 1 and cwa.take_fault("GET", path, frozenset({"repeat-page"})) is not None:
             page = 1  # a server ignoring `page`: the first page again
         start, out, matched = (page - 1) * size, [], 0
-        for item in items:
-            if not predicate(item):
-                continue
+        for render in items:
+            item: dict[str, Any] | None = None
+            if condition:
+                item = render()
+                if not predicate(item):
+                    continue
             if matched >= start:
-                out.append(item)
+                out.append(item if item is not None else render())
                 if len(out) >= size:
                     break
             matched += 1
@@ -182,17 +194,27 @@ def create_app(state: EmulatorState) -> Starlette:
             out[len(out) // 2] = _broken(out[len(out) // 2])
         return JSONResponse(out)
 
-    def devices(kind: str) -> Iterator[dict[str, Any]]:
-        for device in cwa.iter_devices():
-            computer = cwa.is_computer(device)
-            if kind == "computers" and computer and not device.deleted:
-                yield cwa.computer_json(device)
-            elif kind == "chassis" and computer and not device.deleted:
-                yield cwa.chassis_json(device)
-            elif kind == "retired" and computer and device.deleted:
-                yield cwa.retired_json(device)
-            elif kind == "network" and not computer:
-                yield cwa.network_device_json(device)
+    renderers: dict[str, tuple[str, Callable[[EmulatedDevice], dict[str, Any]]]] = {
+        "computers": ("computer", cwa.computer_json),
+        "chassis": ("computer", cwa.chassis_json),
+        "retired": ("retired", cwa.retired_json),
+        "network": ("network", cwa.network_device_json),
+    }
+
+    def devices(kind: str) -> Iterator[Callable[[], dict[str, Any]]]:
+        category, render = renderers[kind]
+        for index in cwa.indices(category):
+            yield partial(_render_at, index, render)
+
+    def _render_at(index: int, render: Callable[[EmulatedDevice], dict[str, Any]]) -> dict[str, Any]:
+        device = cwa.device_at(index)
+        if device is None:  # removed while the page was being built
+            return {}
+        return render(device)
+
+    def rows(values: Iterator[dict[str, Any]]) -> Iterator[Callable[[], dict[str, Any]]]:
+        for value in values:
+            yield partial(dict, value)
 
     # --- auth ---------------------------------------------------------------------------------------------------
     async def token(request: Request, _: dict[str, str]) -> Response:
@@ -263,7 +285,7 @@ def create_app(state: EmulatorState) -> Starlette:
     # --- data ---------------------------------------------------------------------------------------------------
     @authed
     async def clients(request: Request, _: dict[str, str]) -> Response:
-        return list_page(request, (cwa.client_json(c.index) for c in cwa.customers))
+        return list_page(request, rows(cwa.client_json(c.index) for c in cwa.customers))
 
     @authed
     async def client(request: Request, args: dict[str, str]) -> Response:
@@ -274,11 +296,11 @@ def create_app(state: EmulatorState) -> Starlette:
 
     @authed
     async def locations(request: Request, _: dict[str, str]) -> Response:
-        return list_page(request, (cwa.location_json(s.index) for s in cwa.sites))
+        return list_page(request, rows(cwa.location_json(s.index) for s in cwa.sites))
 
     @authed
     async def contacts(request: Request, _: dict[str, str]) -> Response:
-        return list_page(request, iter(cwa.contacts))
+        return list_page(request, rows(iter(cwa.contacts)))
 
     @authed
     async def computers(request: Request, _: dict[str, str]) -> Response:
@@ -286,7 +308,12 @@ def create_app(state: EmulatorState) -> Starlette:
 
     @authed
     async def chassis(request: Request, _: dict[str, str]) -> Response:
-        return list_page(request, devices("chassis"))
+        wanted = _ID_LIST.match(_query(request).get("condition", ""))
+        if wanted is None:
+            return list_page(request, devices("chassis"))
+        indices = sorted({int(v) - 1 for v in wanted.group(1).split(",") if v.strip().isdigit() and int(v) > 0})
+        picked = (partial(_render_at, i, cwa.chassis_json) for i in indices if cwa.category(i) == "computer")
+        return list_page(request, picked)  # the usual condition check still runs on each picked row
 
     @authed
     async def retired(request: Request, _: dict[str, str]) -> Response:
@@ -312,7 +339,7 @@ def create_app(state: EmulatorState) -> Starlette:
 
     @authed
     async def alerts(request: Request, _: dict[str, str]) -> Response:
-        return list_page(request, (cwa.alert_json(a) for a in cwa.open_alerts()))
+        return list_page(request, rows(cwa.alert_json(a) for a in cwa.open_alerts()))
 
     @authed
     async def alert(request: Request, args: dict[str, str]) -> Response:
@@ -323,7 +350,7 @@ def create_app(state: EmulatorState) -> Starlette:
 
     @authed
     async def computer_alerts(request: Request, args: dict[str, str]) -> Response:
-        return list_page(request, (cwa.alert_json(a) for a in cwa.open_alerts() if a.device_id == args["id"]))
+        return list_page(request, rows(cwa.alert_json(a) for a in cwa.open_alerts() if a.device_id == args["id"]))
 
     @authed
     async def server_time(request: Request, _: dict[str, str]) -> Response:

@@ -9,6 +9,7 @@ are NetworkDevices discovered by their location's network probe (the first live 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -77,6 +78,10 @@ class CwAutomateEmulatorState(EmulatorState):
     token_lifetime: ClassVar[float] = 3600.0
 
     def __init__(self, **kwargs: Any) -> None:
+        #: index → "computer" | "retired" | "network", so list pages skip devices without rendering them.
+        self._categories: dict[int, str] = {}
+        #: site id → its probe computer's index (-1: none); cleared whenever a device changes.
+        self._probes: dict[str, int] = {}
         self.token_requests = 0
         self.refresh_requests = 0
         #: When True, logins without a TwoFactorPasscode get IsTwoFactorRequired (a non-Integrator user with MFA).
@@ -131,17 +136,63 @@ class CwAutomateEmulatorState(EmulatorState):
     def is_computer(self, device: EmulatedDevice) -> bool:
         return device.kind not in NETWORK_KINDS
 
+    def category(self, index: int) -> str | None:
+        """Which Automate list shows device `index`: "computer", "retired", "network" (None when gone)."""
+        cached = self._categories.get(index)
+        if cached is not None:
+            return cached
+        device = self.device_at(index)
+        if device is None:
+            return None
+        found = "network" if not self.is_computer(device) else ("retired" if device.deleted else "computer")
+        self._categories[index] = found
+        return found
+
+    def indices(self, category: str) -> Iterator[int]:
+        """Indices of the live devices in one Automate list, in id order."""
+        with self.lock:
+            end = self._next_added
+        for index in range(end):
+            if self.category(index) == category:
+                yield index
+
+    def add_device(self, **fields: Any) -> EmulatedDevice:
+        device = super().add_device(**fields)
+        self._categories.pop(device.index, None)
+        self._probes.clear()
+        return device
+
+    def update_device(self, device_id: str, **changes: Any) -> EmulatedDevice:
+        index = self.device_index(device_id)
+        if index is not None:
+            self._categories.pop(index, None)
+        self._probes.clear()
+        return super().update_device(device_id, **changes)
+
+    def remove_device(self, device_id: str) -> None:
+        index = self.device_index(device_id)
+        if index is not None:
+            self._categories.pop(index, None)
+        self._probes.clear()
+        super().remove_device(device_id)
+
     def probe_of(self, site_id: str) -> EmulatedDevice | None:
         """The location's network probe: its first live, non-retired computer."""
+        cached = self._probes.get(site_id)
+        if cached is not None:
+            return None if cached < 0 else self.device_at(cached)
         site = self.site_by_id(site_id)
         if site is None:
             return None
         step = len(self.sites)
+        found: EmulatedDevice | None = None
         for index in range(site.index, min(self._next_added, site.index + 200 * step), step):
             device = self.device_at(index)
             if device is not None and device.site_id == site_id and self.is_computer(device) and not device.deleted:
-                return device
-        return None
+                found = device
+                break
+        self._probes[site_id] = -1 if found is None else found.index
+        return found
 
     def _make_contacts(self) -> list[dict[str, Any]]:
         contacts: list[dict[str, Any]] = []
