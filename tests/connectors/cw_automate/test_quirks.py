@@ -96,6 +96,16 @@ def test_a_wrong_password_names_what_to_check(emulator: RunningEmulator) -> None
     assert "Integrator" in result.message
 
 
+def test_a_server_without_the_automate_api_says_to_check_the_server_url() -> None:
+    with serve_emulator("datto_rmm", devices=3) as other, open_connector(
+        "cw_automate", {"server_url": other.url, "username": "u", "password": "p", "client_id": "c"}, retry=FAST,
+    ) as connector:
+        result = connector.test_connection()
+    assert result.error_key == "invalid_config"
+    assert result.message.startswith(f"Validation failed – There is no Automate API at {other.url}{API}/apitoken")
+    assert "Check the Server URL" in result.message
+
+
 def test_a_user_with_mfa_is_told_to_use_an_integrator_user(emulator: RunningEmulator) -> None:
     state_of(emulator).two_factor_required = True
     with connect(emulator) as connector, pytest.raises(ConnectorAuthError) as info:

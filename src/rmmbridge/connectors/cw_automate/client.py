@@ -26,6 +26,7 @@ from rmmbridge.connectors.cw_automate.credentials import CwAutomateCredentials
 from rmmbridge.connectors.cw_automate.normalize import parse_time
 from rmmbridge.connectors.errors import (
     ConnectorAuthError,
+    ConnectorConfigError,
     ConnectorError,
     ConnectorFatalError,
     ConnectorForbiddenError,
@@ -132,6 +133,12 @@ class AutomateTokenAuth(httpx.Auth):
             return self._token, now >= self._expires_at - TOKEN_REFRESH_MARGIN_S
 
     def _store(self, response: httpx.Response, *, refreshing: bool = False) -> str:
+        if response.status_code in (404, 405) and not refreshing:
+            raise ConnectorConfigError(
+                f"There is no Automate API at {response.request.url} (HTTP {response.status_code}). Check the "
+                "Server URL: it is the Automate server's root, e.g. https://yourname.hostedrmm.com.",
+                status=response.status_code,
+            )
         if response.status_code in (400, 401, 403) and not refreshing:
             detail = automate_message(response)
             raise ConnectorAuthError(
