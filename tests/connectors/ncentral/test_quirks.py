@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -304,3 +305,62 @@ def test_bad_custom_psa_bodies_say_what_was_expected(body: bytes, says: str) -> 
     with pytest.raises(ConnectorFatalError) as info:
         parse_webhook(body)
     assert says in info.value.message
+
+
+class _FakeNcentral(BaseHTTPRequestHandler):
+    """A minimal N-central answering what the emulator never does: an empty body, and a bare list."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        tokens = {"access": {"token": "acc-1", "expirySeconds": 3600}, "refresh": {"token": "ref-1"}}
+        self._send(200, json.dumps({"tokens": tokens}).encode())
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path == "/api/service-orgs":
+            self._send(200, json.dumps({"data": [{"soId": 50, "soName": "MSP"}], "totalPages": 1}).encode())
+        elif path == "/api/org-units/50/active-issues":
+            self._send(200, b"")
+        else:
+            self._send(200, json.dumps([{"deviceId": 1, "longName": "x"}]).encode())
+
+
+def test_an_empty_answer_is_an_empty_page_and_a_bare_list_is_an_error() -> None:
+    server = HTTPServer(("127.0.0.1", 0), _FakeNcentral)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    credentials = {"server_url": f"http://127.0.0.1:{server.server_address[1]}",
+                   "api_token": "eyJhbGciOiJIUzUxMiJ9.eyJzdWIiOiJ4In0.c2ln"}
+    try:
+        with open_connector("ncentral", credentials, retry=FAST, timeout=5) as connector:
+            assert list(connector.iter_alerts()) == []
+            with pytest.raises(ConnectorFatalError) as info:
+                list(connector.iter_devices())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "instead of a page" in info.value.message
+
+
+def test_org_unit_device_lists_are_scoped_to_the_org_unit(emulator: RunningEmulator) -> None:
+    state: Any = emulator.state
+    headers = {"Authorization": f"Bearer {state.issue_pair()['tokens']['access']['token']}"}
+    with httpx.Client(base_url=emulator.url, headers=headers) as raw:
+        everything = raw.get("/api/org-units/50/devices", params={"pageSize": 1000}).json()
+        customer = raw.get("/api/org-units/1001/devices", params={"pageSize": 1000}).json()
+        site = raw.get("/api/org-units/100003/devices", params={"pageSize": 1000}).json()
+        missing = raw.get("/api/org-units/77/devices")
+    assert everything["totalItems"] == 40
+    assert {d["customerId"] for d in customer["data"]} == {1001}
+    assert {d["siteId"] for d in site["data"]} == {100003}
+    assert customer["totalItems"] == sum(1 for d in state.iter_devices() if d.customer_id == "1001")
+    assert missing.status_code == 404

@@ -199,7 +199,10 @@ class NcentralClient:
         return request_json(self.http, "GET", path, params=params, vendor=NAME)
 
     def get_page(self, path: str, params: Mapping[str, Any]) -> Page:
+        """One page of a list; an empty 2xx body (seen for org units without active issues) is an empty page."""
         body = self.get(path, params)
+        if body is None:
+            return Page(data=[], totalPages=0)
         try:
             return Page.model_validate(body)
         except ValidationError:

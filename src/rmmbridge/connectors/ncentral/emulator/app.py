@@ -212,6 +212,20 @@ def create_app(state: EmulatorState) -> Starlette:
         return JSONResponse(nc.assets_json(found, base_url(request)))
 
     @authed
+    async def org_unit_devices(request: Request) -> Response:
+        raw = request.path_params["org_unit_id"]
+        customer, site = nc.customer_by_id(raw), nc.site_by_id(raw)
+        if raw != str(SO_ID) and customer is None and site is None:
+            return error(404, f"Org unit {raw} not found.", request.url.path)
+        url = base_url(request)
+        chosen = [
+            nc.device_json(d, url)
+            for d in nc.iter_devices()
+            if (customer is None or d.customer_id == customer.id) and (site is None or d.site_id == site.id)
+        ]
+        return paged(request, chosen, len(chosen))
+
+    @authed
     async def active_issues(request: Request) -> Response:
         raw = request.path_params["org_unit_id"]
         unit = int(raw) if raw.isdigit() else -1
@@ -242,6 +256,7 @@ def create_app(state: EmulatorState) -> Starlette:
         Route("/api/devices", devices, methods=["GET"]),
         Route("/api/devices/{device_id}", device, methods=["GET"]),
         Route("/api/devices/{device_id}/assets", device_assets, methods=["GET"]),
+        Route("/api/org-units/{org_unit_id}/devices", org_unit_devices, methods=["GET"]),
         Route("/api/org-units/{org_unit_id}/active-issues", active_issues, methods=["GET"]),
     ]
     return build_emulator_app(nc, routes, lambda d: nc.device_json(d))
