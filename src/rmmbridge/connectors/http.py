@@ -237,7 +237,10 @@ class LoggingTransport(httpx.BaseTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         started = time.perf_counter()
         at = datetime.now(UTC)
-        request_body = request.read().decode("utf-8", errors="replace") if request.content else ""
+        try:
+            request_body = request.content.decode("utf-8", errors="replace")
+        except httpx.RequestNotRead:  # a streamed upload: not logged
+            request_body = "[streamed body]"
         try:
             response = self.inner.handle_request(request)
             raw = b"".join(response.iter_raw())
