@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from rmmbridge.alerts.decide import (
     Action,
@@ -418,17 +419,6 @@ class Target:
     asset: Asset | None
 
 
-def _linked(assets: list[Asset], integration: Integration | None) -> Asset | None:
-    """The first of `assets` that belongs to the integration (has its ExternalRef); any when no integration."""
-    if not assets:
-        return None
-    if integration is None:
-        return assets[0]
-    linked = set(ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET,
-                                            object_id__in=[a.pk for a in assets]).values_list("object_id", flat=True))
-    return next((a for a in assets if a.pk in linked), None)
-
-
 def find_asset(facts: AlertFacts) -> Asset | None:
     """The asset by the alert's device id (ExternalRef), else by hostname or IP within the integration's assets.
 
@@ -449,8 +439,12 @@ def find_asset(facts: AlertFacts) -> Asset | None:
     lookups += [{"name__iexact": h} for h in hosts] + [{"values__hostname": h} for h in hosts]
     if facts.ip_address:
         lookups.append({"values__ip_address": facts.ip_address})
+    if integration is not None:
+        # Only the integration's own assets: an indexed probe of ExternalRef (kind, object_id) per candidate.
+        base = base.filter(Exists(ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET,
+                                                             object_id=OuterRef("pk"))))
     for lookup in lookups:
-        found = _linked(list(base.filter(**lookup).order_by("pk")[:20]), integration)
+        found = base.filter(**lookup).order_by("pk").first()
         if found is not None:
             return found
     return None
