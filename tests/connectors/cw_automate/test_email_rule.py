@@ -22,9 +22,14 @@ def mail_bytes(sender: str, subject: str, body: str) -> bytes:
 
 def test_the_rule_reads_the_emulated_alert_mail() -> None:
     state = CwAutomateEmulatorState(seed=5, customers=2, devices=20, alerts=2)
-    rule = EmailRule(name=const.EMAIL_RULE_NAME, from_match=FromMatch.EXACT, from_address=state.alert_sender,
-                     subject_pattern=const.EMAIL_SUBJECT_PATTERN, recovery_pattern=const.EMAIL_RECOVERY_PATTERN,
-                     markers=[{"start": a, "end": b, "field": c} for a, b, c in const.EMAIL_MARKERS])
+    rule = EmailRule(
+        name=const.EMAIL_RULE_NAME,
+        from_match=FromMatch.EXACT,
+        from_address=state.alert_sender,
+        subject_pattern=const.EMAIL_SUBJECT_PATTERN,
+        recovery_pattern=const.EMAIL_RECOVERY_PATTERN,
+        markers=[{"start": a, "end": b, "field": c} for a, b, c in const.EMAIL_MARKERS],
+    )
     alert = state.open_alerts()[0]
     device = state.get_device(alert.device_id)
     assert device is not None

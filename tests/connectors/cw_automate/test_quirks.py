@@ -54,6 +54,7 @@ def state_of(emulator: RunningEmulator) -> CwAutomateEmulatorState:
 
 # --- auth ---------------------------------------------------------------------------------------------------------
 
+
 def test_login_sends_username_password_and_the_client_id_header(emulator: RunningEmulator) -> None:
     seen: list[httpx.Request] = []
 
@@ -71,8 +72,11 @@ def test_login_sends_username_password_and_the_client_id_header(emulator: Runnin
     login, call = seen[0], seen[1]
     assert (login.method, login.url.path) == ("POST", f"{API}/apitoken")
     assert login.read() == (
-        b'{"UserName":"' + emulator.credentials["username"].encode() + b'","Password":"'
-        + emulator.credentials["password"].encode() + b'"}'
+        b'{"UserName":"'
+        + emulator.credentials["username"].encode()
+        + b'","Password":"'
+        + emulator.credentials["password"].encode()
+        + b'"}'
     )
     assert all(r.headers["ClientId"] == emulator.credentials["client_id"] for r in seen)
     assert call.headers["Authorization"].startswith("Bearer ")
@@ -97,9 +101,14 @@ def test_a_wrong_password_names_what_to_check(emulator: RunningEmulator) -> None
 
 
 def test_a_server_without_the_automate_api_says_to_check_the_server_url() -> None:
-    with serve_emulator("datto_rmm", devices=3) as other, open_connector(
-        "cw_automate", {"server_url": other.url, "username": "u", "password": "p", "client_id": "c"}, retry=FAST,
-    ) as connector:
+    with (
+        serve_emulator("datto_rmm", devices=3) as other,
+        open_connector(
+            "cw_automate",
+            {"server_url": other.url, "username": "u", "password": "p", "client_id": "c"},
+            retry=FAST,
+        ) as connector,
+    ):
         result = connector.test_connection()
     assert result.error_key == "invalid_config"
     assert result.message.startswith(f"Validation failed – There is no Automate API at {other.url}{API}/apitoken")
@@ -151,6 +160,7 @@ def test_a_rejected_token_mid_run_logs_in_again_once(emulator: RunningEmulator) 
 
 # --- paging -------------------------------------------------------------------------------------------------------
 
+
 def test_lists_page_from_one_until_an_empty_page_even_when_the_server_caps_page_size(
     emulator: RunningEmulator,
 ) -> None:
@@ -192,6 +202,7 @@ def test_server_errors_quote_automates_message_after_retries(emulator: RunningEm
 
 # --- records ------------------------------------------------------------------------------------------------------
 
+
 def test_records_link_customers_sites_users_and_devices(emulator: RunningEmulator) -> None:
     with connect(emulator) as connector:
         customers = {c.external_id: c for c in connector.iter_customers()}
@@ -202,8 +213,10 @@ def test_records_link_customers_sites_users_and_devices(emulator: RunningEmulato
     assert len(sites) == 6
     assert {s.customer_external_id for s in sites.values()} == set(customers)
     assert all(u.email and u.site_external_id in sites and u.customer_external_id in customers for u in users)
-    assert all(d.site_external_id in sites and d.customer_external_id == sites[d.site_external_id].customer_external_id
-               for d in devices)
+    assert all(
+        d.site_external_id in sites and d.customer_external_id == sites[d.site_external_id].customer_external_id
+        for d in devices
+    )
     assert sites["1"].name == "Head Office"
     assert sites["1"].fields["Client.Name"] == customers["1"].name
 
@@ -213,8 +226,13 @@ def test_device_kinds_chassis_retired_and_network_devices(emulator: RunningEmula
     with connect(emulator) as connector:
         devices = {d.external_id: d for d in connector.iter_devices()}
     kinds = {d.device_type for d in devices.values()}
-    assert {DeviceType.SERVER, DeviceType.WORKSTATION, DeviceType.LAPTOP, DeviceType.PRINTER,
-            DeviceType.NETWORK_DEVICE} <= kinds
+    assert {
+        DeviceType.SERVER,
+        DeviceType.WORKSTATION,
+        DeviceType.LAPTOP,
+        DeviceType.PRINTER,
+        DeviceType.NETWORK_DEVICE,
+    } <= kinds
     for generated in state.iter_devices():
         if not state.is_computer(generated):
             device = devices[f"nd-{generated.id}"]
@@ -232,7 +250,10 @@ def test_device_kinds_chassis_retired_and_network_devices(emulator: RunningEmula
             assert device.online is False
             continue
         assert (device.manufacturer, device.model, device.serial_number) == (
-            generated.manufacturer, generated.model, generated.serial_number)
+            generated.manufacturer,
+            generated.model,
+            generated.serial_number,
+        )
         assert device.fields["Chassis.ProductName"] == generated.model
         assert device.last_seen == generated.last_seen
         assert device.online is generated.online
@@ -252,6 +273,7 @@ def test_missing_chassis_permission_still_yields_devices(emulator: RunningEmulat
 
 # --- alerts -------------------------------------------------------------------------------------------------------
 
+
 def test_alerts_are_listed_but_cannot_be_resolved_through_the_api(emulator: RunningEmulator) -> None:
     state = state_of(emulator)
     with connect(emulator) as connector:
@@ -267,15 +289,18 @@ def test_alerts_are_listed_but_cannot_be_resolved_through_the_api(emulator: Runn
         alert, device = alerts[seeded.id], state.get_device(seeded.device_id)
         assert device is not None
         expected = device.id if state.is_computer(device) else f"nd-{device.id}"
-        assert (alert.device_external_id, alert.hostname, alert.message) == (expected, device.hostname,
-                                                                               seeded.message)
+        assert (alert.device_external_id, alert.hostname, alert.message) == (expected, device.hostname, seeded.message)
         assert alert.raised_at == seeded.raised_at
         assert alert.severity
-    token = httpx.post(f"{emulator.url}{API}/apitoken", headers={"ClientId": emulator.credentials["client_id"]},
-                       json={"username": emulator.credentials["username"],
-                             "password": emulator.credentials["password"]}).json()["AccessToken"]
-    answer = httpx.post(f"{emulator.url}{API}/Alerts/{seeded.id}", headers={
-        "ClientId": emulator.credentials["client_id"], "Authorization": f"Bearer {token}"})
+    token = httpx.post(
+        f"{emulator.url}{API}/apitoken",
+        headers={"ClientId": emulator.credentials["client_id"]},
+        json={"username": emulator.credentials["username"], "password": emulator.credentials["password"]},
+    ).json()["AccessToken"]
+    answer = httpx.post(
+        f"{emulator.url}{API}/Alerts/{seeded.id}",
+        headers={"ClientId": emulator.credentials["client_id"], "Authorization": f"Bearer {token}"},
+    )
     assert answer.status_code == 405
     assert answer.json() == {"Message": "The requested resource does not support http method 'POST'."}
 
@@ -297,9 +322,10 @@ def test_send_alert_email_in_automates_monitor_format(emulator: RunningEmulator)
     controller.start()
     try:
         for _ in range(2):
-            answer = httpx.post(f"{emulator.url}/_emulator/send-alert-email",
-                                json={"alert_id": alert.id, "smtp_host": "127.0.0.1", "smtp_port": port,
-                                      "to": "alerts@desk.example"})
+            answer = httpx.post(
+                f"{emulator.url}/_emulator/send-alert-email",
+                json={"alert_id": alert.id, "smtp_host": "127.0.0.1", "smtp_port": port, "to": "alerts@desk.example"},
+            )
             assert answer.status_code == 200, answer.text
             state.resolve_alert(alert.id)
     finally:
@@ -320,17 +346,28 @@ def test_send_alert_email_in_automates_monitor_format(emulator: RunningEmulator)
         parsed.append(parse_alert_email(str(message["Subject"]), message.get_content()))
     assert subjects == [f"{monitor} FAILED {where}", f"{monitor} SUCCESS {where}"]
     assert [(p.state, p.hostname, p.raw["client"]) for p in parsed] == [
-        (AlertState.OPEN, device.hostname, customer.name), (AlertState.RESOLVED, device.hostname, customer.name)]
+        (AlertState.OPEN, device.hostname, customer.name),
+        (AlertState.RESOLVED, device.hostname, customer.name),
+    ]
     assert parsed[0].alert_type == parsed[1].alert_type
     assert parsed[0].external_id == ""
 
 
 # --- control API ----------------------------------------------------------------------------------------------------
 
+
 def test_devices_changed_through_the_control_api_move_between_automate_endpoints(emulator: RunningEmulator) -> None:
     control = httpx.Client(base_url=f"{emulator.url}/_emulator", timeout=5)
-    added = control.post("/devices", json={"hostname": "ACME-PRN-9000", "kind": "printer", "site_id": "2",
-                                           "manufacturer": "Kyocera", "model": "ECOSYS M2540dn"})
+    added = control.post(
+        "/devices",
+        json={
+            "hostname": "ACME-PRN-9000",
+            "kind": "printer",
+            "site_id": "2",
+            "manufacturer": "Kyocera",
+            "model": "ECOSYS M2540dn",
+        },
+    )
     assert added.status_code == 201, added.text
     printer_id = added.json()["id"]
     assert added.json()["device"]["DeviceType"] == {"Id": 7, "Name": "Printer"}
@@ -342,7 +379,11 @@ def test_devices_changed_through_the_control_api_move_between_automate_endpoints
     probe = state_of(emulator).probe_of("2")
     assert probe is not None
     assert (printer.device_type, printer.model, printer.site_external_id, printer.parent_external_id) == (
-        DeviceType.PRINTER, "ECOSYS M2540dn", "2", probe.id)
+        DeviceType.PRINTER,
+        "ECOSYS M2540dn",
+        "2",
+        probe.id,
+    )
     assert devices[live.id].deleted
     assert devices[live.id].vendor_type == "Retired computer"
     assert len(devices) == emulator.state.device_count()

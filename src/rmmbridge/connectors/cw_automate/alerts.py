@@ -39,8 +39,12 @@ def parse_alert_line(text: str) -> AutomateAlertMail | None:
         if match:
             parts = {k: (v or "").strip() for k, v in match.groupdict().items()}
             return AutomateAlertMail(
-                monitor=parts["name"], status=parts["status"].upper(), client=parts["client"],
-                computer=parts["computer"], location=parts["location"], field=parts["field"],
+                monitor=parts["name"],
+                status=parts["status"].upper(),
+                client=parts["client"],
+                computer=parts["computer"],
+                location=parts["location"],
+                field=parts["field"],
                 result=parts["result"].rstrip("."),
             )
     return None
@@ -69,7 +73,13 @@ def parse_alert_email(subject: str, body: str = "") -> RemoteAlert:
         state=AlertState.RESOLVED if resolved else AlertState.OPEN,
         hostname=mail.computer,
         raw={
-            "subject": subject, "monitor": mail.monitor, "status": mail.status, "client": mail.client,
-            "computer": mail.computer, "location": mail.location, "field": mail.field, "result": mail.result,
+            "subject": subject,
+            "monitor": mail.monitor,
+            "status": mail.status,
+            "client": mail.client,
+            "computer": mail.computer,
+            "location": mail.location,
+            "field": mail.field,
+            "result": mail.result,
         },
     )

@@ -50,8 +50,11 @@ def automate_message(response: httpx.Response) -> str:
         return body[:200]
     if not isinstance(body, Mapping):
         return ""
-    parts = [str(body[k]) for k in ("Message", "message", "MessageDetail", "ExceptionMessage", "error_description")
-             if isinstance(body.get(k), str) and body[k]]
+    parts = [
+        str(body[k])
+        for k in ("Message", "message", "MessageDetail", "ExceptionMessage", "error_description")
+        if isinstance(body.get(k), str) and body[k]
+    ]
     return "; ".join(dict.fromkeys(parts))[:300]
 
 
@@ -94,7 +97,12 @@ class AutomateTokenAuth(httpx.Auth):
     requires_response_body = True
 
     def __init__(
-        self, credentials: CwAutomateCredentials, token_url: str, refresh_url: str, redactor: Redactor, *,
+        self,
+        credentials: CwAutomateCredentials,
+        token_url: str,
+        refresh_url: str,
+        redactor: Redactor,
+        *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.credentials = credentials
@@ -117,8 +125,12 @@ class AutomateTokenAuth(httpx.Auth):
         return httpx.Request("POST", self.token_url, json=body, headers=self._headers())
 
     def refresh_request(self, token: str) -> httpx.Request:
-        return httpx.Request("POST", self.refresh_url, content=json.dumps(token).encode(),
-                             headers={**self._headers(), "Content-Type": "application/json"})
+        return httpx.Request(
+            "POST",
+            self.refresh_url,
+            content=json.dumps(token).encode(),
+            headers={**self._headers(), "Content-Type": "application/json"},
+        )
 
     def invalidate(self) -> None:
         with self._lock:
@@ -142,7 +154,8 @@ class AutomateTokenAuth(httpx.Auth):
         if response.status_code in (400, 401, 403) and not refreshing:
             detail = automate_message(response)
             raise ConnectorAuthError(
-                f"{NAME} rejected the login" + (f" ({detail})" if detail else "")
+                f"{NAME} rejected the login"
+                + (f" ({detail})" if detail else "")
                 + ". Check the username, password and Client ID (the user must be an Integrator user), "
                 "then save them again.",
                 status=401,
@@ -220,14 +233,22 @@ class AutomateClient:
     """Authenticated access to one Automate server through the shared retry/log/redaction stack."""
 
     def __init__(
-        self, http: httpx.Client, credentials: CwAutomateCredentials, redactor: Redactor, *,
-        page_size: int = DEFAULT_PAGE_SIZE, clock: Callable[[], float] = time.monotonic,
+        self,
+        http: httpx.Client,
+        credentials: CwAutomateCredentials,
+        redactor: Redactor,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.http = http
         self.page_size = page_size
         self.auth = AutomateTokenAuth(
-            credentials, str(http.base_url.join(TOKEN_PATH)), str(http.base_url.join(TOKEN_REFRESH_PATH)),
-            redactor, clock=clock,
+            credentials,
+            str(http.base_url.join(TOKEN_PATH)),
+            str(http.base_url.join(TOKEN_REFRESH_PATH)),
+            redactor,
+            clock=clock,
         )
         http.auth = self.auth
 

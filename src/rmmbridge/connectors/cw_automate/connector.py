@@ -119,14 +119,16 @@ class CwAutomateConnector(Connector):
     name = const.NAME
     credentials_model: ClassVar[type[CredentialSpec]] = CwAutomateCredentials
     #: The REST API has GET /Alerts only (no resolve) and no push; Automate e-mails its alerts (see alerts.py).
-    capabilities = frozenset({
-        Capability.CUSTOMERS,
-        Capability.SITES,
-        Capability.USERS,
-        Capability.DEVICES,
-        Capability.ALERTS_POLL,
-        Capability.ALERT_EMAIL,
-    })
+    capabilities = frozenset(
+        {
+            Capability.CUSTOMERS,
+            Capability.SITES,
+            Capability.USERS,
+            Capability.DEVICES,
+            Capability.ALERTS_POLL,
+            Capability.ALERT_EMAIL,
+        }
+    )
     rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
     base_url_key = "server_url"
 
@@ -153,8 +155,9 @@ class CwAutomateConnector(Connector):
         details.update(self.client.auth.user)
         if first and isinstance(first[0], Mapping):
             details["first_client"] = str(first[0].get("Name", ""))
-        return AccountInfo(account_id=f"{host}/{username}", display_name=f"ConnectWise Automate ({host})",
-                           details=details)
+        return AccountInfo(
+            account_id=f"{host}/{username}", display_name=f"ConnectWise Automate ({host})", details=details
+        )
 
     def _items(self, path: str, model: Any, what: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
         for page in self.client.iter_pages(path, params):
@@ -198,8 +201,9 @@ class CwAutomateConnector(Connector):
                 yield to_computer(computer, raw, found[0] if found else None, found[1] if found else None)
         for asset, raw in self._items(const.RETIRED_ASSETS_PATH, RetiredAsset, "retired asset", {"orderBy": "Id asc"}):
             yield to_retired(asset, raw)
-        for device, raw in self._items(const.NETWORK_DEVICES_PATH, NetworkDevice, "network device",
-                                       {"orderBy": "Id asc"}):
+        for device, raw in self._items(
+            const.NETWORK_DEVICES_PATH, NetworkDevice, "network device", {"orderBy": "Id asc"}
+        ):
             yield to_network_device(device, raw)
 
     def _chassis_for(self, computers: list[Computer]) -> dict[str, tuple[ComputerChassis, Mapping[str, Any]]]:
@@ -222,8 +226,9 @@ class CwAutomateConnector(Connector):
                 if len(found) >= len(ids):
                     break  # every computer of the page has its row: no need to ask for the (empty) next page
         except (ConnectorForbiddenError, ConnectorFatalError) as exc:
-            logger.warning("%s: no chassis data (%s); devices come without make, model and chassis type.",
-                           self.name, exc.message)
+            logger.warning(
+                "%s: no chassis data (%s); devices come without make, model and chassis type.", self.name, exc.message
+            )
             self._chassis_available = False
         except ConnectorRetryableError as exc:
             logger.warning("%s: chassis data for %d computers skipped (%s).", self.name, len(ids), exc.message)
@@ -242,8 +247,14 @@ class CwAutomateConnector(Connector):
 
     def available_fields(self, device_type: DeviceType | None = None) -> list[AvailableField]:
         fields = list(NORMALIZED_FIELDS)
-        if device_type in (None, DeviceType.SERVER, DeviceType.WORKSTATION, DeviceType.LAPTOP,
-                           DeviceType.VIRTUAL_MACHINE, DeviceType.OTHER):
+        if device_type in (
+            None,
+            DeviceType.SERVER,
+            DeviceType.WORKSTATION,
+            DeviceType.LAPTOP,
+            DeviceType.VIRTUAL_MACHINE,
+            DeviceType.OTHER,
+        ):
             fields += COMPUTER_FIELDS
         if device_type in (None, DeviceType.NETWORK_DEVICE, DeviceType.PRINTER, DeviceType.OTHER):
             fields += NETWORK_DEVICE_FIELDS

@@ -44,7 +44,14 @@ COMPUTER_TYPES: dict[str, DeviceType] = {
 }
 #: ChassisType words (lower case) of portable computers (SMBIOS chassis names).
 LAPTOP_CHASSIS_WORDS: tuple[str, ...] = (
-    "laptop", "notebook", "portable", "sub notebook", "hand held", "convertible", "detachable", "tablet",
+    "laptop",
+    "notebook",
+    "portable",
+    "sub notebook",
+    "hand held",
+    "convertible",
+    "detachable",
+    "tablet",
 )
 #: NetworkDevice `DeviceType.Name` words (lower case) that mean a printer; anything else is a network device.
 PRINTER_TYPE_WORDS: tuple[str, ...] = ("printer", "mfp", "copier", "plotter", "multifunction")

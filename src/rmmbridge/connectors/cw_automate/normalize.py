@@ -171,7 +171,9 @@ def _latest(*values: str | None) -> datetime | None:
 
 
 def to_computer(
-    computer: Computer, raw: Mapping[str, Any], chassis: ComputerChassis | None = None,
+    computer: Computer,
+    raw: Mapping[str, Any],
+    chassis: ComputerChassis | None = None,
     chassis_raw: Mapping[str, Any] | None = None,
 ) -> RemoteDevice:
     """A Computer (plus its chassis row when known) as a RemoteDevice; the chassis is flattened under `Chassis.`."""
@@ -180,7 +182,9 @@ def to_computer(
         flatten(chassis_raw, "Chassis", fields)
     users = [u.LoggedInUserName for u in computer.LoggedInUsers if u.LoggedInUserName]
     kind = computer_device_type(
-        computer.Type, computer.OperatingSystemName, computer.IsVirtualMachine,
+        computer.Type,
+        computer.OperatingSystemName,
+        computer.IsVirtualMachine,
         chassis.ChassisType if chassis else None,
     )
     vendor_type = (computer.Type or kind.value.title()) + (" (virtual)" if computer.IsVirtualMachine else "")
@@ -266,8 +270,10 @@ def to_alert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert:
     computer_id = ident(computer.get("Id"))
     device_id = ident(alert.Device.Id) if alert.Device else None
     target = computer_id or (f"{NETWORK_DEVICE_PREFIX}{device_id}" if device_id else None)
-    hostname = _first(computer.get("Name") if isinstance(computer.get("Name"), str) else None,
-                      alert.Device.Name if alert.Device else None)
+    hostname = _first(
+        computer.get("Name") if isinstance(computer.get("Name"), str) else None,
+        alert.Device.Name if alert.Device else None,
+    )
     monitor = alert.Monitor.Name if alert.Monitor else None
     return RemoteAlert(
         external_id=str(alert.AlertId),

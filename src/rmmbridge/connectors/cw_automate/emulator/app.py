@@ -54,7 +54,7 @@ def _query(request: Request) -> dict[str, str]:
     for key, value in request.query_params.multi_items():
         name = key.lower()
         if name.startswith("options."):
-            name = name[len("options."):]
+            name = name[len("options.") :]
         out.setdefault(name, value)
     return out
 

@@ -27,26 +27,40 @@ from rmmbridge.connectors.testing.state import EmulatorState
 COMPUTER_KINDS = frozenset({"workstation", "laptop", "server", "virtual_machine", "mobile", "other"})
 NETWORK_KINDS = frozenset({"network_device", "printer"})
 #: (Automate NetworkDeviceType Id, Name) by manufacturer of the shared estate's network devices.
-NETWORK_TYPES: dict[str, tuple[int, str]] = {"Cisco": (3, "Switch"), "Ubiquiti": (3, "Switch"),
-                                             "Fortinet": (2, "Firewall")}
+NETWORK_TYPES: dict[str, tuple[int, str]] = {
+    "Cisco": (3, "Switch"),
+    "Ubiquiti": (3, "Switch"),
+    "Fortinet": (2, "Firewall"),
+}
 ROUTER_TYPE = (1, "Router")
 PRINTER_TYPE = (7, "Printer")
-CHASSIS_BY_KIND = {"laptop": "Notebook", "server": "Rack Mount Chassis", "workstation": "Desktop",
-                   "virtual_machine": "Other"}
+CHASSIS_BY_KIND = {
+    "laptop": "Notebook",
+    "server": "Rack Mount Chassis",
+    "workstation": "Desktop",
+    "virtual_machine": "Other",
+}
 #: Shared-estate alert types → (Automate monitor name, field name, result text, Source).
 MONITORS: dict[str, tuple[str, str, str, str]] = {
-    "online_offline_status": ("Agent Offline", "LastContact", "Agent has not checked in for 15 minutes",
-                              "Internal Monitor"),
+    "online_offline_status": (
+        "Agent Offline",
+        "LastContact",
+        "Agent has not checked in for 15 minutes",
+        "Internal Monitor",
+    ),
     "perf_resource_usage": ("CPU - Usage High", "CPU", "95", "Remote Monitor"),
-    "eventlog": ("EV - Application Errors", "EventLog", "Application Error 1000 (app.exe crashed)",
-                 "Internal Monitor"),
+    "eventlog": ("EV - Application Errors", "EventLog", "Application Error 1000 (app.exe crashed)", "Internal Monitor"),
     "antivirus": ("AV - Threat Detected", "VirusScanner", "Trojan.GenericKD quarantined", "Internal Monitor"),
     "patch": ("Patching - Install Failed", "Patch", "KB5034441 failed", "Internal Monitor"),
     "comp_script": ("Script - Disk Cleanup", "Script", "exit code 1", "Remote Monitor"),
 }
-SEVERITIES: dict[str, tuple[int, str]] = {"critical": (1, "Critical"), "high": (2, "High"),
-                                          "moderate": (3, "Moderate"), "low": (4, "Low"),
-                                          "information": (5, "Informational")}
+SEVERITIES: dict[str, tuple[int, str]] = {
+    "critical": (1, "Critical"),
+    "high": (2, "High"),
+    "moderate": (3, "Moderate"),
+    "low": (4, "Low"),
+    "information": (5, "Informational"),
+}
 
 
 def automate_time(value: datetime | None) -> str | None:
@@ -203,18 +217,20 @@ class CwAutomateEmulatorState(EmulatorState):
                 first, last = rng.choice(FIRST_NAMES).title(), rng.choice(LAST_NAMES).title()
                 domain = "".join(ch for ch in (customer.name if customer else "").lower() if ch.isalnum())[:24]
                 number = len(contacts) + 1
-                contacts.append({
-                    "Id": str(number),
-                    "Client": {"Id": site.customer_id, "Name": customer.name if customer else ""},
-                    "Location": {"Id": int(site.id), "Name": self.location_name(site.index)},
-                    "FirstName": first,
-                    "LastName": last,
-                    "Email": f"{first.lower()}.{last.lower()}@{domain}.example",
-                    "PhoneNumber": f"+1 555 02{number % 100:02d}",
-                    "MobileNumber": "",
-                    "ExternalId": "",
-                    "CreatedDate": automate_time(self.now - timedelta(days=30 + number * 11)),
-                })
+                contacts.append(
+                    {
+                        "Id": str(number),
+                        "Client": {"Id": site.customer_id, "Name": customer.name if customer else ""},
+                        "Location": {"Id": int(site.id), "Name": self.location_name(site.index)},
+                        "FirstName": first,
+                        "LastName": last,
+                        "Email": f"{first.lower()}.{last.lower()}@{domain}.example",
+                        "PhoneNumber": f"+1 555 02{number % 100:02d}",
+                        "MobileNumber": "",
+                        "ExternalId": "",
+                        "CreatedDate": automate_time(self.now - timedelta(days=30 + number * 11)),
+                    }
+                )
         return contacts
 
     # --- rendering ----------------------------------------------------------------------------------------------
@@ -292,7 +308,8 @@ class CwAutomateEmulatorState(EmulatorState):
             "AssetTag": "",
             "AssetDate": automate_time(device.created_at),
             "WarrantyEndDate": automate_time(device.created_at + timedelta(days=3 * 365))
-            if rng.random() < 0.6 else "0001-01-01T00:00:00",
+            if rng.random() < 0.6
+            else "0001-01-01T00:00:00",
             "BiosManufacturer": device.manufacturer,
             "BiosFlash": f"{rng.randint(1, 2)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}",
             "MACAddress": device.mac_address.replace(":", "-"),
@@ -300,7 +317,8 @@ class CwAutomateEmulatorState(EmulatorState):
             "GatewayIPAddress": device.ip_address.rsplit(".", 1)[0] + ".1",
             "LastUserName": (f"CORP\\{device.last_user}" if windows else device.last_user) if device.last_user else "",
             "LoggedInUsers": [{"LoggedInUserName": device.last_user, "ConsoleId": 1}]
-            if device.online and device.last_user else [],
+            if device.online and device.last_user
+            else [],
             "RemoteAgentLastContact": automate_time(contact),
             "LastHeartbeat": automate_time(contact - timedelta(seconds=rng.randint(0, 90))),
             "RemoteAgentLastInventory": automate_time(contact - timedelta(hours=rng.randint(1, 20))),
@@ -412,8 +430,11 @@ class CwAutomateEmulatorState(EmulatorState):
             client, location = self._refs(device)
             client = {**client, "Id": int(client["Id"])}  # AlertClient.Id is int32 (LabTech Client.Id a string)
             if self.is_computer(device):
-                computer = {"Id": int(device.id), "Name": device.hostname,
-                            "ComputerStatus": "Online" if device.online else "Offline"}
+                computer = {
+                    "Id": int(device.id),
+                    "Name": device.hostname,
+                    "ComputerStatus": "Online" if device.online else "Offline",
+                }
             else:
                 target = {"Id": int(device.id), "Name": device.hostname}
         return {
@@ -422,8 +443,10 @@ class CwAutomateEmulatorState(EmulatorState):
             "Location": location,
             "Computer": computer,
             "Device": target,
-            "Monitor": {"Id": 100 + sorted(MONITORS).index(alert.alert_type) if alert.alert_type in MONITORS else 99,
-                        "Name": monitor},
+            "Monitor": {
+                "Id": 100 + sorted(MONITORS).index(alert.alert_type) if alert.alert_type in MONITORS else 99,
+                "Name": monitor,
+            },
             "AlertDate": automate_time(alert.raised_at),
             "Severity": {"Id": severity_id, "Name": severity},
             "Source": source,
@@ -440,9 +463,11 @@ class CwAutomateEmulatorState(EmulatorState):
         customer = self.customer_by_id(device.customer_id) if device else None
         site = self.site_by_id(device.site_id) if device else None
         status = const.ALERT_STATUS_SUCCESS if alert.resolved else const.ALERT_STATUS_FAILED
-        line = (f"{monitor} {status} on {customer.name if customer else 'Unknown'}\\"
-                f"{device.hostname if device else alert.device_id} at "
-                f"{self.location_name(site.index) if site else 'Unknown'} for {field or 'Status'} result "
-                f"{result or alert.message}.")
+        line = (
+            f"{monitor} {status} on {customer.name if customer else 'Unknown'}\\"
+            f"{device.hostname if device else alert.device_id} at "
+            f"{self.location_name(site.index) if site else 'Unknown'} for {field or 'Status'} result "
+            f"{result or alert.message}."
+        )
         body = f"{line}\n\n{alert.message}\n"
         return self.alert_sender, line, body
