@@ -55,6 +55,15 @@ def test_token_request_is_a_password_grant_with_the_public_client(emulator: Runn
     assert answer.status_code == 401
 
 
+def test_forbidden_account_is_reported_as_forbidden(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add("403:GET:/api/v2/account:times=1")
+    with connect(emulator) as connector:
+        result = connector.test_connection()
+    assert result.error_key == "forbidden"
+    assert result.message.startswith("Validation failed – 403 Forbidden: Datto RMM refused access to /api/v2/account")
+    assert "Grant the API user this permission" in result.message
+
+
 def test_one_token_serves_many_calls(emulator: RunningEmulator) -> None:
     with connect(emulator) as connector:
         connector.test_connection()
