@@ -3,7 +3,9 @@
 Each round gets a fresh PostgreSQL database, adds the integrations (Datto RMM emulators served by one child
 process on loopback), starts N Celery workers (`rmmbridge worker --concurrency 1`) on Redis, queues one sync
 job per integration and times until every job has finished. Prints one JSON object: devices/s per worker
-count and the scaling ratio against one worker.
+count (devices the syncs processed: created, updated, unchanged, linked, … / wall time from queueing the
+jobs to the last one finishing) and the scaling ratio against one worker. `assets_in_db` can be below the
+device count: devices of different emulated tenants that share a serial number match one asset.
 
     .venv/bin/python bench/scale.py [--integrations 20] [--devices 5000] [--workers 1,2,4]
 
@@ -126,10 +128,13 @@ def run_round(workers: int, emulators: list[dict[str, Any]], env: dict[str, str]
                 os.killpg(proc.pid, signal.SIGKILL)
     statuses = dict(query(url, "SELECT status, count(*) FROM integrator_jobrun GROUP BY status"))
     assets = query(url, "SELECT count(*) FROM servicedesk_asset")[0][0]
+    devices = 0  # devices each sync processed (created, updated, unchanged, linked, … errors)
+    for (counts,) in query(url, "SELECT counts FROM sync_syncrun WHERE status IN ('success', 'partial')"):
+        devices += sum(v for v in (counts or {}).get("assets", {}).values() if isinstance(v, int))
     errors = [row[0] for row in query(url, "SELECT errors FROM sync_syncrun WHERE status <> 'success'")]
     admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    return {"workers": workers, "seconds": round(elapsed, 2), "assets": assets,
-            "devices_per_s": round(assets / elapsed, 1), "jobs": statuses,
+    return {"workers": workers, "seconds": round(elapsed, 2), "devices": devices, "assets_in_db": assets,
+            "devices_per_s": round(devices / elapsed, 1), "jobs": statuses,
             "sample_errors": [e[:160] for errs in errors for e in errs][:3]}
 
 
