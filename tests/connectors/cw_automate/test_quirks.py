@@ -387,3 +387,34 @@ def test_devices_changed_through_the_control_api_move_between_automate_endpoints
     assert devices[live.id].deleted
     assert devices[live.id].vendor_type == "Retired computer"
     assert len(devices) == emulator.state.device_count()
+
+
+def test_alerts_since_and_mappable_fields_per_device_type(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    cutoff = sorted(a.raised_at for a in state.open_alerts())[3]
+    with connect(emulator) as connector:
+        recent = {a.external_id for a in connector.iter_alerts(AlertState.OPEN, since=cutoff)}
+        printer_fields = {f.path for f in connector.available_fields(DeviceType.PRINTER)}
+        server_fields = {f.path for f in connector.available_fields(DeviceType.SERVER)}
+        devices = list(connector.iter_devices())
+    assert recent == {a.id for a in state.open_alerts() if a.raised_at >= cutoff}
+    assert 0 < len(recent) < len(state.open_alerts())
+    assert {"DeviceType.Name", "ProbeName", "IsLowOnToner"} <= printer_fields
+    assert "Chassis.ProductName" not in printer_fields
+    assert {"SerialNumber", "Chassis.ProductName", "VirusScanner.Name", "Client.Name"} <= server_fields
+    present = set().union(*(d.fields for d in devices))
+    normalized = {
+        "hostname",
+        "serial_number",
+        "os_name",
+        "manufacturer",
+        "model",
+        "ip_addresses",
+        "mac_addresses",
+        "last_logged_in_user",
+        "last_seen",
+        "online",
+        "device_type",
+        "vendor_type",
+    }
+    assert (server_fields | printer_fields) - normalized <= present, "every offered vendor field is really sent"
