@@ -181,7 +181,7 @@ def test_customers_and_sites_follow_the_org_unit_tree(emulator: RunningEmulator)
         devices = list(connector.iter_devices())
     assert [c.external_id for c in customers] == ["1000", "1001", "1002"]
     assert customers[0].fields["parentId"] == 50
-    assert customers[0].fields["orgUnitType"] == "CUSTOMER"
+    assert customers[0].fields["orgUnitType"] == "customer"
     assert len(sites) == 6
     assert {s.customer_external_id for s in sites} == {"1000", "1001", "1002"}
     site_ids = {s.external_id for s in sites}
@@ -326,7 +326,9 @@ class _FakeNcentral(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        if path == "/api/service-orgs":
+        if path == "/api/customers":
+            self._send(200, json.dumps({"data": None, "totalItems": 0, "totalPages": 0}).encode())
+        elif path == "/api/service-orgs":
             self._send(200, json.dumps({"data": [{"soId": 50, "soName": "MSP"}], "totalPages": 1}).encode())
         elif path == "/api/org-units/50/active-issues":
             self._send(200, b"")
@@ -334,7 +336,7 @@ class _FakeNcentral(BaseHTTPRequestHandler):
             self._send(200, json.dumps([{"deviceId": 1, "longName": "x"}]).encode())
 
 
-def test_an_empty_answer_is_an_empty_page_and_a_bare_list_is_an_error() -> None:
+def test_empty_answers_are_empty_pages_and_a_bare_list_is_an_error() -> None:
     server = HTTPServer(("127.0.0.1", 0), _FakeNcentral)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -343,6 +345,7 @@ def test_an_empty_answer_is_an_empty_page_and_a_bare_list_is_an_error() -> None:
     try:
         with open_connector("ncentral", credentials, retry=FAST, timeout=5) as connector:
             assert list(connector.iter_alerts()) == []
+            assert list(connector.iter_customers()) == []
             with pytest.raises(ConnectorFatalError) as info:
                 list(connector.iter_devices())
     finally:

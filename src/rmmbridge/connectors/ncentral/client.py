@@ -199,10 +199,12 @@ class NcentralClient:
         return request_json(self.http, "GET", path, params=params, vendor=NAME)
 
     def get_page(self, path: str, params: Mapping[str, Any]) -> Page:
-        """One page of a list; an empty 2xx body (seen for org units without active issues) is an empty page."""
+        """One page of a list; an empty 2xx body or `data: null` (no items) is an empty page."""
         body = self.get(path, params)
         if body is None:
             return Page(data=[], totalPages=0)
+        if isinstance(body, Mapping) and "data" in body and body["data"] is None:  # no items: `data: null`
+            body = {**body, "data": []}
         try:
             return Page.model_validate(body)
         except ValidationError:

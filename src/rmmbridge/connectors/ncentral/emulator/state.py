@@ -192,19 +192,19 @@ class NcentralEmulatorState(EmulatorState):
         }
 
     def service_org_json(self) -> dict[str, Any]:
-        return {"soId": SO_ID, "soName": self.so_name, "orgUnitType": "SO", "parentId": 1, "externalId": "",
+        return {"soId": SO_ID, "soName": self.so_name, "orgUnitType": "service_org", "parentId": 1, "externalId": "",
                 "externalId2": "", **self._contact("so", 0), "isSystem": False, "isServiceOrg": True}
 
     def customer_json(self, index: int) -> dict[str, Any]:
         customer = self.customers[index]
-        return {"customerId": int(customer.id), "customerName": customer.name, "orgUnitType": "CUSTOMER",
+        return {"customerId": int(customer.id), "customerName": customer.name, "orgUnitType": "customer",
                 "parentId": SO_ID, "externalId": "", "externalId2": "", **self._contact("customer", index),
                 "isSystem": False, "isServiceOrg": False}
 
     def site_json(self, index: int) -> dict[str, Any]:
         site = self.sites[index]
         _, _, short = site.name.rpartition(" – ")
-        return {"siteId": int(site.id), "siteName": short or site.name, "orgUnitType": "SITE",
+        return {"siteId": int(site.id), "siteName": short or site.name, "orgUnitType": "site",
                 "parentId": int(site.customer_id), "externalId": "", "externalId2": "",
                 **self._contact("site", index)}
 
