@@ -367,3 +367,35 @@ def test_org_unit_device_lists_are_scoped_to_the_org_unit(emulator: RunningEmula
     assert {d["siteId"] for d in site["data"]} == {100003}
     assert customer["totalItems"] == sum(1 for d in state.iter_devices() if d.customer_id == "1001")
     assert missing.status_code == 404
+
+
+def test_emulator_pushes_custom_psa_requests_over_http(emulator: RunningEmulator) -> None:
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Psa(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = HTTPServer(("127.0.0.1", 0), Psa)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    alert = next(iter(emulator.state.alerts.values()))
+    try:
+        answer = httpx.post(f"{emulator.url}/_emulator/send-webhook", json={
+            "alert_id": alert.id, "url": f"http://127.0.0.1:{server.server_address[1]}/psa", "secret": "s3cret"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.status_code == 200
+    headers, body = received[0]
+    assert headers["x-webhook-secret"] == "s3cret"
+    assert headers["authorization"].startswith("Basic ")
+    parsed = parse_webhook(body, headers)
+    assert [(a.external_id, a.state) for a in parsed] == [(f"psa-{alert.id}", AlertState.OPEN)]
