@@ -26,8 +26,15 @@ def test_alerting_setup_page_and_test_ticket(desk: Desk, admin_client: Any) -> N
     page = admin_client.get(f"/alerts/integration/{desk.integration.pk}/")
     assert page.status_code == 200
     body = page.content.decode()
-    assert desk.integration.alerting.webhook_token in body
+    config = desk.integration.alerting
+    assert config.webhook_token in body
+    assert config.webhook_secret not in body  # never shown back…
+    assert config.webhook_secret not in config.webhook_secret_encrypted  # …and encrypted at rest
     assert "Datto RMM Alerts" in body
+    regenerated = admin_client.post(f"/alerts/integration/{desk.integration.pk}/webhook-secret/", follow=True)
+    config.refresh_from_db()
+    assert f"shown only now; paste it into the RMM): {config.webhook_secret}" in regenerated.content.decode()
+    assert config.webhook_secret not in admin_client.get(f"/alerts/integration/{desk.integration.pk}/").content.decode()
     answer = admin_client.post(f"/alerts/integration/{desk.integration.pk}/test-ticket/", follow=True)
     ticket = Ticket.objects.get()
     assert f"Test ticket #{ticket.pk} created" in answer.content.decode()

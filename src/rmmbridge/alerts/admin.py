@@ -10,7 +10,6 @@ from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, Emai
 @admin.register(AlertingConfig)
 class AlertingConfigAdmin(admin.ModelAdmin):
     list_display = ("integration", "enabled", "ticket_type", "new_alert_user", "from_address", "close_behaviour")
-    exclude = ("webhook_secret",)
 
 
 @admin.register(EmailRule)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.db import models
 
@@ -40,8 +41,8 @@ class AlertingConfig(models.Model):
     )
     webhook_token = models.CharField(max_length=64, unique=True, default=new_token)
     webhook_auth = models.CharField(max_length=10, choices=WebhookAuth.choices, default=WebhookAuth.SHARED_SECRET)
-    webhook_secret = models.CharField(max_length=128, default=new_token,
-                                      help_text="Shared secret or HMAC key the RMM sends with each webhook.")
+    webhook_secret_encrypted = models.TextField(
+        blank=True, editable=False, help_text="Shared secret / HMAC key of the webhook, encrypted (SecretBox).")
     resolved_lookback_hours = models.PositiveIntegerField(default=24,
                                                           help_text="How far back a poll reads resolved alerts.")
     last_poll_at = models.DateTimeField(null=True, blank=True)
@@ -50,6 +51,31 @@ class AlertingConfig(models.Model):
 
     def __str__(self) -> str:
         return f"Alerting for {self.integration}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.webhook_secret_encrypted:
+            self.regenerate_webhook_secret()
+        super().save(*args, **kwargs)
+
+    @property
+    def webhook_secret(self) -> str:
+        """The webhook's shared secret / HMAC key (decrypted; shown to a person only when regenerated)."""
+        from rmmbridge.common.secrets import default_box
+
+        if not self.webhook_secret_encrypted:
+            return ""
+        return str(default_box().decrypt_json(self.webhook_secret_encrypted).get("secret", ""))
+
+    def set_webhook_secret(self, secret: str) -> None:
+        from rmmbridge.common.secrets import default_box
+
+        self.webhook_secret_encrypted = default_box().encrypt_json({"secret": secret})
+
+    def regenerate_webhook_secret(self) -> str:
+        """A new random secret (returned once so it can be pasted into the RMM)."""
+        secret = new_token()
+        self.set_webhook_secret(secret)
+        return secret
 
 
 class RuleAction(models.TextChoices):

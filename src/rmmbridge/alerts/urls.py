@@ -17,5 +17,6 @@ urlpatterns = [
     path("integration/<int:integration_id>/", views.integration_alerting, name="integration_alerting"),
     path("integration/<int:integration_id>/test-ticket/", views.test_ticket, name="test_ticket"),
     path("ticket/<int:ticket_id>/panel/", views.ticket_panel, name="ticket_panel"),
+    path("integration/<int:integration_id>/webhook-secret/", views.regenerate_secret, name="regenerate_secret"),
     path("outbox/<int:pk>/retry/", views.outbox_retry, name="outbox_retry"),
 ]

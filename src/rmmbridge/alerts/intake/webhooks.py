@@ -12,6 +12,7 @@ from typing import Any
 from rmmbridge.alerts.decide import EventKind
 from rmmbridge.alerts.models import AlertEvent, AlertingConfig, EventStatus, WebhookAuth
 from rmmbridge.alerts.processing import AlertFacts, RejectEvent
+from rmmbridge.common.secrets import SecretDecryptError
 from rmmbridge.connectors.errors import ConnectorError
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
@@ -39,9 +40,14 @@ DATTO_TEMPLATE = {
 def authenticate(config: AlertingConfig, body: bytes, headers: Mapping[str, str]) -> str | None:
     """None when the request is authentic, else why not (never says which part of a secret was wrong)."""
     lowered = {k.lower(): v for k, v in headers.items()}
-    secret = config.webhook_secret.encode()
     if config.webhook_auth == WebhookAuth.TOKEN_ONLY:
         return None
+    try:
+        secret = config.webhook_secret.encode()
+    except SecretDecryptError:
+        return "the stored webhook secret cannot be decrypted (regenerate it on the Alerting page)"
+    if not secret:
+        return "no webhook secret is set (regenerate it on the Alerting page)"
     if config.webhook_auth == WebhookAuth.SHARED_SECRET:
         given = next((lowered[h] for h in SECRET_HEADERS if h in lowered), None)
         if given is None and lowered.get("authorization", "").lower().startswith("bearer "):
