@@ -97,7 +97,9 @@ def run(out: Any) -> None:
                             values={
                                 "hostname": hostname,
                                 "serial_number": f"SN{serial:07d}",
-                                "operating_system": "Windows 11 Pro" if type_name != "Server" else "Windows Server 2022",
+                                "operating_system": (
+                                    "Windows Server 2022" if type_name == "Server" else "Windows 11 Pro"
+                                ),
                                 "manufacturer": rng.choice(["Dell Inc.", "HP", "Lenovo"]),
                                 "ip_addresses": f"10.{rng.randint(0, 20)}.{rng.randint(0, 254)}.{rng.randint(2, 254)}",
                                 "CFwarranty_end": f"202{rng.randint(6, 9)}-0{rng.randint(1, 9)}-15",
