@@ -145,3 +145,30 @@ def test_events_stored_but_not_processed_are_picked_up(desk: Desk) -> None:
     call_command("alerts", "process-pending", stdout=out)
     assert Ticket.objects.count() == 1
     assert AlertEvent.objects.count() == 1
+
+
+def test_rotate_keys_keeps_alert_secrets_readable(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    from rmmbridge.alerts.models import Mailbox
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", old)
+    config = AlertingConfig.objects.get(integration=desk.integration)
+    secret = config.regenerate_webhook_secret()
+    config.save()
+    mailbox = Mailbox(name="alerts", host="imap.example", user="u")
+    mailbox.set_password("pw-1")
+    mailbox.save()
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", f"{new},{old}")
+    out = StringIO()
+    call_command("alerts", "rotate-keys", stdout=out)
+    assert "Re-encrypted 2 alerting secret(s)" in out.getvalue()
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", new)  # the old key is gone: still readable
+    config.refresh_from_db()
+    mailbox.refresh_from_db()
+    assert config.webhook_secret == secret
+    assert mailbox.get_password() == "pw-1"
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", Fernet.generate_key().decode())
+    with pytest.raises(CommandError, match="cannot be decrypted"):
+        call_command("alerts", "rotate-keys", stdout=out)

@@ -35,6 +35,7 @@ class Command(BaseCommand):
         enable.add_argument("--from-address", default="", help="Sender address of the RMM's alert e-mails.")
         enable.add_argument("--ticket-type", default="", help="Ticket type for new alerts (name).")
         sub.add_parser("process-pending", help="Process events stored but not yet processed (after a crash).")
+        sub.add_parser("rotate-keys", help="Re-encrypt webhook secrets and mailbox passwords with the newest key.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         sub = options["sub"]
@@ -68,6 +69,16 @@ class Command(BaseCommand):
                     raise CommandError(f"No ticket type '{options['ticket_type']}'.")
             config = enable_alerting(integration, ticket_type=ticket_type, from_address=options["from_address"])
             self.stdout.write(f"Alerting on for {integration.name}; webhook token {config.webhook_token}.")
+        elif sub == "rotate-keys":
+            from django.core.exceptions import ValidationError
+
+            from rmmbridge.alerts.secrets import rotate_alert_secrets
+
+            try:
+                count = rotate_alert_secrets()
+            except ValidationError as exc:
+                raise CommandError("; ".join(exc.messages)) from exc
+            self.stdout.write(f"Re-encrypted {count} alerting secret(s) with the newest key.")
         else:
             from rmmbridge.alerts.processing import process_pending
 
