@@ -85,14 +85,14 @@ def test_active_issues_become_open_alerts_keyed_by_task_id() -> None:
     assert uac.external_id == "2096172314"
     assert uac.device_external_id == "576589254"
     assert uac.state is AlertState.OPEN
-    assert uac.severity == "Failed"
+    assert uac.severity == "High"
     assert uac.message == "Windows UAC Status is Failed on DC01"
     assert uac.raised_at == datetime(2024, 4, 2, 16, 15, 33, 432000, tzinfo=UTC)
     assert uac.hostname == "DC01"
     assert uac.alert_type == "Windows UAC Status"
     assert uac.raw["_extra"]["customerTree"] == ["System", "Example MSP", "Contoso Dental"]
     assert disk.message == "Disk (C:) is Warning on DC01"
-    assert disk.severity == "Warning"
+    assert disk.severity == "Moderate"
 
 
 @pytest.mark.parametrize(

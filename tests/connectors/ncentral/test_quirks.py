@@ -235,7 +235,7 @@ def test_active_issues_of_the_service_org_are_the_open_alerts(emulator: RunningE
     assert device is not None
     assert alert.device_external_id == raised.device_id
     assert alert.hostname == device.hostname
-    assert alert.severity == "Failed"
+    assert alert.severity == "High"
     assert alert.alert_type == "CPU"
     assert alert.message == f"CPU is Failed on {device.hostname}"
     assert alert.raised_at == raised.raised_at

@@ -72,3 +72,7 @@ NOTIFICATION_STATES: dict[int, str] = {
     7: "Disconnected",
     8: "Disabled",
 }
+#: notificationState → severity word the alerts pipeline maps to a ticket priority (the state label stays in the
+#: alert message): Failed/Disconnected are high, Warning/Misconfigured moderate, the rest low.
+STATE_SEVERITY: dict[int, str] = {1: "Low", 2: "Low", 3: "Low", 4: "Moderate", 5: "High", 6: "Moderate", 7: "High",
+                                  8: "Low"}

@@ -10,7 +10,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from rmmbridge.connectors.errors import SkippableRecordError
-from rmmbridge.connectors.ncentral.const import DEVICE_CLASS_KEYWORDS, DEVICE_CLASS_TYPES, NOTIFICATION_STATES
+from rmmbridge.connectors.ncentral.const import (
+    DEVICE_CLASS_KEYWORDS,
+    DEVICE_CLASS_TYPES,
+    NOTIFICATION_STATES,
+    STATE_SEVERITY,
+)
 from rmmbridge.connectors.ncentral.schemas import ActiveIssue, Customer, Device, Site
 from rmmbridge.connectors.records import (
     AlertState,
@@ -186,7 +191,10 @@ def state_label(code: int | None) -> str:
 
 
 def to_alert(issue: ActiveIssue, raw: Mapping[str, Any]) -> RemoteAlert:
-    """An active issue → open alert. Its identity is the `taskId` (one monitored service on one device)."""
+    """An active issue → open alert. Its identity is the `taskId` (one monitored service on one device).
+
+    The N-central state ("Failed", "Warning" …) is in the message; `severity` is High/Moderate/Low for the pipeline.
+    """
     extra = issue.extra_info or {}
     label = state_label(issue.notificationState)
     service = issue.serviceName or "Service"
@@ -200,7 +208,7 @@ def to_alert(issue: ActiveIssue, raw: Mapping[str, Any]) -> RemoteAlert:
         external_id=str(issue.taskId),
         device_external_id=str(issue.deviceId),
         message=message,
-        severity=label,
+        severity=STATE_SEVERITY.get(issue.notificationState or 0, "Moderate" if label else ""),
         alert_type=service,
         state=AlertState.OPEN,
         raised_at=parse_time(extra.get("transitionTime")),
