@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import smtplib
 import tempfile
@@ -125,20 +126,27 @@ def main() -> None:
     with SMTPReceiver("127.0.0.1", 0, on_delivery=record) as receiver:
         mails = [_mail(n, hosts[n % len(hosts)]) for n in range(args.count)]
         chunks = [mails[i::args.senders] for i in range(args.senders)]
+        # Senders run in their own processes, as real mail servers would: the receiver's process is measured alone.
+        context = multiprocessing.get_context("spawn")
+        senders = [context.Process(target=_send, args=(receiver.port, chunk)) for chunk in chunks]
         started = time.monotonic()
-        threads = [threading.Thread(target=_send, args=(receiver.port, chunk)) for chunk in chunks]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        for p in senders:
+            p.start()
+        for p in senders:
+            p.join()
         elapsed = time.monotonic() - started
+        if any(p.exitcode for p in senders):
+            raise SystemExit("An SMTP sender failed; see the error above.")
         burst = [(d.committed_at - d.accepted_at) * 1000 for d in deliveries]
+        # From the first SMTP accept to the last ticket commit (sender process start-up left out).
+        busy = max(d.committed_at for d in deliveries) - min(d.accepted_at for d in deliveries)
         tickets = Ticket.objects.count()
         result["throughput"] = {
             "emails": args.count,
             "senders": args.senders,
-            "seconds": round(elapsed, 2),
-            "alerts_per_s": round(args.count / elapsed, 1),
+            "seconds": round(busy, 2),
+            "wall_seconds_with_sender_startup": round(elapsed, 2),
+            "alerts_per_s": round(args.count / busy, 1),
             "tickets": tickets,
             "events": AlertEvent.objects.count(),
             "p50_ms": round(_percentile(burst, 0.50), 2),
