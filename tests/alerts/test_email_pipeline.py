@@ -212,3 +212,25 @@ def test_cli_ingest_prints_the_outcome(desk: Desk, tmp_path: Any) -> None:
     out = StringIO()
     call_command("mail", "ingest", str(eml), stdout=out)
     assert "No ticket (duplicate)" in out.getvalue()
+
+
+def test_rule_on_a_header_with_markers_for_summary_and_ignore_rule(desk: Desk) -> None:
+    EmailRule.objects.create(name="Monitoring tool", order=1, from_match="any", header_name="X-Monitor",
+                             header_pattern="^nagios", alert_id_pattern=r"Problem ID: (\d+)",
+                             markers=[{"start": "Summary:", "end": "\\n", "field": "summary"},
+                                      {"start": "Host:", "end": "\\n", "field": "hostname"}])
+    EmailRule.objects.create(name="Drop digests", order=2, from_match="contains", from_address="@digest.example",
+                             action="ignore")
+    raw = (b"From: nagios@mon.example\r\nX-Monitor: nagios 4.4\r\nSubject: PROBLEM\r\nMessage-ID: <h1@m>\r\n\r\n"
+           b"Summary: Web service down on HD-WS01\r\nHost: hd-ws01\r\nProblem ID: 4711\r\n")
+    outcome = ingest_email(raw)
+    ticket = Ticket.objects.get(pk=outcome.ticket_id)
+    assert ticket.summary == "Web service down on HD-WS01"
+    assert ticket.alert_key == "4711"
+    assert ticket.assets.get() == desk.asset  # hostname matched case-insensitively
+    without_header = raw.replace(b"X-Monitor: nagios 4.4\r\n", b"").replace(b"<h1@m>", b"<h2@m>")
+    assert ingest_email(without_header).status == EventStatus.UNMATCHED
+    digest = ingest_email(b"From: weekly@digest.example\r\nSubject: Weekly\r\nMessage-ID: <d@x>\r\n\r\nhi\r\n")
+    assert digest.status == EventStatus.PROCESSED
+    assert "ignore" in digest.reason
+    assert Ticket.objects.count() == 1

@@ -104,7 +104,9 @@ def match_rules(mail: ParsedEmail, rules: Iterable[EmailRule]) -> RuleMatch:
                 if value is None or (rule.header_pattern and not _search(rule.header_pattern, value)):
                     continue
             if not _from_ok(rule, mail.from_address):
-                if spoof is None:
+                # Only a rule whose content matched makes a wrong sender suspicious; a from-only rule just misses.
+                content_matched = bool(rule.subject_pattern or rule.body_pattern or rule.header_name)
+                if spoof is None and content_matched:
                     spoof = RuleMatch(
                         rule, "rejected",
                         f"Sender {mail.from_address or '(none)'!s} does not match the from address of rule "
