@@ -172,3 +172,27 @@ def test_rotate_keys_keeps_alert_secrets_readable(desk: Desk, monkeypatch: pytes
     monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", Fernet.generate_key().decode())
     with pytest.raises(CommandError, match="cannot be decrypted"):
         call_command("alerts", "rotate-keys", stdout=out)
+
+
+def test_vendor_that_cannot_resolve_is_shown_so(db: Any, admin_client: Any) -> None:
+    from rmmbridge.alerts.models import OutboxStatus
+    from rmmbridge.alerts.outbox import deliver_due
+    from rmmbridge.alerts.processing import ingest_email
+    from rmmbridge.connectors.cw_automate import const
+    from rmmbridge.servicedesk.actions import Actor
+    from rmmbridge.tickets.actions import do_close_ticket
+
+    from .conftest import make_desk
+
+    desk = make_desk(vendor=const.SLUG, name="Automate")
+    page = admin_client.get(f"/alerts/integration/{desk.integration.pk}/").content.decode()
+    assert "cannot resolve alerts" in page
+    ticket = Ticket.objects.get(pk=ingest_email(datto_mail("cw-1")).ticket_id)
+    do_close_ticket(Actor.cli("tech"), ticket)
+    row = ResolveOutbox.objects.get()
+    assert row.status == OutboxStatus.UNSUPPORTED
+    assert "resolve the alert in the RMM" in row.last_error
+    assert deliver_due() == 0
+    assert ResolveOutbox.objects.get().attempts == 0
+    detail = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Not supported by" in detail
