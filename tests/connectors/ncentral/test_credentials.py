@@ -22,6 +22,8 @@ def test_valid_credentials_keep_the_token_secret() -> None:
     assert spec.api_token.get_secret_value() == JWT
     assert JWT not in repr(spec)
     assert NcentralCredentials.secret_keys() == ("api_token",)
+    assert spec.fetch_assets is False
+    assert parse(fetch_assets="yes").fetch_assets is True
 
 
 @pytest.mark.parametrize(

@@ -193,10 +193,10 @@ def test_customers_and_sites_follow_the_org_unit_tree(emulator: RunningEmulator)
     assert all(d.serial_number is None for d in devices)
 
 
-def test_include_assets_fetches_inventory_per_device(emulator: RunningEmulator) -> None:
-    with connect(emulator) as connector:
+def test_fetch_assets_option_fetches_inventory_per_device(emulator: RunningEmulator) -> None:
+    with connect(emulator, fetch_assets="true") as connector:
         assert isinstance(connector, NcentralConnector)
-        connector.include_assets = True
+        assert connector.include_assets is True
         devices = list(connector.iter_devices())
         fields = {f.path for f in connector.available_fields()}
     state = emulator.state

@@ -94,8 +94,8 @@ class NcentralConnector(Connector):
             raise ConnectorConfigError("N-central needs NcentralCredentials (server_url, api_token).")
         self.client = NcentralClient(http, credentials.api_token.get_secret_value(), self.redactor)
         #: Fetch `GET /api/devices/{id}/assets` for every device (serial, make, model, NICs): one extra request
-        #: per device, so off by default (5,000 devices = 5,000 requests).
-        self.include_assets = False
+        #: per device, so off unless the integration's "Fetch inventory" option is on (5,000 devices = 5,000 requests).
+        self.include_assets = credentials.fetch_assets
 
     def _skip(self, exc: SkippableRecordError) -> None:
         logger.warning("%s", exc.message)

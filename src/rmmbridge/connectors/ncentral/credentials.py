@@ -59,6 +59,12 @@ class NcentralCredentials(CredentialSpec):
         "GENERATE JSON WEB TOKEN. Regenerating it invalidates the old one.",
     )
 
+    fetch_assets: bool = Field(
+        default=False,
+        title="Fetch inventory (serial number, make, model, NICs)",
+        description="Reads each device's assets: one extra request per device (5,000 devices = 5,000 requests).",
+    )
+
     @field_validator("server_url")
     @classmethod
     def _server_url(cls, value: str) -> str:
