@@ -212,6 +212,17 @@ def test_fetch_assets_option_fetches_inventory_per_device(emulator: RunningEmula
     assert "assets.computersystem.serialnumber" in fields
 
 
+def test_refused_assets_import_devices_without_inventory(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add("403:GET:/api/devices/*/assets:times=0")
+    with connect(emulator, fetch_assets="true") as connector:
+        devices = list(connector.iter_devices())
+        assert connector.include_assets is False
+        assert "Fetch inventory" in connector.assets_warning
+    assert len(devices) == 40
+    assert all(d.serial_number is None for d in devices)
+    assert sum(n for k, n in emulator.state.requests_by_path.items() if k.endswith("/assets")) == 1
+
+
 def test_device_removed_while_listing_keeps_its_list_record(emulator: RunningEmulator) -> None:
     with connect(emulator) as connector:
         assert isinstance(connector, NcentralConnector)

@@ -96,6 +96,8 @@ class NcentralConnector(Connector):
         #: Fetch `GET /api/devices/{id}/assets` for every device (serial, make, model, NICs): one extra request
         #: per device, so off unless the integration's "Fetch inventory" option is on (5,000 devices = 5,000 requests).
         self.include_assets = credentials.fetch_assets
+        #: Why inventory was not fetched in this run (set when the assets endpoint refuses access).
+        self.assets_warning = ""
 
     def _skip(self, exc: SkippableRecordError) -> None:
         logger.warning("%s", exc.message)
@@ -145,8 +147,22 @@ class NcentralConnector(Connector):
             except SkippableRecordError as exc:
                 self._skip(exc)
                 continue
-            assets = self.device_assets(device.deviceId) if self.include_assets else None
+            assets = self._assets_or_none(device.deviceId) if self.include_assets else None
             yield to_device(device, raw, assets)
+
+    def _assets_or_none(self, device_id: int) -> dict[str, Any] | None:
+        """Assets for one device; a 403 turns the option off for this run (devices still come, without inventory)."""
+        try:
+            return self.device_assets(device_id)
+        except ConnectorForbiddenError as exc:
+            self.include_assets = False
+            self.assets_warning = (
+                f"N-central refused the device assets ({exc.message}); devices are imported without serial "
+                "number, make and model. Give the API user's role access to device assets, or switch off "
+                "'Fetch inventory'."
+            )
+            logger.warning("%s", self.assets_warning)
+            return None
 
     def device_assets(self, device_id: int | str) -> dict[str, Any] | None:
         """The `data` of `GET /api/devices/{id}/assets`; None when the device is gone (404) or has none."""
