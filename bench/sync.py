@@ -159,12 +159,15 @@ def child(devices: int) -> dict[str, Any]:
     emulator, credentials = _start_emulator(devices, home)
     try:
         integration = do_create_integration(Actor.cli("bench"), "datto_rmm", "Bench", credentials, test=False)
+        load_before = os.getloadavg()[0]
         raw_s = _raw_fetch(credentials)
-        api_s, fetched = _api_floor(integration)
+        api_first, fetched = _api_floor(integration)
         db_s = _db_floor(fetched)
         started = time.perf_counter()
         first = run_sync(integration.pk, entities=["customers", "sites", "assets"])
         first_s = time.perf_counter() - started
+        api_second, _ = _api_floor(integration)  # the machine is shared: take the better of two floors
+        api_s = min(api_first, api_second)
         mark, audits = utcnow(), AuditEntry.objects.count()
         started = time.perf_counter()
         second = run_sync(integration.pk, entities=["customers", "sites", "assets"])
@@ -190,6 +193,8 @@ def child(devices: int) -> dict[str, Any]:
         "resync_rows_written": sum(written.values()),
         "resync_rows_written_detail": written,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
+        "api_floor_runs_s": [round(api_first, 2), round(api_second, 2)],
     }
 
 

@@ -42,7 +42,7 @@ class RemoteData:
     customers: list[RemoteCustomer] = field(default_factory=list)
     sites: list[RemoteSite] = field(default_factory=list)
     users: list[RemoteUser] = field(default_factory=list)
-    devices: list[RemoteDevice] = field(default_factory=list)
+    devices: Iterable[RemoteDevice] = field(default_factory=list)  # read once (may be a draining iterator)
     complete: set[str] = field(default_factory=set)
 
 

@@ -70,6 +70,13 @@ def _slim(devices: Iterable[RemoteDevice], keep: frozenset[str]) -> Iterator[Rem
         yield device
 
 
+def _drain(items: list[T]) -> Iterator[T]:
+    """Yield and release the items of a list one by one, so planned records do not stay in memory."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
 def needed_fields(settings: SyncSettings) -> frozenset[str]:
     """Vendor field paths the field mappings read."""
     paths = {fm.source for fm in settings.field_maps if fm.source not in DEVICE_ATTRIBUTES}
@@ -194,6 +201,8 @@ def run_sync(
             settings.import_types = [t for t in device_types if t]
             run.message = f"Device types: {', '.join(settings.import_types)}."
         snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
+        if isinstance(remote.devices, list):
+            remote.devices = _drain(remote.devices)
         plan = build_plan(remote, snapshot, settings, sites_are_customers=sites_are_customers, entities=chosen,
                           now=run.started_at)
         del remote, snapshot  # the plan is all that apply needs: keep peak memory down on large estates
