@@ -55,7 +55,7 @@ def test_same_mail_twice_is_still_one_ticket(desk: Desk) -> None:
     assert "Message-ID" in second.reason
     assert Ticket.objects.count() == 1
     assert AlertEvent.objects.count() == 2  # both kept raw
-    assert second.ticket_id is None or second.ticket_id == first.ticket_id
+    assert second.ticket_id == first.ticket_id
 
 
 def test_repeat_of_the_condition_adds_a_note_and_counts(desk: Desk) -> None:
@@ -211,7 +211,7 @@ def test_cli_ingest_prints_the_outcome(desk: Desk, tmp_path: Any) -> None:
     assert data["ticket_id"] == Ticket.objects.get().pk
     out = StringIO()
     call_command("mail", "ingest", str(eml), stdout=out)
-    assert "No ticket (duplicate)" in out.getvalue()
+    assert f"Duplicate, ticket #{data['ticket_id']}: Same Message-ID" in out.getvalue()
 
 
 def test_rule_on_a_header_with_markers_for_summary_and_ignore_rule(desk: Desk) -> None:

@@ -112,10 +112,11 @@ class Outcome:
 class RejectEvent(Exception):
     """The event cannot be turned into alerts; the message says why (kept on the event)."""
 
-    def __init__(self, status: str, reason: str) -> None:
+    def __init__(self, status: str, reason: str, ticket_id: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.ticket_id = ticket_id
 
 
 # Storing -------------------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def process_event(event: AlertEvent) -> Outcome:
     try:
         facts_list = _facts_for(event)
     except RejectEvent as exc:
-        return _finish(event, Outcome(int(event.pk), exc.status, exc.reason))
+        return _finish(event, Outcome(int(event.pk), exc.status, exc.reason, exc.ticket_id))
     except Exception as exc:
         log.exception("alert event %s could not be read", event.pk)
         return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc}"))
@@ -270,9 +271,9 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
         .first()
     )
     if earlier is not None:
-        event.ticket_id = earlier.ticket_id
         raise RejectEvent(EventStatus.DUPLICATE,
-                          f"Same Message-ID {mail.message_id} as event #{earlier.pk}; not processed again.")
+                          f"Same Message-ID {mail.message_id} as event #{earlier.pk}; not processed again.",
+                          earlier.ticket_id)
     match = match_rules(mail, cached_rules())
     event.rule = match.rule
     if match.status == "unmatched":

@@ -61,6 +61,9 @@ class Command(BaseCommand):
         outcome = ingest_email(raw)
         if as_json:
             self.stdout.write(json.dumps(outcome.as_dict(), indent=2))
+        elif outcome.status == "duplicate":
+            ticket = f", ticket #{outcome.ticket_id}" if outcome.ticket_id else ""
+            self.stdout.write(f"Duplicate{ticket}: {outcome.reason} (event #{outcome.event_id})")
         elif outcome.ticket_id:
             self.stdout.write(f"Ticket #{outcome.ticket_id}: {outcome.reason} (event #{outcome.event_id})")
         else:
