@@ -8,7 +8,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmmbridge.settings")
 
-QUEUE = "rmmbridge"
+QUEUE = os.environ.get("RMMBRIDGE_QUEUE", "rmmbridge")  # several deployments may share one broker
 
 app = Celery("rmmbridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -15,6 +15,8 @@ from typing import Any
 
 PG_ADMIN_URL = os.environ.get("RMMBRIDGE_E2E_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("RMMBRIDGE_E2E_REDIS", "redis://127.0.0.1:6379/13")
+# Unique per test process, so test runs of several people on one machine never share a database, queue or lock.
+RUN_ID = f"e2e{os.getpid()}"
 
 SETUP_SCRIPT = """
 import json, os, sys
@@ -99,6 +101,8 @@ class Services:
             "RMMBRIDGE_REDIS_URL": REDIS_URL,
             "RMMBRIDGE_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            "RMMBRIDGE_QUEUE": f"rmmbridge-{RUN_ID}",
+            "RMMBRIDGE_REDIS_PREFIX": f"rmmbridge-{RUN_ID}",
         })
         self.env.update(extra_env)
         self.processes: list[subprocess.Popen[bytes]] = []
@@ -171,6 +175,10 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, services: 
 
 
 def flush_redis() -> None:
+    """Delete this run's queue and lock keys (other runs' keys stay)."""
     import redis
 
-    redis.Redis.from_url(REDIS_URL).flushdb()
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = [*client.scan_iter(f"rmmbridge-{RUN_ID}*"), *client.scan_iter(f"*rmmbridge-{RUN_ID}*")]
+    if keys:
+        client.delete(*set(keys))

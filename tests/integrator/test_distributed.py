@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,11 +12,19 @@ from typing import Any
 
 import pytest
 from tests.conftest import require_service
-from tests.integrator.distributed import Services, flush_redis, fresh_database, pg_available, redis_available, wait_for
+from tests.integrator.distributed import (
+    RUN_ID,
+    Services,
+    flush_redis,
+    fresh_database,
+    pg_available,
+    redis_available,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 
-E2E_DB = os.environ.get("RMMBRIDGE_INTEGRATOR_E2E_DB", "rmmbridge_integrator_e2e")
+E2E_DB = os.environ.get("RMMBRIDGE_INTEGRATOR_E2E_DB", f"rmmbridge_integrator_{RUN_ID}")
 NO_ALERTS = {"enabled": True, "poll_alerts": False}
 
 
@@ -162,5 +171,35 @@ def test_the_lock_holds_under_concurrent_triggers(services: Services) -> None:
         assert [r[2] for r in runs] == ["success"] * 3
         for (_, end, _), (start, _, _) in itertools.pairwise(runs):
             assert end <= start
+        refs, distinct, assets = asset_facts(services, integration_id)
+        assert refs == distinct == assets == live_devices(em)
+
+
+def test_a_killed_pool_process_is_requeued_by_its_worker(services: Services) -> None:
+    """Only the process running the task dies: the worker's main process rejects the task back to the queue."""
+    from rmmbridge.connectors.testing.server import serve_emulator
+
+    with serve_emulator("datto_rmm", seed=9, devices=600,
+                        faults=["slow:GET:/api/v2/account/devices:times=0,delay=1"]) as em:
+        [integration_id] = services.setup([
+            {"vendor": "datto_rmm", "name": "Slow RMM", "credentials": em.credentials, "schedule": {}},
+        ])
+        worker = services.worker("solo")
+        job_id = services.trigger(integration_id, "sync")
+        label = wait_for(lambda: services.scalar(
+            "SELECT worker FROM integrator_jobrun WHERE id = %s AND status = 'running'", job_id),
+            60, "the sync to start", services)
+        pool_pid = int(label.rsplit(":", 1)[1])
+        assert pool_pid != worker.pid
+        os.kill(pool_pid, signal.SIGKILL)
+        wait_for(lambda: services.scalar("SELECT status FROM integrator_jobrun WHERE id = %s", job_id) == "success",
+                 90, "the requeued sync to finish", services)
+        assert worker.poll() is None, "the worker itself survived"
+        attempts, notes, label_after = services.query(
+            "SELECT attempts, notes, worker FROM integrator_jobrun WHERE id = %s", job_id)[0]
+        assert attempts == 2
+        assert "delivered again" in notes
+        assert label_after != label
+        assert [r[0] for r in services.query("SELECT status FROM sync_syncrun ORDER BY id")] == ["failed", "success"]
         refs, distinct, assets = asset_facts(services, integration_id)
         assert refs == distinct == assets == live_devices(em)

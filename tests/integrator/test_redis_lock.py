@@ -7,7 +7,7 @@ import time
 
 import pytest
 from tests.conftest import require_service
-from tests.integrator.distributed import REDIS_URL, flush_redis, redis_available
+from tests.integrator.distributed import REDIS_URL, RUN_ID, flush_redis, redis_available
 
 from rmmbridge.integrator.locks import HeldLock, LockBusy, RedisLock, hold
 
@@ -15,8 +15,9 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture(autouse=True)
-def redis_db() -> None:
+def redis_db(monkeypatch: pytest.MonkeyPatch) -> None:
     require_service(redis_available(), "Redis at 127.0.0.1:6379")
+    monkeypatch.setenv("RMMBRIDGE_REDIS_PREFIX", f"rmmbridge-{RUN_ID}")
     flush_redis()
 
 

@@ -19,7 +19,10 @@ from rmmbridge.common.clock import utcnow
 
 logger = logging.getLogger(__name__)
 
-KEY_PREFIX = "rmmbridge:lock:"
+def key_prefix() -> str:
+    """Prefix of lock keys in Redis (RMMBRIDGE_REDIS_PREFIX, default rmmbridge), for deployments sharing a Redis."""
+    return os.environ.get("RMMBRIDGE_REDIS_PREFIX", "rmmbridge") + ":lock:"
+
 
 _RENEW_SCRIPT = """
 if redis.call('get', KEYS[1]) == ARGV[1] then
@@ -73,7 +76,7 @@ class RedisLock:
         import redis
 
         self.name = name
-        self.key = KEY_PREFIX + name
+        self.key = key_prefix() + name
         self.ttl_ms = int((ttl or default_ttl()) * 1000)
         self.token = secrets.token_hex(16)
         self.client: Any = redis.Redis.from_url(url or settings.REDIS_URL, socket_timeout=5)
