@@ -155,3 +155,15 @@ def test_integration_setup_page_links_the_integrator_panel(admin_client: Any, in
     page = admin_client.get(f"/integrations/{integration.pk}/")
     assert page.status_code == 200
     assert f'href="/ops/integrations/{integration.pk}/"' in page.content.decode()
+
+
+def test_summary_template_tag_for_the_integrations_page(schedule: Any, recorder: Any) -> None:
+    from django.template import Context, Template
+
+    tasks.execute_job(tasks.trigger_now(schedule.integration, "sync").pk)
+    html = Template("{% load integrator %}{% integrator_summary integration %}").render(
+        Context({"integration": schedule.integration}))
+    assert "Last run" in html
+    assert "(success)" in html
+    assert "Next run" in html
+    assert "not scheduled" not in html
