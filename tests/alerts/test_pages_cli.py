@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from io import StringIO
 from typing import Any
 
@@ -13,7 +14,7 @@ from rmmbridge.alerts.models import AlertingConfig, EmailRule, ResolveOutbox
 from rmmbridge.integrations.panels import panel_links
 from rmmbridge.tickets.models import Ticket
 
-from .conftest import Desk, datto_mail
+from .conftest import DATTO_FROM, Desk, datto_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -44,17 +45,17 @@ def test_alerting_setup_page_and_test_ticket(desk: Desk, admin_client: Any) -> N
 def test_switching_alerting_on_in_the_page_creates_the_rule(desk: Desk, admin_client: Any) -> None:
     from rmmbridge.integrations.models import Integration
 
-    other = Integration.objects.create(vendor="ninjaone", name="Ninja")
+    other = Integration.objects.create(vendor="cw_automate", name="Automate")
     url = f"/alerts/integration/{other.pk}/"
     assert admin_client.get(url).status_code == 200
     answer = admin_client.post(url, {"enabled": "on", "ticket_type": desk.ticket_type.pk,
-                                     "new_alert_user": desk.alert_user.pk, "from_address": "alerts@ninja.example",
+                                     "new_alert_user": desk.alert_user.pk, "from_address": "alerts@automate.example",
                                      "close_behaviour": "close", "webhook_auth": "secret",
                                      "resolved_lookback_hours": 24})
     assert answer.status_code == 302, answer.content.decode()[:2000]
     assert AlertingConfig.objects.get(integration=other).enabled
     rule = EmailRule.objects.get(integration=other)
-    assert rule.from_address == "alerts@ninja.example"
+    assert (rule.name, rule.from_address) == ("ConnectWise Automate Alerts", "alerts@automate.example")
 
 
 def test_rule_form_rejects_a_broken_pattern(desk: Desk, admin_client: Any) -> None:
@@ -124,10 +125,10 @@ def test_cli_ingest_missing_and_empty_file(tmp_path: Any) -> None:
 def test_cli_enable(desk: Desk) -> None:
     from rmmbridge.integrations.models import Integration
 
-    other = Integration.objects.create(vendor="ninjaone", name="Ninja")
+    other = Integration.objects.create(vendor="cw_automate", name="Automate")
     out = StringIO()
-    call_command("alerts", "enable", "Ninja", "--from-address", "n@ninja.example", stdout=out)
-    assert "Alerting on for Ninja" in out.getvalue()
+    call_command("alerts", "enable", "Automate", "--from-address", "n@ninja.example", stdout=out)
+    assert "Alerting on for Automate" in out.getvalue()
     assert EmailRule.objects.filter(integration=other, from_address="n@ninja.example").exists()
 
 
@@ -187,7 +188,12 @@ def test_vendor_that_cannot_resolve_is_shown_so(db: Any, admin_client: Any) -> N
     desk = make_desk(vendor=const.SLUG, name="Automate")
     page = admin_client.get(f"/alerts/integration/{desk.integration.pk}/").content.decode()
     assert "cannot resolve alerts" in page
-    ticket = Ticket.objects.get(pk=ingest_email(datto_mail("cw-1")).ticket_id)
+    mail = EmailMessage()
+    mail["From"] = DATTO_FROM
+    mail["Subject"] = "Agent Offline FAILED on Harbourview Dental\\HD-WS01 at Main for LastContact result 15 min."
+    mail.set_content("Agent has not checked in.")
+    ticket = Ticket.objects.get(pk=ingest_email(mail.as_bytes()).ticket_id)
+    assert ticket.assets.get() == desk.asset
     do_close_ticket(Actor.cli("tech"), ticket)
     row = ResolveOutbox.objects.get()
     assert row.status == OutboxStatus.UNSUPPORTED

@@ -9,13 +9,40 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from rmmbridge.alerts.intake.webhooks import MAX_BODY_BYTES, authenticate
+from rmmbridge.alerts.intake.webhooks import MAX_BODY_BYTES, SECRET_HEADERS, SIGNATURE_HEADERS, authenticate
 from rmmbridge.alerts.models import AlertingConfig, Channel
 from rmmbridge.alerts.processing import process_event, store_event
 
 log = logging.getLogger(__name__)
 
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-ninja-webhook", "x-datto-webhook")
+
+
+def _challenge_answer(
+    slug: str, request: HttpRequest, problem: str | None, integration_id: int
+) -> HttpResponse | None:
+    """Addigy's webhook validation challenge, answered 200 with its token echoed; nothing is stored.
+
+    Only reached with a valid URL token. The challenge carries no alert, so a missing secret header is accepted
+    (echoing a token the caller chose reveals nothing), but a secret that is sent must be the right one.
+    """
+    if slug != "addigy":
+        return None
+    from rmmbridge.connectors.addigy.alerts import challenge_response
+
+    answer = challenge_response(request.headers)
+    if answer is None:
+        return None
+    lowered = {k.lower() for k in request.headers}
+    if problem is not None and lowered & set(SECRET_HEADERS + SIGNATURE_HEADERS + ("authorization",)):
+        return JsonResponse({"error": f"Unauthorized: {problem}."}, status=401)
+    headers, body = answer
+    response = HttpResponse(body, status=200, content_type=headers.get("Content-Type", "application/json"))
+    for name, value in headers.items():
+        if name.lower() != "content-type":
+            response[name] = value
+    log.info("answered Addigy's webhook validation challenge for integration %s", integration_id)
+    return response
 
 
 @csrf_exempt
@@ -31,6 +58,9 @@ def webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     if len(body) > MAX_BODY_BYTES:
         return JsonResponse({"error": f"Body larger than {MAX_BODY_BYTES} bytes."}, status=413)
     problem = authenticate(config, body, request.headers)
+    challenge = _challenge_answer(slug, request, problem, int(config.integration_id))
+    if challenge is not None:
+        return challenge
     if problem is not None:
         log.warning("webhook for integration %s refused: %s", config.integration_id, problem)
         return JsonResponse({"error": f"Unauthorized: {problem}."}, status=401)

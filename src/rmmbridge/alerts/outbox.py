@@ -61,15 +61,18 @@ def on_ticket_closed(sender: Any, ticket: Ticket, actor: Any = None, **kwargs: A
         state.closed_here = True
         state.resolved_at = now
         state.save(update_fields=["closed_here", "resolved_at"])
-        if state.integration_id is None or not state.external_id:
+        if state.integration_id is None:
             continue
         integration = state.integration
         assert integration is not None
         supported = can_resolve(integration)
+        if supported and not state.external_id:
+            continue  # nothing to name in the RMM's API (an alert keyed by device + condition)
         ResolveOutbox.objects.create(
             integration=integration,
             ticket=ticket,
-            external_id=state.external_id,
+            # Unsupported rows are shown, never sent: an alert without an RMM id is named by its visible key.
+            external_id=(state.external_id or state.key)[:255],
             status=OutboxStatus.PENDING if supported else OutboxStatus.UNSUPPORTED,
             next_attempt_at=now,
             created_at=now,

@@ -33,6 +33,9 @@ from rmmbridge.alerts.models import (
     EventStatus,
 )
 from rmmbridge.common.clock import utcnow
+from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.connectors.records import AlertState as RemoteState
+from rmmbridge.connectors.records import RemoteAlert
 from rmmbridge.integrations.models import ExternalRef, Integration, RefKind
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, AuditSource, Customer, EndUser, Site
@@ -290,11 +293,18 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
     hostname = fields.get("hostname", "")
     ip = fields.get("ip_address", "")
     condition = fields.get("condition") or datto_condition(mail.subject) or mail.subject
+    recovery = match.recovery
+    vendor_alert = _vendor_mail_alert(integration, mail.subject, mail.body)
+    if vendor_alert is not None:
+        # The vendor's own reading of its alert mail (e.g. Automate: computer + monitor, FAILED/SUCCESS).
+        hostname = vendor_alert.hostname or hostname
+        condition = vendor_alert.alert_type or condition
+        recovery = recovery or vendor_alert.state == RemoteState.RESOLVED
     key = match.alert_id or condition_key(hostname or ip or fields.get("device_id", ""), condition)
     body = mail.body.strip()
     details = fields.get("details") or body[:20000]
     facts = AlertFacts(
-        kind=EventKind.RESOLVE if match.recovery else EventKind.TRIGGER,
+        kind=EventKind.RESOLVE if recovery else EventKind.TRIGGER,
         key=key,
         integration=integration,
         external_id=match.alert_id,
@@ -309,6 +319,40 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
         ticket_type=rule.ticket_type,
     )
     return [_with_rmm_device(facts)]
+
+
+def _vendor_mail_alert(integration: Integration | None, subject: str, body: str) -> RemoteAlert | None:
+    """The vendor's `connectors.<slug>.alerts.parse_alert_email` reading of a matched mail, when it has one."""
+    if integration is None:
+        return None
+    parser = _MAIL_PARSERS.get(integration.vendor)
+    if parser is None:
+        return None
+    try:
+        found: RemoteAlert = parser(subject, body)
+    except ConnectorError:
+        return None  # the rule matched but the vendor's format did not: the rule's markers decide
+    return found
+
+
+def _mail_parsers() -> dict[str, Any]:
+    from importlib import import_module
+
+    from rmmbridge.connectors.registry import REGISTRY
+
+    parsers: dict[str, Any] = {}
+    for slug in REGISTRY:
+        try:
+            module = import_module(f"rmmbridge.connectors.{slug}.alerts")
+        except ImportError:
+            continue
+        parser = getattr(module, "parse_alert_email", None)
+        if callable(parser):
+            parsers[slug] = parser
+    return parsers
+
+
+_MAIL_PARSERS: dict[str, Any] = _mail_parsers()
 
 
 def _with_rmm_device(facts: AlertFacts) -> AlertFacts:

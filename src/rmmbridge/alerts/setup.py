@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from rmmbridge.alerts.models import AlertingConfig, EmailRule, FromMatch, RuleAction
+from rmmbridge.connectors.base import Capability
+from rmmbridge.connectors.cw_automate import const as cw_automate
 from rmmbridge.connectors.registry import REGISTRY
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor, record_audit
@@ -38,14 +40,74 @@ VENDOR_MAIL: dict[str, VendorMail] = {
         recovery_pattern=r"^(RE:\s*)?(resolved|recovered|cleared)\b|^Status:\s*Resolved\b",
         default_from="noreply@centrastage.net",
     ),
+    # Automate's default monitor message has no alert id: keyed by computer + monitor; FAILED opens, SUCCESS
+    # closes. The sender is whatever each Automate server's mail settings say, so there is no default from.
+    cw_automate.SLUG: VendorMail(
+        rule_name=cw_automate.EMAIL_RULE_NAME,
+        subject_pattern=cw_automate.EMAIL_SUBJECT_PATTERN,
+        alert_id_pattern="",
+        recovery_pattern=cw_automate.EMAIL_RECOVERY_PATTERN,
+        markers=cw_automate.EMAIL_MARKERS,
+    ),
 }
 
 
-def vendor_mail(vendor: str) -> VendorMail:
-    """The vendor's alert e-mail shape; any vendor gets a rule on the `Alert{id}` subject token by default."""
+@dataclass(frozen=True)
+class VendorChannels:
+    """Which alert channels apply to a vendor and whether closing a ticket can resolve the alert in the RMM."""
+
+    email: bool
+    webhook: bool
+    poll: bool
+    resolve: bool
+    note: str = ""
+
+    @property
+    def labels(self) -> list[str]:
+        return [name for name, on in (("E-mail", self.email), ("Webhook", self.webhook), ("Polling", self.poll))
+                if on]
+
+
+#: What the admin should know per vendor (shown on the Alerting setup page; kept in step with docs/alerting.md).
+VENDOR_NOTES: dict[str, str] = {
+    "datto_rmm": "Alert e-mails (subject token Alert{uid}) or the webhook with the JSON template in "
+                 "docs/alerting.md; polling is the backstop. Closing a ticket resolves the alert in Datto RMM.",
+    "ninjaone": "NinjaOne's webhook (activities) or polling. Closing a ticket resets the alert in NinjaOne.",
+    "atera": "Polling only (every 5 minutes when scheduled), as Halo's Atera integrator does. Closing a ticket "
+             "resolves the alert in Atera.",
+    "ncentral": "Polling, or N-central's Custom PSA notifications posted to the webhook URL. N-central's API "
+                "cannot resolve alerts: they clear in N-central when the condition does.",
+    "addigy": "Webhook only (Addigy's Event Webhooks; the validation challenge is answered automatically). "
+              "Addigy's API cannot resolve alerts.",
+    cw_automate.SLUG: "Alert e-mails from the monitors (FAILED opens, SUCCESS closes) — set the rule's from "
+                      "address to your Automate server's sender; polling also reads open alerts. Automate's API "
+                      "cannot resolve alerts.",
+}
+
+
+def vendor_channels(vendor: str) -> VendorChannels:
+    """The vendor's alert channels, from its connector's declared capabilities and its e-mail rule."""
+    cls = REGISTRY.get(vendor)
+    caps: frozenset[Capability] = cls.capabilities if cls is not None else frozenset()
+    return VendorChannels(
+        email=vendor in VENDOR_MAIL or Capability.ALERT_EMAIL in caps,
+        webhook=Capability.WEBHOOKS in caps,
+        poll=Capability.ALERTS_POLL in caps,
+        resolve=Capability.ALERT_RESOLVE in caps,
+        note=VENDOR_NOTES.get(vendor, ""),
+    )
+
+
+def vendor_mail(vendor: str) -> VendorMail | None:
+    """The vendor's alert e-mail shape; None for a vendor that sends no alert e-mails (no rule is created).
+
+    A vendor that declares alert e-mails without a shape of its own gets a rule on the `Alert{id}` subject token.
+    """
     if vendor in VENDOR_MAIL:
         return VENDOR_MAIL[vendor]
     cls = REGISTRY.get(vendor)
+    if cls is not None and Capability.ALERT_EMAIL not in cls.capabilities:
+        return None
     name = cls.name if cls is not None else vendor
     return VendorMail(rule_name=f"{name} Alerts", subject_pattern=r"Alert\{[^}\s]+\}",
                       alert_id_pattern=r"Alert\{([^}\s]+)\}")
@@ -71,10 +133,10 @@ def enable_alerting(
         config.new_alert_user = new_alert_user
     if from_address:
         config.from_address = from_address.strip().lower()
-    elif not config.from_address and shape.default_from:
+    elif not config.from_address and shape is not None and shape.default_from:
         config.from_address = shape.default_from
     config.save()
-    if not EmailRule.objects.filter(integration=integration).exists():
+    if shape is not None and not EmailRule.objects.filter(integration=integration).exists():
         name = shape.rule_name
         if EmailRule.objects.filter(name=name).exists():
             name = f"{shape.rule_name} ({integration.name})"[:200]

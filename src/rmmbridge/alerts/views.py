@@ -16,7 +16,7 @@ from rmmbridge.alerts.intake.rules import validate_pattern
 from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, EmailRule, EventStatus, ResolveOutbox
 from rmmbridge.alerts.outbox import can_resolve, retry_now
 from rmmbridge.alerts.processing import create_test_ticket, ingest_email
-from rmmbridge.alerts.setup import enable_alerting
+from rmmbridge.alerts.setup import enable_alerting, vendor_channels
 from rmmbridge.integrations.models import Integration
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -129,6 +129,7 @@ def integration_alerting(request: HttpRequest, integration_id: int) -> HttpRespo
         "outbox": ResolveOutbox.objects.filter(integration=integration).select_related("ticket")[:50],
         "states": AlertState.objects.filter(integration=integration).select_related("ticket")[:50],
         "can_resolve": can_resolve(integration),
+        "channels": vendor_channels(integration.vendor),
     })
 
 
