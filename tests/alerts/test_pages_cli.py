@@ -202,3 +202,65 @@ def test_vendor_that_cannot_resolve_is_shown_so(db: Any, admin_client: Any) -> N
     assert ResolveOutbox.objects.get().attempts == 0
     detail = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
     assert "Not supported by" in detail
+
+
+def test_integration_rotate_keys_also_rotates_alert_secrets(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    from rmmbridge.alerts.models import Mailbox
+    from rmmbridge.integrations.models import Integration
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", old)
+    integration = Integration.objects.get(pk=desk.integration.pk)
+    integration.set_credentials({"api_url": "https://example.invalid", "api_key": "k", "api_secret": "s-1"})
+    integration.save()
+    config = AlertingConfig.objects.get(integration=desk.integration)
+    secret = config.regenerate_webhook_secret()
+    config.save()
+    mailbox = Mailbox(name="alerts", host="imap.example", user="u")
+    mailbox.set_password("pw-1")
+    mailbox.save()
+    before = (AlertingConfig.objects.get(pk=config.pk).webhook_secret_encrypted,
+              Mailbox.objects.get(pk=mailbox.pk).password_encrypted)
+    # Two keys (MultiFernet): the new one first encrypts, the old one still decrypts.
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", f"{new},{old}")
+    out = StringIO()
+    call_command("integration", "rotate-keys", stdout=out)
+    assert "Re-encrypted 2 alerting secret(s)" in out.getvalue()
+    assert "1 integration(s)" in out.getvalue()
+    after = (AlertingConfig.objects.get(pk=config.pk).webhook_secret_encrypted,
+             Mailbox.objects.get(pk=mailbox.pk).password_encrypted)
+    assert after[0] != before[0]
+    assert after[1] != before[1]
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", new)  # the old key is gone: everything still readable
+    assert AlertingConfig.objects.get(pk=config.pk).webhook_secret == secret
+    assert Mailbox.objects.get(pk=mailbox.pk).get_password() == "pw-1"
+    assert Integration.objects.get(pk=integration.pk).get_credentials()["api_secret"] == "s-1"
+
+
+def test_integration_rotate_keys_changes_nothing_when_an_alert_secret_is_unreadable(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from rmmbridge.alerts.models import Mailbox
+    from rmmbridge.integrations.models import Integration
+
+    lost, old, new = (Fernet.generate_key().decode() for _ in range(3))
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", old)
+    integration = Integration.objects.get(pk=desk.integration.pk)
+    integration.set_credentials({"api_url": "https://example.invalid", "api_key": "k", "api_secret": "s-1"})
+    integration.save()
+    config = AlertingConfig.objects.get(integration=desk.integration)
+    config.regenerate_webhook_secret()
+    config.save()
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", lost)
+    mailbox = Mailbox(name="alerts", host="imap.example", user="u")
+    mailbox.set_password("pw-1")
+    mailbox.save()
+    credentials_before = Integration.objects.get(pk=integration.pk).credentials_encrypted
+    monkeypatch.setenv("RMMBRIDGE_ENCRYPTION_KEYS", f"{new},{old}")
+    with pytest.raises(CommandError, match="mailbox 'alerts' cannot be decrypted"):
+        call_command("integration", "rotate-keys", stdout=StringIO())
+    assert Integration.objects.get(pk=integration.pk).credentials_encrypted == credentials_before

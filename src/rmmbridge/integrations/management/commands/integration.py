@@ -368,8 +368,20 @@ class Command(BaseCommand):
         self._print(f"Disabled '{integration.name}'." if changed else f"'{integration.name}' was already disabled.")
 
     def cmd_rotate(self, options: dict[str, Any]) -> None:
-        count = actions.do_rotate_encryption(self.actor)
+        from django.apps import apps
+        from django.db import transaction
+
+        alert_count: int | None = None
+        with transaction.atomic():  # all or nothing: credentials and the alerting secrets together
+            count = actions.do_rotate_encryption(self.actor)
+            if apps.is_installed("rmmbridge.alerts"):
+                # Webhook secrets and mailbox passwords live in the alerts app (a layer above this one).
+                from rmmbridge.alerts.secrets import rotate_alert_secrets
+
+                alert_count = rotate_alert_secrets()
         self._print(f"Re-encrypted the credentials of {count} integration(s) with the newest key.")
+        if alert_count is not None:
+            self._print(f"Re-encrypted {alert_count} alerting secret(s) (webhook secrets, mailbox passwords).")
 
     def cmd_configure(self, options: dict[str, Any]) -> None:
         integration = find_integration(options["integration"])
