@@ -12,7 +12,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 
 from rmmbridge.alerts.decide import (
     Action,
@@ -271,12 +270,13 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
         AlertEvent.objects.filter(channel__in=EMAIL_CHANNELS, message_id=mail.message_id, id__lt=event.pk)
         .exclude(status__in=[EventStatus.PENDING, EventStatus.ERROR])
         .order_by("id")
+        .values_list("pk", "ticket_id")
         .first()
     )
     if earlier is not None:
         raise RejectEvent(EventStatus.DUPLICATE,
-                          f"Same Message-ID {mail.message_id} as event #{earlier.pk}; not processed again.",
-                          earlier.ticket_id)
+                          f"Same Message-ID {mail.message_id} as event #{earlier[0]}; not processed again.",
+                          earlier[1])
     match = match_rules(mail, cached_rules())
     event.rule = match.rule
     if match.status == "unmatched":
@@ -467,32 +467,70 @@ class Target:
 def find_asset(facts: AlertFacts) -> Asset | None:
     """The asset by the alert's device id (ExternalRef), else by hostname or IP within the integration's assets.
 
-    Exact hostname matches use the name index; case-insensitive and field matches are tried after them.
+    The id is found with one indexed SQL probe per step (the hot path of alert intake); the asset is then read
+    once with its customer, site, end user and type.
     """
+    asset_id = _asset_id_for(facts)
+    if asset_id is None:
+        return None
+    return (Asset.objects.select_related("customer", "site", "end_user", "asset_type")
+            .filter(pk=asset_id, active=True).first())
+
+
+def _asset_id_for(facts: AlertFacts) -> int | None:
+    from django.db import connection
+
     integration = facts.integration
-    base = Asset.objects.select_related("customer", "site", "end_user", "asset_type").filter(active=True)
     if integration is not None and facts.device_external_id:
-        ref = ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET,
-                                         external_id=facts.device_external_id).first()
-        if ref is not None:
-            asset = base.filter(pk=ref.object_id).first()
-            if asset is not None:
-                return asset
+        found = _one(_SQL_BY_REF, [integration.pk, RefKind.ASSET.value, facts.device_external_id])
+        if found is not None:
+            return found
     host = facts.hostname.strip()
     hosts = [h for h in dict.fromkeys((host, host.split(".")[0])) if h]
-    lookups: list[dict[str, Any]] = [{"name": h} for h in hosts]
-    lookups += [{"name__iexact": h} for h in hosts] + [{"values__hostname": h} for h in hosts]
+    by_value = _SQL_BY_VALUE_PG if connection.vendor == "postgresql" else _SQL_BY_VALUE_SQLITE
+    # In order: exact name (the full hostname before the short one), name ignoring case, hostname field, IP.
+    probes: list[tuple[str, list[Any]]] = [(_SQL_BY_NAME, [h]) for h in hosts]
+    probes += [(_SQL_BY_NAME_ICASE, [h]) for h in hosts]
+    probes += [(by_value, ["hostname", h]) for h in hosts]
     if facts.ip_address:
-        lookups.append({"values__ip_address": facts.ip_address})
-    if integration is not None:
-        # Only the integration's own assets: an indexed probe of ExternalRef (kind, object_id) per candidate.
-        base = base.filter(Exists(ExternalRef.objects.filter(integration=integration, kind=RefKind.ASSET,
-                                                             object_id=OuterRef("pk"))))
-    for lookup in lookups:
-        found = base.filter(**lookup).order_by("pk").first()
+        probes.append((by_value, ["ip_address", facts.ip_address]))
+    for sql, params in probes:
+        if integration is not None:
+            found = _one(sql + _SQL_OWN, [*params, integration.pk, RefKind.ASSET.value])
+        else:
+            found = _one(sql + _SQL_ANY, params)
         if found is not None:
             return found
     return None
+
+
+def _one(sql: str, params: list[Any]) -> int | None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return int(row[0]) if row else None
+
+
+_ASSETS = Asset._meta.db_table
+_REFS = ExternalRef._meta.db_table
+_SQL_BY_REF = (
+    f"SELECT a.id FROM {_ASSETS} a JOIN {_REFS} r ON r.object_id = a.id "
+    "WHERE r.integration_id = %s AND r.kind = %s AND r.external_id = %s AND a.active LIMIT 1"
+)
+_SQL_BY_NAME = f"SELECT a.id FROM {_ASSETS} a WHERE a.active AND a.name = %s"
+_SQL_BY_NAME_ICASE = f"SELECT a.id FROM {_ASSETS} a WHERE a.active AND UPPER(a.name) = UPPER(%s)"
+_SQL_BY_VALUE_SQLITE = (
+    f"SELECT a.id FROM {_ASSETS} a WHERE a.active AND JSON_EXTRACT(a.\"values\", '$.' || %s) = %s"
+)
+_SQL_BY_VALUE_PG = f"SELECT a.id FROM {_ASSETS} a WHERE a.active AND (a.\"values\" ->> %s) = %s"
+#: Only the integration's own assets (an indexed probe of ExternalRef (kind, object_id) per candidate).
+_SQL_OWN = (
+    f" AND EXISTS (SELECT 1 FROM {_REFS} r WHERE r.integration_id = %s AND r.kind = %s "
+    "AND r.object_id = a.id) ORDER BY a.id LIMIT 1"
+)
+_SQL_ANY = " ORDER BY a.id LIMIT 1"
 
 
 def find_target(facts: AlertFacts, config: AlertingConfig | None) -> Target | None:

@@ -1,9 +1,10 @@
-"""The built-in SMTP receiver (aiosmtpd): each message is stored raw, then processed, before 250 is answered."""
+"""The built-in SMTP receiver (aiosmtpd): messages are stored raw, then processed, before 250 is answered."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,8 +13,9 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from rmmbridge.alerts.models import Channel
-from rmmbridge.alerts.processing import Outcome, process_event, store_event, use_cache
+from rmmbridge.alerts.models import AlertEvent, Channel, EventStatus
+from rmmbridge.alerts.processing import Outcome, process_event, use_cache
+from rmmbridge.common.clock import utcnow
 
 log = logging.getLogger(__name__)
 # aiosmtpd logs every SMTP command at INFO; keep its warnings only.
@@ -32,12 +34,51 @@ class Delivery:
     committed_at: float
 
 
-def _store_and_process(raw: bytes, peer: str, rcpt: list[str]) -> Outcome:
-    from django.db import close_old_connections
+def _headers(peer: str, rcpt: list[str]) -> dict[str, str]:
+    return {"x-smtp-peer": peer, "x-smtp-rcpt": ", ".join(rcpt)[:500]}
 
-    close_old_connections()
-    event = store_event(Channel.SMTP, raw, headers={"x-smtp-peer": peer, "x-smtp-rcpt": ", ".join(rcpt)[:500]})
-    return process_event(event)
+
+def _drop_broken_connections() -> None:
+    """Close a database connection only when it failed (the worker keeps one connection open, not one per mail)."""
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None and conn.errors_occurred and not conn.is_usable():
+            conn.close()
+
+
+def _store_batch(items: list[Pending]) -> list[AlertEvent]:
+    """Store the raw messages of a batch in one committed transaction (nothing is processed before this commits)."""
+    from django.db import transaction
+
+    now = utcnow()
+    with transaction.atomic():
+        return AlertEvent.objects.bulk_create([
+            AlertEvent(channel=Channel.SMTP, received_at=now, raw=item.raw, headers=_headers(item.peer, item.rcpt),
+                       status=EventStatus.PENDING)
+            for item in items
+        ])
+
+
+def _process_batch(events: list[AlertEvent]) -> list[Outcome]:
+    """Process stored events in order in one transaction (each event still in its own savepoint).
+
+    If the batch transaction itself fails, its events are processed again one by one (they were stored and
+    committed first, and processing is idempotent), so one bad message never costs the others.
+    """
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            return [process_event(event) for event in events]
+    except Exception:
+        log.exception("an SMTP batch failed; processing its messages one by one")
+        _drop_broken_connections()
+        outcomes = []
+        for event in events:
+            event.refresh_from_db()
+            outcomes.append(process_event(event))
+        return outcomes
 
 
 def _close_connections() -> None:
@@ -46,14 +87,36 @@ def _close_connections() -> None:
     connections.close_all()
 
 
+@dataclass
+class Pending:
+    """A message accepted over SMTP, waiting for the database worker."""
+
+    raw: bytes
+    peer: str
+    rcpt: list[str]
+    accepted_at: float
+    future: asyncio.Future[Outcome]
+    loop: asyncio.AbstractEventLoop
+
+
+#: Messages that arrive while the worker is busy are stored and processed together (one commit each for the
+#: raw store and the processing) — up to this many. A message arriving alone is handled at once.
+BATCH_MAX = 64
+
+
 class AlertSMTPHandler:
-    """aiosmtpd handler: one database worker thread, so SQLite sees one writer and order is kept."""
+    """aiosmtpd handler: one database worker thread, so SQLite sees one writer and order is kept.
+
+    Each message is answered 250 only after its raw copy is committed and its processing committed; messages
+    that queue up while the worker is busy go through together in small batches.
+    """
 
     def __init__(self, on_delivery: Callable[[Delivery], None] | None = None) -> None:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-db")
         self.on_delivery = on_delivery
         self.accepted = 0
         self.failed = 0
+        self._queue: queue.SimpleQueue[Pending] = queue.SimpleQueue()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         accepted_at = time.monotonic()
@@ -64,17 +127,55 @@ class AlertSMTPHandler:
             return f"552 Message larger than {MAX_MESSAGE_BYTES} bytes"
         peer = str(session.peer[0]) if session.peer else ""
         loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._queue.put(Pending(raw, peer, [str(r) for r in envelope.rcpt_tos], accepted_at, future, loop))
+        self.executor.submit(self._drain)
         try:
-            outcome = await loop.run_in_executor(self.executor, _store_and_process, raw, peer,
-                                                 [str(r) for r in envelope.rcpt_tos])
+            outcome = await future
         except Exception as exc:  # the raw message may not be stored: ask the sender to retry later
             self.failed += 1
-            log.exception("SMTP message could not be stored")
+            log.error("SMTP message could not be stored: %s", exc)
             return f"451 Could not store the message ({type(exc).__name__}); try again later"
         self.accepted += 1
         if self.on_delivery is not None:
             self.on_delivery(Delivery(outcome, accepted_at, time.monotonic()))
         return f"250 Stored as alert event {outcome.event_id} ({outcome.status})"
+
+    def _drain(self) -> None:
+        """Worker thread: take what is queued (up to BATCH_MAX), store it, process it, answer each sender."""
+        items: list[Pending] = []
+        while len(items) < BATCH_MAX:
+            try:
+                items.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if not items:
+            return  # an earlier run took this submission's message along
+        _drop_broken_connections()
+        try:
+            events = _store_batch(items)
+        except Exception as exc:
+            log.exception("SMTP batch of %s message(s) could not be stored", len(items))
+            for item in items:
+                item.loop.call_soon_threadsafe(_fail, item.future, exc)
+            return
+        try:
+            outcomes = _process_batch(events)
+        except Exception as exc:  # stored and committed: kept pending for `rmmbridge alerts process-pending`
+            log.exception("SMTP batch stored but not processed")
+            outcomes = [Outcome(int(e.pk), EventStatus.PENDING, f"Stored; processing failed: {exc}") for e in events]
+        for item, outcome in zip(items, outcomes, strict=True):
+            item.loop.call_soon_threadsafe(_succeed, item.future, outcome)
+
+
+def _succeed(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
+    if not future.done():
+        future.set_result(outcome)
+
+
+def _fail(future: asyncio.Future[Outcome], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
 
 
 class SMTPReceiver:
