@@ -44,3 +44,56 @@ def test_smtp_answer_names_the_stored_event() -> None:
     event = AlertEvent.objects.get()
     assert f"alert event {event.pk}".encode() in text
     assert event.status == EventStatus.UNMATCHED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_queued_together_go_through_as_one_batch_each_answered_after_commit() -> None:
+    import threading
+
+    desk = make_desk()
+    deliveries: list[Delivery] = []
+    mails = [datto_mail(f"b-{n}", message_id=f"<b-{n}@datto.example>") for n in range(6)]
+    mails.append(datto_mail("b-0", message_id="<b-0@datto.example>"))  # the same message again
+    mails.append(datto_mail("b-spoof", sender="mallory@evil.example"))
+    replies: list[tuple[int, bytes]] = []
+    with SMTPReceiver("127.0.0.1", 0, on_delivery=deliveries.append) as receiver:
+        gate = threading.Event()
+        receiver.handler.executor.submit(gate.wait, 20)  # hold the database worker so the messages queue up
+
+        def send(raw: bytes) -> None:
+            with smtplib.SMTP("127.0.0.1", receiver.port, timeout=30) as smtp:
+                smtp.ehlo()
+                smtp.mail("alerts@datto.example")
+                smtp.rcpt("desk@example.com")
+                replies.append(smtp.data(raw))
+
+        senders = [threading.Thread(target=send, args=(raw,)) for raw in mails]
+        for thread in senders:
+            thread.start()
+        while receiver.handler._queue.qsize() < len(mails):
+            threading.Event().wait(0.01)
+        assert AlertEvent.objects.count() == 0  # nothing answered before the worker stored them
+        assert replies == []
+        gate.set()
+        for thread in senders:
+            thread.join(20)
+        assert receiver.handler.largest_batch == len(mails)
+    assert sorted(code for code, _text in replies) == [250] * len(mails)
+    assert len(deliveries) == len(mails)
+    statuses = sorted(AlertEvent.objects.values_list("status", flat=True))
+    assert statuses == sorted([EventStatus.PROCESSED] * 6 + [EventStatus.DUPLICATE, EventStatus.REJECTED])
+    assert Ticket.objects.count() == 6
+    assert all(t.assets.get() == desk.asset for t in Ticket.objects.all())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_receiver_cache_sees_a_renamed_site_at_once() -> None:
+    desk = make_desk()
+    with SMTPReceiver("127.0.0.1", 0) as receiver, smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as smtp:
+        smtp.sendmail("alerts@datto.example", ["desk@example.com"], datto_mail("c-1"))
+        assert "Site: Main" in Ticket.objects.get().details
+        site = desk.site
+        site.name = "Harbour Street"
+        site.save()
+        smtp.sendmail("alerts@datto.example", ["desk@example.com"], datto_mail("c-2"))
+    assert "Site: Harbour Street" in Ticket.objects.get(alert_key="c-2").details

@@ -18,11 +18,13 @@ class AlertsConfig(AppConfig):
         from rmmbridge.alerts.panels import ticket_alert_panel
         from rmmbridge.alerts.processing import clear_cache
         from rmmbridge.integrations.panels import SETUP_PANELS
+        from rmmbridge.servicedesk.models import AssetType, Customer, EndUser, Site
         from rmmbridge.tickets.panels import TICKET_PANELS
         from rmmbridge.tickets.signals import ticket_closed
 
         ticket_closed.connect(on_ticket_closed, dispatch_uid="alerts.resolve_outbox")
-        for model in (EmailRule, AlertingConfig):
+        # Rules, alerting options and the customers, sites, users and asset types the receiver caches.
+        for model in (EmailRule, AlertingConfig, AssetType, Customer, EndUser, Site):
             post_save.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.save.{model.__name__}")
             post_delete.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.delete.{model.__name__}")
         if ticket_alert_panel not in TICKET_PANELS:

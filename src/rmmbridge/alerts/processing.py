@@ -37,7 +37,7 @@ from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
 from rmmbridge.integrations.models import ExternalRef, Integration, RefKind
 from rmmbridge.servicedesk.actions import Actor
-from rmmbridge.servicedesk.models import Asset, AuditSource, Customer, EndUser, Site
+from rmmbridge.servicedesk.models import Asset, AssetType, AuditSource, Customer, EndUser, Site
 from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_create_ticket_type, do_open_ticket
 from rmmbridge.tickets.choices import OPEN_STATUSES, TicketSource
 from rmmbridge.tickets.models import Ticket, TicketType, worked_by_person
@@ -426,6 +426,7 @@ def config_for(integration: Integration | None) -> AlertingConfig | None:
 #: Long-running intake (the SMTP receiver) caches rules and alerting options this long; saves in the same
 #: process clear the cache at once, saves elsewhere (the web UI) apply within CACHE_SECONDS.
 CACHE_SECONDS = 5.0
+CACHE_MAX_ENTRIES = 20_000
 _CACHE: dict[str, tuple[float, Any]] = {}
 _CACHE_ON = False
 
@@ -473,8 +474,39 @@ def find_asset(facts: AlertFacts) -> Asset | None:
     asset_id = _asset_id_for(facts)
     if asset_id is None:
         return None
-    return (Asset.objects.select_related("customer", "site", "end_user", "asset_type")
-            .filter(pk=asset_id, active=True).first())
+    return _load_asset(asset_id)
+
+
+def _load_asset(asset_id: int) -> Asset | None:
+    """The asset (read fresh) with its customer, site, end user and type.
+
+    In a long-running receiver those four come from the cache (few rows shared by many assets; saves and deletes
+    in this process clear it, other processes' changes apply within CACHE_SECONDS); elsewhere one joined read.
+    """
+    if not _CACHE_ON:
+        return (Asset.objects.select_related("customer", "site", "end_user", "asset_type")
+                .filter(pk=asset_id, active=True).first())
+    asset = Asset.objects.filter(pk=asset_id, active=True).first()
+    if asset is None:
+        return None
+    for name, model in (("customer", Customer), ("site", Site), ("end_user", EndUser), ("asset_type", AssetType)):
+        related_id = getattr(asset, f"{name}_id")
+        if related_id is not None:
+            setattr(asset, name, _cached_row(model, related_id))
+    return asset
+
+
+def _cached_row(model: Any, pk: int) -> Any:
+    key = f"{model._meta.label}:{pk}"
+    now = time.monotonic()
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    row = model.objects.get(pk=pk)
+    if len(_CACHE) > CACHE_MAX_ENTRIES:
+        _CACHE.clear()
+    _CACHE[key] = (now + CACHE_SECONDS, row)
+    return row
 
 
 def _asset_id_for(facts: AlertFacts) -> int | None:
@@ -531,6 +563,7 @@ _SQL_OWN = (
     "AND r.object_id = a.id) ORDER BY a.id LIMIT 1"
 )
 _SQL_ANY = " ORDER BY a.id LIMIT 1"
+_SQL_STATE = f"SELECT id FROM {AlertState._meta.db_table} WHERE scope = %s AND \"key\" = %s"
 
 
 def find_target(facts: AlertFacts, config: AlertingConfig | None) -> Target | None:
@@ -625,9 +658,12 @@ def apply_facts(facts: AlertFacts, *, channel: str) -> AlertResult:
 def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     config = config_for(facts.integration)
     scope = str(facts.integration.pk) if facts.integration is not None else MAIL_SCOPE
+    # A cheap indexed probe first: most alerts are new, and then the locking ORM read is skipped (a concurrent
+    # first insert of the same key fails on the unique constraint and is retried by the caller).
     state = (
         AlertState.objects.select_for_update(of=("self",)).select_related("ticket")
         .filter(scope=scope, key=facts.key).first()
+        if _one(_SQL_STATE, [scope, facts.key]) is not None else None
     )
     current, ticket = _current(state)
     target: Target | None = None

@@ -116,6 +116,7 @@ class AlertSMTPHandler:
         self.on_delivery = on_delivery
         self.accepted = 0
         self.failed = 0
+        self.largest_batch = 0
         self._queue: queue.SimpleQueue[Pending] = queue.SimpleQueue()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -151,6 +152,7 @@ class AlertSMTPHandler:
                 break
         if not items:
             return  # an earlier run took this submission's message along
+        self.largest_batch = max(self.largest_batch, len(items))
         _drop_broken_connections()
         try:
             events = _store_batch(items)
