@@ -151,7 +151,13 @@ class Services:
                     self.kill(process)
 
     def logs(self) -> str:
-        return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
+        """The processes' logs and the job table, for failure messages."""
+        text = "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))
+        try:
+            jobs = self.query("SELECT id, kind, status, attempts, worker, error, notes FROM integrator_jobrun")
+        except Exception as exc:
+            jobs = [(f"cannot read jobs: {exc}",)]
+        return text + "\n--- jobs\n" + "\n".join(repr(row) for row in jobs)
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         with psql_connect(self.database_url) as conn:

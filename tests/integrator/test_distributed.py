@@ -81,13 +81,19 @@ def test_two_workers_and_a_scheduler_sync_several_integrations_once(services: Se
             "SELECT count(*) FROM integrator_jobrun WHERE kind = 'sync' AND status = 'success'") == 3,
             90, "three successful syncs", services)
         time.sleep(2.5)  # a few more scheduler ticks: nothing may be enqueued twice
-        jobs = services.query("SELECT integration_id, status, attempts, sync_run_id, worker FROM integrator_jobrun "
-                              "WHERE kind = 'sync' ORDER BY integration_id")
-        assert [(row[0], row[1], row[2]) for row in jobs] == [(i, "success", 1) for i in ids]
+        jobs = services.query("SELECT integration_id, status, attempts, sync_run_id, worker, notes "
+                              "FROM integrator_jobrun WHERE kind = 'sync' ORDER BY integration_id")
+        assert [(row[0], row[1]) for row in jobs] == [(i, "success") for i in ids], "one job per integration"
+        for row in jobs:
+            # First imports running side by side may race to create the same asset type or field; such a
+            # partial run is run once more, which then links to what the other sync created.
+            assert row[2] == 1 or (row[2] == 2 and "running once more" in row[5])
         assert len({row[4].rsplit(":", 1)[-1] for row in jobs}) >= 2, "both workers ran syncs"
-        runs = services.query("SELECT id, integration_id, status, trigger FROM sync_syncrun ORDER BY integration_id")
-        assert [(r[1], r[2], r[3]) for r in runs] == [(i, "success", "schedule") for i in ids]
-        assert sorted(row[3] for row in jobs) == sorted(r[0] for r in runs)
+        runs = services.query("SELECT id, integration_id, status, trigger FROM sync_syncrun ORDER BY id")
+        latest = {r[1]: r for r in runs}
+        assert [(latest[i][2], latest[i][3]) for i in ids] == [("success", "schedule")] * 3
+        assert sorted(row[3] for row in jobs) == sorted(latest[i][0] for i in ids)
+        assert {r[2] for r in runs if r[0] not in {row[3] for row in jobs}} <= {"partial"}
         total = 0
         for integration_id, em in zip(ids, emulators, strict=True):
             refs, distinct, _ = asset_facts(services, integration_id)

@@ -305,3 +305,23 @@ def test_a_job_of_an_integration_needing_reauth_is_skipped_not_run(schedule: Any
     assert done.status == JobStatus.SKIPPED
     assert "needs_reauth" in done.error
     assert recorder.calls == []
+
+
+def test_a_sync_left_partial_by_a_concurrent_sync_runs_once_more(schedule: Any, recorder: Any) -> None:
+    def raced(job: JobRun) -> tasks.Outcome:
+        if job.attempts == 1:
+            return tasks.Outcome(JobStatus.PARTIAL, 10, "asset_types 'Laptop': duplicate key value violates unique "
+                                 'constraint "assettype_name_unique_ci"')
+        return tasks.Outcome(JobStatus.PARTIAL, 10, "assets 'X': Field 'Warranty end' expects a date")
+
+    recorder.behaviour["sync"] = raced
+    job = tasks.trigger_now(schedule.integration, "sync")
+    first = tasks.execute_job(job.pk)
+    assert first is not None
+    assert first.status == JobStatus.DEFERRED
+    assert "running once more" in first.notes
+    tasks.release_deferred(first.not_before)
+    second = tasks.execute_job(job.pk)
+    assert second is not None
+    assert second.status == JobStatus.PARTIAL, "a data error is not retried"
+    assert second.attempts == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 OUTBOX_LOCK = "outbox"
 SCHEDULER_TICK_METRIC = "rmmbridge_scheduler_last_tick_timestamp_seconds"
 NOTES_LIMIT = 4000
+CONFLICT_PATTERN = re.compile(r"already exists|duplicate key|unique constraint", re.IGNORECASE)
 
 
 @dataclass
@@ -531,6 +533,13 @@ def _run_locked(job: JobRun) -> JobRun:
         job.error = outcome.error
         job.sync_run_id = outcome.sync_run_id
         job.details = outcome.details
+        if job.kind == JobKind.SYNC and job.status == JobStatus.PARTIAL and job.attempts == 1 \
+                and CONFLICT_PATTERN.search(job.error):
+            # Another integration's sync created the same shared object (customer, asset type, field) at the
+            # same moment; a second run finds it and links to it.
+            job.status = JobStatus.DEFERRED
+            job.not_before = utcnow() + timedelta(seconds=lock_wait_seconds())
+            _add_note(job, "partial: another sync created the same shared records at the same time; running once more")
     job.finished_at = utcnow()
     job.duration_ms = (time.monotonic() - started) * 1000
     job.save()
