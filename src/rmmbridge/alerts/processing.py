@@ -266,13 +266,7 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
     event.message_id = mail.message_id
     event.summary = (mail.subject or "(no subject)")[:255]
     problems = f" Notes on the message: {'; '.join(mail.problems)}." if mail.problems else ""
-    earlier = (
-        AlertEvent.objects.filter(channel__in=EMAIL_CHANNELS, message_id=mail.message_id, id__lt=event.pk)
-        .exclude(status__in=[EventStatus.PENDING, EventStatus.ERROR])
-        .order_by("id")
-        .values_list("pk", "ticket_id")
-        .first()
-    )
+    earlier = _earlier_copy(mail.message_id, int(event.pk))
     if earlier is not None:
         raise RejectEvent(EventStatus.DUPLICATE,
                           f"Same Message-ID {mail.message_id} as event #{earlier[0]}; not processed again.",
@@ -319,6 +313,23 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
         ticket_type=rule.ticket_type,
     )
     return [_with_rmm_device(facts)]
+
+
+def _earlier_copy(message_id: str, event_id: int) -> tuple[int, int | None] | None:
+    """(event id, ticket id) of an earlier, already handled e-mail event with the same Message-ID."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(_SQL_EARLIER, [*(c.value for c in EMAIL_CHANNELS), message_id, event_id,
+                                      EventStatus.PENDING.value, EventStatus.ERROR.value])
+        row = cursor.fetchone()
+    return (int(row[0]), row[1]) if row else None
+
+
+_SQL_EARLIER = (
+    f"SELECT id, ticket_id FROM {AlertEvent._meta.db_table} WHERE channel IN (%s, %s, %s) AND message_id = %s "
+    "AND id < %s AND status NOT IN (%s, %s) ORDER BY id LIMIT 1"
+)
 
 
 def _vendor_mail_alert(integration: Integration | None, subject: str, body: str) -> RemoteAlert | None:
@@ -468,27 +479,49 @@ class Target:
 def find_asset(facts: AlertFacts) -> Asset | None:
     """The asset by the alert's device id (ExternalRef), else by hostname or IP within the integration's assets.
 
-    The id is found with one indexed SQL probe per step (the hot path of alert intake); the asset is then read
-    once with its customer, site, end user and type.
+    Each step is one indexed SQL probe that reads the asset itself (the hot path of alert intake); its customer,
+    site, end user and type come from `_with_related`.
     """
-    asset_id = _asset_id_for(facts)
-    if asset_id is None:
-        return None
-    return _load_asset(asset_id)
+    from django.db import connection
+
+    integration = facts.integration
+    if integration is not None and facts.device_external_id:
+        found = _first_asset(_SQL_BY_REF, [integration.pk, RefKind.ASSET.value, facts.device_external_id])
+        if found is not None:
+            return found
+    host = facts.hostname.strip()
+    hosts = [h for h in dict.fromkeys((host, host.split(".")[0])) if h]
+    by_value = _SQL_BY_VALUE_PG if connection.vendor == "postgresql" else _SQL_BY_VALUE_SQLITE
+    # In order: exact name (the full hostname before the short one), name ignoring case, hostname field, IP.
+    probes: list[tuple[str, list[Any]]] = [(_SQL_BY_NAME, [h]) for h in hosts]
+    probes += [(_SQL_BY_NAME_ICASE, [h]) for h in hosts]
+    probes += [(by_value, ["hostname", h]) for h in hosts]
+    if facts.ip_address:
+        probes.append((by_value, ["ip_address", facts.ip_address]))
+    for sql, params in probes:
+        if integration is not None:
+            found = _first_asset(sql + _SQL_OWN, [*params, integration.pk, RefKind.ASSET.value])
+        else:
+            found = _first_asset(sql + _SQL_ANY, params)
+        if found is not None:
+            return found
+    return None
 
 
-def _load_asset(asset_id: int) -> Asset | None:
-    """The asset (read fresh) with its customer, site, end user and type.
+def _first_asset(sql: str, params: list[Any]) -> Asset | None:
+    found = next(iter(Asset.objects.raw(sql, params)), None)
+    return _with_related(found) if found is not None else None
+
+
+def _with_related(asset: Asset) -> Asset | None:
+    """The asset with its customer, site, end user and type.
 
     In a long-running receiver those four come from the cache (few rows shared by many assets; saves and deletes
     in this process clear it, other processes' changes apply within CACHE_SECONDS); elsewhere one joined read.
     """
     if not _CACHE_ON:
         return (Asset.objects.select_related("customer", "site", "end_user", "asset_type")
-                .filter(pk=asset_id, active=True).first())
-    asset = Asset.objects.filter(pk=asset_id, active=True).first()
-    if asset is None:
-        return None
+                .filter(pk=asset.pk, active=True).first())
     for name, model in (("customer", Customer), ("site", Site), ("end_user", EndUser), ("asset_type", AssetType)):
         related_id = getattr(asset, f"{name}_id")
         if related_id is not None:
@@ -509,33 +542,6 @@ def _cached_row(model: Any, pk: int) -> Any:
     return row
 
 
-def _asset_id_for(facts: AlertFacts) -> int | None:
-    from django.db import connection
-
-    integration = facts.integration
-    if integration is not None and facts.device_external_id:
-        found = _one(_SQL_BY_REF, [integration.pk, RefKind.ASSET.value, facts.device_external_id])
-        if found is not None:
-            return found
-    host = facts.hostname.strip()
-    hosts = [h for h in dict.fromkeys((host, host.split(".")[0])) if h]
-    by_value = _SQL_BY_VALUE_PG if connection.vendor == "postgresql" else _SQL_BY_VALUE_SQLITE
-    # In order: exact name (the full hostname before the short one), name ignoring case, hostname field, IP.
-    probes: list[tuple[str, list[Any]]] = [(_SQL_BY_NAME, [h]) for h in hosts]
-    probes += [(_SQL_BY_NAME_ICASE, [h]) for h in hosts]
-    probes += [(by_value, ["hostname", h]) for h in hosts]
-    if facts.ip_address:
-        probes.append((by_value, ["ip_address", facts.ip_address]))
-    for sql, params in probes:
-        if integration is not None:
-            found = _one(sql + _SQL_OWN, [*params, integration.pk, RefKind.ASSET.value])
-        else:
-            found = _one(sql + _SQL_ANY, params)
-        if found is not None:
-            return found
-    return None
-
-
 def _one(sql: str, params: list[Any]) -> int | None:
     from django.db import connection
 
@@ -548,15 +554,15 @@ def _one(sql: str, params: list[Any]) -> int | None:
 _ASSETS = Asset._meta.db_table
 _REFS = ExternalRef._meta.db_table
 _SQL_BY_REF = (
-    f"SELECT a.id FROM {_ASSETS} a JOIN {_REFS} r ON r.object_id = a.id "
+    f"SELECT a.* FROM {_ASSETS} a JOIN {_REFS} r ON r.object_id = a.id "
     "WHERE r.integration_id = %s AND r.kind = %s AND r.external_id = %s AND a.active LIMIT 1"
 )
-_SQL_BY_NAME = f"SELECT a.id FROM {_ASSETS} a WHERE a.active AND a.name = %s"
-_SQL_BY_NAME_ICASE = f"SELECT a.id FROM {_ASSETS} a WHERE a.active AND UPPER(a.name) = UPPER(%s)"
+_SQL_BY_NAME = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND a.name = %s"
+_SQL_BY_NAME_ICASE = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND UPPER(a.name) = UPPER(%s)"
 _SQL_BY_VALUE_SQLITE = (
-    f"SELECT a.id FROM {_ASSETS} a WHERE a.active AND JSON_EXTRACT(a.\"values\", '$.' || %s) = %s"
+    f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND JSON_EXTRACT(a.\"values\", '$.' || %s) = %s"
 )
-_SQL_BY_VALUE_PG = f"SELECT a.id FROM {_ASSETS} a WHERE a.active AND (a.\"values\" ->> %s) = %s"
+_SQL_BY_VALUE_PG = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND (a.\"values\" ->> %s) = %s"
 #: Only the integration's own assets (an indexed probe of ExternalRef (kind, object_id) per candidate).
 _SQL_OWN = (
     f" AND EXISTS (SELECT 1 FROM {_REFS} r WHERE r.integration_id = %s AND r.kind = %s "
