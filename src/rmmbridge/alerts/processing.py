@@ -378,8 +378,6 @@ def _with_rmm_device(facts: AlertFacts) -> AlertFacts:
     if AlertState.objects.filter(scope=str(integration.pk), key=facts.key).exists():
         return replace(facts, asset_checked=True)
     from rmmbridge.connectors.base import Capability
-    from rmmbridge.connectors.errors import ConnectorError
-    from rmmbridge.connectors.records import AlertState as RemoteState
     from rmmbridge.integrations.connect import connector_for
 
     try:
