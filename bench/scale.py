@@ -1,7 +1,8 @@
 """Benchmark: distributed sync throughput of 20 emulated integrations × 5,000 devices with 1, 2 and 4 workers.
 
 Each round gets a fresh PostgreSQL database, adds the integrations (Datto RMM emulators served by one child
-process on loopback), starts N Celery workers (`rmmbridge worker --concurrency 1`) on Redis, queues one sync
+process on loopback), starts N Celery workers (`rmmbridge worker --concurrency 1`) and one scheduler on Redis,
+queues one sync
 job per integration and times until every job has finished. Prints one JSON object: devices/s per worker
 count (devices the syncs processed: created, updated, unchanged, linked, … / wall time from queueing the
 jobs to the last one finishing) and the scaling ratio against one worker. `assets_in_db` can be below the
@@ -105,6 +106,9 @@ def run_round(workers: int, emulators: list[dict[str, Any]], env: dict[str, str]
         procs.append(subprocess.Popen([py, "-m", "rmmbridge", "worker", "--concurrency", "1", "--loglevel", "WARNING",
                                        "--name", f"bench{n}@scale"], env=env, stdout=log, stderr=subprocess.STDOUT,
                                       start_new_session=True))
+    log = (logs / f"scheduler-{workers}.log").open("wb")
+    procs.append(subprocess.Popen([py, "-m", "rmmbridge", "scheduler", "--interval", "1"], env=env, stdout=log,
+                                  stderr=subprocess.STDOUT, start_new_session=True))  # re-queues deferred jobs
     time.sleep(4)  # workers connect to the broker
     started = time.monotonic()
     subprocess.run([py, "-c", TRIGGER], env=env, check=True, capture_output=True)
