@@ -2,8 +2,7 @@
 
 Each round gets a fresh PostgreSQL database, adds the integrations (Datto RMM emulators served by one child
 process on loopback), starts N Celery workers (`rmmbridge worker --concurrency 1`) and one scheduler on Redis,
-queues one sync
-job per integration and times until every job has finished. Prints one JSON object: devices/s per worker
+queues one sync job per integration and times until every job has finished. Prints one JSON object: devices/s per worker
 count (devices the syncs processed: created, updated, unchanged, linked, … / wall time from queueing the
 jobs to the last one finishing) and the scaling ratio against one worker. `assets_in_db` can be below the
 device count: devices of different emulated tenants that share a serial number match one asset.
