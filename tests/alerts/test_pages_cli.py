@@ -129,6 +129,7 @@ def test_cli_enable(desk: Desk) -> None:
     out = StringIO()
     call_command("alerts", "enable", "Automate", "--from-address", "n@ninja.example", stdout=out)
     assert "Alerting on for Automate" in out.getvalue()
+    assert "Channels: E-mail, Polling; closing a ticket cannot resolve the alert in the RMM." in out.getvalue()
     assert EmailRule.objects.filter(integration=other, from_address="n@ninja.example").exists()
 
 

@@ -58,7 +58,7 @@ class Command(BaseCommand):
             waiting = ResolveOutbox.objects.filter(status=OutboxStatus.PENDING).count()
             self.stdout.write(f"Delivered {sent} resolve(s); {waiting} still pending.")
         elif sub == "enable":
-            from rmmbridge.alerts.setup import enable_alerting
+            from rmmbridge.alerts.setup import enable_alerting, vendor_channels
             from rmmbridge.tickets.models import TicketType
 
             integration = find_integration(options["integration"])
@@ -69,6 +69,12 @@ class Command(BaseCommand):
                     raise CommandError(f"No ticket type '{options['ticket_type']}'.")
             config = enable_alerting(integration, ticket_type=ticket_type, from_address=options["from_address"])
             self.stdout.write(f"Alerting on for {integration.name}; webhook token {config.webhook_token}.")
+            channels = vendor_channels(integration.vendor)
+            resolves = "resolves" if channels.resolve else "cannot resolve"
+            self.stdout.write(f"Channels: {', '.join(channels.labels) or 'none'}; closing a ticket {resolves} the "
+                              "alert in the RMM.")
+            if channels.note:
+                self.stdout.write(channels.note)
         elif sub == "rotate-keys":
             from django.core.exceptions import ValidationError
 
