@@ -48,6 +48,11 @@ class ApplyResult:
     rows_written: int = 0
 
 
+def _has_bookkeeping(op: Op) -> bool:
+    """An unchanged record that still needs its link updated (fingerprint, missing mark)."""
+    return bool(op.data.get("mark_missing") or op.data.get("refresh_fingerprint") or op.data.get("clear_missing"))
+
+
 def _message(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         return "; ".join(exc.messages)
@@ -88,7 +93,8 @@ class Applier:
     def run(self, ops: Sequence[Op]) -> ApplyResult:
         indexed = list(enumerate(ops))
         for entity in ORDER:
-            part = [(i, op) for i, op in indexed if op.entity == entity and op.kind in WRITING]
+            part = [(i, op) for i, op in indexed if op.entity == entity and op.kind in WRITING
+                    and not (op.kind is OpKind.UNCHANGED and not _has_bookkeeping(op))]
             if not part:
                 continue
             if entity == "assets":
@@ -99,7 +105,7 @@ class Applier:
                     if self.progress:
                         self.progress(entity, done, len(part))
         for index, op in indexed:
-            if op.kind not in WRITING:
+            if op.kind not in WRITING or (op.kind is OpKind.UNCHANGED and not _has_bookkeeping(op)):
                 self.result.applied.add(index)
         return self.result
 
@@ -205,7 +211,8 @@ class Applier:
 
     def _assets(self, part: list[tuple[int, Op]]) -> None:
         self.site_customer = dict(Site.objects.values_list("id", "customer_id"))
-        self.linked: dict[str, int] = ref_map(self.iid, "asset")
+        creating = any(op.kind is OpKind.CREATE for _, op in part)
+        self.linked: dict[str, int] = ref_map(self.iid, "asset") if creating else {}
         self.parents: list[tuple[int, str]] = []
         self.shown: dict[int, set[str]] = {}
         done = 0
