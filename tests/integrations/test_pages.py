@@ -156,3 +156,22 @@ def test_save_tests_changed_credentials_only(admin_client: Any, integration: Int
     assert integration.get_credentials()["api_url"] == closed_port_url
     assert integration.get_credentials()["api_secret"] == datto_creds["api_secret"]
     assert integration.status == IntegrationStatus.NEW
+
+
+@pytest.mark.django_db
+def test_list_shows_each_integrations_scheduled_runs(admin_client: Any, datto_creds: dict[str, str]) -> None:
+    from rmmbridge.integrations.actions import do_create_integration
+    from rmmbridge.integrator.actions import do_update_schedule
+    from rmmbridge.servicedesk.actions import Actor
+
+    integration = do_create_integration(Actor.cli(), "datto_rmm", "Acme", datto_creds)
+    IntegrationModule.objects.update_or_create(vendor="datto_rmm", defaults={"enabled": True})
+    html = admin_client.get(reverse("integrations:integration_list")).content.decode()
+    assert f'id="integrator-summary-{integration.pk}"' in html
+    assert "Off" in html
+    assert "not scheduled" in html
+
+    do_update_schedule(Actor.cli(), integration, {"enabled": True})
+    html = admin_client.get(reverse("integrations:integration_list")).content.decode()
+    assert "not scheduled" not in html
+    assert "Next run" in html

@@ -110,3 +110,20 @@ def test_ticket_closed_here_is_resolved_in_the_rmm_by_the_outbox_job(emulator: R
     assert outbox[0].items == 1
     calls = [str(c["alert_id"]) for c in control(emulator, "GET", "/resolve-calls")]
     assert calls == [str(alert_id)]
+
+
+def test_a_poll_rejected_by_the_rmm_moves_the_integration_to_needs_reauth(emulator: RunningEmulator,
+                                                                          integration: Any) -> None:
+    from rmmbridge.alerts.models import AlertingConfig
+
+    start = utcnow()
+    run_tick(start)
+    # The API secret is rotated in the RMM and the current token expires: the next poll is refused.
+    emulator.state.credentials["api_secret"] = "rotated-in-datto-" + emulator.state.credentials["api_secret"]
+    control(emulator, "POST", "/expire-tokens")
+    polled = [job for job in run_tick(start + timedelta(minutes=5)) if job.kind == "poll"]
+    assert [(job.status, job.error_key) for job in polled] == [("failed", "invalid_auth")]
+    integration.refresh_from_db()
+    assert integration.status == "needs_reauth"
+    assert "Polling Datto failed" in AlertingConfig.objects.get(integration=integration).last_poll_result
+    assert run_tick(start + timedelta(minutes=10)) == [], "nothing is scheduled until the credentials are fixed"

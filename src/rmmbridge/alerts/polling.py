@@ -12,7 +12,7 @@ from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, Chan
 from rmmbridge.alerts.processing import AlertFacts, Outcome, RejectEvent, process_event, store_event
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.base import Capability
-from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
 from rmmbridge.integrations.models import Integration
@@ -58,8 +58,13 @@ def _alert_json(alert: RemoteAlert) -> dict[str, Any]:
     }
 
 
-def poll_alerts(integration_id: int, *, trigger: str = "cli") -> PollResult:
-    """Fetch open + recently resolved alerts, store them raw as one poll event, and process them."""
+def poll_alerts(integration_id: int, *, trigger: str = "cli", raise_connector_errors: bool = False) -> PollResult:
+    """Fetch open + recently resolved alerts, store them raw as one poll event, and process them.
+
+    A connector failure is recorded on the alerting setup and returned as a failed result; with
+    `raise_connector_errors` (the integrator) authentication and retryable errors are raised after that, so the
+    integration moves to "needs re-authentication" or the poll is retried with backoff.
+    """
     from rmmbridge.integrations.connect import connector_for
 
     integration = Integration.objects.filter(pk=integration_id).first()
@@ -82,6 +87,8 @@ def poll_alerts(integration_id: int, *, trigger: str = "cli") -> PollResult:
     except ConnectorError as exc:
         message = f"Polling {integration.name} failed: {exc.message}"
         AlertingConfig.objects.filter(pk=config.pk).update(last_poll_at=utcnow(), last_poll_result=message)
+        if raise_connector_errors and isinstance(exc, ConnectorAuthError | ConnectorRetryableError):
+            raise
         return PollResult(integration_id, trigger, False, message)
     payload = {
         "trigger": trigger,

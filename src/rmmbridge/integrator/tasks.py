@@ -120,7 +120,7 @@ def handle_poll(job: JobRun) -> Outcome:
     if not AlertingConfig.objects.filter(integration_id=job.integration_id, enabled=True).exists():
         return Outcome(JobStatus.SKIPPED, error="Alerting is off for this integration; switch it on in its "
                        "Alerting setup, or untick 'Poll alerts' in the integrator schedule.")
-    result = poll_alerts(job.integration_id, trigger="schedule")
+    result = poll_alerts(job.integration_id, trigger="schedule", raise_connector_errors=True)
     details = {
         f"alerts.{name}": int(value)
         for name in ("open_alerts", "resolved_alerts", "opened", "noted", "closed", "ignored", "rejected")
