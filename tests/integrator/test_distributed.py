@@ -62,6 +62,16 @@ def asset_facts(services: Services, integration_id: int) -> tuple[int, int, int]
     return refs, distinct, services.scalar("SELECT count(*) FROM servicedesk_asset")
 
 
+def workers_answer(services: Services, *names: str) -> bool:
+    """True when every named Celery worker answers a ping through the broker."""
+    try:
+        out = services.run("-m", "celery", "-A", "rmmbridge.celery", "inspect", "ping", "--timeout", "2",
+                           "--destination", ",".join(names), timeout=30)
+    except AssertionError:
+        return False
+    return all(f"{name}: OK" in out for name in names)
+
+
 def test_two_workers_and_a_scheduler_sync_several_integrations_once(services: Services) -> None:
     from rmmbridge.connectors.testing.server import serve_emulator
 
@@ -76,6 +86,8 @@ def test_two_workers_and_a_scheduler_sync_several_integrations_once(services: Se
         ])
         services.worker("w1")
         services.worker("w2")
+        # Both workers must be consuming before the first tick, or the first one up may take every job.
+        wait_for(lambda: workers_answer(services, "w1@e2e", "w2@e2e"), 60, "both workers to answer a ping", services)
         services.start("scheduler", "scheduler", "--interval", "1")
         wait_for(lambda: services.scalar(
             "SELECT count(*) FROM integrator_jobrun WHERE kind = 'sync' AND status = 'success'") == 3,
