@@ -232,3 +232,8 @@ def test_browser_upload_preview_apply(page: Any, tmp_path: Path) -> None:
 def test_cli_is_listed_in_help() -> None:
     out = subprocess.run([sys.executable, "-m", "rmmbridge", "--help"], capture_output=True, text=True, check=True)
     assert "import_assets" in out.stdout
+
+
+def test_imports_page_links_to_the_spreadsheet_import(admin_client: Any) -> None:
+    page = admin_client.get("/sync/").content.decode()
+    assert 'href="/imports/spreadsheet/"' in page
