@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
@@ -33,6 +33,7 @@ ASSET_BATCH = 1000
 WRITING = frozenset({OpKind.CREATE, OpKind.UPDATE, OpKind.LINK, OpKind.UNLINK, OpKind.DEACTIVATE,
                      OpKind.REACTIVATE, OpKind.UNCHANGED})
 Progress = Callable[[str, int, int], None]
+RACED = "; it was created meanwhile (by another sync or a person), so this run used that {what} (#{pk})"
 
 
 class ApplyError(Exception):
@@ -123,29 +124,55 @@ class Applier:
 
     # Small entities: one action per row ------------------------------------------------------------
 
+    def _shared(self, op: Op | None, what: str, create: Callable[[], Any], existing: Callable[[], Any]) -> Any:
+        """Create a shared record (case-insensitive unique name) in a savepoint; when another sync created it
+        first, its create hits the unique constraint (or the action's own check): read that record back, use it,
+        and say so in the row's reason."""
+        try:
+            with transaction.atomic():
+                record = create()
+        except (IntegrityError, ValidationError):
+            record = existing()
+            if record is None:
+                raise
+            if op is not None:
+                op.reason = f"{op.reason}{RACED.format(what=what, pk=record.pk)}"
+            return record
+        self.result.rows_written += 1
+        return record
+
     def _fields(self, op: Op) -> None:
         if op.kind is not OpKind.CREATE:
             return
-        existing = FieldDefinition.objects.filter(kind=op.data["kind"], name__iexact=op.data["name"]).first()
-        if existing is None:
-            actions.do_create_field_definition(self.actor, op.data["name"], label=op.data["label"],
-                                               kind=op.data["kind"])
-            self.result.rows_written += 1
+
+        def existing() -> FieldDefinition | None:
+            return FieldDefinition.objects.filter(kind=op.data["kind"], name__iexact=op.data["name"]).first()
+
+        self._shared(op, "field", lambda: actions.do_create_field_definition(
+            self.actor, op.data["name"], label=op.data["label"], kind=op.data["kind"]), existing)
 
     def _asset_types(self, op: Op) -> None:
         if op.kind is not OpKind.CREATE:
             return
-        existing = AssetType.objects.filter(name__iexact=op.data["name"]).first()
-        if existing is None:
-            group_id = op.data.get("group_id")
-            group = AssetGroup.objects.filter(pk=int(group_id)).first() if group_id else None
-            if group is None:
-                name = op.data.get("group_name") or "RMM devices"
-                group = AssetGroup.objects.filter(name__iexact=name).first() or actions.do_create_asset_group(
-                    self.actor, name)
-            existing = actions.do_create_asset_type(self.actor, op.data["name"], group)
-            self.result.rows_written += 1
-        self.temp[int(op.data["temp_id"])] = existing.pk
+        name = " ".join(str(op.data["name"]).split())
+
+        def existing() -> AssetType | None:
+            return AssetType.objects.filter(name__iexact=name).first()
+
+        group_id = op.data.get("group_id")
+        group = AssetGroup.objects.filter(pk=int(group_id)).first() if group_id else None
+        if group is None:
+            group_name = " ".join(str(op.data.get("group_name") or "RMM devices").split())
+
+            def existing_group() -> AssetGroup | None:
+                return AssetGroup.objects.filter(name__iexact=group_name).first()
+
+            group = existing_group() or self._shared(  # the first new type of a run creates the group
+                op, "asset group", lambda: actions.do_create_asset_group(self.actor, group_name), existing_group)
+        chosen: AssetGroup = group
+        asset_type = self._shared(op, "asset type", lambda: actions.do_create_asset_type(self.actor, name, chosen),
+                                  existing)
+        self.temp[int(op.data["temp_id"])] = asset_type.pk
 
     def _customers(self, op: Op) -> None:
         if op.kind is OpKind.UNCHANGED:
@@ -153,15 +180,29 @@ class Applier:
         refs: list[RefRow] = []
         site_id: int | None
         if op.kind is OpKind.CREATE:
+            name = " ".join(str(op.data["name"]).split())
             toplevel = op.data.get("toplevel_id")
-            customer = actions.do_create_customer(
-                self.actor, op.data["name"],
-                toplevel=TopLevel.objects.filter(pk=toplevel).first() if toplevel else None)
-            main = customer.sites.get(is_main=True)
+            written = self.result.rows_written
+
+            def existing() -> Customer | None:
+                return Customer.objects.filter(name__iexact=name).first()
+
+            customer: Customer = self._shared(op, "customer", lambda: actions.do_create_customer(
+                self.actor, name, toplevel=TopLevel.objects.filter(pk=toplevel).first() if toplevel else None),
+                existing)
+            main = customer.sites.filter(is_main=True).first() or customer.sites.order_by("pk").first()
+            if main is None:
+                raise ApplyError(f"Customer '{customer.name}' has no site; give it a main site and run again.")
+            if self.result.rows_written > written:
+                self.result.rows_written += 1  # its main site
+            else:  # another sync's customer: remember the link as a name match would
+                _, added = CustomerMapping.objects.get_or_create(
+                    integration=self.integration, external_id=op.external_id,
+                    defaults={"customer_id": customer.pk, "external_name": op.label[:255]})
+                self.result.rows_written += int(added)
             self.temp[int(op.data["temp_id"])] = customer.pk
             self.temp[int(op.data["main_site_temp_id"])] = main.pk
             customer_id, site_id = int(customer.pk), int(main.pk)
-            self.result.rows_written += 2
         elif op.kind is OpKind.LINK:
             customer_id = self.resolve(op.target_id, "customer")
             if not Customer.objects.filter(pk=customer_id).exists():
@@ -182,10 +223,13 @@ class Applier:
     def _sites(self, op: Op) -> None:
         if op.kind is OpKind.CREATE:
             customer = Customer.objects.get(pk=self.resolve(op.data["customer_id"], "customer"))
-            site = Site.objects.filter(customer=customer, name__iexact=op.data["name"]).first()
-            if site is None:
-                site = actions.do_create_site(self.actor, customer, op.data["name"])
-                self.result.rows_written += 1
+            name = " ".join(str(op.data["name"]).split())
+
+            def existing() -> Site | None:
+                return Site.objects.filter(customer=customer, name__iexact=name).first()
+
+            site = existing() or self._shared(op, "site", lambda: actions.do_create_site(
+                self.actor, customer, name), existing)
             self.temp[int(op.data["temp_id"])] = site.pk
             self._refs([RefRow("site", op.external_id, site.pk, op.fingerprint)])
         elif op.kind is OpKind.LINK:
