@@ -71,6 +71,7 @@ logger = logging.getLogger("rmmbridge.connectors.http")
 USER_AGENT = "rmmbridge/0.1 (+self-hosted RMM bridge)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+REDACT_MARGIN = 64  # characters redacted past the log's body limit, beyond the longest known secret
 
 
 class Redactor:
@@ -92,6 +93,11 @@ class Redactor:
     def __call__(self, text: str) -> str:
         """`text` with every secret, bearer/basic credential and key=value secret replaced by ***."""
         return redact_text(text, self.values())
+
+    def longest(self) -> int:
+        """Length of the longest known secret (how far past a cut a secret that starts before it can reach)."""
+        with self._lock:
+            return max((len(s) for s in self._secrets), default=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +138,22 @@ class RequestLog:
             return text
         kept = text[: self.body_limit]
         return kept + f"… [{len(text) - len(kept) + omitted} more characters]"
+
+    def clip(self, text: str, redactor: Redactor, omitted: int = 0) -> str:
+        """Redacted and truncated like `truncate(redactor(text))`, but only the part that can be kept is redacted.
+
+        The text is first cut some way past `body_limit` (the longest secret plus a margin for key=value and
+        bearer patterns), so a secret that starts in the kept part is still wholly replaced.
+        """
+        longest = redactor.longest()
+        window = self.body_limit + longest + REDACT_MARGIN
+        while len(text) > window:
+            kept = redactor(text[:window])
+            # a secret cut at the window's end sits in its last `longest` characters: never in the kept part
+            if len(kept) >= self.body_limit + longest:
+                return self.truncate(kept, omitted + len(text) - window)
+            window *= 2  # redaction shortened the window too much: take more
+        return self.truncate(redactor(text), omitted)
 
     def add(self, entry: RequestLogEntry) -> None:
         with self._lock:
@@ -288,8 +310,8 @@ class LoggingTransport(httpx.BaseTransport):
                 url=url,
                 status=status,
                 duration_ms=round(duration_ms, 2),
-                request_body=self.request_log.truncate(self.redactor(request_body)),
-                response_body=self.request_log.truncate(self.redactor(response_body), omitted),
+                request_body=self.request_log.clip(request_body, self.redactor),
+                response_body=self.request_log.clip(response_body, self.redactor, omitted),
                 error=error,
             )
         )
