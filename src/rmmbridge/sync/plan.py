@@ -175,7 +175,7 @@ class LocalField:
     choices: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(slots=True)
 class LocalAsset:
     id: int
     name: str

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Q
 
 from rmmbridge.common.clock import utcnow
@@ -20,7 +22,7 @@ from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditSource
 from rmmbridge.sync.apply import ApplyResult, apply_ops
 from rmmbridge.sync.models import RowStatus, SyncPlanRow, SyncRun, SyncStatus, SyncTrigger
-from rmmbridge.sync.plan import ENTITIES, Op, OpKind, SyncSettings, count_ops, empty_counts
+from rmmbridge.sync.plan import ENTITIES, Op, OpKind, Snapshot, SyncSettings, count_ops, empty_counts
 from rmmbridge.sync.planner import DEVICE_ATTRIBUTES, RemoteData, build_plan
 from rmmbridge.sync.snapshot import load_settings, load_snapshot
 
@@ -75,6 +77,25 @@ def _drain(items: list[T]) -> Iterator[T]:
     items.reverse()
     while items:
         yield items.pop()
+
+
+def _load_in_thread(integration_id: int, with_assets: bool) -> Snapshot:
+    try:
+        return load_snapshot(integration_id, with_assets=with_assets)
+    finally:
+        connection.close()  # this worker thread's own connection
+
+
+def snapshot_while_fetching(pool: ThreadPoolExecutor, integration_id: int,
+                            with_assets: bool) -> Future[Snapshot] | None:
+    """Start reading the local snapshot in a worker thread, so the database read overlaps the network fetch.
+
+    None inside a caller's transaction (e.g. a test's): another connection would not see its uncommitted rows,
+    so the snapshot is then read after the fetch on this connection, as before.
+    """
+    if connection.in_atomic_block:
+        return None
+    return pool.submit(_load_in_thread, integration_id, with_assets)
 
 
 def needed_fields(settings: SyncSettings) -> frozenset[str]:
@@ -193,14 +214,17 @@ def run_sync(
         from rmmbridge.integrations.connect import connector_for
 
         settings = load_settings(integration)
-        with connector_for(integration, retry=RETRY) as connector:
-            remote = fetch(connector, chosen, progress, needed_fields(settings))
-            sites_are_customers = connector.sites_are_customers
-            skipped = connector.skipped_records
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-snapshot") as pool:
+            loading = snapshot_while_fetching(pool, integration.pk, "assets" in chosen)
+            with connector_for(integration, retry=RETRY) as connector:
+                remote = fetch(connector, chosen, progress, needed_fields(settings))
+                sites_are_customers = connector.sites_are_customers
+                skipped = connector.skipped_records
+            snapshot = loading.result() if loading is not None else load_snapshot(
+                integration.pk, with_assets="assets" in chosen)
         if device_types:
             settings.import_types = [t for t in device_types if t]
             run.message = f"Device types: {', '.join(settings.import_types)}."
-        snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
         if isinstance(remote.devices, list):
             remote.devices = _drain(remote.devices)
         plan = build_plan(remote, snapshot, settings, sites_are_customers=sites_are_customers, entities=chosen,
