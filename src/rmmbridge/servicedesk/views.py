@@ -364,6 +364,7 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "children": asset.children.select_related("asset_type").order_by("name", "id")[:200],
         "refs": external_ids(asset),
         "audit": _audit_for("asset", asset.pk),
+        "field_labels": {d.key: d.label for d in definitions},
     }
     return render(request, "servicedesk/asset_detail.html", context)
 

@@ -51,6 +51,7 @@ class SettingsForm(forms.ModelForm):
         fields = ["new_customer_mode", "toplevel", "one_customer", "match_users", "link_device_users", "user_source",
                   "default_group",
                   "default_site", "child_assets", "missing_action", "grace_hours", "guard_percent"]
+        labels = {"toplevel": "Top level for new customers"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
