@@ -7,11 +7,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from rmmbridge.connectors.addigy.const import ALERT_STATUS_RESOLVED
 from rmmbridge.connectors.addigy.schemas import AddigyAlert, DeviceAudit, Policy
-from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.items import validate_item
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -31,15 +31,8 @@ _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
 def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one list item; raise SkippableRecordError naming the item and what is wrong."""
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"Addigy {what} is not an object: {str(raw)[:80]!r}")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        ident = raw.get("agentid", raw.get("agent_id", raw.get("policyId", raw.get("_id", "?"))))
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-        raise SkippableRecordError(f"Addigy {what} {ident!r} skipped – {problems}") from None
+    """Validate one Addigy list item; raise SkippableRecordError naming the item and what is wrong."""
+    return validate_item(model, raw, what, vendor="Addigy", id_keys=("agentid", "agent_id", "policyId", "_id"))
 
 
 def to_datetime(value: Any) -> datetime | None:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from rmmbridge.connectors.atera.const import (
     OS_TYPE_TYPES,
@@ -17,7 +17,7 @@ from rmmbridge.connectors.atera.const import (
     VIRTUAL_WORDS,
 )
 from rmmbridge.connectors.atera.schemas import Agent, Alert, Contact, Customer, SnmpDevice
-from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.items import validate_item
 from rmmbridge.connectors.records import (
     AlertState,
     DeviceType,
@@ -34,15 +34,9 @@ _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
 def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one list item; raise SkippableRecordError naming the item and what is wrong."""
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"Atera {what} is not an object: {str(raw)[:80]!r}")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        ident = next((raw[k] for k in ("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID") if k in raw), "?")
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-        raise SkippableRecordError(f"Atera {what} {ident!r} skipped – {problems}") from None
+    """Validate one Atera list item; raise SkippableRecordError naming the item and what is wrong."""
+    return validate_item(model, raw, what, vendor="Atera",
+                         id_keys=("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID"))
 
 
 def parse_timestamp(value: Any) -> datetime | None:

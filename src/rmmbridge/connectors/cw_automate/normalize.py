@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from rmmbridge.connectors.cw_automate.const import (
     COMPUTER_TYPES,
@@ -25,7 +25,7 @@ from rmmbridge.connectors.cw_automate.schemas import (
     Ref,
     RetiredAsset,
 )
-from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.items import validate_item
 from rmmbridge.connectors.records import (
     AlertState,
     DeviceType,
@@ -47,15 +47,8 @@ _MIN_YEAR = 1971  # .NET serialises "no date" as 0001-01-01T00:00:00; treat anyt
 
 
 def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one list item; raise SkippableRecordError naming the item and what is wrong."""
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"Automate {what} is not an object: {str(raw)[:80]!r}")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        ident = raw.get("Id", raw.get("AlertId", raw.get("ComputerId", "?")))
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-        raise SkippableRecordError(f"Automate {what} {ident!r} skipped – {problems}") from None
+    """Validate one Automate list item; raise SkippableRecordError naming the item and what is wrong."""
+    return validate_item(model, raw, what, vendor="Automate", id_keys=("Id", "AlertId", "ComputerId"))
 
 
 def parse_time(value: Any) -> datetime | None:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.items import validate_item
 from rmmbridge.connectors.ncentral.const import (
     DEVICE_CLASS_KEYWORDS,
     DEVICE_CLASS_TYPES,
@@ -35,15 +35,9 @@ _SPACED = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: ?([
 
 
 def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one list item; raise SkippableRecordError naming the item and what is wrong."""
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"N-central {what} is not an object: {str(raw)[:80]!r}")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        ident = next((raw[k] for k in ("deviceId", "customerId", "siteId", "taskId", "soId") if k in raw), "?")
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-        raise SkippableRecordError(f"N-central {what} {ident!r} skipped – {problems}") from None
+    """Validate one N-central list item; raise SkippableRecordError naming the item and what is wrong."""
+    return validate_item(model, raw, what, vendor="N-central",
+                         id_keys=("deviceId", "customerId", "siteId", "taskId", "soId"))
 
 
 def parse_time(value: Any) -> datetime | None:

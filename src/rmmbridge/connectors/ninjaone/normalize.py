@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.items import validate_item
 from rmmbridge.connectors.ninjaone.const import (
     CONDITION_ACTIVITY_TYPES,
     LAPTOP_CHASSIS_WORDS,
@@ -33,15 +33,8 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one list item; raise SkippableRecordError naming the item and what is wrong."""
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"NinjaOne {what} is not an object: {str(raw)[:80]!r}")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        ident = raw.get("id", raw.get("uid", "?"))
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-        raise SkippableRecordError(f"NinjaOne {what} {ident!r} skipped – {problems}") from None
+    """Validate one NinjaOne list item; raise SkippableRecordError naming the item and what is wrong."""
+    return validate_item(model, raw, what, vendor="NinjaOne", id_keys=("id", "uid"))
 
 
 def epoch_seconds(value: float | int | None) -> datetime | None:
