@@ -8,6 +8,7 @@ import pytest
 
 from rmmbridge.connectors.records import DeviceType, RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
 from rmmbridge.sync.plan import (
+    AssetBrief,
     FieldMap,
     FieldPolicy,
     LocalAsset,
@@ -246,6 +247,49 @@ def test_renamed_device_updates_name() -> None:
     op = asset_ops(plan_devices([dev("d1", host="PC-NEW")], linked_snapshot({})))[0]
     assert op.kind is OpKind.UPDATE
     assert op.changes == {"name": ["PC", "PC-NEW"]}
+
+
+def brief_snapshot(fingerprints: dict[str, str], loads: list[list[int]]) -> Snapshot:
+    """Four linked assets known only briefly (as the runner loads them); the loader records what it reads."""
+    full = {500 + i: LocalAsset(500 + i, f"PC{i}", 7, 11, 1, values={"os": "Win10"}) for i in range(4)}
+    snap = snapshot()
+    snap.refs = {("asset", f"d{i}"): LocalRef("asset", f"d{i}", 500 + i, fingerprints.get(f"d{i}", ""))
+                 for i in range(4)}
+    snap.briefs = {a.id: AssetBrief(a.id, a.name, a.active) for a in full.values()}
+
+    def loader(ids: object) -> list[LocalAsset]:
+        wanted = sorted(ids)  # type: ignore[call-overload]
+        loads.append(wanted)
+        return [full[i] for i in wanted]
+
+    snap.load_assets = loader
+    return snap
+
+
+def test_unchanged_devices_never_read_their_assets_and_changed_ones_are_read_in_one_batch() -> None:
+    maps = {"field_maps": [FieldMap("os_name", "os")]}
+    loads: list[list[int]] = []
+    devices = [dev(f"d{i}", host=f"PC{i}", os_name="Win11") for i in range(3)]  # d3 is gone from the RMM
+    first = asset_ops(plan_devices(devices, brief_snapshot({}, loads), guard_percent=100, **maps))
+    assert loads == [[500, 501, 502]]
+    assert [op.kind for op in first] == [OpKind.UPDATE] * 3 + [OpKind.DEACTIVATE]
+    assert first[0].changes == {"os": ["Win10", "Win11"]}
+    stored = {op.external_id: op.fingerprint for op in first[:3]}
+    loads.clear()
+    devices[1] = dev("d1", host="PC1-NEW", os_name="Win11")
+    second = asset_ops(plan_devices(devices, brief_snapshot(stored, loads), guard_percent=100, **maps))
+    assert loads == [[501]]  # only the renamed device's asset is read; the missing one needs only its brief
+    assert [op.kind for op in second] == [OpKind.UNCHANGED, OpKind.UPDATE, OpKind.UNCHANGED, OpKind.DEACTIVATE]
+    assert second[1].changes == {"name": ["PC1", "PC1-NEW"], "os": ["Win10", "Win11"]}
+
+
+def test_guard_counts_briefly_known_assets() -> None:
+    snap = brief_snapshot({}, [])
+    plan = build_plan(RemoteData(sites=[RemoteSite("s-acme", "Acme")], devices=[], complete={"assets"}), snap,
+                      settings(guard_percent=20), sites_are_customers=True, entities=["customers", "assets"],
+                      now=NOW)
+    assert plan.needs_confirmation
+    assert "deactivate or unlink 4 of 4 linked assets" in plan.guard_message
 
 
 def test_value_conversion_error_is_reported_per_value() -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import ExternalRef
+from rmmbridge.servicedesk.bulk import update_rows
 
 BATCH = 1000
 
@@ -74,8 +75,7 @@ def upsert_refs(integration_id: int, rows: Sequence[RefRow], *, now: datetime | 
             found.missing_since = None
             to_update.append(found)
     ExternalRef.objects.bulk_create(to_create, batch_size=BATCH)
-    ExternalRef.objects.bulk_update(to_update, ["object_id", "fingerprint", "last_seen", "missing_since"],
-                                    batch_size=BATCH)
+    update_rows(to_update, ["object_id", "fingerprint", "last_seen", "missing_since"])
     return len(to_create) + len(to_update)
 
 
@@ -98,7 +98,7 @@ def touch_refs(integration_id: int, kind: str, fingerprints: dict[str, str], *, 
                 ref.missing_since = None
             ref.last_seen = now
             changed.append(ref)
-    ExternalRef.objects.bulk_update(changed, ["fingerprint", "missing_since", "last_seen"], batch_size=BATCH)
+    update_rows(changed, ["fingerprint", "missing_since", "last_seen"])
     return len(changed)
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Count, Model
 
 from rmmbridge.common.clock import utcnow
+from rmmbridge.servicedesk.bulk import update_rows
 from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, JsonValue, coerce_value
 from rmmbridge.servicedesk.models import (
     Asset,
@@ -521,7 +522,7 @@ def do_bulk_update_assets(
     now = utcnow()
     for asset, _ in updates:
         asset.updated_at = now
-    Asset.objects.bulk_update([a for a, _ in updates], list({*fields, "updated_at"}), batch_size=batch_size)
+    update_rows([a for a, _ in updates], [*fields, "updated_at"], batch_size=batch_size)
     return record_audit_many(actor, ((a, "update", diff) for a, diff in updates))
 
 

@@ -92,10 +92,14 @@ class Applier:
         return number if number >= 0 else self.temp.get(number)
 
     def run(self, ops: Sequence[Op]) -> ApplyResult:
-        indexed = list(enumerate(ops))
+        parts: dict[str, list[tuple[int, Op]]] = {entity: [] for entity in ORDER}
+        for index, op in enumerate(ops):  # one pass: a resync of a large estate is mostly unchanged rows
+            if op.kind not in WRITING or (op.kind is OpKind.UNCHANGED and not _has_bookkeeping(op)):
+                self.result.applied.add(index)
+            elif op.entity in parts:
+                parts[op.entity].append((index, op))
         for entity in ORDER:
-            part = [(i, op) for i, op in indexed if op.entity == entity and op.kind in WRITING
-                    and not (op.kind is OpKind.UNCHANGED and not _has_bookkeeping(op))]
+            part = parts[entity]
             if not part:
                 continue
             if entity == "assets":
@@ -105,9 +109,6 @@ class Applier:
                     self._one(index, op)
                     if self.progress:
                         self.progress(entity, done, len(part))
-        for index, op in indexed:
-            if op.kind not in WRITING or (op.kind is OpKind.UNCHANGED and not _has_bookkeeping(op)):
-                self.result.applied.add(index)
         return self.result
 
     def _one(self, index: int, op: Op) -> None:

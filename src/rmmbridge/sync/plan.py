@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -189,6 +189,19 @@ class LocalAsset:
     parent_id: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class AssetBrief:
+    """What a no-change resync needs of a linked asset: that it exists, its name and whether it is active."""
+
+    id: int
+    name: str
+    active: bool = True
+
+
+#: Loads full local assets by id (the snapshot's on-demand reader; None when everything is loaded up front).
+AssetLoader = Callable[[Collection[int]], Iterable[LocalAsset]]
+
+
 @dataclass(frozen=True)
 class LocalRef:
     """An ExternalRef of this integration."""
@@ -211,11 +224,36 @@ class Snapshot:
     fields: dict[str, LocalField] = field(default_factory=dict)
     assets: dict[int, LocalAsset] = field(default_factory=dict)
     refs: dict[tuple[str, str], LocalRef] = field(default_factory=dict)
+    #: Assets linked to this integration whose details (values…) are read only when their RMM record changed.
+    briefs: dict[int, AssetBrief] = field(default_factory=dict)
+    load_assets: AssetLoader | None = None
 
     def ref(self, kind: str, external_id: str | None) -> LocalRef | None:
         if external_id is None:
             return None
         return self.refs.get((kind, external_id))
+
+    def brief(self, asset_id: int) -> LocalAsset | AssetBrief | None:
+        """Name and active flag of a local asset, loaded in full or not; None when it no longer exists."""
+        return self.assets.get(asset_id) or self.briefs.get(asset_id)
+
+    def asset(self, asset_id: int) -> LocalAsset | None:
+        """The asset in full, read on demand when only its brief is loaded."""
+        found = self.assets.get(asset_id)
+        if found is None and asset_id in self.briefs:
+            self.require_assets((asset_id,))
+            found = self.assets.get(asset_id)
+        return found
+
+    def require_assets(self, asset_ids: Iterable[int]) -> None:
+        """Read the given briefly-known assets in full, in one batch (no-op for those already loaded)."""
+        wanted = [i for i in asset_ids if i in self.briefs and i not in self.assets]
+        if not wanted or self.load_assets is None:
+            return
+        for asset in self.load_assets(wanted):
+            self.assets[asset.id] = asset
+        for asset_id in wanted:  # one that vanished meanwhile is gone, not half-known
+            self.briefs.pop(asset_id, None)
 
 
 @dataclass

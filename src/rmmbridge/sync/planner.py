@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from rmmbridge.connectors.records import RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
@@ -364,11 +365,12 @@ def plan_users(users: Sequence[RemoteUser], snap: Snapshot, cfg: SyncSettings, r
 
 def device_value(device: RemoteDevice, path: str) -> Any:
     """The value of a field path on a device: a normalized attribute or a flattened vendor field."""
-    if path in DEVICE_ATTRIBUTES:
-        value: Any = getattr(device, path)
-    else:
-        key = path[7:] if path.startswith("fields.") else path
-        value = device.fields.get(key)
+    return _plain(_raw_reader(path)(device))
+
+
+def _plain(value: Any) -> Any:
+    if value is None or type(value) is str:
+        return value
     if isinstance(value, tuple):
         return ", ".join(value)
     if isinstance(value, datetime):
@@ -376,6 +378,13 @@ def device_value(device: RemoteDevice, path: str) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
+
+
+def _raw_reader(path: str) -> Callable[[RemoteDevice], Any]:
+    if path in DEVICE_ATTRIBUTES:
+        return attrgetter(path)
+    key = path[7:] if path.startswith("fields.") else path
+    return lambda device: device.fields.get(key)
 
 
 def type_label(key: str) -> str:
@@ -409,6 +418,8 @@ class _AssetPlanner:
                 value = asset.name if key == "name" else asset.values.get(key)
                 self.index.add(asset.id, asset.customer_id, key, value)
         self.claimed: set[int] = set()
+        self._readers: dict[str, Callable[[RemoteDevice], Any]] = {}
+        self._types: dict[str, tuple[int | None, str]] = {}
         self._plan_fields()
         targets = sorted((fm.target, self.fields[fm.target].data_type) for fm in cfg.field_maps
                          if fm.target in self.fields)
@@ -439,7 +450,13 @@ class _AssetPlanner:
                 )
 
     def asset_type(self, key: str) -> tuple[int | None, str]:
-        """(asset type id or pending id, reason) or (None, why it is skipped)."""
+        """(asset type id or pending id, reason) or (None, why it is skipped); decided once per device type."""
+        known = self._types.get(key)
+        if known is None:
+            known = self._types[key] = self._decide_asset_type(key)
+        return known
+
+    def _decide_asset_type(self, key: str) -> tuple[int | None, str]:
         if self.cfg.import_types and key not in self.cfg.import_types:
             return None, f"device type '{type_label(key)}' is not selected for import"
         mapped = self.type_maps.get(key)
@@ -478,12 +495,21 @@ class _AssetPlanner:
 
     def record_fingerprint(self, device: RemoteDevice, type_key: str) -> str:
         """Hash of what this import reads from the device, plus the settings that shape it."""
-        raw = tuple(device_value(device, fm.source) for fm in self.cfg.field_maps
-                    if not fm.device_type or fm.device_type == type_key)
-        text = repr((self.config_key, device.hostname, type_key, device.site_external_id,
-                     device.customer_external_id, device_value(device, self.cfg.user_source or "last_logged_in_user"),
-                     device.parent_external_id, raw))
+        read = self._readers.get(type_key)
+        if read is None:
+            read = self._readers[type_key] = self._record_reader(type_key)
+        text = repr((self.config_key, type_key, read(device)))
         return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+    def _record_reader(self, type_key: str) -> Callable[[RemoteDevice], Any]:
+        """One function reading, raw, every device attribute and vendor field this import uses for a type."""
+        sources = [self.cfg.user_source or "last_logged_in_user",
+                   *(fm.source for fm in self.cfg.field_maps if not fm.device_type or fm.device_type == type_key)]
+        attributes = attrgetter("hostname", "site_external_id", "customer_external_id", "parent_external_id",
+                                *dict.fromkeys(p for p in sources if p in DEVICE_ATTRIBUTES))
+        keys = tuple(dict.fromkeys(p[7:] if p.startswith("fields.") else p
+                                   for p in sources if p not in DEVICE_ATTRIBUTES))
+        return lambda device: (attributes(device), tuple(map(device.fields.get, keys)))
 
     def policy_allows(self, key: str, asset: LocalAsset | None) -> bool:
         if asset is None:
@@ -495,21 +521,37 @@ class _AssetPlanner:
             return key not in asset.locally_edited
         return True
 
-    def plan_device(self, device: RemoteDevice) -> Op:
+    def triage(self, device: RemoteDevice) -> Op | _Pending:
+        """The op of a device that is skipped or unchanged since the last import; otherwise what planning it needs.
+
+        Unchanged records are decided from the link's fingerprint alone, without reading the local asset.
+        """
         ext = device.external_id
-        label = device.hostname or ext
         type_key = device.device_type.value
         type_id, type_reason = self.asset_type(type_key)
         if type_id is None:
-            return Op("assets", OpKind.SKIP, ext, label, type_reason)
+            return Op("assets", OpKind.SKIP, ext, device.hostname or ext, type_reason)
         fp = self.record_fingerprint(device, type_key)
         ref = self.snap.ref("asset", ext)
         if ref is not None and ref.fingerprint == fp and ref.missing_since is None:
-            known = self.snap.assets.get(ref.object_id)
+            known = self.snap.brief(ref.object_id)
             if known is not None:  # same RMM record and same settings as at the last import: nothing to do
                 self.claimed.add(known.id)
-                return Op("assets", OpKind.UNCHANGED, ext, label, "unchanged in the RMM since the last import",
-                          target_id=known.id, fingerprint=fp)
+                return Op("assets", OpKind.UNCHANGED, ext, device.hostname or ext,
+                          "unchanged in the RMM since the last import", target_id=known.id, fingerprint=fp)
+        return _Pending(device, type_id, type_reason, fp, ref)
+
+    def plan_device(self, device: RemoteDevice) -> Op:
+        """Plan one device (reading its linked asset on demand)."""
+        triaged = self.triage(device)
+        return triaged if isinstance(triaged, Op) else self.plan_pending(triaged)
+
+    def plan_pending(self, pending: _Pending) -> Op:
+        device, type_id, type_reason, fp, ref = (pending.device, pending.type_id, pending.type_reason,
+                                                 pending.fingerprint, pending.ref)
+        ext = device.external_id
+        label = device.hostname or ext
+        type_key = device.device_type.value
         placement = self.res.place(device.site_external_id, device.customer_external_id)
         if placement is not None and placement.site_id < 0 and not self.allow_pending:
             placement = None
@@ -534,7 +576,7 @@ class _AssetPlanner:
             "name": (device.hostname or "").strip()[:255], "asset_type_id": type_id, "site_id": placement.site_id,
             "values": values, "end_user_id": user_id, "parent_external_id": parent_ext,
         }
-        asset = self.snap.assets.get(ref.object_id) if ref is not None else None
+        asset = self.snap.asset(ref.object_id) if ref is not None else None
         reason = "linked by an earlier import"
         kind = OpKind.UPDATE
         if asset is None:
@@ -614,19 +656,54 @@ class _AssetPlanner:
                   fingerprint=fp, warnings=warnings)
 
 
+@dataclass(slots=True)
+class _Pending:
+    """A device whose record changed (or is new): planned once its linked asset is read."""
+
+    device: RemoteDevice
+    type_id: int
+    type_reason: str
+    fingerprint: str
+    ref: LocalRef | None
+
+
+#: Changed devices planned together, so that their linked assets are read in one batch.
+PENDING_BATCH = 1000
+
+
 def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettings, res: Resolution,
                 pending: Pending, users: UserIndex, *, allow_pending: bool = True) -> tuple[list[Op], list[str],
                                                                                            set[str]]:
-    """Plan devices: (ops incl. asset types/fields to create, warnings, the external ids seen)."""
+    """Plan devices: (ops incl. asset types/fields to create, warnings, the external ids seen).
+
+    Devices are read once, as they stream in: unchanged ones are decided at once, changed ones in batches whose
+    linked assets the snapshot reads together. Ops keep the devices' order.
+    """
     planner = _AssetPlanner(snap, cfg, res, pending, users, allow_pending=allow_pending)
-    device_ops: list[Op] = []
+    device_ops: list[Op | None] = []
+    waiting: list[tuple[int, _Pending]] = []
     seen: set[str] = set()
+
+    def flush() -> None:
+        snap.require_assets(w.ref.object_id for _, w in waiting if w.ref is not None)
+        for position, item in waiting:
+            device_ops[position] = planner.plan_pending(item)
+        waiting.clear()
+
     for device in devices:
         if device.deleted:
             continue
         seen.add(device.external_id)
-        device_ops.append(planner.plan_device(device))
-    return planner.ops + device_ops, planner.warnings, seen
+        triaged = planner.triage(device)
+        if isinstance(triaged, Op):
+            device_ops.append(triaged)
+            continue
+        waiting.append((len(device_ops), triaged))
+        device_ops.append(None)
+        if len(waiting) >= PENDING_BATCH:
+            flush()
+    flush()
+    return planner.ops + [op for op in device_ops if op is not None], planner.warnings, seen
 
 
 def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetime, *,
@@ -639,7 +716,7 @@ def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetim
     for ref in snap.refs.values():
         if ref.kind != "asset" or ref.external_id in seen:
             continue
-        asset = snap.assets.get(ref.object_id)
+        asset = snap.brief(ref.object_id)
         if asset is None:
             ops.append(Op("assets", OpKind.UNLINK, ref.external_id, ref.external_id,
                           "the linked asset no longer exists here", target_id=ref.object_id))
@@ -670,9 +747,12 @@ def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetim
 def guard(ops: Sequence[Op], snap: Snapshot, cfg: SyncSettings) -> str:
     """A message when the run would deactivate or unlink more than the allowed share of linked assets."""
     leaving = sum(1 for op in ops if op.entity == "assets" and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK)
-                  and op.target_id in snap.assets)
-    linked = sum(1 for r in snap.refs.values() if r.kind == "asset" and r.object_id in snap.assets
-                 and snap.assets[r.object_id].active)
+                  and op.target_id is not None and snap.brief(op.target_id) is not None)
+    linked = 0
+    for ref in snap.refs.values():
+        known = snap.brief(ref.object_id) if ref.kind == "asset" else None
+        if known is not None and known.active:
+            linked += 1
     if leaving == 0 or linked == 0:
         return ""
     share = 100.0 * leaving / linked

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import Q
 
 from rmmbridge.common.clock import utcnow
@@ -22,8 +19,8 @@ from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditSource
 from rmmbridge.sync.apply import ApplyResult, apply_ops
 from rmmbridge.sync.models import RowStatus, SyncPlanRow, SyncRun, SyncStatus, SyncTrigger
-from rmmbridge.sync.plan import ENTITIES, Op, OpKind, Snapshot, SyncSettings, count_ops, empty_counts
-from rmmbridge.sync.planner import DEVICE_ATTRIBUTES, RemoteData, build_plan
+from rmmbridge.sync.plan import ENTITIES, Op, OpKind, count_ops, empty_counts
+from rmmbridge.sync.planner import RemoteData, build_plan
 from rmmbridge.sync.snapshot import load_settings, load_snapshot
 
 logger = logging.getLogger(__name__)
@@ -64,49 +61,20 @@ def _counted(items: Iterable[T], stage: str, progress: Progress | None) -> Itera
         progress(stage, count, count)
 
 
-def _slim(devices: Iterable[RemoteDevice], keep: frozenset[str]) -> Iterator[RemoteDevice]:
-    """Devices with only the vendor fields a mapping reads (keeps memory flat for large estates)."""
-    for device in devices:
-        if len(device.fields) > len(keep):
-            device = replace(device, fields={k: device.fields[k] for k in keep if k in device.fields})
-        yield device
+def _stream_devices(connector: Connector, remote: RemoteData, progress: Progress | None) -> Iterator[RemoteDevice]:
+    """The connector's devices as they arrive; 'assets' counts as complete once all came and none was malformed."""
+    before = connector.skipped_records
+    yield from _counted(connector.iter_devices(), "fetch devices", progress)
+    if connector.skipped_records == before:
+        remote.complete.add("assets")
 
 
-def _drain(items: list[T]) -> Iterator[T]:
-    """Yield and release the items of a list one by one, so planned records do not stay in memory."""
-    items.reverse()
-    while items:
-        yield items.pop()
+def fetch(connector: Connector, entities: Sequence[str], progress: Progress | None = None) -> RemoteData:
+    """Fetch what the plan needs; devices stream (planned as they arrive, never all held in memory).
 
-
-def _load_in_thread(integration_id: int, with_assets: bool) -> Snapshot:
-    try:
-        return load_snapshot(integration_id, with_assets=with_assets)
-    finally:
-        connection.close()  # this worker thread's own connection
-
-
-def snapshot_while_fetching(pool: ThreadPoolExecutor, integration_id: int,
-                            with_assets: bool) -> Future[Snapshot] | None:
-    """Start reading the local snapshot in a worker thread, so the database read overlaps the network fetch.
-
-    None inside a caller's transaction (e.g. a test's): another connection would not see its uncommitted rows,
-    so the snapshot is then read after the fetch on this connection, as before.
+    An entity is 'complete' only when no record was skipped as malformed; for devices that is known once the
+    stream has been read to its end.
     """
-    if connection.in_atomic_block:
-        return None
-    return pool.submit(_load_in_thread, integration_id, with_assets)
-
-
-def needed_fields(settings: SyncSettings) -> frozenset[str]:
-    """Vendor field paths the field mappings read."""
-    paths = {fm.source for fm in settings.field_maps if fm.source not in DEVICE_ATTRIBUTES}
-    return frozenset(p[7:] if p.startswith("fields.") else p for p in paths)
-
-
-def fetch(connector: Connector, entities: Sequence[str], progress: Progress | None = None,
-          keep_fields: frozenset[str] | None = None) -> RemoteData:
-    """Fetch what the plan needs; an entity is 'complete' only when no record was skipped as malformed."""
     remote = RemoteData()
     if connector.supports(Capability.SITES):
         remote.sites = list(_counted(connector.iter_sites(), "fetch sites", progress))
@@ -117,11 +85,7 @@ def fetch(connector: Connector, entities: Sequence[str], progress: Progress | No
         remote.users = list(_counted(connector.iter_users(), "fetch users", progress))
         remote.complete.add("users")
     if "assets" in entities and connector.supports(Capability.DEVICES):
-        before = connector.skipped_records
-        devices = _counted(connector.iter_devices(), "fetch devices", progress)
-        remote.devices = list(_slim(devices, keep_fields) if keep_fields is not None else devices)
-        if connector.skipped_records == before:
-            remote.complete.add("assets")
+        remote.devices = _stream_devices(connector, remote, progress)
     return remote
 
 
@@ -214,21 +178,16 @@ def run_sync(
         from rmmbridge.integrations.connect import connector_for
 
         settings = load_settings(integration)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-snapshot") as pool:
-            loading = snapshot_while_fetching(pool, integration.pk, "assets" in chosen)
-            with connector_for(integration, retry=RETRY) as connector:
-                remote = fetch(connector, chosen, progress, needed_fields(settings))
-                sites_are_customers = connector.sites_are_customers
-                skipped = connector.skipped_records
-            snapshot = loading.result() if loading is not None else load_snapshot(
-                integration.pk, with_assets="assets" in chosen)
         if device_types:
             settings.import_types = [t for t in device_types if t]
             run.message = f"Device types: {', '.join(settings.import_types)}."
-        if isinstance(remote.devices, list):
-            remote.devices = _drain(remote.devices)
-        plan = build_plan(remote, snapshot, settings, sites_are_customers=sites_are_customers, entities=chosen,
-                          now=run.started_at)
+        # Linked assets are read only briefly here; the planner reads the details of changed ones on demand.
+        snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
+        with connector_for(integration, retry=RETRY) as connector:
+            remote = fetch(connector, chosen, progress)
+            plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
+                              entities=chosen, now=run.started_at)
+            skipped = connector.skipped_records
         del remote, snapshot  # the plan is all that apply needs: keep peak memory down on large estates
         warnings = list(plan.warnings)
         if skipped:

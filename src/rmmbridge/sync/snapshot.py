@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from rmmbridge.integrations.models import Integration
-from rmmbridge.integrations.refs import refs_of
+from collections.abc import Collection, Iterator
+
+from django.db.models import QuerySet
+
+from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.servicedesk.models import Asset, AssetType, Customer, EndUser, FieldDefinition, FieldKind, Site
 from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, SyncConfig
 from rmmbridge.sync.plan import (
+    AssetBrief,
     FieldMap,
     FieldPolicy,
     LocalAsset,
@@ -25,6 +29,8 @@ from rmmbridge.sync.plan import (
     TypeMap,
 )
 
+#: Assets read per query when the planner asks for the details of changed ones.
+LOAD_BATCH = 2000
 #: Field mappings every new integration starts with (editable; the fields are created at the first import).
 DEFAULT_FIELD_MAPPINGS: tuple[tuple[str, str], ...] = (
     ("serial_number", "serial_number"),
@@ -95,15 +101,38 @@ def load_snapshot(integration_id: int, *, with_assets: bool = True) -> Snapshot:
                                                  tuple(definition.choices or ()))
         if definition.kind == FieldKind.ASSET_FIELD:
             snap.fields.setdefault(definition.name, snap.fields[definition.key])
+    asset_refs = ExternalRef.objects.filter(integration_id=integration_id, kind="asset").values("object_id")
+    for kind, external_id, object_id, fp, missing_since in ExternalRef.objects.filter(
+        integration_id=integration_id
+    ).values_list("kind", "external_id", "object_id", "fingerprint", "missing_since").iterator(chunk_size=5000):
+        snap.refs[(kind, external_id)] = LocalRef(kind, external_id, object_id, fp, missing_since)
     if with_assets:
-        rows = Asset.objects.values_list("id", "name", "asset_type_id", "site_id", "customer_id", "active", "values",
-                                         "locally_edited", "end_user_id", "parent_id")
-        for aid, name, type_id, site_id, customer_id, active, values, edited, user_id, parent_id in rows.iterator(
-            chunk_size=5000
-        ):
-            snap.assets[aid] = LocalAsset(aid, name, type_id, site_id, customer_id, active, values or {},
-                                          tuple(edited or ()), user_id, parent_id)
-    for ref in refs_of(integration_id):
-        snap.refs[(ref.kind, ref.external_id)] = LocalRef(ref.kind, ref.external_id, ref.object_id, ref.fingerprint,
-                                                          ref.missing_since)
+        # Assets this integration links: only name and state now, the rest when their RMM record changed.
+        for aid, name, active in Asset.objects.filter(id__in=asset_refs).values_list(
+            "id", "name", "active"
+        ).iterator(chunk_size=5000):
+            snap.briefs[aid] = AssetBrief(aid, name, active)
+        # Every other asset in full: a device of this integration may match it.
+        for asset in _local_assets(Asset.objects.exclude(id__in=asset_refs)):
+            snap.assets[asset.id] = asset
+        snap.load_assets = load_assets
     return snap
+
+
+def _local_assets(query: QuerySet[Asset]) -> Iterator[LocalAsset]:
+    rows = query.values_list("id", "name", "asset_type_id", "site_id", "customer_id", "active", "values",
+                             "locally_edited", "end_user_id", "parent_id")
+    for aid, name, type_id, site_id, customer_id, active, values, edited, user_id, parent_id in rows.iterator(
+        chunk_size=5000
+    ):
+        yield LocalAsset(aid, name, type_id, site_id, customer_id, active, values or {}, tuple(edited or ()),
+                         user_id, parent_id)
+
+
+def load_assets(asset_ids: Collection[int]) -> list[LocalAsset]:
+    """Full local assets by id, read in batches (the snapshot's on-demand reader)."""
+    ids = list(asset_ids)
+    found: list[LocalAsset] = []
+    for start in range(0, len(ids), LOAD_BATCH):
+        found.extend(_local_assets(Asset.objects.filter(id__in=ids[start:start + LOAD_BATCH])))
+    return found
