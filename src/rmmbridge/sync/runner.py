@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from rmmbridge.common.clock import utcnow
+from rmmbridge.common.prefetch import Prefetched
 from rmmbridge.connectors.base import Capability, Connector
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
 from rmmbridge.connectors.http import RetryPolicy
@@ -32,6 +34,9 @@ APPLIED_ROW_CAP = 1000
 #: HTTP retry policy for sync fetches; None = the connector layer's default (tests set a fast one).
 RETRY: RetryPolicy | None = None
 MAX_ERRORS = 200
+#: Devices are fetched ahead in a background thread by up to PREFETCH_DEPTH chunks of PREFETCH_CHUNK.
+PREFETCH_CHUNK = 250
+PREFETCH_DEPTH = 40
 
 
 def parse_entities(entities: Iterable[str] | None) -> list[str]:
@@ -61,19 +66,10 @@ def _counted(items: Iterable[T], stage: str, progress: Progress | None) -> Itera
         progress(stage, count, count)
 
 
-def _stream_devices(connector: Connector, remote: RemoteData, progress: Progress | None) -> Iterator[RemoteDevice]:
-    """The connector's devices as they arrive; 'assets' counts as complete once all came and none was malformed."""
-    before = connector.skipped_records
-    yield from _counted(connector.iter_devices(), "fetch devices", progress)
-    if connector.skipped_records == before:
-        remote.complete.add("assets")
-
-
 def fetch(connector: Connector, entities: Sequence[str], progress: Progress | None = None) -> RemoteData:
-    """Fetch what the plan needs; devices stream (planned as they arrive, never all held in memory).
+    """Fetch customers, sites and users (devices stream separately, see `streaming_devices`).
 
-    An entity is 'complete' only when no record was skipped as malformed; for devices that is known once the
-    stream has been read to its end.
+    An entity is 'complete' only when no record was skipped as malformed.
     """
     remote = RemoteData()
     if connector.supports(Capability.SITES):
@@ -84,9 +80,33 @@ def fetch(connector: Connector, entities: Sequence[str], progress: Progress | No
     if "users" in entities and connector.supports(Capability.USERS):
         remote.users = list(_counted(connector.iter_users(), "fetch users", progress))
         remote.complete.add("users")
-    if "assets" in entities and connector.supports(Capability.DEVICES):
-        remote.devices = _stream_devices(connector, remote, progress)
     return remote
+
+
+@contextmanager
+def streaming_devices(connector: Connector, remote: RemoteData, entities: Sequence[str],
+                      progress: Progress | None = None) -> Iterator[None]:
+    """Start fetching devices in a background thread now and set `remote.devices` to their stream.
+
+    The pages are requested while this thread reads the local snapshot and plans the devices already received,
+    so a resync takes little more than the fetch itself; devices are planned as they arrive, never all held in
+    memory. 'assets' counts as complete once the stream was read to its end with no malformed record skipped.
+    Leaving the block stops the fetch.
+    """
+    if "assets" not in entities or not connector.supports(Capability.DEVICES):
+        yield
+        return
+    before = connector.skipped_records
+    pages = Prefetched(connector.iter_devices(), chunk=PREFETCH_CHUNK, depth=PREFETCH_DEPTH, name="sync-fetch")
+
+    def stream() -> Iterator[RemoteDevice]:
+        yield from _counted(pages, "fetch devices", progress)
+        if connector.skipped_records == before:
+            remote.complete.add("assets")
+
+    remote.devices = stream()
+    with pages:
+        yield
 
 
 def _counts(ops: Sequence[Op], entities: Sequence[str], errors: Iterable[Op] = ()) -> dict[str, dict[str, int]]:
@@ -181,12 +201,13 @@ def run_sync(
         if device_types:
             settings.import_types = [t for t in device_types if t]
             run.message = f"Device types: {', '.join(settings.import_types)}."
-        # Linked assets are read only briefly here; the planner reads the details of changed ones on demand.
-        snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
         with connector_for(integration, retry=RETRY) as connector:
             remote = fetch(connector, chosen, progress)
-            plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
-                              entities=chosen, now=run.started_at)
+            with streaming_devices(connector, remote, chosen, progress):
+                # Linked assets are read only briefly; the planner reads the details of changed ones on demand.
+                snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
+                plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
+                                  entities=chosen, now=run.started_at)
             skipped = connector.skipped_records
         del remote, snapshot  # the plan is all that apply needs: keep peak memory down on large estates
         warnings = list(plan.warnings)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from typing import Any
 
+from django.db import connections
 from django.db.models import QuerySet
 
 from rmmbridge.integrations.models import ExternalRef, Integration
@@ -101,22 +103,37 @@ def load_snapshot(integration_id: int, *, with_assets: bool = True) -> Snapshot:
                                                  tuple(definition.choices or ()))
         if definition.kind == FieldKind.ASSET_FIELD:
             snap.fields.setdefault(definition.name, snap.fields[definition.key])
-    asset_refs = ExternalRef.objects.filter(integration_id=integration_id, kind="asset").values("object_id")
-    for kind, external_id, object_id, fp, missing_since in ExternalRef.objects.filter(
-        integration_id=integration_id
-    ).values_list("kind", "external_id", "object_id", "fingerprint", "missing_since").iterator(chunk_size=5000):
+    refs = ExternalRef.objects.filter(integration_id=integration_id)
+    asset_refs = refs.filter(kind="asset").values("object_id")
+    # Links read as plain rows: Django's per-value converters would cost more than the rest of a resync's reads.
+    for kind, external_id, object_id, fp in _plain_rows(
+        refs.filter(missing_since__isnull=True).values_list("kind", "external_id", "object_id", "fingerprint")
+    ):
+        snap.refs[(kind, external_id)] = LocalRef(kind, external_id, object_id, fp)
+    for kind, external_id, object_id, fp, missing_since in refs.filter(missing_since__isnull=False).values_list(
+        "kind", "external_id", "object_id", "fingerprint", "missing_since"
+    ):
         snap.refs[(kind, external_id)] = LocalRef(kind, external_id, object_id, fp, missing_since)
     if with_assets:
         # Assets this integration links: only name and state now, the rest when their RMM record changed.
-        for aid, name, active in Asset.objects.filter(id__in=asset_refs).values_list(
+        for aid, name, active in _plain_rows(Asset.objects.filter(id__in=asset_refs).values_list(
             "id", "name", "active"
-        ).iterator(chunk_size=5000):
-            snap.briefs[aid] = AssetBrief(aid, name, active)
+        )):
+            snap.briefs[aid] = AssetBrief(aid, name, bool(active))
         # Every other asset in full: a device of this integration may match it.
         for asset in _local_assets(Asset.objects.exclude(id__in=asset_refs)):
             snap.assets[asset.id] = asset
         snap.load_assets = load_assets
     return snap
+
+
+def _plain_rows(query: QuerySet[Any, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """The rows of a values_list query as the database driver returns them (ints, strings; booleans may be 0/1)."""
+    sql, params = query.query.sql_with_params()
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(5000):
+            yield from rows
 
 
 def _local_assets(query: QuerySet[Asset]) -> Iterator[LocalAsset]:
