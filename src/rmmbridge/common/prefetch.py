@@ -44,8 +44,8 @@ class Prefetched(Generic[T]):
 
     def _work(self) -> None:
         source = iter(self._items)
+        batch: list[T] = []
         try:
-            batch: list[T] = []
             for item in source:
                 batch.append(item)
                 if len(batch) >= self._chunk:
@@ -58,7 +58,8 @@ class Prefetched(Generic[T]):
                 return
             self._put(None)
         except BaseException as exc:  # handed to the consumer, which raises it in its own thread
-            self._put(_Failed(exc))
+            if not batch or self._put(batch):
+                self._put(_Failed(exc))
         finally:
             close = getattr(source, "close", None)
             if close is not None:
