@@ -1,9 +1,10 @@
 """Benchmark: first sync and no-change resync of N Datto RMM emulator devices into SQLite; prints JSON.
 
 Each size runs in its own process (so peak RSS is per size) against `rmmbridge emulate datto_rmm` in another
-process on loopback. Reported per size: the API floor (only fetching the same pages), the DB floor (only
-bulk-inserting the same rows: assets, their external refs and audit entries), the first sync's wall time, the
-no-change resync's time and the rows it wrote, and peak RSS. Targets (issue 4): first sync ≤ 1.5 × (API floor +
+process on loopback. Reported per size: the API floor (only fetching the same pages, through the same connector
+and request log; the better of two runs), the DB floor (only bulk-inserting the same rows: assets, their external
+refs and audit entries), the first sync's wall time, the no-change resync's time (the better of two runs) and the
+rows both resyncs wrote, and peak RSS. Targets (issue 4): first sync ≤ 1.5 × (API floor +
 DB floor); peak RSS ≤ 400 MB; resync writes 0 rows in ≤ 1.2 × the API floor; linear growth.
 
     .venv/bin/python bench/sync.py --sizes 10000,30000,100000
@@ -200,11 +201,15 @@ def child(devices: int) -> dict[str, Any]:
         api_second, _ = _api_floor(integration)  # the machine is shared: take the better of two floors
         _phase_done()
         api_s = min(api_first, api_second)
-        _room_for(per_fetch)
         mark, audits = utcnow(), AuditEntry.objects.count()
-        started = time.perf_counter()
-        second = run_sync(integration.pk, entities=["customers", "sites", "assets"])
-        resync_s = time.perf_counter() - started
+        resync_runs: list[float] = []
+        for _ in range(2):  # like the floor, the better of two runs (the machine is shared)
+            _room_for(per_fetch)
+            started = time.perf_counter()
+            second = run_sync(integration.pk, entities=["customers", "sites", "assets"])
+            resync_runs.append(time.perf_counter() - started)
+            _phase_done()
+        resync_s = min(resync_runs)
         written = _written_since(mark, audits)
     finally:
         emulator.terminate()
@@ -228,6 +233,7 @@ def child(devices: int) -> dict[str, Any]:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "api_floor_runs_s": [round(api_first, 2), round(api_second, 2)],
+        "resync_runs_s": [round(x, 2) for x in resync_runs],
     }
 
 

@@ -307,21 +307,24 @@ def test_a_job_of_an_integration_needing_reauth_is_skipped_not_run(schedule: Any
     assert recorder.calls == []
 
 
-def test_a_sync_left_partial_by_a_concurrent_sync_runs_once_more(schedule: Any, recorder: Any) -> None:
-    def raced(job: JobRun) -> tasks.Outcome:
-        if job.attempts == 1:
-            return tasks.Outcome(JobStatus.PARTIAL, 10, "asset_types 'Laptop': duplicate key value violates unique "
-                                 'constraint "assettype_name_unique_ci"')
-        return tasks.Outcome(JobStatus.PARTIAL, 10, "assets 'X': Field 'Warranty end' expects a date")
-
-    recorder.behaviour["sync"] = raced
+def test_a_partial_sync_is_recorded_as_partial_and_not_retried(schedule: Any, recorder: Any) -> None:
+    recorder.behaviour["sync"] = lambda job: tasks.Outcome(JobStatus.PARTIAL, 10,
+                                                           "assets 'X': Field 'Warranty end' expects a date")
     job = tasks.trigger_now(schedule.integration, "sync")
-    first = tasks.execute_job(job.pk)
-    assert first is not None
-    assert first.status == JobStatus.DEFERRED
-    assert "running once more" in first.notes
-    tasks.release_deferred(first.not_before)
-    second = tasks.execute_job(job.pk)
-    assert second is not None
-    assert second.status == JobStatus.PARTIAL, "a data error is not retried"
-    assert second.attempts == 2
+    done = tasks.execute_job(job.pk)
+    assert done is not None
+    assert (done.status, done.attempts) == (JobStatus.PARTIAL, 1)
+    assert "expects a date" in done.error
+
+
+
+def test_a_running_job_shows_its_progress(schedule: Any) -> None:
+    job = tasks.trigger_now(schedule.integration, "sync")
+    note = tasks.ProgressNote(job, every=3600)
+    note("fetch devices", 250)
+    note("fetch devices", 500)  # too soon after the last write: skipped
+    job.refresh_from_db()
+    assert job.progress == "fetch devices: 250"
+    note("assets", 1000, 1000)  # the end of a stage is always written
+    job.refresh_from_db()
+    assert job.progress == "assets: 1,000"

@@ -9,6 +9,8 @@ import pytest
 
 from rmmbridge.integrations import actions
 from rmmbridge.integrations.models import Integration
+from rmmbridge.integrator import embedded, tasks
+from rmmbridge.integrator.models import JobRun
 from rmmbridge.servicedesk.actions import Actor, do_create_customer
 from rmmbridge.servicedesk.models import Asset, Customer
 from rmmbridge.sync.models import CustomerMapping, SyncConfig, SyncRun
@@ -20,6 +22,14 @@ def datto() -> Iterator[Any]:
 
     with serve_emulator("datto_rmm", seed=9, customers=2, devices=10, alerts=0) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def workers() -> Iterator[None]:
+    """In-process integrator workers, as `rmmbridge serve` runs them: previews and applies run there."""
+    embedded.start(scheduler=False, workers=1)
+    yield
+    embedded.stop()
 
 
 @pytest.fixture
@@ -74,33 +84,64 @@ def test_add_and_delete_mapping_rows_with_htmx(admin_client: Any, integration: I
     assert not CustomerMapping.objects.exists()
 
 
+def _run_queued_job(admin_client: Any, response: Any) -> str:
+    """Run the job a page queued, as a worker would, and return where its progress page leads."""
+    assert response.status_code == 302
+    assert "/sync/jobs/" in response["Location"]
+    job = JobRun.objects.latest("id")
+    waiting = admin_client.get(response["Location"], HTTP_HX_REQUEST="true")
+    assert waiting.status_code == 200
+    assert "Queued" in waiting.content.decode()
+    assert "No integrator worker runs in this process" in waiting.content.decode()
+    tasks.execute_job(job.pk)
+    done = admin_client.get(response["Location"], HTTP_HX_REQUEST="true")
+    assert done.status_code == 204
+    return str(done["HX-Redirect"])
+
+
 def test_preview_then_apply_all_from_the_imports_page(admin_client: Any, integration: Integration) -> None:
     assert "Datto Pages" in admin_client.get("/sync/").content.decode()
     response = admin_client.post(f"/sync/integrations/{integration.pk}/run/", {"entities": "customers,sites,assets"})
-    assert response.status_code == 302
+    assert SyncRun.objects.count() == 0, "the preview runs on a worker, not in the request"
+    location = _run_queued_job(admin_client, response)
     run = SyncRun.objects.get()
     assert run.dry_run
+    assert run.actor_label == "admin"
     assert Asset.objects.count() == 0
-    page = admin_client.get(response["Location"]).content.decode()
+    page = admin_client.get(location).content.decode()
     assert "Preview #" in page
     assert "no local asset matched" in page
     filtered = admin_client.get(f"/sync/runs/{run.pk}/?entity=customers", HTTP_HX_REQUEST="true").content.decode()
     assert "no mapping or customer of that name" in filtered
     assert "no local asset matched" not in filtered
     applied = admin_client.post(f"/sync/runs/{run.pk}/apply/", {"scope": "all"})
-    assert applied.status_code == 302
+    _run_queued_job(admin_client, applied)
     assert Asset.objects.count() == run.counts["assets"]["created"] > 0
-    assert SyncRun.objects.latest("id").actor_label == "admin"
+    latest = SyncRun.objects.latest("id")
+    assert latest.actor_label == "admin"
+    assert latest.trigger == "ui"
+    assert "Applied: Success" in admin_client.get(f"/sync/runs/{latest.pk}/").content.decode()
+
+
+def test_a_failed_preview_says_why_on_its_progress_page(admin_client: Any, integration: Integration,
+                                                        datto: Any) -> None:
+    datto.state.faults.add("401:GET:/api/v2/account/sites:times=0")
+    response = admin_client.post(f"/sync/integrations/{integration.pk}/run/", {"entities": "customers,sites"})
+    job = JobRun.objects.latest("id")
+    tasks.execute_job(job.pk)
+    page = admin_client.get(response["Location"]).content.decode()
+    assert "Failed." in page
+    assert "sync setup" in page
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_preview_apply_selected_rows_in_browser(page: Any, datto: Any) -> None:
+def test_preview_apply_selected_rows_in_browser(page: Any, datto: Any, workers: None) -> None:
     integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto Browser",
                                                 dict(datto.credentials), test=False)
     page.goto(f"/sync/integrations/{integration.pk}/")
     page.click("text=Import customers & sites")
-    page.wait_for_selector("h1:has-text('Preview')")
+    page.wait_for_selector("h1:has-text('Preview #')")
     assert page.locator("#counts").inner_text().count("customers") == 1
     first = page.locator("table.plan-rows tbody tr").first
     name = first.locator("td").nth(3).inner_text().split("\n")[0]

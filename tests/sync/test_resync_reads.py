@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+
 import pytest
 
 from rmmbridge.connectors.errors import ConnectorRetryableError

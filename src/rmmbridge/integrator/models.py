@@ -127,6 +127,10 @@ class JobRun(models.Model):
     details = models.JSONField(default=dict, blank=True, help_text="Items per entity and operation.")
     sync_run_id = models.BigIntegerField(null=True, blank=True, help_text="The SyncRun this job produced.")
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the last attempt.")
+    options = models.JSONField(default=dict, blank=True, help_text=(
+        "What a person asked for in the UI: dry_run (a preview), device_types, confirm, apply_run and rows (apply "
+        "a stored preview), user_id and actor_label (who asked)."))
+    progress = models.CharField(max_length=200, blank=True, help_text="What a running job is doing now.")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Callable, Mapping
@@ -36,7 +35,6 @@ logger = logging.getLogger(__name__)
 OUTBOX_LOCK = "outbox"
 SCHEDULER_TICK_METRIC = "rmmbridge_scheduler_last_tick_timestamp_seconds"
 NOTES_LIMIT = 4000
-CONFLICT_PATTERN = re.compile(r"already exists|duplicate key|unique constraint", re.IGNORECASE)
 
 
 @dataclass
@@ -74,28 +72,69 @@ def flatten_counts(counts: Any, prefix: str = "") -> dict[str, int]:
     return flat
 
 
+class ProgressNote:
+    """Writes a running job's progress ("fetch devices: 12,500") to its row, at most every `every` seconds."""
+
+    def __init__(self, job: JobRun, every: float = 2.0) -> None:
+        self.job_id = job.pk
+        self.every = every
+        self.last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int = 0) -> None:
+        now = time.monotonic()
+        if now - self.last < self.every and not (total and done >= total):
+            return
+        self.last = now
+        text = f"{stage}: {done:,}" + (f" of {total:,}" if total and total != done else "")
+        JobRun.objects.filter(pk=self.job_id).update(progress=text[:200])
+
+
+def _requested_by(options: Mapping[str, Any]) -> Any:
+    """The user who asked for a job in the UI, or None (schedule, CLI, a deleted user)."""
+    from django.contrib.auth import get_user_model
+
+    user_id = options.get("user_id")
+    return get_user_model().objects.filter(pk=user_id).first() if user_id else None
+
+
 def handle_sync(job: JobRun) -> Outcome:
-    """Run the sync engine for the job's entities."""
-    from rmmbridge.sync.runner import run_sync
+    """Run the sync engine for the job's entities, or what a person asked for in the UI (job.options)."""
+    from rmmbridge.sync.models import SyncRun
+    from rmmbridge.sync.runner import apply_rows, run_sync
 
     assert job.integration_id is not None
-    run = run_sync(
-        job.integration_id,
-        entities=scheduling.sync_entity_names(job.entity_list),
-        trigger="schedule",
-        actor_label="integrator",
-        dry_run=False,
-        confirm=False,
-    )
-    status = str(getattr(run, "status", "success"))
-    items = _count_items(getattr(run, "counts", {}))
-    errors = getattr(run, "errors", None) or []
-    error = str(getattr(run, "message", "") or "; ".join(str(e) for e in errors[:5]))
+    options = job.options or {}
+    user = _requested_by(options)
+    trigger = "ui" if options.get("user_id") else "schedule"
+    actor_label = str(options.get("actor_label") or "integrator")
+    if options.get("apply_run"):
+        preview = SyncRun.objects.select_related("integration").get(pk=int(options["apply_run"]),
+                                                                    integration_id=job.integration_id)
+        rows = options.get("rows")
+        run = apply_rows(preview, [int(r) for r in rows] if rows is not None else None, trigger=trigger,
+                         actor_label=actor_label, user=user)
+    else:
+        run = run_sync(
+            job.integration_id,
+            entities=scheduling.sync_entity_names(job.entity_list),
+            trigger=trigger,
+            actor_label=actor_label,
+            dry_run=bool(options.get("dry_run")),
+            confirm=bool(options.get("confirm")),
+            user=user,
+            device_types=[str(t) for t in options.get("device_types") or []] or None,
+            progress=ProgressNote(job),
+        )
+    status = str(run.status)
+    error = str(run.message or "; ".join(str(e) for e in (run.errors or [])[:5]))
     mapped = {
         "success": JobStatus.SUCCESS,
+        "planned": JobStatus.SUCCESS,  # a preview is done once its plan is stored
         "partial": JobStatus.PARTIAL,
         "failed": JobStatus.FAILED,
     }.get(status)
+    if mapped is None and trigger == "ui":  # the person who asked sees the guard's question on the run's page
+        mapped = JobStatus.SUCCESS
     if mapped is None:  # needs_confirmation: the mass-deactivation guard stopped the run
         mapped = JobStatus.FAILED
         error = error or (
@@ -104,10 +143,10 @@ def handle_sync(job: JobRun) -> Outcome:
         )
     return Outcome(
         mapped,
-        items,
+        _count_items(run.counts or {}),
         error if mapped != JobStatus.SUCCESS else "",
         sync_run_id=run.pk,
-        details=flatten_counts(getattr(run, "counts", {})),
+        details=flatten_counts(run.counts or {}),
     )
 
 
@@ -377,12 +416,14 @@ def tick(
     return result
 
 
-def trigger_now(integration: Integration, kind: str, entities: list[str] | None = None) -> JobRun:
-    """Queue a manual job (Run now) and dispatch it."""
+def trigger_now(integration: Integration, kind: str, entities: list[str] | None = None,
+                options: Mapping[str, Any] | None = None) -> JobRun:
+    """Queue a manual job (Run now, or a preview / sync / apply a person asked for: see JobRun.options)."""
     default = scheduling.SYNC_ENTITIES
     entity_list = [scheduling.ALERTS] if kind == JobKind.POLL else list(entities or default)
     job = JobRun.objects.create(
-        kind=kind, integration=integration, entities=",".join(entity_list), trigger=JobTrigger.MANUAL
+        kind=kind, integration=integration, entities=",".join(entity_list), trigger=JobTrigger.MANUAL,
+        options=dict(options or {}),
     )
     transaction.on_commit(lambda: dispatch_job(job.pk))
     return job
@@ -533,13 +574,6 @@ def _run_locked(job: JobRun) -> JobRun:
         job.error = outcome.error
         job.sync_run_id = outcome.sync_run_id
         job.details = outcome.details
-        if job.kind == JobKind.SYNC and job.status == JobStatus.PARTIAL and job.attempts == 1 \
-                and CONFLICT_PATTERN.search(job.error):
-            # Another integration's sync created the same shared object (customer, asset type, field) at the
-            # same moment; a second run finds it and links to it.
-            job.status = JobStatus.DEFERRED
-            job.not_before = utcnow() + timedelta(seconds=lock_wait_seconds())
-            _add_note(job, "partial: another sync created the same shared records at the same time; running once more")
     job.finished_at = utcnow()
     job.duration_ms = (time.monotonic() - started) * 1000
     job.save()

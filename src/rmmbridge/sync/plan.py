@@ -256,7 +256,7 @@ class Snapshot:
             self.briefs.pop(asset_id, None)
 
 
-@dataclass
+@dataclass(slots=True)
 class Op:
     """One planned operation on one record, with the reason a person reads in the preview."""
 

@@ -34,6 +34,7 @@ DEVICE_ATTRIBUTES = (
     "customer_external_id",
 )
 DEFAULT_GROUP_NAME = "RMM devices"
+UNCHANGED_REASON = "unchanged in the RMM since the last import"
 
 
 @dataclass
@@ -527,18 +528,18 @@ class _AssetPlanner:
         Unchanged records are decided from the link's fingerprint alone, without reading the local asset.
         """
         ext = device.external_id
-        type_key = device.device_type.value
-        type_id, type_reason = self.asset_type(type_key)
+        type_key = str(device.device_type)
+        type_id, type_reason = self._types.get(type_key) or self.asset_type(type_key)
         if type_id is None:
             return Op("assets", OpKind.SKIP, ext, device.hostname or ext, type_reason)
         fp = self.record_fingerprint(device, type_key)
-        ref = self.snap.ref("asset", ext)
+        ref = self.snap.refs.get(("asset", ext))  # the hot path of a resync: plain lookups
         if ref is not None and ref.fingerprint == fp and ref.missing_since is None:
-            known = self.snap.brief(ref.object_id)
+            known = self.snap.assets.get(ref.object_id) or self.snap.briefs.get(ref.object_id)
             if known is not None:  # same RMM record and same settings as at the last import: nothing to do
                 self.claimed.add(known.id)
-                return Op("assets", OpKind.UNCHANGED, ext, device.hostname or ext,
-                          "unchanged in the RMM since the last import", target_id=known.id, fingerprint=fp)
+                return Op("assets", OpKind.UNCHANGED, ext, device.hostname or ext, UNCHANGED_REASON,
+                          target_id=known.id, fingerprint=fp)
         return _Pending(device, type_id, type_reason, fp, ref)
 
     def plan_device(self, device: RemoteDevice) -> Op:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from typing import Any
 
-from django.db import connections
+from django.db import connection
 from django.db.models import QuerySet
 
 from rmmbridge.integrations.models import ExternalRef, Integration
@@ -105,21 +105,17 @@ def load_snapshot(integration_id: int, *, with_assets: bool = True) -> Snapshot:
             snap.fields.setdefault(definition.name, snap.fields[definition.key])
     refs = ExternalRef.objects.filter(integration_id=integration_id)
     asset_refs = refs.filter(kind="asset").values("object_id")
-    # Links read as plain rows: Django's per-value converters would cost more than the rest of a resync's reads.
-    for kind, external_id, object_id, fp in _plain_rows(
-        refs.filter(missing_since__isnull=True).values_list("kind", "external_id", "object_id", "fingerprint")
-    ):
-        snap.refs[(kind, external_id)] = LocalRef(kind, external_id, object_id, fp)
-    for kind, external_id, object_id, fp, missing_since in refs.filter(missing_since__isnull=False).values_list(
+    for kind, external_id, object_id, fp, missing_since in refs.exclude(kind="asset").values_list(
         "kind", "external_id", "object_id", "fingerprint", "missing_since"
     ):
         snap.refs[(kind, external_id)] = LocalRef(kind, external_id, object_id, fp, missing_since)
+    missing = dict(refs.filter(kind="asset", missing_since__isnull=False).values_list("external_id", "missing_since"))
+    for external_id, object_id, fp, asset_name, active in _asset_links(integration_id):
+        snap.refs[("asset", external_id)] = LocalRef("asset", external_id, object_id, fp, missing.get(external_id))
+        if with_assets and asset_name is not None:
+            # Assets this integration links: only name and state now, the rest when their RMM record changed.
+            snap.briefs[object_id] = AssetBrief(object_id, asset_name, bool(active))
     if with_assets:
-        # Assets this integration links: only name and state now, the rest when their RMM record changed.
-        for aid, name, active in _plain_rows(Asset.objects.filter(id__in=asset_refs).values_list(
-            "id", "name", "active"
-        )):
-            snap.briefs[aid] = AssetBrief(aid, name, bool(active))
         # Every other asset in full: a device of this integration may match it.
         for asset in _local_assets(Asset.objects.exclude(id__in=asset_refs)):
             snap.assets[asset.id] = asset
@@ -127,11 +123,24 @@ def load_snapshot(integration_id: int, *, with_assets: bool = True) -> Snapshot:
     return snap
 
 
-def _plain_rows(query: QuerySet[Any, tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """The rows of a values_list query as the database driver returns them (ints, strings; booleans may be 0/1)."""
-    sql, params = query.query.sql_with_params()
-    with connections[query.db].cursor() as cursor:
-        cursor.execute(sql, params)
+def _asset_links(integration_id: int) -> Iterator[tuple[str, int, str, str | None, Any]]:
+    """(external id, asset id, fingerprint, asset name or None when it was deleted, active) of each asset link.
+
+    One join read as the driver returns it: this is most of a no-change resync's reading, and Django's per-value
+    converters would cost more than the query (active may come back as 0/1).
+    """
+    quote = connection.ops.quote_name
+    ref, asset = ExternalRef._meta, Asset._meta
+
+    def col(meta: Any, name: str) -> str:
+        return quote(meta.get_field(name).column)
+
+    sql = (f"SELECT r.{col(ref, 'external_id')}, r.{col(ref, 'object_id')}, r.{col(ref, 'fingerprint')}, "
+           f"a.{col(asset, 'name')}, a.{col(asset, 'active')} "
+           f"FROM {quote(ref.db_table)} r LEFT JOIN {quote(asset.db_table)} a ON a.{col(asset, 'id')} = "
+           f"r.{col(ref, 'object_id')} WHERE r.{col(ref, 'integration')} = %s AND r.{col(ref, 'kind')} = %s")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [integration_id, "asset"])
         while rows := cursor.fetchmany(5000):
             yield from rows
 

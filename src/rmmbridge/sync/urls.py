@@ -16,4 +16,5 @@ urlpatterns = [
          name="mapping_delete"),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
     path("runs/<int:run_id>/apply/", views.run_apply, name="run_apply"),
+    path("jobs/<int:job_id>/", views.job_progress, name="job_progress"),
 ]
