@@ -27,6 +27,8 @@ from typing import Any
 #: Datto RMM allows 600 requests per rolling minute (the connector and the emulator both enforce it); every timed
 #: fetch phase starts with room in that window, so no phase is measured while throttled by an earlier one.
 RATE_LIMIT = 600
+#: Datto RMM (and its emulator) slows every answer down by a second above 90% of the limit: stay below that.
+SLOWDOWN_AT = int(RATE_LIMIT * 0.9)
 PAGE = 250
 _phases: list[tuple[float, int]] = []
 API_KEY = "BENCHKEY0000000000000000000000000"
@@ -66,7 +68,7 @@ def _room_for(requests: int) -> None:
     while True:
         now = time.monotonic()
         recent = sum(n for at, n in _phases if now - at < 61)
-        if recent + requests <= RATE_LIMIT - 20:
+        if recent + requests <= SLOWDOWN_AT - 40:
             _phases.append((now, requests))
             return
         oldest = min(at for at, _ in _phases if now - at < 61)

@@ -243,3 +243,21 @@ def test_alert_missing_from_the_open_list_is_closed_but_not_when_the_list_is_inc
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.CLOSED
     assert ResolveOutbox.objects.count() == 0
+
+
+def test_a_poll_event_explains_each_outcome_and_reads_as_indented_json(emulator: RunningEmulator, world: Desk,
+                                                                       admin_client: Any) -> None:
+    raise_alert(emulator)
+    raise_alert(emulator, message="CPU above 95% for 15 minutes")
+    assert poll_alerts(int(world.integration.pk)).opened == 2
+    again = poll_alerts(int(world.integration.pk))
+    event = AlertEvent.objects.get(pk=again.event_id)
+    assert event.reason.startswith("2 ")
+    assert "(" in event.reason, event.reason  # why, not only how many
+    page = admin_client.get(f"/alerts/events/{event.pk}/").content.decode()
+    assert '{\n  &quot;' in page  # the JSON payload, indented
+    ticket = Ticket.objects.first()
+    assert ticket is not None
+    history = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "RMM alert via polling" in history
+    assert "(Alert)" not in history

@@ -211,11 +211,21 @@ def _summarise(event: AlertEvent, results: list[AlertResult]) -> Outcome:
         reason = f"{_action_label(only.action)}: {only.reason}"
     else:
         status = EventStatus.PROCESSED
-        counts: dict[str, int] = {}
+        why: dict[str, dict[str, int]] = {}
         for r in results:
-            counts[r.action] = counts.get(r.action, 0) + 1
-        reason = ", ".join(f"{n} {_action_label(a).lower()}" for a, n in sorted(counts.items()))
+            reasons = why.setdefault(r.action, {})
+            reasons[r.reason] = reasons.get(r.reason, 0) + 1
+        reason = "; ".join(_counted_action(action, why[action]) for action in sorted(why))
     return Outcome(int(event.pk), status, reason, ticket_id, results)
+
+
+def _counted_action(action: str, reasons: dict[str, int]) -> str:
+    """'4 ignored (already has an open ticket ×3; …)': how many alerts had this outcome, and why."""
+    total = sum(reasons.values())
+    shown = sorted(reasons.items(), key=lambda item: -item[1])[:3]
+    because = "; ".join(f"{text} ×{n}" if n > 1 else text for text, n in shown if text)
+    more = f"; and {len(reasons) - 3} other reason(s)" if len(reasons) > 3 else ""
+    return f"{total} {_action_label(action).lower()}" + (f" ({because}{more})" if because else "")
 
 
 def _action_label(action: str) -> str:
@@ -411,8 +421,13 @@ def _test_facts(event: AlertEvent) -> list[AlertFacts]:
 # Applying ------------------------------------------------------------------------------------------------
 
 
+CHANNEL_WORDS = {"email": "e-mail", "smtp": "e-mail", "imap": "e-mail", "webhook": "webhook", "poll": "polling",
+                 "test": "a test from the alerting setup"}
+
+
 def alert_actor(channel: str) -> Actor:
-    return Actor(AuditSource.ALERT, None, f"alerts ({channel})")
+    """Who acted on a ticket for an alert, as the ticket history reads it: 'RMM alert via polling'."""
+    return Actor(AuditSource.ALERT, None, f"RMM alert via {CHANNEL_WORDS.get(channel, channel)}")
 
 
 def config_for(integration: Integration | None) -> AlertingConfig | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -38,9 +39,20 @@ def event_list(request: HttpRequest) -> HttpResponse:
     })
 
 
+def _readable(raw: str) -> str:
+    """A JSON payload (webhook, poll) indented for reading; anything else (an e-mail) as it came."""
+    text = raw.strip()
+    if not text.startswith(("{", "[")) or len(text) > 2_000_000:
+        return raw
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return raw
+
+
 def event_detail(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(AlertEvent.objects.select_related("integration", "rule", "ticket"), pk=pk)
-    raw = event.raw_text
+    raw = _readable(event.raw_text)
     return render(request, "alerts/event_detail.html", {
         "event": event, "raw": raw[:200_000], "raw_cut": len(raw) > 200_000,
     })

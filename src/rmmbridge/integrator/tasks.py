@@ -445,7 +445,7 @@ def dispatch_job(job_id: int) -> None:
 
 
 def _finish_schedule(job: JobRun) -> None:
-    if job.integration_id is None:
+    if job.integration_id is None or (job.options or {}).get("dry_run"):  # a preview is not the schedule's run
         return
     schedules = IntegratorSchedule.objects.select_related("integration")
     schedule = schedules.filter(integration_id=job.integration_id).first()
@@ -467,7 +467,7 @@ def _finish_schedule(job: JobRun) -> None:
 
 
 def _mark_schedule_running(job: JobRun) -> None:
-    if job.integration_id is not None:
+    if job.integration_id is not None and not (job.options or {}).get("dry_run"):
         IntegratorSchedule.objects.filter(integration_id=job.integration_id).update(state=ScheduleState.RUNNING)
 
 
