@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("rmmbridge.servicedesk.urls")),
     path("integrations/", include("rmmbridge.integrations.urls")),
     path("sync/", include("rmmbridge.sync.urls")),
+    path("sync/", include("rmmbridge.integrator.sync_job_urls")),
     path("tickets/", include("rmmbridge.tickets.urls")),
     path("alerts/", include("rmmbridge.alerts.urls")),
     path("hooks/", include("rmmbridge.alerts.hook_urls")),

@@ -132,6 +132,9 @@ def test_a_failed_preview_says_why_on_its_progress_page(admin_client: Any, integ
     page = admin_client.get(response["Location"]).content.decode()
     assert "Failed." in page
     assert "sync setup" in page
+    polled = admin_client.get(response["Location"], HTTP_HX_REQUEST="true")
+    assert polled.status_code == 286  # htmx stops polling a job that ended without a run
+    assert "Failed." in polled.content.decode()
 
 
 @pytest.mark.browser
@@ -147,6 +150,7 @@ def test_preview_apply_selected_rows_in_browser(page: Any, datto: Any, workers: 
     name = first.locator("td").nth(3).inner_text().split("\n")[0]
     first.locator("input[type=checkbox]").check()
     page.click("#apply-selected")
-    page.wait_for_selector("text=Applied: Success")
+    page.wait_for_selector("text=Applied:")
+    assert "Applied: Success" in page.content(), page.locator("main").inner_text()[:2000]
     assert page.locator("table.plan-rows").inner_text().count("Applied") == 1
     assert list(Customer.objects.values_list("name", flat=True)) == [name]

@@ -21,13 +21,11 @@ from rmmbridge.integrations.forms import NAME_FIELD, CredentialsForm
 from rmmbridge.integrations.models import Integration, IntegrationModule, RequestLogEntry
 from rmmbridge.integrations.panels import panel_links
 from rmmbridge.servicedesk.actions import Actor
+from rmmbridge.servicedesk.htmx import is_htmx
 
 BODY_PREVIEW = 300
 LOG_PAGE_SIZE = 100
 
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _vendor_or_404(slug: str) -> Any:
@@ -97,13 +95,13 @@ def integration_add(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, f"Integration '{integration.name}' added.")
             url = reverse("integrations:integration_detail", args=[integration.pk])
-            if _is_htmx(request):
+            if is_htmx(request):
                 response = HttpResponse(status=204)
                 response["HX-Redirect"] = url
                 return response
             return HttpResponseRedirect(url)
     context = {"module": {"slug": slug, "name": cls.name}, "form": form, "error": error}
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "integrations/_add_form.html", context)
     if request.method == "GET" and not IntegrationModule.objects.filter(vendor=slug, enabled=True).exists():
         messages.info(request, f"Enable {cls.name} with + first, then add its integration.")
@@ -199,8 +197,8 @@ def integration_test(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as exc:
         result = ConnectionTestResult(ok=False, message=" ".join(exc.messages), error_key="invalid_config")
     context = {"integration": integration, "result": result, "saved": saved, "unsaved_rejected": bool(changes)
-               and not result.ok, "oob": _is_htmx(request)}
-    if _is_htmx(request):
+               and not result.ok, "oob": is_htmx(request)}
+    if is_htmx(request):
         return render(request, "integrations/_test_result.html", context)
     if result.ok:
         messages.success(request, f"Validation successful – {result.message}")

@@ -30,6 +30,7 @@ from rmmbridge.servicedesk.actions import (
 from rmmbridge.servicedesk.fieldtypes import DataType
 from rmmbridge.servicedesk.filters import AssetFilters, cheap_page
 from rmmbridge.servicedesk.forms import VALUE_PREFIX, AssetForm, CustomerForm, EndUserForm, SiteForm, value_to_input
+from rmmbridge.servicedesk.htmx import is_htmx
 from rmmbridge.servicedesk.models import (
     Asset,
     AssetType,
@@ -44,11 +45,6 @@ from rmmbridge.servicedesk.models import (
 
 AUDIT_ROWS = 50
 MAX_SITE_CHOICES = 300
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    """A partial HTMX request (not a history restore, which needs the whole page)."""
-    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def _list_response(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
@@ -99,7 +95,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     page = cheap_page(customers, request.GET.get("page"))
     context = {"page": page, "q": q, "toplevel": toplevel, "toplevels": TopLevel.objects.all(),
                "query": _query_without_page(request)}
-    template = "servicedesk/_customer_rows.html" if _is_htmx(request) else "servicedesk/customer_list.html"
+    template = "servicedesk/_customer_rows.html" if is_htmx(request) else "servicedesk/customer_list.html"
     return _list_response(request, template, context)
 
 
@@ -174,7 +170,7 @@ def site_list(request: HttpRequest) -> HttpResponse:
     page = cheap_page(sites, request.GET.get("page"))
     context = {"page": page, "q": q, "customer": customer, "customers": Customer.objects.only("id", "name"),
                "query": _query_without_page(request)}
-    template = "servicedesk/_site_rows.html" if _is_htmx(request) else "servicedesk/site_list.html"
+    template = "servicedesk/_site_rows.html" if is_htmx(request) else "servicedesk/site_list.html"
     return _list_response(request, template, context)
 
 
@@ -244,7 +240,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
     page = cheap_page(users, request.GET.get("page"))
     context = {"page": page, "q": q, "customer": customer, "customers": Customer.objects.only("id", "name"),
                "query": _query_without_page(request)}
-    template = "servicedesk/_user_rows.html" if _is_htmx(request) else "servicedesk/user_list.html"
+    template = "servicedesk/_user_rows.html" if is_htmx(request) else "servicedesk/user_list.html"
     return _list_response(request, template, context)
 
 
@@ -301,7 +297,7 @@ def asset_list(request: HttpRequest) -> HttpResponse:
         site_choices = list(sites.filter(pk=filters.site)) if filters.site is not None else []
     context: dict[str, Any] = {"page": page, "filters": filters, "query": _query_without_page(request),
                                "sites": site_choices, "sites_capped": sites_capped}
-    if _is_htmx(request):
+    if is_htmx(request):
         # The site choices follow the customer filter: re-rendered out of band with the results.
         context["oob"] = True
         return _list_response(request, "servicedesk/_asset_rows.html", context)

@@ -10,11 +10,8 @@ app_name = "sync"
 urlpatterns = [
     path("", views.imports, name="imports"),
     path("integrations/<int:pk>/", views.integration_setup, name="integration_setup"),
-    path("integrations/<int:pk>/run/", views.start_run, name="start_run"),
     path("integrations/<int:pk>/mappings/<str:table>/add/", views.mapping_add, name="mapping_add"),
     path("integrations/<int:pk>/mappings/<str:table>/<int:row_id>/delete/", views.mapping_delete,
          name="mapping_delete"),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
-    path("runs/<int:run_id>/apply/", views.run_apply, name="run_apply"),
-    path("jobs/<int:job_id>/", views.job_progress, name="job_progress"),
 ]

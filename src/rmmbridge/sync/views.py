@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rmmbridge.connectors import REGISTRY
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor, record_audit
+from rmmbridge.servicedesk.htmx import is_htmx
 from rmmbridge.sync.forms import (
     DEVICE_TYPE_CHOICES,
     CustomerMappingForm,
@@ -24,7 +23,7 @@ from rmmbridge.sync.forms import (
     TypeMappingForm,
 )
 from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, RowStatus, SyncRun
-from rmmbridge.sync.plan import COUNT_KEYS, ENTITIES
+from rmmbridge.sync.plan import COUNT_KEYS
 from rmmbridge.sync.snapshot import sync_config
 
 ROW_LIMIT = 500
@@ -35,9 +34,6 @@ TABLES: dict[str, tuple[Any, Any, str]] = {
     "fields": (FieldMapping, FieldMappingForm, "Field mappings"),
 }
 
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def _capabilities(integration: Integration) -> frozenset[Capability]:
@@ -148,62 +144,6 @@ def mapping_delete(request: HttpRequest, pk: int, table: str, row_id: int) -> Ht
     return _table_response(request, integration, table)
 
 
-def _queue_sync(request: HttpRequest, integration: Integration, entities: list[str],
-                options: dict[str, Any]) -> HttpResponse:
-    """Queue the sync job a person asked for and send them to the page that follows it."""
-    from rmmbridge.integrator.tasks import trigger_now
-
-    options = {**options, "user_id": request.user.pk, "actor_label": str(request.user.get_username())}
-    job = trigger_now(integration, "sync", entities, options)
-    job.max_attempts = 1  # the person is waiting: show a failure at once rather than retrying for minutes
-    job.save(update_fields=["max_attempts"])
-    return redirect("sync:job_progress", job_id=job.pk)
-
-
-@require_POST
-def start_run(request: HttpRequest, pk: int) -> HttpResponse:
-    """Queue a preview (dry run) for the chosen entities, or a sync when `apply` is set; it runs on a worker."""
-    integration = get_object_or_404(Integration, pk=pk)
-    entities = [e for e in request.POST.get("entities", "").split(",") if e in ENTITIES] or list(ENTITIES)
-    device_type = request.POST.get("device_type", "")
-    options: dict[str, Any] = {"dry_run": request.POST.get("apply") != "1"}
-    if device_type:
-        options["device_types"] = [device_type]
-    return _queue_sync(request, integration, entities, options)
-
-
-def job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
-    """Follow a queued preview, sync or apply: the page refreshes itself and opens the run when it is done."""
-    from rmmbridge.integrator import embedded
-    from rmmbridge.integrator.models import DONE_STATUSES, JobRun, JobStatus
-
-    job = get_object_or_404(JobRun.objects.select_related("integration"), pk=job_id, kind="sync")
-    if job.status in DONE_STATUSES and job.sync_run_id and SyncRun.objects.filter(pk=job.sync_run_id).exists():
-        run = SyncRun.objects.get(pk=job.sync_run_id)
-        if job.options.get("apply_run"):
-            level = messages.success if run.status == "success" else messages.warning
-            level(request, f"Applied: {run.get_status_display()}. {run.message}")
-        target = reverse("sync:run_detail", kwargs={"run_id": run.pk})
-        if _is_htmx(request):
-            response = HttpResponse(status=204)
-            response["HX-Redirect"] = target
-            return response
-        return redirect(target)
-    waiting_for_worker = (job.status == JobStatus.QUEUED and settings.RUN_MODE == "embedded"
-                          and not embedded.is_running())
-    context = {"job": job, "done": job.status in DONE_STATUSES, "waiting_for_worker": waiting_for_worker,
-               "what": _job_label(job)}
-    template = "sync/_job_status.html" if _is_htmx(request) else "sync/job_progress.html"
-    return render(request, template, context)
-
-
-def _job_label(job: Any) -> str:
-    options = job.options or {}
-    if options.get("apply_run"):
-        return f"Applying preview #{options['apply_run']}"
-    return "Preparing a preview" if options.get("dry_run") else "Syncing"
-
-
 def _filtered_rows(request: HttpRequest, run: SyncRun) -> tuple[list[Any], int]:
     rows = run.rows.all()
     entity, kind, text = request.GET.get("entity", ""), request.GET.get("kind", ""), request.GET.get("q", "").strip()
@@ -228,20 +168,6 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         "applicable": APPLICABLE, "entities": sorted(set(run.rows.values_list("entity", flat=True))),
         "kinds": sorted(set(run.rows.values_list("kind", flat=True))), "filters": request.GET,
     }
-    if _is_htmx(request):
+    if is_htmx(request):
         return render(request, "sync/_rows.html", context)
     return render(request, "sync/run_detail.html", context)
-
-
-@require_POST
-def run_apply(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Apply all planned rows of a preview, or only the ticked ones."""
-    run = get_object_or_404(SyncRun, pk=run_id)
-    selected = None
-    if request.POST.get("scope") != "all":
-        selected = [int(x) for x in request.POST.getlist("row") if x.isdigit()]
-        if not selected:
-            messages.error(request, "Tick at least one row to apply, or use 'Apply all'.")
-            return redirect("sync:run_detail", run_id=run.pk)
-    entities = [e for e in run.entities if e in ENTITIES]
-    return _queue_sync(request, run.integration, entities, {"apply_run": run.pk, "rows": selected})

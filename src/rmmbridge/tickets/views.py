@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from rmmbridge.servicedesk.actions import Actor
+from rmmbridge.servicedesk.htmx import is_htmx
 from rmmbridge.servicedesk.models import Asset, FieldDefinition
 from rmmbridge.tickets.actions import (
     do_add_note,
@@ -31,9 +32,6 @@ from rmmbridge.tickets.panels import render_panels
 
 PAGE_SIZE = 50
 
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
 
 
 def filtered_tickets(form: TicketFilterForm) -> QuerySet[Ticket]:
@@ -73,7 +71,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     params = request.GET.copy()
     params.pop("page", None)
     context = {"form": form, "page": page, "query_string": params.urlencode()}
-    template = "tickets/_ticket_table.html" if _is_htmx(request) else "tickets/ticket_list.html"
+    template = "tickets/_ticket_table.html" if is_htmx(request) else "tickets/ticket_list.html"
     return render(request, template, context)
 
 
@@ -112,7 +110,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _after_write(request: HttpRequest, ticket: Ticket, error: str = "") -> HttpResponse:
     """HTMX: the status block (and the history, out of band); otherwise back to the detail page."""
-    if _is_htmx(request):
+    if is_htmx(request):
         ticket.refresh_from_db()
         return render(request, "tickets/_status_block.html", _detail_context(ticket, error=error, oob=True))
     if error:
@@ -134,7 +132,7 @@ def ticket_close(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
-            if not _is_htmx(request):
+            if not is_htmx(request):
                 messages.success(request, f"Ticket #{ticket.pk} closed.")
     return _after_write(request, ticket, error)
 
@@ -169,7 +167,7 @@ def ticket_note(request: HttpRequest, pk: int) -> HttpResponse:
         do_add_note(Actor.ui(request.user), ticket, form.data.get("text", ""))
     except ValidationError as exc:
         error = " ".join(exc.messages)
-    if _is_htmx(request):
+    if is_htmx(request):
         ticket.refresh_from_db()
         context = _detail_context(ticket, note_error=error)
         if error:
@@ -201,7 +199,7 @@ def ticket_create(request: HttpRequest) -> HttpResponse:
                 return redirect("tickets:ticket_detail", pk=ticket.pk)
     else:
         form = TicketCreateForm(initial={"customer": request.GET.get("customer", "")})
-    if _is_htmx(request) and request.method == "GET":
+    if is_htmx(request) and request.method == "GET":
         return render(request, "tickets/_customer_fields.html", {"form": form})
     return render(request, "tickets/ticket_form.html", {"form": form})
 
