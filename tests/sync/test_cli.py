@@ -66,6 +66,17 @@ def test_sync_json_counts(integration: Integration, datto: Any) -> None:
     assert again["counts"]["assets"]["created"] == 0
 
 
+def test_cli_sync_refuses_while_the_integration_syncs(integration: Integration) -> None:
+    from rmmbridge.integrator import locks
+    from rmmbridge.sync.models import SyncRun
+
+    with locks.hold(f"{locks.integration_lock_name(integration.pk)}:sync"), \
+            pytest.raises(CommandError, match="is running right now"):
+        call_command("sync", "Datto CLI", stdout=StringIO())
+    assert not SyncRun.objects.exists()
+    assert sync_json("Datto CLI")["status"] == "success"  # the lock is free again
+
+
 def test_guard_exits_non_zero_until_yes(integration: Integration, datto: Any) -> None:
     sync_json("Datto CLI")
     live = [d for d in datto.state.iter_devices() if not d.deleted]

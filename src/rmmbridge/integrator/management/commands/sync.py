@@ -1,4 +1,4 @@
-"""`rmmbridge sync <integration>`: import customers, sites, users and assets from an RMM now."""
+"""`rmmbridge sync <integration>`: import customers, sites, users and assets from an RMM now, under its lock."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.integrator import locks
 from rmmbridge.sync.models import SyncRun, SyncStatus
 from rmmbridge.sync.plan import ENTITIES
 
@@ -60,8 +61,15 @@ class Command(BaseCommand):
             progress_bar.start()
         error: ConnectorError | None = None
         try:
-            run = run_sync(integration.pk, entities=entities, trigger="cli", actor_label="cli",
-                           dry_run=options["dry_run"], confirm=options["yes"], progress=callback)
+            # The same lock the integrator's sync jobs take: a CLI sync never overlaps a scheduled one.
+            with locks.hold(f"{locks.integration_lock_name(integration.pk)}:sync"):
+                run = run_sync(integration.pk, entities=entities, trigger="cli", actor_label="cli",
+                               dry_run=options["dry_run"], confirm=options["yes"], progress=callback)
+        except locks.LockBusy:
+            raise CommandError(
+                f"A sync of '{integration.name}' is running right now (an integrator job or another CLI run); "
+                "run this again when it has finished (see the Operations page, /ops/)."
+            ) from None
         except ConnectorError as exc:
             error = exc
             run = SyncRun.objects.filter(integration=integration).order_by("-id").first()  # type: ignore[assignment]
