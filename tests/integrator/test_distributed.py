@@ -206,6 +206,9 @@ def test_a_killed_pool_process_is_requeued_by_its_worker(services: Services) -> 
         label = wait_for(lambda: services.scalar(
             "SELECT worker FROM integrator_jobrun WHERE id = %s AND status = 'running'", job_id),
             60, "the sync to start", services)
+        # Kill it in the middle of the sync itself (its run recorded, the slow device pages still coming).
+        wait_for(lambda: services.scalar("SELECT count(*) FROM sync_syncrun WHERE status = 'running'") == 1,
+                 30, "the sync run to be recorded", services)
         pool_pid = int(label.rsplit(":", 1)[1])
         assert pool_pid != worker.pid
         os.kill(pool_pid, signal.SIGKILL)
