@@ -69,7 +69,7 @@ def job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
     return render(request, "sync/job_progress.html", context)
 
 
-def _job_label(job: Any) -> str:
+def _job_label(job: JobRun) -> str:
     options = job.options or {}
     if options.get("apply_run"):
         return f"Applying preview #{options['apply_run']}"

@@ -366,7 +366,9 @@ def plan_users(users: Sequence[RemoteUser], snap: Snapshot, cfg: SyncSettings, r
 
 def device_value(device: RemoteDevice, path: str) -> Any:
     """The value of a field path on a device: a normalized attribute or a flattened vendor field."""
-    return _plain(_raw_reader(path)(device))
+    if path in DEVICE_ATTRIBUTES:
+        return _plain(getattr(device, path))
+    return _plain(device.fields.get(path[7:] if path.startswith("fields.") else path))
 
 
 def _plain(value: Any) -> Any:
@@ -379,13 +381,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value
-
-
-def _raw_reader(path: str) -> Callable[[RemoteDevice], Any]:
-    if path in DEVICE_ATTRIBUTES:
-        return attrgetter(path)
-    key = path[7:] if path.startswith("fields.") else path
-    return lambda device: device.fields.get(key)
 
 
 def type_label(key: str) -> str:
@@ -541,11 +536,6 @@ class _AssetPlanner:
                 return Op("assets", OpKind.UNCHANGED, ext, device.hostname or ext, UNCHANGED_REASON,
                           target_id=known.id, fingerprint=fp)
         return _Pending(device, type_id, type_reason, fp, ref)
-
-    def plan_device(self, device: RemoteDevice) -> Op:
-        """Plan one device (reading its linked asset on demand)."""
-        triaged = self.triage(device)
-        return triaged if isinstance(triaged, Op) else self.plan_pending(triaged)
 
     def plan_pending(self, pending: _Pending) -> Op:
         device, type_id, type_reason, fp, ref = (pending.device, pending.type_id, pending.type_reason,
