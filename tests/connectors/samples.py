@@ -9,6 +9,7 @@ The samples are read in place, never copied into the project; without them the t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,20 @@ from typing import Any
 import pytest
 from tests.conftest import require_service
 
-SAMPLES_ROOT = Path(__file__).resolve().parents[3] / "shared" / "research" / "samples"
+
+def _find_samples_root() -> Path:
+    """``shared/research/samples`` beside the checkout or one of its parents; ``RMMBRIDGE_SAMPLES`` overrides."""
+    if os.environ.get("RMMBRIDGE_SAMPLES"):
+        return Path(os.environ["RMMBRIDGE_SAMPLES"])
+    here = Path(__file__).resolve()
+    for parent in here.parents[2:]:
+        candidate = parent / "shared" / "research" / "samples"
+        if candidate.is_dir():
+            return candidate
+    return here.parents[3] / "shared" / "research" / "samples"
+
+
+SAMPLES_ROOT = _find_samples_root()
 
 
 @dataclass(frozen=True)
