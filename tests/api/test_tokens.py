@@ -24,13 +24,15 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/problem+json"
     body = response.json()
-    assert body["status"] == status and body["detail"]
+    assert body["status"] == status
+    assert body["detail"]
     return body
 
 
 def test_the_token_is_stored_only_as_its_hash(writer: Caller) -> None:
     stored = ApiToken.objects.get()
-    assert writer.token.startswith("rmb_") and len(writer.token) > 40
+    assert writer.token.startswith("rmb_")
+    assert len(writer.token) > 40
     assert stored.token_hash == hash_token(writer.token) != writer.token
     assert writer.token[:12] == stored.prefix
     assert not ApiToken.objects.filter(token_hash__contains=writer.token[4:20]).exists()
@@ -67,7 +69,8 @@ def test_an_inactive_user_s_token_is_refused(db: Any) -> None:
 
 def test_a_read_token_cannot_write_and_learns_nothing_about_objects(reader: Caller) -> None:
     body = problem(reader.post("/api/v1/tickets/99999/close/", {"note": "x"}), 403)
-    assert "may only read" in body["detail"] and "write" in body["detail"]
+    assert "may only read" in body["detail"]
+    assert "write" in body["detail"]
     problem(reader.post("/api/v1/tickets/", {"summary": "x", "customer_id": 1}), 403)
     problem(reader.post("/api/v1/integrations/1/jobs/", {"kind": "sync"}), 403)
 
@@ -96,13 +99,17 @@ def test_cli_creates_lists_and_revokes(admin_user: Any) -> None:
     out, err = StringIO(), StringIO()
     call_command("token", "create", "--user", "admin", "--scope", "write", "--expires", "90d", stdout=out, stderr=err)
     raw = out.getvalue().strip()
-    assert raw.startswith("rmb_") and "shown only now" in err.getvalue()
+    assert raw.startswith("rmb_")
+    assert "shown only now" in err.getvalue()
     token = ApiToken.objects.get()
-    assert token.scope == "write" and token.expires_at is not None and token.user == admin_user
+    assert token.scope == "write"
+    assert token.expires_at is not None
+    assert token.user == admin_user
     assert Caller(Client(), raw).get("/api/v1/tickets/").status_code == 200
     listing = StringIO()
     call_command("token", "list", stdout=listing)
-    assert token.prefix in listing.getvalue() and raw not in listing.getvalue()
+    assert token.prefix in listing.getvalue()
+    assert raw not in listing.getvalue()
     call_command("token", "revoke", token.prefix, stdout=StringIO())
     assert Caller(Client(), raw).get("/api/v1/tickets/").status_code == 401
 
@@ -119,11 +126,15 @@ def test_settings_page_shows_a_new_token_once_and_revokes(admin_client: Client) 
     assert page.status_code == 200
     token = ApiToken.objects.get()
     raw = page.context["created"]
-    assert raw.startswith(token.prefix) and raw in page.content.decode()
+    assert raw.startswith(token.prefix)
+    assert raw in page.content.decode()
     again = admin_client.get("/settings/api-tokens/").content.decode()
-    assert raw not in again and token.prefix in again and "Docs tool" in again
+    assert raw not in again
+    assert token.prefix in again
+    assert "Docs tool" in again
     bad = admin_client.post("/settings/api-tokens/", {"scope": "read", "expires": "soon"}, follow=True)
-    assert "90d" in bad.content.decode() and ApiToken.objects.count() == 1
+    assert "90d" in bad.content.decode()
+    assert ApiToken.objects.count() == 1
     admin_client.post(f"/settings/api-tokens/{token.pk}/revoke/")
     token.refresh_from_db()
     assert token.revoked_at is not None

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from rmmbridge.alerts.models import AlertEvent
 from rmmbridge.api import schemas as s
@@ -251,7 +251,7 @@ def get_ticket(request: HttpRequest, ticket_id: int) -> dict[str, Any]:
 
 
 @router.post("/tickets/", response={201: s.TicketOut}, tags=["tickets"])
-def open_ticket(request: HttpRequest, payload: s.TicketIn) -> tuple[int, dict[str, Any]]:
+def open_ticket(request: HttpRequest, payload: s.TicketIn) -> Status[dict[str, Any]]:
     """Open a ticket (source manual, audited as API); site, user and assets must belong to the customer."""
     who = require(request, "tickets.write")
     customer = _ref_body("customer_id", payload.customer_id, Customer, "customer")
@@ -272,14 +272,14 @@ def open_ticket(request: HttpRequest, payload: s.TicketIn) -> tuple[int, dict[st
         end_user=_ref_body("end_user_id", payload.end_user_id, EndUser, "user"),
         assets=sorted(assets, key=lambda a: payload.asset_ids.index(a.pk)), priority=payload.priority,
     )
-    return 201, _tickets([_ticket(ticket.pk)])[0]
+    return Status(201, _tickets([_ticket(ticket.pk)])[0])
 
 
 @router.post("/tickets/{ticket_id}/notes/", response={201: s.NoteOut}, tags=["tickets"])
-def add_note(request: HttpRequest, ticket_id: int, payload: s.NoteIn) -> tuple[int, Any]:
+def add_note(request: HttpRequest, ticket_id: int, payload: s.NoteIn) -> Status[Any]:
     who = require(request, "tickets.write")
     action = ticket_actions.do_add_note(who.actor, _ticket(ticket_id), payload.text)
-    return 201, action
+    return Status(201, action)
 
 
 @router.post("/tickets/{ticket_id}/close/", response=s.TicketOut, tags=["tickets"])
@@ -332,7 +332,7 @@ def _jobs(rows: list[JobRun]) -> list[dict[str, Any]]:
 
 
 @router.post("/integrations/{integration_id}/jobs/", response={202: s.JobOut}, tags=["integrations"])
-def start_job(request: HttpRequest, integration_id: int, payload: s.JobIn) -> tuple[int, dict[str, Any]]:
+def start_job(request: HttpRequest, integration_id: int, payload: s.JobIn) -> Status[dict[str, Any]]:
     """Queue a sync (a preview with dry_run) or an alert poll on the workers; follow it at /jobs/{id}/."""
     who = require(request, "integrations.run")
     integration = _get(Integration, integration_id, "integration")
@@ -344,7 +344,7 @@ def start_job(request: HttpRequest, integration_id: int, payload: s.JobIn) -> tu
         job = trigger_now(integration, JobKind.SYNC, list(payload.entities or []) or None, options)
     else:
         job = trigger_now(integration, JobKind.POLL, None, options)
-    return 202, _jobs([job])[0]
+    return Status(202, _jobs([job])[0])
 
 
 @router.get("/jobs/{job_id}/", response=s.JobOut, tags=["integrations"])
