@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -40,5 +41,7 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(live_se
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
-    assert "Tested: 22" in output, output[-3000:]  # every selected operation was exercised, not skipped
-    assert " passed" in output
+    selected, tested = re.search(r"Selected: (\d+)/", output), re.search(r"Tested: (\d+)", output)
+    assert selected is not None, output[-3000:]
+    assert tested is not None, output[-3000:]
+    assert int(tested.group(1)) == int(selected.group(1)) >= 20  # every selected operation was exercised
