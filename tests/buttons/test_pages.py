@@ -68,7 +68,7 @@ def test_asset_page_shows_encoded_buttons_in_a_new_tab(admin_client: Client) -> 
 
 
 def test_a_button_without_its_value_is_shown_unavailable(admin_client: Client) -> None:
-    integration, item = linked_asset("datto_rmm", {"api_url": "https://merlot-api.centrastage.net"}, "uid-1")
+    _integration, item = linked_asset("datto_rmm", {"api_url": "https://merlot-api.centrastage.net"}, "uid-1")
     page = admin_client.get(f"/assets/{item.pk}/").content.decode()
     assert links(page) == {}
     assert "Device in Datto RMM (unavailable)" in page
@@ -76,8 +76,9 @@ def test_a_button_without_its_value_is_shown_unavailable(admin_client: Client) -
 
 
 def test_datto_buttons_use_the_mapped_portal_url(admin_client: Client) -> None:
-    from rmmbridge.sync.models import FieldMapping
     from tests.servicedesk.factories import FieldDefinitionFactory
+
+    from rmmbridge.sync.models import FieldMapping
 
     FieldDefinitionFactory(name="portal_url", label="Portal URL")
     integration, item = linked_asset("datto_rmm", {"api_url": "https://merlot-api.centrastage.net"}, "uid-1",
@@ -92,7 +93,8 @@ def test_settings_page_adds_edits_removes_and_refuses_javascript(admin_client: C
     detail = admin_client.get(f"/integrations/{integration.pk}/").content.decode()
     assert f'href="/integrations/{integration.pk}/buttons/"' in detail
     page = admin_client.get(f"/integrations/{integration.pk}/buttons/").content.decode()
-    assert "Device in Automate" in page and CONTROL in page
+    assert "Device in Automate" in page
+    assert CONTROL in page
     refused = admin_client.post(f"/integrations/{integration.pk}/buttons/add/",
                                 {"label": "Evil", "url_template": "javascript:alert(1)"}, follow=True)
     assert "Only http:// and https:// links are allowed; &#x27;javascript:&#x27; is not." in refused.content.decode()

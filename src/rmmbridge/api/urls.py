@@ -11,13 +11,25 @@ from rmmbridge.api.api import api
 
 
 def _login_exempt(patterns: list[Any]) -> list[Any]:
-    """API views authenticate themselves (token or session, 401 otherwise): exempt them from the login redirect."""
+    """API views authenticate themselves (token or session, 401 otherwise): exempt them from the login redirect.
+
+    Ninja adds one pattern per operation name even when operations share a path (GET and POST /tickets/); only
+    the first of those is ever resolved (it serves every method), so the unreachable copies are left out.
+    """
+    seen: set[str] = set()
+    kept = []
     for entry in patterns:
+        route = str(entry.pattern)
+        if isinstance(entry, URLPattern) and route in seen:
+            continue
+        seen.add(route)
+        kept.append(entry)
+    for entry in kept:
         if isinstance(entry, URLResolver):
             _login_exempt(entry.url_patterns)
         elif isinstance(entry, URLPattern):
             entry.callback.login_required = False  # type: ignore[attr-defined]
-    return patterns
+    return kept
 
 
 api_patterns, api_app, api_namespace = api.urls
