@@ -216,3 +216,24 @@ def test_openapi_document_and_docs_page(admin_client: Client, reader: Caller) ->
     assert "cdn" not in page.lower()
     assert "https://" not in page
     assert "http://" not in page
+
+
+def test_sync_runs_and_alert_events_lists_filter_by_integration(reader: Caller) -> None:
+    from rmmbridge.alerts.models import AlertEvent
+    from rmmbridge.sync.models import SyncPlanRow, SyncRun
+
+    one = Integration.objects.create(vendor="datto_rmm", name="One")
+    two = Integration.objects.create(vendor="ninjaone", name="Two")
+    run = SyncRun.objects.create(integration=one, started_at=utcnow(), status="planned", dry_run=True)
+    SyncRun.objects.create(integration=two, started_at=utcnow())
+    SyncPlanRow.objects.create(run=run, position=1, entity="assets", kind="create", external_id="d-1",
+                               label="WS1", reason="no asset matched by serial number")
+    AlertEvent.objects.create(channel="poll", integration=two, received_at=utcnow(), raw=b"{}", summary="Disk")
+    runs = reader.get("/api/v1/sync-runs/", integration=one.pk).json()["items"]
+    assert [r["id"] for r in runs] == [run.pk]
+    rows = reader.get(f"/api/v1/sync-runs/{run.pk}/rows/").json()["items"]
+    assert rows[0]["reason"] == "no asset matched by serial number"
+    events = reader.get("/api/v1/alert-events/", integration=two.pk).json()["items"]
+    assert [e["summary"] for e in events] == ["Disk"]
+    assert reader.get("/api/v1/alert-events/", integration=one.pk).json()["items"] == []
+    problem(reader.get("/api/v1/sync-runs/424242/rows/"), 404)

@@ -34,6 +34,8 @@ class Principal:
 class ApiAuth(HttpBearer):
     """`Authorization: Bearer <token>`; without the header, a logged-in session (writes need its CSRF token)."""
 
+    csrf = True  # tells the docs page to send the session's CSRF token with "Try it out"
+
     def __call__(self, request: HttpRequest) -> Principal | None:
         header = request.headers.get("Authorization", "")
         if header:

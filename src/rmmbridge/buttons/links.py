@@ -37,34 +37,56 @@ def _text(value: object) -> str:
     return str(value)
 
 
-def placeholder_values(integration: Integration, asset: Asset, external_id: str) -> dict[str, str]:
-    """Every placeholder value for `asset` as a device of `integration`."""
-    values: dict[str, str] = {key: _text(value) for key, value in (asset.values or {}).items()}
-    for source, target in FieldMapping.objects.filter(integration=integration).values_list("source", "target"):
+def placeholder_values(integration: Integration, asset: Asset, external_id: str,
+                       mappings: Iterable[tuple[str, str]] | None = None) -> dict[str, str]:
+    """Every placeholder value for `asset` as a device of `integration`; `mappings` are its (source, target)
+    field mappings (read from the database when not given)."""
+    stored = asset.values or {}
+    values: dict[str, str] = {key: _text(value) for key, value in stored.items()}
+    if mappings is None:
+        mappings = FieldMapping.objects.filter(integration=integration).values_list("source", "target")
+    for source, target in mappings:
         if target == "name":
             values.setdefault(source, asset.name)
-        elif target in (asset.values or {}):
-            values.setdefault(source, _text(asset.values[target]))
+        elif target in stored:
+            values.setdefault(source, _text(stored[target]))
     values.update({
         "rmm_id": external_id,
-        "hostname": _text((asset.values or {}).get("hostname")) or asset.name,
-        "serial": _text((asset.values or {}).get("serial_number")),
+        "hostname": _text(stored.get("hostname")) or asset.name,
+        "serial": _text(stored.get("serial_number")),
         "base_url": web_base_url(integration.vendor, integration.get_credentials()),
     })
     return values
 
 
-def device_links(asset: Asset) -> list[DeviceLink]:
-    """The buttons of every integration the asset is linked to, in integration then button order."""
-    refs = (ExternalRef.objects.filter(kind=RefKind.ASSET, object_id=asset.pk)
-            .select_related("integration").order_by("integration__name", "id"))
+def device_links(asset: Asset, refs: Iterable[ExternalRef] | None = None) -> list[DeviceLink]:
+    """The buttons of every integration the asset is linked to, in integration then button order.
+
+    `refs` are the asset's external refs with their integration, when the caller has them already. At most three
+    queries: refs, buttons, and field mappings (only when a template names a field the asset does not hold).
+    """
+    if refs is None:
+        refs = ExternalRef.objects.filter(kind=RefKind.ASSET, object_id=asset.pk).select_related("integration")
+    linked = sorted((r for r in refs if r.kind == RefKind.ASSET), key=lambda r: (r.integration.name, r.pk))
+    if not linked:
+        return []
+    buttons: dict[int, list[DeviceButton]] = {}
+    for button in DeviceButton.objects.filter(integration_id__in={r.integration_id for r in linked}):
+        buttons.setdefault(button.integration_id, []).append(button)
+    builtin_or_stored = {"rmm_id", "hostname", "serial", "base_url", *(asset.values or {})}
+    wanted = {p for rows in buttons.values() for b in rows for p in placeholders(b.url_template)}
+    mappings: dict[int, list[tuple[str, str]]] = {r.integration_id: [] for r in linked}
+    if wanted - builtin_or_stored:
+        for integration_id, source, target in FieldMapping.objects.filter(
+                integration_id__in=list(mappings)).values_list("integration_id", "source", "target"):
+            mappings[integration_id].append((source, target))
     links: list[DeviceLink] = []
-    for ref in refs:
-        buttons: Iterable[DeviceButton] = DeviceButton.objects.filter(integration_id=ref.integration_id)
-        values: dict[str, str] | None = None
-        for button in buttons:
-            if values is None:
-                values = placeholder_values(ref.integration, asset, ref.external_id)
+    for ref in linked:
+        rows = buttons.get(ref.integration_id, [])
+        if not rows:
+            continue
+        values = placeholder_values(ref.integration, asset, ref.external_id, mappings[ref.integration_id])
+        for button in rows:
             url = render_url(button.url_template, values)
             missing = tuple(p for p in placeholders(button.url_template) if not values.get(p))
             links.append(DeviceLink(ref.integration.name, button.label, url, missing))
