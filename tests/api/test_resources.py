@@ -237,3 +237,4 @@ def test_sync_runs_and_alert_events_lists_filter_by_integration(reader: Caller) 
     assert [e["summary"] for e in events] == ["Disk"]
     assert reader.get("/api/v1/alert-events/", integration=one.pk).json()["items"] == []
     problem(reader.get("/api/v1/sync-runs/424242/rows/"), 404)
+    assert "status" in problem(reader.get("/api/v1/alert-events/", status="weird"), 422)["detail"]

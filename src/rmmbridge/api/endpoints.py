@@ -8,7 +8,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
-from rmmbridge.alerts.models import AlertEvent
+from rmmbridge.alerts.models import AlertEvent, EventStatus
 from rmmbridge.api import schemas as s
 from rmmbridge.api.auth import require
 from rmmbridge.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
@@ -215,9 +215,11 @@ def _tickets(rows: list[Ticket]) -> list[dict[str, Any]]:
 
 
 TicketStatusParam = Literal["new", "open", "on_hold", "closed"]
+EventStatusParam = Literal["pending", "processed", "duplicate", "unmatched", "rejected", "error"]
 TicketSourceParam = Literal["email", "webhook", "poll", "manual"]
 assert set(TicketStatusParam.__args__) == set(TicketStatus.values)  # type: ignore[attr-defined]
 assert set(TicketSourceParam.__args__) == set(TicketSource.values)  # type: ignore[attr-defined]
+assert set(EventStatusParam.__args__) == set(EventStatus.values)  # type: ignore[attr-defined]
 
 
 @router.get("/tickets/", response=s.TicketPage, tags=["tickets"])
@@ -381,7 +383,7 @@ def list_sync_rows(request: HttpRequest, run_id: int, cursor: str | None = Curso
 
 @router.get("/alert-events/", response=s.AlertEventPage, tags=["alerts"])
 def list_alert_events(request: HttpRequest, integration: int | None = PositiveId,
-                      status: str | None = Query(None, max_length=20), cursor: str | None = Cursor,
+                      status: EventStatusParam | None = None, cursor: str | None = Cursor,
                       limit: int = Limit) -> dict[str, Any]:
     """Alert events as received (e-mail, webhook, poll), with what processing made of them."""
     require(request, "view")
