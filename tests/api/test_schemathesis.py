@@ -24,6 +24,33 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,r
 MAX_EXAMPLES = "5"
 
 
+def schemathesis(url: str, token: str, tmp_path: Path, *extra: str) -> tuple[int, str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "schemathesis.cli", "run", url,
+         "--header", f"Authorization: Bearer {token}", "--checks", CHECKS, "--max-examples", MAX_EXAMPLES,
+         "--phases", "examples,coverage,fuzzing", "--seed", "1", "--workers", "1", "--request-timeout", "20",
+         "--suppress-health-check", "all", "--no-color", "--report-dir", str(tmp_path), *extra],
+        capture_output=True, text=True, timeout=280, cwd=tmp_path, check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def test_the_run_fails_on_a_server_error(live_server: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The harness can fail: an endpoint that crashes is reported (so a green run means something)."""
+    from rmmbridge.api import endpoints
+
+    def crash(rows: Any) -> Any:
+        raise RuntimeError("boom")
+
+    AssetFactory()
+    monkeypatch.setattr(endpoints, "_asset_types", crash)
+    _, token = make_token("fuzzer", "read")
+    code, output = schemathesis(f"{live_server.url}/api/v1/openapi.json", token, tmp_path,
+                                "--include-path", "/api/v1/asset-types/")
+    assert code != 0, output[-3000:]
+    assert "Server error" in output, output[-3000:]
+
+
 def test_schemathesis_finds_no_server_error_and_no_undocumented_response(live_server: Any, tmp_path: Path) -> None:
     asset = AssetFactory(values={})
     EndUserFactory(site=asset.site)
@@ -31,16 +58,10 @@ def test_schemathesis_finds_no_server_error_and_no_undocumented_response(live_se
     do_open_ticket(Actor.cli("t"), summary="Printer", ticket_type=ticket_type, customer=asset.customer,
                    assets=[asset])
     _, token = make_token("fuzzer", "write")
-    result = subprocess.run(
-        [sys.executable, "-m", "schemathesis.cli", "run", f"{live_server.url}/api/v1/openapi.json",
-         "--header", f"Authorization: Bearer {token}", "--checks", CHECKS, "--max-examples", MAX_EXAMPLES,
-         "--phases", "examples,coverage,fuzzing", "--seed", "1", "--workers", "1", "--request-timeout", "20",
-         "--exclude-path-regex", "/test/$|/jobs/$",  # these call the RMM or queue jobs: covered end to end
-         "--suppress-health-check", "all", "--no-color", "--report-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=280, cwd=tmp_path, check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-6000:]
+    code, output = schemathesis(f"{live_server.url}/api/v1/openapi.json", token, tmp_path,
+                                # these call the RMM or queue jobs: covered end to end against emulators
+                                "--exclude-path-regex", "/test/$|/jobs/$")
+    assert code == 0, output[-6000:]
     selected, tested = re.search(r"Selected: (\d+)/", output), re.search(r"Tested: (\d+)", output)
     assert selected is not None, output[-3000:]
     assert tested is not None, output[-3000:]
