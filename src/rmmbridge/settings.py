@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "rmmbridge.alerts",
     "rmmbridge.integrator",
     "rmmbridge.spreadsheets",
+    "ninja", "rmmbridge.buttons", "rmmbridge.api",  # REST API (docs assets from ninja's static files), buttons
 ]
 
 MIDDLEWARE = [
