@@ -77,8 +77,10 @@ VENDOR_NOTES: dict[str, str] = {
              "resolves the alert in Atera.",
     "ncentral": "Polling, or N-central's Custom PSA notifications posted to the webhook URL. N-central's API "
                 "cannot resolve alerts: they clear in N-central when the condition does.",
-    "addigy": "Webhook only (Addigy's Event Webhooks; the validation challenge is answered automatically). "
-              "Addigy's API cannot resolve alerts.",
+    "addigy": "Polling of Addigy's v2 alert list, or Addigy's Event Webhooks (the validation challenge is answered "
+              "automatically; system events that are not alerts are recorded as ignored). Closing a ticket does "
+              "not resolve the alert in Addigy: the API's resolve action could not be verified, so closure is "
+              "one-way — resolve it in Addigy, or let it clear when the condition does.",
     cw_automate.SLUG: "Alert e-mails from the monitors (FAILED opens, SUCCESS closes) — set the rule's from "
                       "address to your Automate server's sender; polling also reads open alerts. Automate's API "
                       "cannot resolve alerts.",

@@ -13,7 +13,7 @@ from rmmbridge.alerts.decide import EventKind
 from rmmbridge.alerts.models import AlertEvent, AlertingConfig, EventStatus, WebhookAuth
 from rmmbridge.alerts.processing import AlertFacts, RejectEvent
 from rmmbridge.common.secrets import SecretDecryptError
-from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.connectors.errors import ConnectorError, IgnorableEventError
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
 
@@ -143,6 +143,8 @@ def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
     headers = {str(k): str(v) for k, v in (event.headers or {}).items()}
     try:
         alerts = parser_for(integration.vendor)(bytes(event.raw), headers)
+    except IgnorableEventError as exc:  # understood, but not an alert (e.g. an Addigy system event)
+        raise RejectEvent(EventStatus.PROCESSED, f"Ignored: {exc.message}") from exc
     except ConnectorError as exc:
         raise RejectEvent(EventStatus.REJECTED, f"Webhook not understood: {exc.message}") from exc
     facts: list[AlertFacts] = []
