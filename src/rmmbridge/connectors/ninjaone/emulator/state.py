@@ -373,7 +373,6 @@ class NinjaOneEmulatorState(EmulatorState):
             "sourceName": source_name,
             "subject": f"{source_name} on {device.hostname if device else alert.device_id}",
             "userId": 0,
-            "psaTicketId": None,
             "ticketTemplateId": 0,
             "data": {"message": {"code": source_type, "params": dict(alert.context)}},
             "priority": priority,
