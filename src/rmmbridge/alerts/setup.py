@@ -82,8 +82,10 @@ VENDOR_NOTES: dict[str, str] = {
               "not resolve the alert in Addigy: the API's resolve action could not be verified, so closure is "
               "one-way — resolve it in Addigy, or let it clear when the condition does.",
     cw_automate.SLUG: "Alert e-mails from the monitors (FAILED opens, SUCCESS closes) — set the rule's from "
-                      "address to your Automate server's sender; polling also reads open alerts. Automate's API "
-                      "cannot resolve alerts.",
+                      "address to your Automate server's sender; polling also reads open alerts. Closure is "
+                      "one-way: Halo closes Automate alerts through Automate's ticket API, but Automate's API "
+                      "document offers tickets read-only (no update), so closing a ticket here changes nothing in "
+                      "Automate; the monitor's SUCCESS mail closes the ticket.",
 }
 
 
