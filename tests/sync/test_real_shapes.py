@@ -90,3 +90,68 @@ def test_automate_without_a_printer_mapping_sends_no_printer_requests() -> None:
         assert run.status == SyncStatus.SUCCESS, run.errors
         assert not [k for k in emulator.state.requests_by_path if k.lower().endswith("/printers")]
         assert not [e for e in _by_ref(integration, "asset") if e.startswith("printer-")]
+
+
+def test_asset_type_from_a_chosen_vendor_field_maps_its_values() -> None:
+    from rmmbridge.servicedesk.models import AssetType
+    from rmmbridge.sync.snapshot import sync_config
+
+    with serve_emulator("addigy", seed=7, customers=3, devices=24, alerts=0) as emulator:
+        integration = _integration("addigy", emulator)
+        config = sync_config(integration)
+        config.type_field = "facts.device_model_name"  # Halo's "Addigy Asset Type Field": Hardware Model
+        config.save()
+        models = {}
+        for device in emulator.state.iter_devices():
+            facts = emulator.state.render_device(device)["facts"]  # type: ignore[attr-defined]
+            models[device.id] = facts["device_model_name"]["value"]
+        chosen = sorted(set(models.values()))[0]
+        macs = do_create_asset_type(Actor.cli("test"), "Chosen Macs", do_create_asset_group(Actor.cli("test"), "Mac"))
+        AssetTypeMapping.objects.create(integration=integration, device_type=chosen, asset_type=macs)
+        run = run_sync(integration.pk)
+        assert run.status == SyncStatus.SUCCESS, run.errors
+        assets = _by_ref(integration, "asset")
+        for device_id, model in models.items():
+            asset = Asset.objects.get(pk=assets[device_id])
+            if model == chosen:
+                assert asset.asset_type == macs
+            else:  # unmapped values get an asset type named like the value, as unmapped device types do
+                assert asset.asset_type.name.lower() == model.lower()
+        assert AssetType.objects.filter(name__iexact=chosen).count() == 0
+
+
+def test_missing_device_can_be_deactivated_and_unlinked_both() -> None:
+    from rmmbridge.sync.plan import MissingAction
+    from rmmbridge.sync.snapshot import sync_config
+
+    with serve_emulator("ncentral", seed=8, customers=2, devices=10, alerts=0) as emulator:
+        integration = _integration("ncentral", emulator)
+        config = sync_config(integration)
+        config.missing_action = MissingAction.DEACTIVATE_AND_UNLINK.value
+        config.guard_percent = 100
+        config.save()
+        assert run_sync(integration.pk).status == SyncStatus.SUCCESS
+        gone = next(d for d in emulator.state.iter_devices() if not d.deleted)
+        asset_id = _by_ref(integration, "asset")[gone.id]
+        emulator.state.remove_device(gone.id)
+        run = run_sync(integration.pk)
+        assert run.status == SyncStatus.SUCCESS, run.errors
+        assert Asset.objects.get(pk=asset_id).active is False  # deactivated
+        assert gone.id not in _by_ref(integration, "asset")  # and unlinked
+        assert run_sync(integration.pk).status == SyncStatus.SUCCESS  # nothing left to do on the next run
+
+
+def test_automate_import_buttons_are_its_four_types_disabled_until_mapped(client: Any, admin_user: Any) -> None:
+    with serve_emulator("cw_automate", seed=9, customers=1, devices=4, alerts=0) as emulator:
+        integration = _integration("cw_automate", emulator)
+    client.force_login(admin_user)
+    page = client.get(f"/sync/integrations/{integration.pk}/").content.decode()
+    for label in ("servers", "workstations", "routers", "printers"):
+        assert f"Import {label}" in page
+    assert page.count(" disabled title=") == 4
+    assert "Map Servers to an asset type first" in page
+    servers = do_create_asset_type(Actor.cli("test"), "Server", do_create_asset_group(Actor.cli("test"), "IT"))
+    AssetTypeMapping.objects.create(integration=integration, device_type="server", asset_type=servers)
+    page = client.get(f"/sync/integrations/{integration.pk}/").content.decode()
+    assert page.count(" disabled title=") == 3
+    assert "Map Servers to an asset type first" not in page

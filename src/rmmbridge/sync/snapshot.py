@@ -74,6 +74,7 @@ def load_settings(integration: Integration) -> SyncSettings:
         user_source=config.user_source or "last_logged_in_user",
         type_maps=[TypeMap(t.device_type, t.asset_type_id, t.ignore)
                    for t in AssetTypeMapping.objects.filter(integration=integration)],
+        type_field=(config.type_field or "").strip(),
         import_types=[str(t) for t in config.import_types or []],
         default_group_id=config.default_group_id,
         field_maps=[FieldMap(f.source, f.target, FieldPolicy(f.policy), f.device_type, f.create_if_missing)
