@@ -79,3 +79,34 @@ INDEX: dict[str, Sample] = {
 }
 
 test_every_sample_has_an_index_entry, test_sample_parses = sample_tests("addigy", INDEX)
+
+
+def test_the_emulator_serves_the_samples_shapes_and_field_types() -> None:
+    """Addigy's swagger is not saved: the emulator's answers keep the samples' shapes (a bare policy array, paged
+    devices and alerts) and JSON types."""
+    from tests.connectors.samples import load_sample
+
+    from rmmbridge.connectors.addigy import const
+    from rmmbridge.connectors.testing.server import serve_emulator
+
+    def kinds(item: dict[str, Any]) -> dict[str, str]:
+        return {k: type(v).__name__ for k, v in item.items() if v is not None}
+
+    with serve_emulator("addigy", seed=2, customers=2, devices=8, alerts=2) as running:
+        headers = {const.API_KEY_HEADER: running.credentials["client_secret"]}
+        policies = httpx.post(f"{running.url}{const.POLICIES_QUERY}", json={}, headers=headers).json()
+        alerts = httpx.post(f"{running.url}{const.ALERTS_QUERY}", json={"page": 1, "per_page": 10},
+                            headers=headers).json()
+        devices = httpx.post(f"{running.url}{const.DEVICES}", json={"page": 1, "per_page": 10},
+                             headers=headers).json()
+    assert isinstance(policies, list)
+    for sample_name, served in (("policies_query_addigyctl.json", policies[0]),
+                                ("received_alerts_page_addigyctl.json", alerts["items"][0]),
+                                ("devices_page_addigyctl.json", devices["items"][0])):
+        sample = load_sample("addigy", sample_name)
+        first = sample[0] if isinstance(sample, list) else sample["items"][0]
+        if not isinstance(sample, list):
+            assert set(sample["metadata"]) == set(alerts["metadata"]) == set(devices["metadata"])
+        wanted, got = kinds(first), kinds(served)
+        assert {k: v for k, v in wanted.items() if k in got and k != "ticket_id"} == \
+            {k: got[k] for k in wanted if k in got and k != "ticket_id"}, sample_name

@@ -497,3 +497,17 @@ def test_routers_are_imported_when_mapped_with_their_guid_as_asset_tag_and_no_cr
     secrets = [k for d in [*routers, *sites] for k in d.fields if k.endswith(("Password", "Username"))]
     assert secrets == []
     assert not any("router-secret" in str(v) for d in [*routers, *sites] for v in d.fields.values())
+
+
+@pytest.mark.django_db
+def test_the_setup_page_shows_the_server_time_zone(client: Any, admin_user: Any, emulator: RunningEmulator) -> None:
+    from rmmbridge.integrations import actions
+    from rmmbridge.servicedesk.actions import Actor
+
+    integration = actions.do_create_integration(Actor.cli("test"), "cw_automate", "Automate",
+                                                {**emulator.credentials, "server_time_zone": "Europe/London"},
+                                                test=False)
+    client.force_login(admin_user)
+    page = client.get(f"/integrations/{integration.pk}/").content.decode()
+    assert "Server time zone" in page
+    assert "Europe/London" in page

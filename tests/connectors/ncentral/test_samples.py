@@ -117,3 +117,38 @@ INDEX: dict[str, Sample] = {
 }
 
 test_every_sample_has_an_index_entry, test_sample_parses = sample_tests("ncentral", INDEX)
+
+
+def _types_differ(sample: dict[str, Any], served: dict[str, Any]) -> list[str]:
+    """Keys both have (non-null) whose JSON types differ (a dict's keys are compared one level down)."""
+    out = []
+    for key, value in sample.items():
+        other = served.get(key)
+        if value is None or other is None or key.startswith("_"):
+            continue
+        if type(value) is not type(other):
+            out.append(f"{key}: sample {type(value).__name__}, emulator {type(other).__name__}")
+        elif isinstance(value, dict):
+            out += [f"{key}.{d}" for d in _types_differ(value, other)]
+    return out
+
+
+def test_the_emulator_serves_the_samples_field_types() -> None:
+    """No saved OpenAPI document for N-central: the emulator's devices and org units keep the samples' JSON types
+    (string stillLoggedIn, "-" users, object deviceStatus, string org-unit ids as in the server's document)."""
+    from tests.connectors.samples import load_sample
+
+    from rmmbridge.connectors.testing.server import serve_emulator
+
+    with serve_emulator("ncentral", seed=2, customers=2, devices=12, alerts=2) as running:
+        state: Any = running.state
+        devices = [state.device_json(d) for d in state.iter_devices()]
+        issue = state.issue_json(next(iter(state.alerts.values())))
+    for name in ("device_spec_example.json", "device_stillloggedin_true_string.json"):
+        sample = load_sample("ncentral", name)
+        for served in devices:
+            assert _types_differ({k: v for k, v in sample.items() if not k.endswith("Id") or k == "deviceId"},
+                                 served) == [], name
+    assert any(d["lastLoggedInUser"] == "-" for d in devices)
+    assert all(isinstance(d["deviceStatus"], dict) for d in devices)
+    assert _types_differ(load_sample("ncentral", "active_issue_spec_example.json"), issue) == []
