@@ -8,7 +8,8 @@ from rmmbridge.connectors.testing.server import RunningEmulator
 
 SPEC = SpecFile("ninjaone", "ninjaone-api-core-resources.homotechsual.yaml")
 #: Lists real instances send as null although the document does not mark them nullable (fidelity audit).
-REAL_NULLS = {name: "null on real devices (issue 10, fidelity audit)" for name in ("ipAddresses", "macAddresses", "tags")}
+REAL_NULLS = {name: "null on real devices (issue 10, fidelity audit)"
+              for name in ("ipAddresses", "macAddresses", "tags")}
 
 
 def _params(emulator: RunningEmulator) -> dict[str, str]:

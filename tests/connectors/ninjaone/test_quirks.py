@@ -372,7 +372,8 @@ def test_alerts_without_severity_or_device_get_both_from_lookups(emulator: Runni
     state = emulator.state
     for alert in alerts:
         raw = alert.raw
-        assert "severity" not in raw and "device" not in raw  # the captured shape
+        assert "severity" not in raw  # the captured shape
+        assert "device" not in raw
         device = state.get_device(alert.device_external_id or "")
         assert device is not None
         assert alert.hostname == device.hostname
@@ -380,7 +381,8 @@ def test_alerts_without_severity_or_device_get_both_from_lookups(emulator: Runni
         if state.alert_number(state.alerts[alert.external_id]) % 3 == 2:
             expected = ""  # its activities carry no severity either (as the captured webhook)
         assert alert.severity == expected
-        assert alert.alert_type and not alert.alert_type.isupper()  # a readable condition, not a code
+        assert alert.alert_type
+        assert not alert.alert_type.isupper()  # a readable condition, not a code
     paths = [urlsplit(e.url).path for e in log.entries()]
     assert paths.count("/v2/activities") == 1  # one page of TRIGGERED activities serves every alert
     assert sorted(p for p in paths if p.startswith("/v2/device/")) == sorted(
