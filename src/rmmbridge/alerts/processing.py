@@ -50,9 +50,11 @@ MAIL_SCOPE = "mail"
 #: Set while the pipeline itself closes a ticket (resolved in the RMM): no resolve is sent back.
 closing_from_rmm: contextvars.ContextVar[bool] = contextvars.ContextVar("closing_from_rmm", default=False)
 
+#: Vendor severity labels → ticket priority; any other label keeps the ticket type's default priority (the label
+#: itself stays on the alert and in the ticket details). Atera says "Warning", NinjaOne "NONE" for none at all.
 SEVERITY_PRIORITY = {
-    "critical": 1, "high": 2, "major": 2, "moderate": 3, "medium": 3, "minor": 4, "low": 4,
-    "information": 4, "informational": 4,
+    "critical": 1, "high": 2, "major": 2, "moderate": 3, "medium": 3, "warning": 3, "minor": 4, "low": 4,
+    "information": 4, "informational": 4, "none": 4,
 }
 SOURCE_FOR_CHANNEL = {
     Channel.EMAIL: TicketSource.EMAIL, Channel.SMTP: TicketSource.EMAIL, Channel.IMAP: TicketSource.EMAIL,
