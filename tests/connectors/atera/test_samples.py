@@ -9,12 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.connectors.samples import Sample, sample_tests
+
 from rmmbridge.alerts.processing import SEVERITY_PRIORITY
 from rmmbridge.connectors.atera.client import relative_link
 from rmmbridge.connectors.atera.normalize import parse_item, to_alert, to_device
 from rmmbridge.connectors.atera.schemas import Agent, Alert
 from rmmbridge.connectors.records import AlertState, DeviceType, RemoteAlert
-from tests.connectors.samples import Sample, sample_tests
 
 
 def alert_of(raw: Any) -> RemoteAlert:

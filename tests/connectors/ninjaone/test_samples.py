@@ -6,12 +6,13 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.connectors.samples import Sample, sample_tests
+
 from rmmbridge.connectors.items import FieldIssues, validate_item
 from rmmbridge.connectors.ninjaone.alerts import parse_webhook
 from rmmbridge.connectors.ninjaone.normalize import to_alert, to_device
 from rmmbridge.connectors.ninjaone.schemas import Alert, Device
 from rmmbridge.connectors.records import AlertState, DeviceType, RemoteDevice
-from tests.connectors.samples import Sample, sample_tests
 
 
 def device(raw: Any, issues: FieldIssues | None = None) -> RemoteDevice:
