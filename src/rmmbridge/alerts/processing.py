@@ -359,20 +359,10 @@ def _vendor_mail_alert(integration: Integration | None, subject: str, body: str)
 
 
 def _mail_parsers() -> dict[str, Any]:
-    from importlib import import_module
+    """slug -> the `parse_alert_email` hook its manifest's alerts module defines."""
+    from rmmbridge.connectors.registry import MANIFESTS
 
-    from rmmbridge.connectors.registry import REGISTRY
-
-    parsers: dict[str, Any] = {}
-    for slug in REGISTRY:
-        try:
-            module = import_module(f"rmmbridge.connectors.{slug}.alerts")
-        except ImportError:
-            continue
-        parser = getattr(module, "parse_alert_email", None)
-        if callable(parser):
-            parsers[slug] = parser
-    return parsers
+    return {m.slug: hook for m in MANIFESTS if (hook := m.alert_hook("parse_alert_email")) is not None}
 
 
 _MAIL_PARSERS: dict[str, Any] = _mail_parsers()
