@@ -125,3 +125,26 @@ def test_resolved_polls_start_at_the_previous_poll_minus_a_margin(atera: Running
     assert resolved_since(integration, lookback) == previous - RESOLVED_MARGIN
     AlertEvent.objects.filter(integration=integration).update(received_at=utcnow() - timedelta(days=3))
     assert resolved_since(integration, lookback) >= before - lookback  # never before the lookback
+
+
+@pytest.mark.django_db
+def test_the_captured_ninjaone_condition_webhook_opens_a_readable_ticket_on_its_asset() -> None:
+    from django.test import Client
+
+    from tests.connectors.samples import load_sample
+
+    from .conftest import make_desk
+
+    body = load_sample("ninjaone", "feasibility-webhook-condition-triggered.json")  # deviceId 7, type "Condition"
+    desk = make_desk(vendor="ninjaone", name="NinjaOne", device_id=str(body["deviceId"]))
+    config = desk.integration.alerting
+    answer = Client().post(f"/hooks/ninjaone/{config.webhook_token}/", body, content_type="application/json",
+                           headers={"X-Webhook-Secret": config.webhook_secret})
+    assert answer.status_code == 202, answer.content
+    ticket = Ticket.objects.get(pk=answer.json()["ticket_id"])
+    assert ticket.assets.get() == desk.asset
+    assert ticket.alert_key == body["seriesUid"]
+    text = f"{ticket.summary}\n{ticket.details}"
+    assert "Memory usage ≥ 80%" in text  # the condition, not "_average_" or "Condition"
+    assert "_average_" not in ticket.summary
+    assert "Memory Utilization is greater than or equal to 80% for 5 minutes" in text
