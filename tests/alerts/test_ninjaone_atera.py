@@ -130,7 +130,6 @@ def test_resolved_polls_start_at_the_previous_poll_minus_a_margin(atera: Running
 @pytest.mark.django_db
 def test_the_captured_ninjaone_condition_webhook_opens_a_readable_ticket_on_its_asset() -> None:
     from django.test import Client
-
     from tests.connectors.samples import load_sample
 
     from .conftest import make_desk
