@@ -100,22 +100,32 @@ class OpenApiReport:
         assert not problems, f"{self.slug} emulator vs OpenAPI document:\n" + "\n".join(problems)
 
 
-def _schema_errors(exc: BaseException) -> list[str]:
-    """Readable messages of an openapi-core validation error (the jsonschema errors it wraps, with their paths)."""
+def _schema_errors(exc: BaseException, nulls: Mapping[str, str]) -> list[str]:
+    """Readable messages of an openapi-core validation error (the jsonschema errors it wraps, with their paths).
+
+    A null in a property named in ``nulls`` is not reported (the real API sends null there; the value says why).
+    """
     messages: list[str] = []
+    found = False
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         for error in getattr(current, "schema_errors", ()) or ():
-            where = "/".join(str(p) for p in error.absolute_path) or "(body)"
+            found = True
+            path = list(error.absolute_path)
+            if error.instance is None and path and str(path[-1]) in nulls:
+                continue
+            where = "/".join(str(p) for p in path) or "(body)"
             messages.append(f"{where}: {error.message[:200]}")
         current = current.__cause__ or current.__context__
-    return messages[:10] or [f"{type(exc).__name__}: {str(exc)[:300]}"]
+    if found:
+        return messages[:10]
+    return [f"{type(exc).__name__}: {str(exc)[:300]}"]
 
 
 def check_response(spec: OpenAPI, method: str, url: str, status: int, headers: Mapping[str, str],
-                   body: bytes) -> Checked | None:
+                   body: bytes, *, nulls: Mapping[str, str] | None = None) -> Checked | None:
     """Validate one response against the document; None when the document does not describe its path and method."""
     parts = urlsplit(url)
     host_url = f"{parts.scheme}://{parts.netloc}"
@@ -127,7 +137,7 @@ def check_response(spec: OpenAPI, method: str, url: str, status: int, headers: M
     except (PathNotFound, OperationNotFound, ServerNotFound):
         return None
     except Exception as exc:  # openapi-core raises a family of validation errors; all of them are findings
-        return Checked(method.upper(), url, status, tuple(_schema_errors(exc)))
+        return Checked(method.upper(), url, status, tuple(_schema_errors(exc, nulls or {})))
     return Checked(method.upper(), url, status, ())
 
 
@@ -147,6 +157,7 @@ def walk_emulator(
     path_params: PathParams = {},  # noqa: B006 - read only
     extra: Iterable[str] = (),
     skip: Iterable[str] = (),
+    nulls: Mapping[str, str] | None = None,
     seed: int = 3,
     customers: int = 3,
     devices: int = 12,
@@ -154,7 +165,9 @@ def walk_emulator(
     page_size: int | None = None,
 ) -> OpenApiReport:
     """Serve the emulator, GET every route (and each ``extra`` path with query) through the vendor's connector
-    client, and check each response the document describes. ``skip`` names route templates not to request."""
+    client, and check each response the document describes. ``skip`` names route templates not to request;
+    ``nulls`` maps property names the real API sends as null (though the document does not say nullable) to the
+    evidence, so those nulls are not findings."""
     report = OpenApiReport(slug)
     skipped = set(skip)
     with serve_emulator(slug, seed=seed, customers=customers, devices=devices, alerts=alerts,
@@ -177,7 +190,7 @@ def walk_emulator(
             for path in urls:
                 response = connector.http.get(path)
                 checked = check_response(spec, "GET", str(response.request.url), response.status_code,
-                                         response.headers, response.content)
+                                         response.headers, response.content, nulls=nulls)
                 if checked is None:
                     report.undocumented.append(path)
                 else:
