@@ -155,3 +155,15 @@ def test_automate_import_buttons_are_its_four_types_disabled_until_mapped(client
     page = client.get(f"/sync/integrations/{integration.pk}/").content.decode()
     assert page.count(" disabled title=") == 3
     assert "Map Servers to an asset type first" not in page
+
+
+def test_automate_type_mapping_offers_its_four_types(client: Any, admin_user: Any) -> None:
+    with serve_emulator("cw_automate", seed=9, customers=1, devices=4, alerts=0) as emulator:
+        integration = _integration("cw_automate", emulator)
+    client.force_login(admin_user)
+    dialog = client.get(f"/sync/integrations/{integration.pk}/mappings/types/add/", HTTP_HX_REQUEST="true")
+    text = dialog.content.decode()
+    for value, label in (("server", "Servers"), ("workstation", "Workstations"), ("network_device", "Routers"),
+                         ("printer", "Printers")):
+        assert f'value="{value}">{label}</option>' in text
+    assert 'value="mobile"' not in text  # not an Automate type

@@ -14,7 +14,11 @@ from rmmbridge.sync.planner import type_label
 
 DEVICE_TYPE_CHOICES = [(t.value, type_label(t.value)) for t in DeviceType]
 #: Vendors whose asset types Halo offers as their own short list (key = device type, label = the vendor's name).
-VENDOR_TYPE_CHOICES: dict[str, list[tuple[str, str]]] = {cw_automate.SLUG: list(cw_automate.ASSET_TYPES)}
+#: Automate: Halo's four, plus the two kinds of workstation rmmbridge tells apart (a workstation in a portable chassis
+#: is a laptop, a virtual one a virtual machine), so they can be mapped too.
+VENDOR_TYPE_CHOICES: dict[str, list[tuple[str, str]]] = {cw_automate.SLUG: [
+    *cw_automate.ASSET_TYPES, ("laptop", "Workstations – laptops"), ("virtual_machine", "Workstations – virtual"),
+]}
 #: The type field Halo offers for a vendor (seed 003: "Addigy Asset Type Field", e.g. Hardware Model).
 TYPE_FIELD_SUGGESTIONS: dict[str, tuple[str, str]] = {"addigy": ("facts.device_model_name", "Hardware Model")}
 
