@@ -161,7 +161,7 @@ def test_automate_mail_from_another_sender_opens_nothing(automate: RunningEmulat
     ("ninjaone", "Webhook, Polling", True, False),
     ("atera", "Polling", True, False),
     ("ncentral", "Webhook, Polling", False, False),
-    ("addigy", "Webhook", False, False),
+    ("addigy", "Webhook, Polling", False, False),
     ("cw_automate", "E-mail, Polling", False, True),
 ])
 def test_setup_page_says_which_channels_apply(admin_client: Any, vendor: str, channels: str, resolves: bool,

@@ -139,7 +139,8 @@ def test_configure_import_errors_say_what_to_fix(integration: Integration, tmp_p
         call_command("integration", "configure", "Datto CLI", "--import", str(path))
     message = str(exc.value)
     assert "settings.guard_percent: must be a whole number from 0 to 100; got 150." in message
-    assert "settings.missing_action: must be one of deactivate, unlink, nothing; got 'explode'." in message
+    assert ("settings.missing_action: must be one of deactivate, unlink, deactivate_unlink, nothing; "
+            "got 'explode'.") in message
     assert "settings.colour: is not a known setting; remove it." in message
     assert "customer_mappings[0].customer: no customer named 'Nobody'" in message
     assert "field_mappings[0]: needs both source" in message

@@ -84,6 +84,12 @@ class SkippableRecordError(ConnectorError):
     key = "malformed_record"
 
 
+class IgnorableEventError(ConnectorError):
+    """A pushed event is understood but is not an alert: record it as ignored with this reason (no ticket)."""
+
+    key = "not_an_alert"
+
+
 class UnknownConnectorError(ConnectorConfigError):
     """No connector is registered under this slug."""
 

@@ -41,8 +41,8 @@ def start_run(request: HttpRequest, pk: int) -> HttpResponse:
     entities = [e for e in request.POST.get("entities", "").split(",") if e in ENTITIES] or list(ENTITIES)
     device_type = request.POST.get("device_type", "")
     options: dict[str, Any] = {"dry_run": request.POST.get("apply") != "1"}
-    if device_type:
-        options["device_types"] = [device_type]
+    if device_type:  # one type, or several comma-separated (Automate's "Workstations" = workstations, laptops, VMs)
+        options["device_types"] = [t.strip() for t in device_type.split(",") if t.strip()]
     return _queue_sync(request, integration, entities, options)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,11 +23,16 @@ from rmmbridge.servicedesk.models import (
     Customer,
     EndUser,
     FieldDefinition,
+    ServiceDeskSettings,
     Site,
     TopLevel,
 )
 from rmmbridge.sync.models import CustomerMapping
 from rmmbridge.sync.plan import Op, OpKind
+
+logger = logging.getLogger("rmmbridge.sync")
+#: A field mapping targeting the asset's own tag column (see snapshot.ASSET_TAG).
+ASSET_TAG = "asset_tag"
 
 ORDER = ("fields", "asset_types", "customers", "sites", "users", "assets")
 ASSET_BATCH = 1000
@@ -73,6 +79,8 @@ class Applier:
         self.temp: dict[int, int] = {}
         self.result = ApplyResult()
         self.site_customer: dict[int, int] = {}
+        self.unique_tags: bool | None = None
+        self.tags_this_run: set[str] = set()
 
     def resolve(self, value: Any, what: str) -> int:
         if value is None:
@@ -309,10 +317,11 @@ class Applier:
             if op.kind is OpKind.CREATE:
                 site_id, customer_id = self._site_of(wanted["site_id"])
                 type_id = self.resolve(wanted["asset_type_id"], "asset type")
+                values = {k: v for k, v in (wanted.get("values") or {}).items() if v is not None}
                 asset = Asset(name=wanted.get("name", ""), asset_type_id=type_id,
                               site_id=site_id, customer_id=customer_id,
                               end_user_id=self._user_for(wanted.get("end_user_id"), customer_id),
-                              values={k: v for k, v in (wanted.get("values") or {}).items() if v is not None})
+                              asset_tag=self._free_tag(values.pop(ASSET_TAG, None), None, op), values=values)
                 creates.append((op, asset))
             elif op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE):
                 current = loaded.get(int(op.target_id or 0))
@@ -403,8 +412,15 @@ class Applier:
             asset.site_id, asset.customer_id = self._site_of(wanted["site_id"])
             fields |= {"site", "customer"}
         if wanted.get("values"):
-            asset.values = {**asset.values, **wanted["values"]}
-            fields.add("values")
+            values = dict(wanted["values"])
+            if ASSET_TAG in values:  # a column, not a value
+                tag = self._free_tag(values.pop(ASSET_TAG), asset.pk, op)
+                if tag and tag != asset.asset_tag:
+                    asset.asset_tag = tag
+                    fields.add("asset_tag")
+            if values:
+                asset.values = {**asset.values, **values}
+                fields.add("values")
         if "end_user_id" in wanted:
             asset.end_user_id = self._user_for(wanted["end_user_id"], asset.customer_id)
             fields.add("end_user")
@@ -412,6 +428,26 @@ class Applier:
             asset.active = True
             fields.add("active")
         return fields
+
+    def _free_tag(self, value: Any, asset_id: int | None, op: Op) -> str:
+        """The asset tag to write: '' when empty or, with unique asset tags (the service-desk setting), when another
+        asset has it already — the asset is still imported, without the tag (logged)."""
+        tag = str(value or "").strip()[:100]
+        if not tag:
+            return ""
+        if self.unique_tags is None:
+            self.unique_tags = ServiceDeskSettings.load().asset_tag_unique
+        if not self.unique_tags:
+            return tag
+        taken = Asset.objects.filter(asset_tag__iexact=tag)
+        if asset_id is not None:
+            taken = taken.exclude(pk=asset_id)
+        if tag.lower() in self.tags_this_run or taken.exists():
+            logger.warning("Asset tag '%s' of '%s' is already used by another asset; left empty (asset tags are "
+                           "unique).", tag, op.label)
+            return ""
+        self.tags_this_run.add(tag.lower())
+        return tag
 
     def _link_parents(self) -> None:
         if not self.parents:

@@ -40,6 +40,7 @@ def export_config(integration: Integration) -> dict[str, Any]:
             "link_device_users": config.link_device_users,
             "user_source": config.user_source,
             "import_types": list(config.import_types or []),
+            "type_field": config.type_field,
             "default_group": config.default_group.name if config.default_group else None,
             "match_rules": list(config.match_rules or []),
             "junk_values": list(config.junk_values or []),
@@ -112,8 +113,8 @@ def validate_config(data: Any) -> tuple[dict[str, Any], list[str]]:
         v.fail("settings", "must be an object.")
         raw = {}
     unknown = set(raw) - {"new_customer_mode", "toplevel", "one_customer", "import_types", "default_group",
-                          "match_rules", "junk_values", "default_site", "missing_action", "user_source", *BOOL_SETTINGS,
-                          *INT_SETTINGS}
+                          "match_rules", "junk_values", "default_site", "missing_action", "user_source", "type_field",
+                          *BOOL_SETTINGS, *INT_SETTINGS}
     for key in sorted(unknown):
         v.fail(f"settings.{key}", "is not a known setting; remove it.")
     if "new_customer_mode" in raw:
@@ -129,6 +130,10 @@ def validate_config(data: Any) -> tuple[dict[str, Any], list[str]]:
     if "default_group" in raw:
         resolved["default_group"] = v.named("settings.default_group", raw["default_group"], AssetGroup,
                                             "asset group")
+    if "type_field" in raw:
+        if not isinstance(raw["type_field"], str | type(None)):
+            v.fail("settings.type_field", "must be an RMM field path, e.g. facts.device_model_name, or empty.")
+        resolved["type_field"] = str(raw["type_field"] or "").strip()
     if "user_source" in raw:
         if not isinstance(raw["user_source"], str):
             v.fail("settings.user_source", "must be an RMM field path, e.g. last_logged_in_user or udf.udf2.")
@@ -243,7 +248,8 @@ def import_config(integration: Integration, data: Any, actor: Actor) -> SyncConf
         raise ValueError("The configuration was not imported; fix these:\n  " + "\n  ".join(errors))
     config = sync_config(integration)
     for key in ("new_customer_mode", "toplevel", "one_customer", "import_types", "default_group", "match_rules",
-                "junk_values", "default_site", "missing_action", "user_source", *BOOL_SETTINGS, *INT_SETTINGS):
+                "junk_values", "default_site", "missing_action", "user_source", "type_field", *BOOL_SETTINGS,
+                *INT_SETTINGS):
         if key in resolved:
             setattr(config, key, resolved[key])
     config.save()

@@ -6,12 +6,26 @@ from typing import Any
 
 from django import forms
 
+from rmmbridge.connectors.cw_automate import const as cw_automate
 from rmmbridge.connectors.records import DeviceType
 from rmmbridge.servicedesk.models import AssetType, Customer, Site
 from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, SyncConfig
 from rmmbridge.sync.planner import type_label
 
 DEVICE_TYPE_CHOICES = [(t.value, type_label(t.value)) for t in DeviceType]
+#: Vendors whose asset types Halo offers as their own short list (key = device type, label = the vendor's name).
+#: Automate: Halo's four, plus the two kinds of workstation rmmbridge tells apart (a workstation in a portable chassis
+#: is a laptop, a virtual one a virtual machine), so they can be mapped too.
+VENDOR_TYPE_CHOICES: dict[str, list[tuple[str, str]]] = {cw_automate.SLUG: [
+    *cw_automate.ASSET_TYPES, ("laptop", "Workstations – laptops"), ("virtual_machine", "Workstations – virtual"),
+]}
+#: The type field Halo offers for a vendor (seed 003: "Addigy Asset Type Field", e.g. Hardware Model).
+TYPE_FIELD_SUGGESTIONS: dict[str, tuple[str, str]] = {"addigy": ("facts.device_model_name", "Hardware Model")}
+
+
+def type_choices(vendor: str) -> list[tuple[str, str]]:
+    """The device types offered for mapping: the vendor's own list where Halo has one, else every device type."""
+    return VENDOR_TYPE_CHOICES.get(vendor, DEVICE_TYPE_CHOICES)
 
 
 def rules_to_text(rules: list[dict[str, Any]]) -> str:
@@ -49,7 +63,7 @@ class SettingsForm(forms.ModelForm):
     class Meta:
         model = SyncConfig
         fields = ["new_customer_mode", "toplevel", "one_customer", "match_users", "link_device_users", "user_source",
-                  "default_group",
+                  "type_field", "default_group",
                   "default_site", "child_assets", "missing_action", "grace_hours", "guard_percent"]
         labels = {"toplevel": "Top level for new customers"}
 
@@ -59,6 +73,19 @@ class SettingsForm(forms.ModelForm):
         self.fields["match_rules_text"].initial = rules_to_text(self.instance.match_rules or [])
         self.fields["junk_text"].initial = "\n".join(self.instance.junk_values or [])
         self.fields["default_site"].queryset = Site.objects.select_related("customer")  # type: ignore[attr-defined]
+        vendor = getattr(getattr(self.instance, "integration", None), "vendor", "")
+        suggested = TYPE_FIELD_SUGGESTIONS.get(vendor)
+        if suggested:  # offered by default where Halo offers it (Addigy's "Asset Type Field")
+            path, label = suggested
+            self.fields["type_field"].widget.attrs["placeholder"] = path
+            self.fields["type_field"].help_text += f" For {vendor.title()}, e.g. '{path}' ({label})."
+
+    def clean_type_field(self) -> str:
+        value = str(self.cleaned_data.get("type_field") or "").strip()
+        if value and (" " in value or not all(ch.isalnum() or ch in "._-" for ch in value)):
+            raise forms.ValidationError(
+                f"'{value}' is not a field path: use the RMM field's dotted name, e.g. facts.device_model_name.")
+        return value
 
     def clean_match_rules_text(self) -> list[dict[str, Any]]:
         return text_to_rules(self.cleaned_data.get("match_rules_text") or "")
@@ -119,6 +146,15 @@ class TypeMappingForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.integration = integration
         self.fields["asset_type"].queryset = AssetType.objects.all()  # type: ignore[attr-defined]
+        vendor = getattr(integration, "vendor", "")
+        config = SyncConfig.objects.filter(integration=integration).first() if integration is not None else None
+        if config is not None and config.type_field:
+            self.fields["device_type"] = forms.CharField(
+                max_length=100, label=f"Value of {config.type_field}",
+                help_text=f"A value of the type field {config.type_field} (e.g. 'MacBook Pro'); devices without "
+                          "a value are mapped by their device type.")
+        else:
+            self.fields["device_type"].choices = type_choices(vendor)  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}

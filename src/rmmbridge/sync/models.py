@@ -43,6 +43,10 @@ class SyncConfig(models.Model):
     user_source = models.CharField(max_length=255, default="last_logged_in_user", blank=True,
                                    help_text="RMM field holding the device's user (e-mail, name or DOMAIN\\login).")
     import_types = models.JSONField(default=list, blank=True, help_text="Device types to import; empty = all.")
+    type_field = models.CharField(
+        max_length=255, blank=True, verbose_name="Asset type from field",
+        help_text="An RMM field whose value chooses the asset type (e.g. facts.device_model_name, Addigy's "
+                  "Hardware Model); the asset type mappings then map its values. Empty = by device type.")
     default_group = models.ForeignKey(AssetGroup, null=True, blank=True, on_delete=models.SET_NULL,
                                       related_name="+", help_text="Default group for new asset types.")
     match_rules = models.JSONField(default=default_match_rules, blank=True,
@@ -54,6 +58,7 @@ class SyncConfig(models.Model):
     missing_action = models.CharField(
         max_length=20, default=MissingAction.DEACTIVATE.value,
         choices=[(MissingAction.DEACTIVATE.value, "Deactivate"), (MissingAction.UNLINK.value, "Only unlink"),
+                 (MissingAction.DEACTIVATE_AND_UNLINK.value, "Deactivate and unlink"),
                  (MissingAction.NOTHING.value, "Do nothing")])
     grace_hours = models.PositiveIntegerField(default=0, help_text="Wait this long before acting on a missing device.")
     guard_percent = models.PositiveIntegerField(default=20, help_text="Ask before deactivating more than this share.")

@@ -71,6 +71,8 @@ class MissingAction(StrEnum):
 
     DEACTIVATE = "deactivate"
     UNLINK = "unlink"
+    #: Halo's "deactivate" and "unlink on delete" together: the asset is deactivated and its link removed.
+    DEACTIVATE_AND_UNLINK = "deactivate_unlink"
     NOTHING = "nothing"
 
 
@@ -123,6 +125,9 @@ class SyncSettings:
     link_device_users: bool = True
     user_source: str = "last_logged_in_user"
     type_maps: list[TypeMap] = field(default_factory=list)
+    #: A vendor field whose value picks the asset type (Halo's "Addigy Asset Type Field"), e.g.
+    #: "facts.device_model_name": the type mapping rows then map that field's values; "" = the device type.
+    type_field: str = ""
     import_types: list[str] = field(default_factory=list)  # empty = every device type
     default_group_id: int | None = None
     field_maps: list[FieldMap] = field(default_factory=list)

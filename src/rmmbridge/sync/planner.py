@@ -11,7 +11,7 @@ from enum import Enum
 from operator import attrgetter
 from typing import Any
 
-from rmmbridge.connectors.records import RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
+from rmmbridge.connectors.records import DeviceType, RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
 from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, coerce_value
 from rmmbridge.sync.matching import MatchIndex, junk_set, match_asset, normalise_name
 from rmmbridge.sync.plan import (
@@ -28,6 +28,8 @@ from rmmbridge.sync.plan import (
     SyncSettings,
 )
 
+#: The normalized device types (keys of type mappings without a type field).
+DEVICE_TYPE_KEYS = frozenset(t.value for t in DeviceType)
 DEVICE_ATTRIBUTES = (
     "hostname", "serial_number", "os_name", "manufacturer", "model", "ip_addresses", "mac_addresses",
     "last_logged_in_user", "last_seen", "online", "device_type", "vendor_type", "site_external_id",
@@ -422,7 +424,7 @@ class _AssetPlanner:
         self.config_key = fingerprint([
             cfg.mappings, cfg.new_customer_mode.value, cfg.one_customer_id, cfg.toplevel_id, cfg.link_device_users,
             cfg.user_source,
-            cfg.type_maps, cfg.import_types, cfg.default_group_id, cfg.field_maps, cfg.default_site_id,
+            cfg.type_maps, cfg.type_field, cfg.import_types, cfg.default_group_id, cfg.field_maps, cfg.default_site_id,
             cfg.child_assets, targets,
         ])
 
@@ -452,8 +454,17 @@ class _AssetPlanner:
             known = self._types[key] = self._decide_asset_type(key)
         return known
 
+    def type_key(self, device: RemoteDevice) -> str:
+        """The key the asset type mapping is looked up by: the value of the chosen type field, else (no option, or
+        no value on this device) the device type."""
+        if self.cfg.type_field:
+            value = device_value(device, self.cfg.type_field)
+            if value not in (None, "") and str(value).strip():
+                return str(value).strip()[:100]
+        return str(device.device_type)
+
     def _decide_asset_type(self, key: str) -> tuple[int | None, str]:
-        if self.cfg.import_types and key not in self.cfg.import_types:
+        if self.cfg.import_types and key in DEVICE_TYPE_KEYS and key not in self.cfg.import_types:
             return None, f"device type '{type_label(key)}' is not selected for import"
         mapped = self.type_maps.get(key)
         if mapped is not None and mapped.ignore:
@@ -523,11 +534,17 @@ class _AssetPlanner:
         Unchanged records are decided from the link's fingerprint alone, without reading the local asset.
         """
         ext = device.external_id
-        type_key = str(device.device_type)
+        kind = str(device.device_type)
+        if self.cfg.import_types and kind not in self.cfg.import_types:
+            return Op("assets", OpKind.SKIP, ext, device.hostname or ext,
+                      f"device type '{type_label(kind)}' is not selected for import")
+        type_key = self.type_key(device) if self.cfg.type_field else kind
         type_id, type_reason = self._types.get(type_key) or self.asset_type(type_key)
         if type_id is None:
             return Op("assets", OpKind.SKIP, ext, device.hostname or ext, type_reason)
-        fp = self.record_fingerprint(device, type_key)
+        fp = self.record_fingerprint(device, kind)
+        if type_key != kind:  # the type field's value chose the type: a new value must replan the device
+            fp = hashlib.sha1(f"{fp}|{type_key}".encode(), usedforsecurity=False).hexdigest()
         ref = self.snap.refs.get(("asset", ext))  # the hot path of a resync: plain lookups
         if ref is not None and ref.fingerprint == fp and ref.missing_since is None:
             known = self.snap.assets.get(ref.object_id) or self.snap.briefs.get(ref.object_id)
@@ -725,6 +742,13 @@ def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetim
         if cfg.missing_action is MissingAction.UNLINK:
             ops.append(Op("assets", OpKind.UNLINK, ref.external_id, asset.name,
                           "no longer in the RMM: unlinked (the asset is kept as it is)", target_id=asset.id))
+        elif cfg.missing_action is MissingAction.DEACTIVATE_AND_UNLINK:
+            if asset.active:
+                ops.append(Op("assets", OpKind.DEACTIVATE, ref.external_id, asset.name,
+                              "no longer in the RMM (complete fetch): deactivated, then unlinked",
+                              target_id=asset.id, changes={"active": [True, False]}))
+            ops.append(Op("assets", OpKind.UNLINK, ref.external_id, asset.name,
+                          "no longer in the RMM: unlinked (deactivated)", target_id=asset.id))
         elif asset.active:
             ops.append(Op("assets", OpKind.DEACTIVATE, ref.external_id, asset.name,
                           "no longer in the RMM (complete fetch)", target_id=asset.id,
@@ -737,8 +761,9 @@ def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetim
 
 def guard(ops: Sequence[Op], snap: Snapshot, cfg: SyncSettings) -> str:
     """A message when the run would deactivate or unlink more than the allowed share of linked assets."""
-    leaving = sum(1 for op in ops if op.entity == "assets" and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK)
-                  and op.target_id is not None and snap.brief(op.target_id) is not None)
+    leaving = len({op.external_id for op in ops  # an asset deactivated and unlinked counts once
+                   if op.entity == "assets" and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK)
+                   and op.target_id is not None and snap.brief(op.target_id) is not None})
     linked = 0
     for ref in snap.refs.values():
         known = snap.brief(ref.object_id) if ref.kind == "asset" else None

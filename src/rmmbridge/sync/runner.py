@@ -202,6 +202,10 @@ def run_sync(
             settings.import_types = [t for t in device_types if t]
             run.message = f"Device types: {', '.join(settings.import_types)}."
         with connector_for(integration, retry=RETRY) as connector:
+            use_mappings = getattr(connector, "use_type_mappings", None)
+            if callable(use_mappings):  # e.g. Automate fetches printers only when printers are mapped (Halo)
+                use_mappings(frozenset(t.device_type for t in settings.type_maps
+                                       if not t.ignore and t.asset_type_id is not None))
             remote = fetch(connector, chosen, progress)
             with streaming_devices(connector, remote, chosen, progress):
                 # Linked assets are read only briefly; the planner reads the details of changed ones on demand.
@@ -209,8 +213,9 @@ def run_sync(
                 plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
                                   entities=chosen, now=run.started_at)
             skipped = connector.skipped_records
+            unreadable = connector.field_issues.summaries()  # "N devices had unreadable fields: ipAddresses (null)"
         del remote, snapshot  # the plan is all that apply needs: keep peak memory down on large estates
-        warnings = list(plan.warnings)
+        warnings = [*plan.warnings, *unreadable]
         if skipped:
             warnings.append(f"{skipped} malformed record(s) were skipped by the connector; "
                             "missing devices were not deactivated.")

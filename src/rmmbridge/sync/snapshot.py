@@ -33,6 +33,11 @@ from rmmbridge.sync.plan import (
 
 #: Assets read per query when the planner asks for the details of changed ones.
 LOAD_BATCH = 2000
+#: The asset's own tag column, which a field mapping may target like a field (planned as a value).
+ASSET_TAG = "asset_tag"
+#: Field mappings a vendor's new integrations start with besides the defaults: Automate's asset tag is the serial
+#: (servers, workstations) or the router GUID, as Halo saves it (the connector puts it in `fields["asset_tag"]`).
+VENDOR_FIELD_MAPPINGS: dict[str, tuple[tuple[str, str], ...]] = {"cw_automate": (("asset_tag", ASSET_TAG),)}
 #: Field mappings every new integration starts with (editable; the fields are created at the first import).
 DEFAULT_FIELD_MAPPINGS: tuple[tuple[str, str], ...] = (
     ("serial_number", "serial_number"),
@@ -50,7 +55,7 @@ def sync_config(integration: Integration) -> SyncConfig:
     if created and not FieldMapping.objects.filter(integration=integration).exists():
         FieldMapping.objects.bulk_create([
             FieldMapping(integration=integration, source=source, target=target, create_if_missing=True)
-            for source, target in DEFAULT_FIELD_MAPPINGS
+            for source, target in (*DEFAULT_FIELD_MAPPINGS, *VENDOR_FIELD_MAPPINGS.get(integration.vendor, ()))
         ])
     return config
 
@@ -69,6 +74,7 @@ def load_settings(integration: Integration) -> SyncSettings:
         user_source=config.user_source or "last_logged_in_user",
         type_maps=[TypeMap(t.device_type, t.asset_type_id, t.ignore)
                    for t in AssetTypeMapping.objects.filter(integration=integration)],
+        type_field=(config.type_field or "").strip(),
         import_types=[str(t) for t in config.import_types or []],
         default_group_id=config.default_group_id,
         field_maps=[FieldMap(f.source, f.target, FieldPolicy(f.policy), f.device_type, f.create_if_missing)
@@ -103,6 +109,7 @@ def load_snapshot(integration_id: int, *, with_assets: bool = True) -> Snapshot:
                                                  tuple(definition.choices or ()))
         if definition.kind == FieldKind.ASSET_FIELD:
             snap.fields.setdefault(definition.name, snap.fields[definition.key])
+    snap.fields.setdefault(ASSET_TAG, LocalField(ASSET_TAG, "Asset tag"))
     refs = ExternalRef.objects.filter(integration_id=integration_id)
     asset_refs = refs.filter(kind="asset").values("object_id")
     for kind, external_id, object_id, fp, missing_since in refs.exclude(kind="asset").values_list(
@@ -147,11 +154,14 @@ def _asset_links(integration_id: int) -> Iterator[tuple[str, int, str, str | Non
 
 def _local_assets(query: QuerySet[Asset]) -> Iterator[LocalAsset]:
     rows = query.values_list("id", "name", "asset_type_id", "site_id", "customer_id", "active", "values",
-                             "locally_edited", "end_user_id", "parent_id")
-    for aid, name, type_id, site_id, customer_id, active, values, edited, user_id, parent_id in rows.iterator(
+                             "locally_edited", "end_user_id", "parent_id", "asset_tag")
+    for aid, name, type_id, site_id, customer_id, active, values, edited, user_id, parent_id, tag in rows.iterator(
         chunk_size=5000
     ):
-        yield LocalAsset(aid, name, type_id, site_id, customer_id, active, values or {}, tuple(edited or ()),
+        current = values or {}
+        if tag:  # the asset tag is a column, planned like a value (a field mapping may target `asset_tag`)
+            current = {**current, ASSET_TAG: tag}
+        yield LocalAsset(aid, name, type_id, site_id, customer_id, active, current, tuple(edited or ()),
                          user_id, parent_id)
 
 

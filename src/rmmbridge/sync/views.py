@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from rmmbridge.connectors import REGISTRY
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability
+from rmmbridge.connectors.cw_automate import const as cw_automate
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor, record_audit
 from rmmbridge.servicedesk.htmx import is_htmx
@@ -41,16 +42,42 @@ def _capabilities(integration: Integration) -> frozenset[Capability]:
     return cls.capabilities if cls else frozenset()
 
 
-def _import_buttons(integration: Integration) -> list[tuple[str, str, str]]:
-    """(label, entities, device type) of each import button the vendor supports."""
+#: Device types each of Automate's four import buttons covers (Halo: Servers, Workstations, Routers, Printers).
+#: Printers ride along with servers and workstations (their children; the connector asks for them only when printers
+#: are mapped, and an unmapped printer type is then not imported).
+AUTOMATE_BUTTON_TYPES = {"server": "server,printer", "workstation": "workstation,laptop,virtual_machine,printer",
+                         "network_device": "network_device", "printer": "printer"}
+
+
+def _import_buttons(integration: Integration) -> list[tuple[str, str, str, str]]:
+    """(label, entities, device types, why it is disabled or '') of each import button the vendor supports."""
     caps = _capabilities(integration)
-    buttons = [("Import customers & sites", "customers,sites", "")]
+    buttons = [("Import customers & sites", "customers,sites", "", "")]
     if Capability.USERS in caps:
-        buttons.append(("Import users", "users", ""))
+        buttons.append(("Import users", "users", "", ""))
     if Capability.DEVICES in caps:
-        buttons.append(("Import all assets", "assets", ""))
-        buttons += [(f"Import {label.lower()}s", "assets", value) for value, label in DEVICE_TYPE_CHOICES]
+        buttons.append(("Import all assets", "assets", "", ""))
+        if integration.vendor == cw_automate.SLUG:
+            buttons += _automate_buttons(integration)
+        else:
+            buttons += [(f"Import {label.lower()}s", "assets", value, "") for value, label in DEVICE_TYPE_CHOICES]
     return buttons
+
+
+def _automate_buttons(integration: Integration) -> list[tuple[str, str, str, str]]:
+    """Automate's four types, as in Halo: a type without an asset type mapping cannot be imported (its button is
+    disabled with the reason), and printers come only with servers and workstations, as their child assets."""
+    mapped = set(AssetTypeMapping.objects.filter(integration=integration, ignore=False, asset_type__isnull=False)
+                 .values_list("device_type", flat=True))
+    out: list[tuple[str, str, str, str]] = []
+    for value, label in cw_automate.ASSET_TYPES:
+        reason = ""
+        if value not in mapped:
+            reason = f"Map {label} to an asset type first (Asset type mappings below)."
+        elif value == "printer":
+            reason = "Printers are imported with servers and workstations, as their child assets."
+        out.append((f"Import {label.lower()}", "assets", AUTOMATE_BUTTON_TYPES[value], reason))
+    return out
 
 
 def imports(request: HttpRequest) -> HttpResponse:

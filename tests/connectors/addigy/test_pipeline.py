@@ -85,3 +85,50 @@ def test_addigy_alert_webhooks_open_and_close_a_ticket(emulator: RunningEmulator
     ticket.refresh_from_db()
     assert ticket.status == TicketStatus.CLOSED
     assert AlertEvent.objects.count() == 2
+
+
+def test_polled_addigy_alerts_open_a_ticket_on_their_asset_and_close_it(emulator: RunningEmulator) -> None:
+    from rmmbridge.alerts.polling import poll_alerts
+
+    device = emulator.state.device_at(3)
+    assert device is not None
+    integration, asset = make_addigy_desk(emulator, device.id)
+    alert_id = control(emulator, "/alerts", device_id=device.id, alert_type="perf_resource_usage",
+                       priority="Critical")["alert_id"]
+    result = poll_alerts(int(integration.pk))
+    assert result.ok, result.message
+    assert result.opened == 1
+    ticket = Ticket.objects.get()
+    assert ticket.assets.get() == asset
+    assert AlertState.objects.get(ticket=ticket).external_id == alert_id
+    control(emulator, f"/alerts/{alert_id}/resolve")
+    result = poll_alerts(int(integration.pk))
+    assert result.ok, result.message
+    ticket.refresh_from_db()
+    assert ticket.status == TicketStatus.CLOSED
+
+
+def test_a_system_event_that_is_not_an_alert_is_recorded_as_ignored(emulator: RunningEmulator,
+                                                                      live_server: Any) -> None:
+    device = emulator.state.device_at(1)
+    assert device is not None
+    integration, _ = make_addigy_desk(emulator, device.id)
+    config = integration.alerting
+    url = f"{live_server.url}/hooks/{const.SLUG}/{config.webhook_token}/"
+    event = {"level": "info", "action": {"name": "Policy deployed", "details": "Base policy deployed"},
+             "sender": {"identifier": "user@msp.example", "name": "Tech", "type": "user"},
+             "receiver": {"identifier": device.id, "name": device.hostname, "type": "device"},
+             "result": {"status": "success"}, "date": "2026-01-01T12:00:00Z"}
+    answer = httpx.post(url, json=event, headers={"X-Webhook-Secret": config.webhook_secret}, timeout=20)
+    assert answer.status_code < 300, answer.text
+    stored = AlertEvent.objects.get()
+    assert stored.status == "processed"
+    assert "Ignored: Addigy system event 'Policy deployed'" in stored.reason
+    assert not Ticket.objects.exists()
+    alert_event = {**event, "level": "warning", "action": {"name": "Alert triggered", "alert_id": "al-77",
+                                                           "details": "Disk almost full"}}
+    answer = httpx.post(url, json=alert_event, headers={"X-Webhook-Secret": config.webhook_secret}, timeout=20)
+    assert answer.status_code < 300, answer.text
+    ticket = Ticket.objects.get()
+    assert "Disk almost full" in ticket.details
+    assert AlertState.objects.get(ticket=ticket).external_id == "al-77"

@@ -15,7 +15,7 @@ from rmmbridge.connectors.addigy.connector import AddigyConnector
 from rmmbridge.connectors.base import Capability
 from rmmbridge.connectors.errors import ConnectorFatalError, ConnectorRateLimitedError, ConnectorUnavailableError
 from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
-from rmmbridge.connectors.records import DeviceType
+from rmmbridge.connectors.records import AlertState, DeviceType
 from rmmbridge.connectors.testing.contract import FAST_RETRY, free_closed_port
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 
@@ -69,10 +69,45 @@ def test_test_connection_names_the_organization(emulator: RunningEmulator) -> No
     assert result.ok
     assert result.account is not None
     assert result.account.account_id == emulator.state.orgid  # type: ignore[attr-defined]
-    assert emulator.state.requests_by_path[f"POST {const.POLICIES_QUERY}"] == 1
+    assert result.account.display_name == "Addigy – Emulated MSP"
+    assert emulator.state.requests_by_path[f"GET {const.WHOAMI}"] == 1
+    assert emulator.state.requests_by_path[f"POST {const.POLICIES_QUERY}"] == 0
+
+
+def test_each_tenant_gets_its_own_account_id_from_whoami() -> None:
+    ids = set()
+    for seed in (11, 12):
+        with serve_emulator(const.SLUG, seed=seed, customers=2, devices=4, alerts=0) as running, \
+                connect(running) as connector:
+            result = connector.test_connection()
+            assert result.account is not None
+            assert result.account.account_id == running.state.whoami()["organization_id"]  # type: ignore[attr-defined]
+            ids.add(result.account.account_id)
+    assert len(ids) == 2
+
+
+def test_a_key_without_whoami_permission_falls_back_to_the_policies(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add(f"403:GET:{const.WHOAMI}:times=1")
+    with connect(emulator) as connector:
+        result = connector.test_connection()
+    assert result.ok, result.message
+    assert result.account is not None
+    assert result.account.account_id == emulator.state.orgid  # type: ignore[attr-defined]
+
+
+def test_policies_are_one_bare_array_without_paging(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    with connect(emulator, request_log=log) as connector:
+        customers = list(connector.iter_customers())
+    answer = httpx.post(f"{emulator.url}{const.POLICIES_QUERY}", json={},
+                        headers={const.API_KEY_HEADER: emulator.credentials["client_secret"]})
+    assert isinstance(answer.json(), list)  # the real shape: no items, no metadata
+    assert len(customers) == len(answer.json())
+    assert emulator.state.requests_by_path[f"POST {const.POLICIES_QUERY}"] == 2  # one from the connector
 
 
 def test_missing_permission_is_forbidden(emulator: RunningEmulator) -> None:
+    emulator.state.faults.add(f"403:GET:{const.WHOAMI}:times=1")
     emulator.state.faults.add(f"403:POST:{const.POLICIES_QUERY}:times=1")
     with connect(emulator) as connector:
         result = connector.test_connection()
@@ -132,7 +167,7 @@ def test_every_policy_is_a_customer_and_devices_point_at_their_own_policy(emulat
         customers = list(connector.iter_customers())
         devices = list(connector.iter_devices())
         assert not connector.supports(Capability.SITES)
-        assert not connector.supports(Capability.ALERTS_POLL)
+        assert connector.supports(Capability.ALERTS_POLL)
         assert not connector.supports(Capability.ALERT_RESOLVE)
     by_id = {c.external_id: c for c in customers}
     top = {c.name for c in customers if not c.fields["parent"]}
@@ -207,3 +242,36 @@ def test_a_server_that_ignores_the_page_number_stops_with_an_error(emulator: Run
         list(connector.iter_devices())
     assert "same page twice" in info.value.message
     assert emulator.state.requests_by_path[f"POST {const.DEVICES}"] == 2
+
+
+def test_alerts_are_polled_from_the_v2_alert_list(emulator: RunningEmulator) -> None:
+    state: Any = emulator.state
+    raised = state.raise_alert(message="Disk almost full", priority="Critical", alert_type="perf_resource_usage")
+    with connect(emulator) as connector:
+        open_alerts = {a.external_id: a for a in connector.iter_alerts(AlertState.OPEN)}
+        state.resolve_alert(raised.id)
+        resolved = {a.external_id: a for a in connector.iter_alerts(AlertState.RESOLVED, since=raised.raised_at)}
+        still_open = {a.external_id for a in connector.iter_alerts(AlertState.OPEN)}
+    assert set(open_alerts) == {a.id for a in state.alerts.values() if a.id == raised.id or not a.resolved}
+    alert = open_alerts[raised.id]
+    assert alert.device_external_id == raised.device_id  # `agent_id` of the v2 item
+    assert alert.raised_at == raised.raised_at.replace(microsecond=0)  # `created_date`
+    assert alert.severity == "Critical"
+    assert alert.state is AlertState.OPEN
+    assert raised.id in resolved
+    assert resolved[raised.id].state is AlertState.RESOLVED
+    assert raised.id not in still_open
+    assert state.requests_by_path[f"POST {const.ALERTS_QUERY}"] == 3
+
+
+def test_the_alert_list_is_asked_at_most_100_per_page(emulator: RunningEmulator) -> None:
+    answer = httpx.post(f"{emulator.url}{const.ALERTS_QUERY}", json={"page": 1, "per_page": 101},
+                        headers={const.API_KEY_HEADER: emulator.credentials["client_secret"]})
+    assert answer.status_code == 400
+    with serve_emulator(const.SLUG, seed=4, customers=3, devices=40, alerts=0) as running:
+        for index in range(130):
+            running.state.raise_alert(message=f"Alert {index}")
+        with connect(running) as connector:
+            alerts = list(connector.iter_alerts())
+        assert len(alerts) == 130
+        assert running.state.requests_by_path[f"POST {const.ALERTS_QUERY}"] == 2

@@ -151,3 +151,20 @@ def test_the_emulated_challenge_passes_only_when_the_token_is_echoed(emulator: R
     with Receiver(echo=False) as bad:
         assert httpx.post(url, json={"url": bad.url}).json() == {"status": 200, "validated": False}
     assert httpx.post(url, json={}).status_code == 400
+
+
+def test_system_events_become_alerts_or_are_ignored_with_the_reason() -> None:
+    from rmmbridge.connectors.errors import IgnorableEventError
+
+    base = {"level": "error", "sender": {"identifier": "agent-1", "name": "Mac-01", "type": "device"},
+            "receiver": {"identifier": "org", "name": "Org", "type": "organization"}, "date": "2026-01-01T12:00:00Z"}
+    alert_event = {**base, "action": {"name": "Alert resolved", "alert_id": "al-9", "details": "Disk OK again"},
+                   "result": {"status": "resolved"}}
+    [alert] = parse_webhook(json.dumps(alert_event).encode())
+    assert (alert.external_id, alert.device_external_id, alert.hostname) == ("al-9", "agent-1", "Mac-01")
+    assert alert.state is AlertState.RESOLVED
+    assert alert.message == "Disk OK again"
+    other = {**base, "action": {"name": "Script executed", "details": "ok"}, "result": {"status": "success"}}
+    with pytest.raises(IgnorableEventError) as info:
+        parse_webhook(json.dumps([other, other]).encode())
+    assert "'Script executed' (error, success) is not an alert" in info.value.message

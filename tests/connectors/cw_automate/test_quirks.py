@@ -418,3 +418,96 @@ def test_alerts_since_and_mappable_fields_per_device_type(emulator: RunningEmula
         "vendor_type",
     }
     assert (server_fields | printer_fields) - normalized <= present, "every offered vendor field is really sent"
+
+
+# --- issue 11: real shapes ------------------------------------------------------------------------------------------
+def test_null_lists_keep_the_computer_and_no_date_is_empty(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    with connect(emulator) as connector:
+        devices = {d.external_id: d for d in connector.iter_devices()}
+        assert connector.skipped_records == 0
+    computers = [d for d in state.iter_devices() if state.is_computer(d) and not d.deleted]
+    nulls = [c for c in computers if state.computer_json(c)["LoggedInUsers"] is None]
+    assert nulls  # the emulator serves null for an empty list, as servers do
+    assert all(c.id in devices for c in nulls)
+    no_date = [c for c in computers if state.computer_json(c)["WarrantyEndDate"] == "0001-01-01T00:00:00"]
+    assert no_date
+    assert all(devices[c.id].fields["WarrantyEndDate"] is None for c in no_date)
+
+
+def test_offset_less_times_are_read_in_the_server_time_zone(emulator: RunningEmulator) -> None:
+    from zoneinfo import ZoneInfo
+
+    state = state_of(emulator)
+    state.server_tz = ZoneInfo("America/New_York")
+    with connect(emulator, server_time_zone="America/New_York") as connector:
+        in_zone = {d.external_id: d.last_seen for d in connector.iter_devices()}
+    with connect(emulator) as connector:  # default UTC: the same local clock reading is taken as UTC
+        as_utc = {d.external_id: d.last_seen for d in connector.iter_devices()}
+    computer = next(d for d in state.iter_devices() if state.is_computer(d) and not d.deleted)
+    assert in_zone[computer.id] == computer.last_seen.replace(microsecond=0)
+    assert as_utc[computer.id] is not None
+    assert in_zone[computer.id] is not None
+    assert (in_zone[computer.id] - as_utc[computer.id]).total_seconds() in (4 * 3600, 5 * 3600)  # EDT / EST
+
+
+def test_a_wrong_time_zone_name_says_what_to_enter(emulator: RunningEmulator) -> None:
+    from rmmbridge.connectors.cw_automate.credentials import CwAutomateCredentials
+
+    with pytest.raises(ValueError, match="is not a time zone name; enter an IANA name such as Europe/London"):
+        CwAutomateCredentials.model_validate({**emulator.credentials, "server_time_zone": "Mars/Olympus"})
+    assert CwAutomateCredentials.model_validate(emulator.credentials).server_time_zone == "UTC"
+
+
+def test_serial_is_the_asset_tag_and_printers_come_as_children_only_when_mapped(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    log = RequestLog()
+    with connect(emulator, log) as connector:
+        plain = list(connector.iter_devices())
+    assert not [d for d in plain if d.external_id.startswith("printer-")]
+    assert not any("/Printers" in urlsplit(e.url).path for e in log.entries())
+    servers = [d for d in plain if d.device_type is DeviceType.SERVER and not d.deleted]
+    assert servers
+    assert all(d.fields["asset_tag"] == d.serial_number for d in servers)
+    with connect(emulator) as connector:
+        connector.use_type_mappings(frozenset({"server", "workstation", "printer"}))
+        mapped = list(connector.iter_devices())
+    printers = [d for d in mapped if d.external_id.startswith("printer-")]
+    expected = {(c.id, p["Name"]) for c in state.iter_devices() for p in state.printers_json(c)}
+    assert {(d.parent_external_id, d.hostname) for d in printers} == expected
+    by_id = {d.external_id: d for d in mapped}
+    for printer in printers:
+        parent = by_id[printer.parent_external_id or ""]
+        assert (printer.customer_external_id, printer.site_external_id) == (parent.customer_external_id,
+                                                                            parent.site_external_id)
+
+
+def test_routers_are_imported_when_mapped_with_their_guid_as_asset_tag_and_no_credentials(
+        emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    with connect(emulator) as connector:
+        assert not [d for d in connector.iter_devices() if d.external_id.startswith("router-")]
+        connector.use_type_mappings(frozenset({"network_device"}))
+        routers = [d for d in connector.iter_devices() if d.external_id.startswith("router-")]
+        sites = list(connector.iter_sites())
+    expected = {state.location_router(i)["Guid"] for i in range(len(state.sites))  # type: ignore[index]
+                if state.location_router(i)}
+    assert {d.fields["asset_tag"] for d in routers} == expected
+    assert all(d.vendor_type == "Router" and d.device_type is DeviceType.NETWORK_DEVICE for d in routers)
+    secrets = [k for d in [*routers, *sites] for k in d.fields if k.endswith(("Password", "Username"))]
+    assert secrets == []
+    assert not any("router-secret" in str(v) for d in [*routers, *sites] for v in d.fields.values())
+
+
+@pytest.mark.django_db
+def test_the_setup_page_shows_the_server_time_zone(client: Any, admin_user: Any, emulator: RunningEmulator) -> None:
+    from rmmbridge.integrations import actions
+    from rmmbridge.servicedesk.actions import Actor
+
+    integration = actions.do_create_integration(Actor.cli("test"), "cw_automate", "Automate",
+                                                {**emulator.credentials, "server_time_zone": "Europe/London"},
+                                                test=False)
+    client.force_login(admin_user)
+    page = client.get(f"/integrations/{integration.pk}/").content.decode()
+    assert "Server time zone" in page
+    assert "Europe/London" in page

@@ -180,8 +180,8 @@ def test_customers_and_sites_follow_the_org_unit_tree(emulator: RunningEmulator)
         sites = list(connector.iter_sites())
         devices = list(connector.iter_devices())
     assert [c.external_id for c in customers] == ["1000", "1001", "1002"]
-    assert customers[0].fields["parentId"] == 50
-    assert customers[0].fields["orgUnitType"] == "customer"
+    assert customers[0].fields["parentId"] == "50"  # org-unit ids are strings in the server's OpenAPI document
+    assert customers[0].fields["orgUnitType"] == "CUSTOMER"
     assert len(sites) == 6
     assert {s.customer_external_id for s in sites} == {"1000", "1001", "1002"}
     site_ids = {s.external_id for s in sites}
@@ -232,7 +232,7 @@ def test_device_removed_while_listing_keeps_its_list_record(emulator: RunningEmu
 
 
 # --- alerts -----------------------------------------------------------------------------------------------------------
-def test_active_issues_of_the_service_org_are_the_open_alerts(emulator: RunningEmulator) -> None:
+def test_active_issues_are_read_per_customer_and_site_org_unit(emulator: RunningEmulator) -> None:
     state = emulator.state
     raised = state.raise_alert(message="Disk C: below 5 %", priority="Critical", alert_type="perf_resource_usage")
     with connect(emulator) as connector:
@@ -240,7 +240,7 @@ def test_active_issues_of_the_service_org_are_the_open_alerts(emulator: RunningE
         resolved = list(connector.iter_alerts(AlertState.RESOLVED))
         state.resolve_alert(raised.id)
         still_open = {a.external_id for a in connector.iter_alerts(AlertState.OPEN)}
-    assert set(alerts) == {a.id for a in state.alerts.values()}
+    assert set(alerts) == {a.id for a in state.alerts.values()}  # each issue once, though customer and site list it
     alert = alerts[raised.id]
     device = state.get_device(raised.device_id)
     assert device is not None
@@ -252,16 +252,48 @@ def test_active_issues_of_the_service_org_are_the_open_alerts(emulator: RunningE
     assert alert.raised_at == raised.raised_at
     assert resolved == []  # no history endpoint: absence from the active list is the resolution
     assert raised.id not in still_open
-    assert state.requests_by_path["GET /api/org-units/50/active-issues"] == 2
+    asked = sorted(k for k in state.requests_by_path if k.endswith("/active-issues"))
+    units = [c.id for c in state.customers] + [s.id for s in state.sites]
+    assert asked == sorted(f"GET /api/org-units/{u}/active-issues" for u in units)
+    assert "GET /api/org-units/50/active-issues" not in state.requests_by_path  # the service org lists none
 
 
-def test_without_access_to_the_service_org_issues_are_read_per_customer(emulator: RunningEmulator) -> None:
-    emulator.state.faults.add("403:GET:/api/service-orgs:times=0")
+def test_first_poll_of_a_large_tenant_stays_within_the_in_flight_limit() -> None:
+    with serve_emulator("ncentral", seed=6, customers=30, devices=300, alerts=20, page_size=50) as running:
+        state: Any = running.state
+        state.response_delay = 0.002
+        with connect(running) as connector:
+            alerts = list(connector.iter_alerts())
+        assert {a.external_id for a in alerts} == {a.id for a in state.open_alerts()}
+        assert state.concurrency_refusals == 0  # one request at a time: never a 429 for too many in flight
+
+
+def test_server_info_without_the_ncentral_version_names_the_api_version(emulator: RunningEmulator) -> None:
+    emulator.state.ncentral_version_hidden = True  # type: ignore[attr-defined]
     with connect(emulator) as connector:
-        alerts = list(connector.iter_alerts())
-    assert {a.external_id for a in alerts} == {a.id for a in emulator.state.open_alerts()}
-    per_customer = [k for k in emulator.state.requests_by_path if k.endswith("/active-issues")]
-    assert sorted(per_customer) == [f"GET /api/org-units/{c}/active-issues" for c in (1000, 1001, 1002)]
+        result = connector.test_connection()
+    assert result.ok, result.message
+    assert result.account is not None
+    assert "version" not in result.account.details
+    assert result.account.details["api_version"] == "3.1.0"
+    assert "API service 3.1.0" in result.message
+
+
+def test_devices_carry_online_and_no_placeholder_users(emulator: RunningEmulator) -> None:
+    with connect(emulator) as connector:
+        devices = {d.external_id: d for d in connector.iter_devices()}
+    state: Any = emulator.state
+    assert connector.skipped_records == 0
+    emulated_devices = list(state.iter_devices())
+    assert len(devices) == len(emulated_devices)
+    for emulated in emulated_devices:
+        device = devices[emulated.id]
+        assert device.online is emulated.online
+        assert device.last_logged_in_user != "-"
+        assert device.last_seen is not None
+        assert device.last_seen.tzinfo is not None
+    assert any(d.fields["lastLoggedInUser"] == "-" and d.last_logged_in_user is None for d in devices.values())
+    assert {type(d.fields["stillLoggedIn"]) for d in devices.values()} == {str}
 
 
 def test_too_many_concurrent_requests_answer_429_without_retry_after(emulator: RunningEmulator) -> None:
@@ -339,9 +371,9 @@ class _FakeNcentral(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/api/customers":
             self._send(200, json.dumps({"data": None, "totalItems": 0, "totalPages": 0}).encode())
-        elif path == "/api/service-orgs":
-            self._send(200, json.dumps({"data": [{"soId": 50, "soName": "MSP"}], "totalPages": 1}).encode())
-        elif path == "/api/org-units/50/active-issues":
+        elif path == "/api/sites":
+            self._send(200, json.dumps({"data": [{"siteId": "51", "siteName": "HQ"}], "totalPages": 1}).encode())
+        elif path == "/api/org-units/51/active-issues":
             self._send(200, b"")
         else:
             self._send(200, json.dumps([{"deviceId": 1, "longName": "x"}]).encode())

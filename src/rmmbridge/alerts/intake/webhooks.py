@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -13,7 +12,7 @@ from rmmbridge.alerts.decide import EventKind
 from rmmbridge.alerts.models import AlertEvent, AlertingConfig, EventStatus, WebhookAuth
 from rmmbridge.alerts.processing import AlertFacts, RejectEvent
 from rmmbridge.common.secrets import SecretDecryptError
-from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.connectors.errors import ConnectorError, IgnorableEventError
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
 
@@ -127,12 +126,11 @@ Parser = Callable[[bytes, Mapping[str, str]], list[RemoteAlert]]
 
 def parser_for(vendor: str) -> Parser:
     """The vendor's own `connectors.<slug>.alerts.parse_webhook`, else the documented generic template."""
-    try:
-        module = importlib.import_module(f"rmmbridge.connectors.{vendor}.alerts")
-    except ImportError:
-        return parse_generic
-    found = getattr(module, "parse_webhook", None)
-    return found if callable(found) else parse_generic
+    from rmmbridge.connectors.registry import manifest
+
+    vendor_manifest = manifest(vendor)
+    found = vendor_manifest.alert_hook("parse_webhook") if vendor_manifest is not None else None
+    return found if found is not None else parse_generic
 
 
 def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
@@ -143,6 +141,8 @@ def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
     headers = {str(k): str(v) for k, v in (event.headers or {}).items()}
     try:
         alerts = parser_for(integration.vendor)(bytes(event.raw), headers)
+    except IgnorableEventError as exc:  # understood, but not an alert (e.g. an Addigy system event)
+        raise RejectEvent(EventStatus.PROCESSED, f"Ignored: {exc.message}") from exc
     except ConnectorError as exc:
         raise RejectEvent(EventStatus.REJECTED, f"Webhook not understood: {exc.message}") from exc
     facts: list[AlertFacts] = []

@@ -68,19 +68,37 @@ class AddigyClient:
                 self.query_retries += 1
                 self.policy.sleep(delay)
 
+    def get(self, path: str) -> Any:
+        """One GET (the transport retries it like every idempotent call)."""
+        return request_json(self.http, "GET", path, vendor=const.NAME)
+
+    def list_all(self, path: str, body: Mapping[str, Any] | None = None) -> list[Any]:
+        """An unpaged list query: `POST /oa/policies/query` answers a bare JSON array (no items/metadata).
+
+        A page object is read too (its `items`), so a server that starts paging loses nothing of the first page.
+        """
+        raw = self.query(path, dict(body or {}))
+        if isinstance(raw, list):
+            return raw
+        items, _ = _page_parts(raw, path)
+        return items
+
     def iter_pages(
         self, path: str, body: Mapping[str, Any] | None = None, *, per_page: int = const.PAGE_SIZE
     ) -> Iterator[list[Any]]:
         """Each page's `items`, asking page 1, 2, … until `metadata.page_count` (or a short/empty page).
 
-        A page the server says is not the one asked for, or whose items repeat an earlier page's, raises
-        ConnectorFatalError instead of looping.
+        A bare array (no paging) is one page. A page the server says is not the one asked for, or whose items repeat
+        an earlier page's, raises ConnectorFatalError instead of looping.
         """
         seen: set[str] = set()
         page_no = 1
         while page_no <= MAX_PAGES:
             request = {**(body or {}), "page": page_no, "per_page": per_page}
             raw = self.query(path, request)
+            if isinstance(raw, list):  # an unpaged answer: everything at once
+                yield raw
+                return
             items, meta = _page_parts(raw, path)
             served = meta.get("page")
             if isinstance(served, int) and served != page_no:
@@ -107,7 +125,9 @@ class AddigyClient:
 
 def _page_parts(raw: Any, path: str) -> tuple[list[Any], dict[str, Any]]:
     if not isinstance(raw, Mapping):
-        raise ConnectorFatalError(f"Addigy answered {path} with {type(raw).__name__}, not a page object.")
+        raise ConnectorFatalError(
+            f"Addigy answered {path} with {type(raw).__name__}, not a list or a page object ({{items, metadata}})."
+        )
     items = raw.get("items")
     if items is None:
         items = []

@@ -1,8 +1,9 @@
-"""The Addigy connector: policies (as customers) and devices with their facts over API v2; alerts arrive by webhook."""
+"""The Addigy connector: policies (as customers), devices with their facts and the v2 alert list; webhooks push too."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import httpx
@@ -10,12 +11,26 @@ import httpx
 from rmmbridge.connectors.addigy import const
 from rmmbridge.connectors.addigy.client import AddigyClient
 from rmmbridge.connectors.addigy.credentials import AddigyCredentials
-from rmmbridge.connectors.addigy.normalize import account_from, normalize_device, normalize_policy
+from rmmbridge.connectors.addigy.normalize import (
+    account_from,
+    account_from_whoami,
+    normalize_alert,
+    normalize_device,
+    normalize_policy,
+)
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
-from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.errors import ConnectorForbiddenError, SkippableRecordError
 from rmmbridge.connectors.http import Redactor
-from rmmbridge.connectors.records import AccountInfo, AvailableField, DeviceType, RemoteCustomer, RemoteDevice
+from rmmbridge.connectors.records import (
+    AccountInfo,
+    AlertState,
+    AvailableField,
+    DeviceType,
+    RemoteAlert,
+    RemoteCustomer,
+    RemoteDevice,
+)
 
 T = TypeVar("T")
 
@@ -49,7 +64,8 @@ MOBILE_FIELDS: tuple[tuple[str, str], ...] = (("facts.imei", "IMEI"), ("facts.ph
 class AddigyConnector(Connector):
     """Addigy API v2 (`https://api.addigy.com/api/v2`): policies → customers, device audits → devices.
 
-    Alerts: the v2 API publishes no alert list or resolve call, so they come in by webhook (alerts.py).
+    Alerts: polled from the v2 alert list (the backstop) and pushed by event webhooks (alerts.py). No resolve call
+    could be verified, so closing a ticket does not resolve the alert in Addigy.
     """
 
     slug: ClassVar[str] = const.SLUG
@@ -58,6 +74,7 @@ class AddigyConnector(Connector):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({
         Capability.CUSTOMERS,
         Capability.DEVICES,
+        Capability.ALERTS_POLL,
         Capability.WEBHOOKS,
     })
     rate_limit_per_minute: ClassVar[int | None] = const.RATE_LIMIT_PER_MINUTE
@@ -72,10 +89,18 @@ class AddigyConnector(Connector):
         self.page_size = const.PAGE_SIZE
 
     def account_info(self) -> AccountInfo:
-        """The cheapest authenticated call: the first policy (its `orgid` names the organization)."""
-        page = self.client.query(const.POLICIES_QUERY, {"page": 1, "per_page": 1})
-        items = page.get("items") if isinstance(page, dict) else None
-        return account_from(items if isinstance(items, list) else [], self.addigy_credentials.api_url)
+        """`GET /configuration/whoami` names the organization; a key without that permission (403) falls back to
+        the first policy's `orgid`."""
+        try:
+            return account_from_whoami(self.client.get(const.WHOAMI), self.addigy_credentials.api_url)
+        except ConnectorForbiddenError:
+            policies = self.client.list_all(const.POLICIES_QUERY)
+            return account_from(policies, self.addigy_credentials.api_url)
+        except SkippableRecordError as exc:
+            policies = self.client.list_all(const.POLICIES_QUERY)
+            account = account_from(policies, self.addigy_credentials.api_url)
+            self.note_skipped(exc.message)
+            return account
 
     def _stream(self, path: str, body: dict[str, Any], convert: Callable[[Any], T]) -> Iterator[T]:
         for items in self.client.iter_pages(path, body, per_page=self.page_size):
@@ -86,9 +111,40 @@ class AddigyConnector(Connector):
                     self.note_skipped(exc.message)
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
-        """Every policy, child policies included (`parent` names the parent policy)."""
+        """Every policy, child policies included (`parent` names the parent policy): one unpaged query answered
+        with a bare array."""
         self._require(Capability.CUSTOMERS)
-        return self._stream(const.POLICIES_QUERY, {}, normalize_policy)
+        for raw in self.client.list_all(const.POLICIES_QUERY):
+            try:
+                yield normalize_policy(raw)
+            except SkippableRecordError as exc:
+                self.note_skipped(exc.message)
+
+    def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
+        """The v2 alert list: open = Unattended and Acknowledged; resolved = Resolved, newest first, created within
+        RESOLVED_LOOKBACK_DAYS before `since` (the list does not date the resolution), at most RESOLVED_MAX_PAGES."""
+        self._require(Capability.ALERTS_POLL)
+        resolved = state is AlertState.RESOLVED
+        statuses = [const.ALERT_STATUS_RESOLVED] if resolved else list(const.ALERT_STATUS_OPEN)
+        # addigyctl (checked against a live tenant): "asc" returns the newest first on this endpoint.
+        body: dict[str, Any] = {"sort_field": "created_date", "sort_direction": "asc",
+                                "query": {"statuses": statuses}}
+        floor = since - timedelta(days=const.RESOLVED_LOOKBACK_DAYS) if (resolved and since) else None
+        for number, items in enumerate(self.client.iter_pages(const.ALERTS_QUERY, body,
+                                                              per_page=const.ALERTS_PAGE_SIZE), start=1):
+            older = 0
+            for raw in items:
+                try:
+                    alert = normalize_alert(raw)
+                except SkippableRecordError as exc:
+                    self.note_skipped(exc.message)
+                    continue
+                if floor is not None and alert.raised_at is not None and alert.raised_at < floor:
+                    older += 1
+                    continue
+                yield alert
+            if resolved and (number >= const.RESOLVED_MAX_PAGES or (items and older == len(items))):
+                return
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
         """Every device with the facts in const.DESIRED_FACTS, sorted by agent id so paging is stable."""

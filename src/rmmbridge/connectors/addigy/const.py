@@ -14,8 +14,14 @@ API_KEY_HEADER = "x-api-key"
 DEVICES = f"{API_PREFIX}/devices"
 POLICIES_QUERY = f"{API_PREFIX}/oa/policies/query"
 ORG_USERS_QUERY = API_PREFIX + "/o/{org_id}/users/query"
+#: The account behind the key: `{name, organization_id}`.
+WHOAMI = f"{API_PREFIX}/configuration/whoami"
+#: The v2 alert list (addigyctl `SearchAlerts`): body `{page, per_page, sort_field, sort_direction,
+#: query: {statuses: [...]}}`, answer `{items, metadata}`; `per_page` is at most 100.
+ALERTS_QUERY = f"{API_PREFIX}/oa/monitoring/alerts/query"
+ALERTS_PAGE_SIZE = 100
 #: The list queries are POSTs that change nothing; retrying them is as safe as retrying a GET.
-QUERY_PATHS = frozenset({DEVICES, POLICIES_QUERY})
+QUERY_PATHS = frozenset({DEVICES, POLICIES_QUERY, ALERTS_QUERY})
 
 #: Page size we ask for; 100 is the default of the public clients, the maximum is not published.
 PAGE_SIZE = 100
@@ -43,6 +49,7 @@ DESIRED_FACTS: tuple[str, ...] = (
     "local_ip",
     "client_ip",
     "ethernet_mac_address",
+    "ethernet_ma_cs",
     "wifi_mac_address",
     "policy_id",
     "policy_ids",
@@ -61,7 +68,11 @@ DESIRED_FACTS: tuple[str, ...] = (
     "phone_number",
 )
 
-#: Alert status values (v1 alerts and Halo's AddigyAlert): open until "Resolved".
+#: Resolved alerts asked for on a poll: those created within this window before the last poll (a resolution is
+#: not dated in the list, so the window is on `created_date`), at most this many pages.
+RESOLVED_LOOKBACK_DAYS = 7
+RESOLVED_MAX_PAGES = 10
+#: Alert status values (v1 alerts, Halo's AddigyAlert and the v2 list): open until "Resolved".
 ALERT_STATUS_OPEN = ("Unattended", "Acknowledged")
 ALERT_STATUS_RESOLVED = "Resolved"
 #: Header of Addigy's one-time webhook verification challenge; echo its value with a 200.

@@ -10,7 +10,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from rmmbridge.connectors.addigy.const import ALERT_STATUS_RESOLVED
-from rmmbridge.connectors.addigy.schemas import AddigyAlert, DeviceAudit, Policy
+from rmmbridge.connectors.addigy.schemas import AddigyAlert, DeviceAudit, Policy, WhoAmI
+from rmmbridge.connectors.errors import SkippableRecordError
 from rmmbridge.connectors.items import validate_item
 from rmmbridge.connectors.records import (
     AccountInfo,
@@ -127,8 +128,10 @@ def normalize_device(raw: Any) -> RemoteDevice:
     os_name = " ".join(p for p in (platform, version) if p) or None
     model = _text(facts, "device_model_name", "product_name", "hardware_model")
     ips = tuple(dict.fromkeys(ip for ip in (_text(facts, "local_ip"), _text(facts, "client_ip")) if ip))
+    listed = facts.get("ethernet_ma_cs")  # pliancy's fact id for the list of Ethernet MACs
+    ethernet = [m.strip() for m in listed if isinstance(m, str) and m.strip()] if isinstance(listed, list) else []
     macs = tuple(dict.fromkeys(
-        m for m in (_text(facts, "ethernet_mac_address"), _text(facts, "wifi_mac_address")) if m
+        m for m in (_text(facts, "ethernet_mac_address"), *ethernet, _text(facts, "wifi_mac_address")) if m
     ))
     last_seen = (to_datetime(facts.get("last_online")) or to_datetime(audit.agent_audit_date)
                  or to_datetime(audit.audit_date))
@@ -162,8 +165,19 @@ def normalize_policy(raw: Any) -> RemoteCustomer:
     return RemoteCustomer(external_id=policy.policyId, name=policy.name, fields=flatten(dict(raw)))
 
 
+def account_from_whoami(raw: Any, api_url: str) -> AccountInfo:
+    """The organization behind the API key, from `GET /configuration/whoami` (`{name, organization_id}`)."""
+    who = parse_item(WhoAmI, raw, "account (whoami)")
+    name = (who.name or "").strip()
+    shown = f"Addigy – {name}" if name else f"Addigy organization {who.organization_id}"
+    details: dict[str, FieldValue] = {"orgid": who.organization_id, "api_url": api_url}
+    if name:
+        details["name"] = name
+    return AccountInfo(account_id=who.organization_id, display_name=shown, details=details)
+
+
 def account_from(policies: list[Any], api_url: str) -> AccountInfo:
-    """The organization behind the API key, from the first policy's `orgid` (the v2 API has no account call)."""
+    """The organization from the first policy's `orgid`: only a fallback when whoami is refused (403)."""
     for raw in policies:
         if isinstance(raw, Mapping) and isinstance(raw.get("orgid"), str) and raw["orgid"]:
             org = raw["orgid"]
@@ -175,13 +189,15 @@ def account_from(policies: list[Any], api_url: str) -> AccountInfo:
 def normalize_alert(raw: Any) -> RemoteAlert:
     """An AddigyAlert (webhook body) → RemoteAlert; status "Resolved" closes it, anything else is open."""
     alert = parse_item(AddigyAlert, raw, "alert")
+    if str(alert.id).strip() == "" and not alert.agentid:
+        raise SkippableRecordError("Addigy alert without an id or a device skipped")
     resolved = (alert.status or "").strip().lower() == ALERT_STATUS_RESOLVED.lower()
     condition = alert.fact_identifier or alert.fact or alert.fact_name or ""
     message = alert.name or condition or "Addigy alert"
     if alert.value not in (None, "") and not isinstance(alert.value, dict | list):
         message = f"{message} (value: {alert.value})"
     return RemoteAlert(
-        external_id=alert.id,
+        external_id=str(alert.id).strip(),
         device_external_id=alert.agentid or None,
         message=message,
         severity=alert.level or "",

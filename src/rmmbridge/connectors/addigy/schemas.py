@@ -51,6 +51,13 @@ class Page(AddigyModel):
     metadata: PageMetadata = Field(default_factory=PageMetadata)
 
 
+class WhoAmI(AddigyModel):
+    """`GET /configuration/whoami`: the organization the API key belongs to."""
+
+    organization_id: str = Field(min_length=1, validation_alias=AliasChoices("organization_id", "orgid"))
+    name: str | None = None
+
+
 class Policy(AddigyModel):
     """An item of `POST /api/v2/oa/policies/query`; `parent` is the parent policy id ('' or null at the top)."""
 
@@ -64,10 +71,12 @@ class Policy(AddigyModel):
 
 
 class AddigyAlert(AddigyModel):
-    """The alert Addigy POSTs (Halo's `AddigyAlert`; the same fields as the v1 `/api/alerts` items)."""
+    """An Addigy alert: the object Halo's `POST /api/Notify/Addigy` takes (`_id`, `agentid`, epoch `created_on`) and
+    the items of the v2 list `POST /oa/monitoring/alerts/query` (`id`, `agent_id`, `created_date`, `muted`,
+    `ticket_id` – a number on old alerts)."""
 
-    id: str = Field(default="", validation_alias=AliasChoices("_id", "id"))
-    agentid: str | None = None
+    id: str | int = Field(default="", validation_alias=AliasChoices("_id", "id"))
+    agentid: str | None = Field(default=None, validation_alias=AliasChoices("agentid", "agent_id"))
     orgid: str | None = None
     name: str | None = None
     category: str | None = None
@@ -80,8 +89,9 @@ class AddigyAlert(AddigyModel):
     value: Any = None
     valuetype: str | None = None
     created_on: float | None = None
-    created_date: str | None = None
-    resolveddate: float | None = None
+    created_date: str | float | None = None
+    resolveddate: float | str | None = Field(default=None, validation_alias=AliasChoices("resolveddate",
+                                                                                       "resolved_date"))
     resolveduseremail: str | None = None
     remtime: int | None = None
     emails: list[str] | None = None

@@ -176,7 +176,7 @@ class AutomateTokenAuth(httpx.Auth):
             raise ConnectorFatalError(f"{NAME} answered the token request without an AccessToken.")
         self.redactor.add(token, body.get("SSOAccessToken") if isinstance(body.get("SSOAccessToken"), str) else None)
         lifetime = DEFAULT_TOKEN_LIFETIME_S
-        expires = parse_time(body.get("ExpirationDate"))
+        expires = parse_time(body.get("ExpirationDate"), self.credentials.time_zone())
         if expires is not None:
             seconds = (expires - datetime.now(UTC)).total_seconds()
             # ExpirationDate has no offset and may be server-local time: trust it only when it is plausible.

@@ -15,13 +15,16 @@ from rmmbridge.connectors.cw_automate import const
 from rmmbridge.connectors.cw_automate.client import AutomateClient
 from rmmbridge.connectors.cw_automate.credentials import CwAutomateCredentials
 from rmmbridge.connectors.cw_automate.normalize import (
+    ASSET_TAG_FIELD,
     ident,
     parse_item,
     to_alert,
     to_computer,
     to_customer,
     to_network_device,
+    to_printer,
     to_retired,
+    to_router,
     to_site,
     to_user,
 )
@@ -30,6 +33,7 @@ from rmmbridge.connectors.cw_automate.schemas import (
     Client,
     Computer,
     ComputerChassis,
+    ComputerPrinter,
     Contact,
     Location,
     NetworkDevice,
@@ -87,6 +91,7 @@ COMPUTER_FIELDS: tuple[tuple[str, str], ...] = (
     ("IsRebootNeeded", "Reboot needed"),
     ("VirusScanner.Name", "Antivirus"),
     ("Comment", "Comment"),
+    (ASSET_TAG_FIELD, "Asset tag (serial number; router GUID)"),
     ("Chassis.Manufacturer", "Manufacturer (chassis)"),
     ("Chassis.ProductName", "Model (chassis)"),
     ("Chassis.ChassisType", "Chassis type"),
@@ -140,6 +145,20 @@ class CwAutomateConnector(Connector):
             )
         self.client = AutomateClient(http, credentials, self.redactor)
         self._chassis_available = True
+        #: Offset-less timestamps are the server's local time (the integration's "Server time zone").
+        self.tz = credentials.time_zone()
+        #: Ask each server's and workstation's printers (`GET /Computers/{id}/Printers`, one request per computer)
+        #: and yield them as child devices: only when a printer mapping exists (see `use_type_mappings`).
+        self.include_printers = False
+        #: Yield the locations' routers (`Location.Router`, asset tag = GUID): when routers are mapped.
+        self.include_routers = False
+
+    def use_type_mappings(self, mapped: frozenset[str]) -> None:
+        """Called by the sync with the device types that have an asset type mapping: printers (one extra request
+        per computer) and the locations' routers are imported, as in Halo, only when their type is mapped."""
+        lowered = {m.lower() for m in mapped}
+        self.include_printers = bool(lowered & {"printer", "printers"})
+        self.include_routers = bool(lowered & {"network_device", "router", "routers"})
 
     def _skip(self, exc: SkippableRecordError) -> None:
         logger.warning("%s", exc.message)
@@ -186,7 +205,8 @@ class CwAutomateConnector(Connector):
             yield to_user(contact, raw)
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
-        """Computers (with their chassis), then retired computers (deleted), then probe-discovered network devices."""
+        """Computers (with their chassis, and their printers when printers are mapped), then retired computers
+        (deleted), then the locations' routers (when routers are mapped), then probe-discovered network devices."""
         self._require(Capability.DEVICES)
         for page in self.client.iter_pages(const.COMPUTERS_PATH, {"orderBy": "Id asc"}):
             parsed: list[tuple[Computer, Mapping[str, Any]]] = []
@@ -198,13 +218,47 @@ class CwAutomateConnector(Connector):
             chassis = self._chassis_for([c for c, _ in parsed])
             for computer, raw in parsed:
                 found = chassis.get(str(ident(computer.Id)))
-                yield to_computer(computer, raw, found[0] if found else None, found[1] if found else None)
+                device = to_computer(computer, raw, found[0] if found else None, found[1] if found else None, self.tz)
+                yield device
+                if self.include_printers:
+                    yield from self._printers_of(device)
         for asset, raw in self._items(const.RETIRED_ASSETS_PATH, RetiredAsset, "retired asset", {"orderBy": "Id asc"}):
-            yield to_retired(asset, raw)
+            yield to_retired(asset, raw, self.tz)
+        for location, raw in (self._items(const.LOCATIONS_PATH, Location, "location", {"orderBy": "Id asc"})
+                              if self.include_routers else ()):
+            router_raw = raw.get("Router") if isinstance(raw, Mapping) else None
+            if location.Router is not None and isinstance(router_raw, Mapping):
+                router = to_router(location, location.Router, router_raw)
+                if router is not None:
+                    yield router
         for device, raw in self._items(
             const.NETWORK_DEVICES_PATH, NetworkDevice, "network device", {"orderBy": "Id asc"}
         ):
-            yield to_network_device(device, raw)
+            yield to_network_device(device, raw, self.tz)
+
+    def _printers_of(self, computer: RemoteDevice) -> Iterator[RemoteDevice]:
+        """`GET /Computers/{id}/Printers` for one computer; a computer gone meanwhile (404) has none."""
+        if not computer.external_id.isdigit():
+            return
+        path = const.COMPUTER_PRINTERS_PATH.format(computer_id=computer.external_id)
+        try:
+            rows = self.client.get_list(path, {"pageSize": const.MAX_PAGE_SIZE})
+        except ConnectorFatalError as exc:
+            if exc.status == 404:
+                return
+            raise
+        except ConnectorForbiddenError as exc:
+            logger.warning("%s: no printers (%s); grant Computers > Printers read, or unmap printers.", self.name,
+                           exc.message)
+            self.include_printers = False
+            return
+        for raw in rows:
+            try:
+                printer = parse_item(ComputerPrinter, raw, "printer")
+            except SkippableRecordError as exc:
+                self._skip(exc)
+                continue
+            yield to_printer(printer, raw, computer)
 
     def _chassis_for(self, computers: list[Computer]) -> dict[str, tuple[ComputerChassis, Mapping[str, Any]]]:
         """Make, model and chassis type of one page of computers: `GET /Computers/Chassis?condition=ComputerId in
@@ -241,7 +295,7 @@ class CwAutomateConnector(Connector):
         if state is not AlertState.OPEN:
             return
         for alert, raw in self._items(const.ALERTS_PATH, Alert, "alert", {"orderBy": "AlertId asc"}):
-            remote = to_alert(alert, raw)
+            remote = to_alert(alert, raw, self.tz)
             if since is None or remote.raised_at is None or remote.raised_at >= since:
                 yield remote
 

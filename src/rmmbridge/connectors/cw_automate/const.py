@@ -18,6 +18,7 @@ LOCATIONS_PATH = f"{API_ROOT}/Locations"
 CONTACTS_PATH = f"{API_ROOT}/Contacts"
 COMPUTERS_PATH = f"{API_ROOT}/Computers"
 CHASSIS_PATH = f"{API_ROOT}/Computers/Chassis"
+COMPUTER_PRINTERS_PATH = API_ROOT + "/Computers/{computer_id}/Printers"
 RETIRED_ASSETS_PATH = f"{API_ROOT}/RetiredAssets"
 NETWORK_DEVICES_PATH = f"{API_ROOT}/NetworkDevices"
 ALERTS_PATH = f"{API_ROOT}/Alerts"
@@ -35,6 +36,12 @@ TOKEN_REFRESH_MARGIN_S = 120.0
 
 #: Automate publishes no API rate limit: 429 and 5xx are handled generically (Retry-After honoured).
 RATE_LIMIT_PER_MINUTE: int | None = None
+
+#: The four asset types Automate imports into Halo (seed 002), as `RemoteDevice.vendor_type`; the sync's type
+#: mapping offers these for Automate.
+ASSET_TYPES: tuple[tuple[str, str], ...] = (
+    ("server", "Servers"), ("workstation", "Workstations"), ("network_device", "Routers"), ("printer", "Printers"),
+)
 
 #: Computer `Type` values → DeviceType (chassis and IsVirtualMachine refine workstations).
 COMPUTER_TYPES: dict[str, DeviceType] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -63,6 +64,31 @@ class CwAutomateCredentials(CredentialSpec):
         min_length=1,
         description="The integration's ClientId from developer.connectwise.com/ClientID (sent as the ClientId header)",
     )
+
+    server_time_zone: str = Field(
+        default="UTC", title="Server time zone",
+        description="The time zone your Automate server writes its times in (e.g. Europe/London, "
+                    "America/New_York). Automate's API sends times without an offset; default UTC.",
+    )
+
+    @field_validator("server_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        name = (value or "").strip() or "UTC"
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            close = sorted(z for z in available_timezones() if z.lower().endswith(name.lower().split("/")[-1]))[:3]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ValueError(
+                f"is not a time zone name; enter an IANA name such as Europe/London or America/Chicago{hint}; "
+                f"got {value!r}"
+            ) from None
+        return name
+
+    def time_zone(self) -> ZoneInfo:
+        """The server's time zone, for offset-less timestamps."""
+        return ZoneInfo(self.server_time_zone)
 
     @field_validator("server_url")
     @classmethod

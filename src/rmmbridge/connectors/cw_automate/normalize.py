@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -19,8 +19,10 @@ from rmmbridge.connectors.cw_automate.schemas import (
     Client,
     Computer,
     ComputerChassis,
+    ComputerPrinter,
     Contact,
     Location,
+    LocationRouter,
     NetworkDevice,
     Ref,
     RetiredAsset,
@@ -40,8 +42,18 @@ from rmmbridge.connectors.records import (
 
 M = TypeVar("M", bound=BaseModel)
 
-#: Network devices live in their own table (ids overlap with computers'), so their external ids carry a prefix.
+#: Network devices live in their own table (ids overlap with computers'), so their external ids carry a prefix;
+#: so do locations' routers and computers' printers.
 NETWORK_DEVICE_PREFIX = "nd-"
+ROUTER_PREFIX = "router-"
+PRINTER_PREFIX = "printer-"
+#: The field holding the asset tag Halo gives Automate assets (Automate's own AssetTag is not unique): the serial
+#: number for servers and workstations, the router's GUID for routers.
+ASSET_TAG_FIELD = "asset_tag"
+#: Keys never kept in `fields` (credentials the API returns beside the device).
+SECRET_KEYS = frozenset({"Password", "Username", "SNMPCommunityGet", "SNMPCommunitySet", "ExternalSystemCredentials"})
+#: .NET's "no date" (DateTime.MinValue), as Automate serialises it.
+NO_DATE = re.compile(r"^0001-01-01([T ]00:00:00(\.0+)?)?(Z|[+-]00:?00)?$")
 _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _MIN_YEAR = 1971  # .NET serialises "no date" as 0001-01-01T00:00:00; treat anything that early as unset
 
@@ -51,11 +63,13 @@ def parse_item(model: type[M], raw: Any, what: str) -> M:
     return validate_item(model, raw, what, vendor="Automate", id_keys=("Id", "AlertId", "ComputerId"))
 
 
-def parse_time(value: Any) -> datetime | None:
+def parse_time(value: Any, tz: tzinfo = UTC) -> datetime | None:
     """An Automate timestamp as an aware UTC datetime.
 
-    The API sends ISO 8601, usually without an offset (`2021-04-13T13:11:03`, read as UTC), sometimes with one or
-    with `Z`; older servers may send `/Date(ms)/`. `0001-01-01T00:00:00` (never) and unreadable values give None.
+    The API sends ISO 8601, usually without an offset (`2021-04-13T13:11:03`): servers write their own local time,
+    so an offset-less value is read in `tz` (the integration's server time zone, UTC by default); values with an
+    offset or `Z` keep theirs; older servers may send `/Date(ms)/`. `0001-01-01T00:00:00` (never) and unreadable
+    values give None.
     """
     if value is None:
         return None
@@ -81,8 +95,27 @@ def parse_time(value: Any) -> datetime | None:
     if parsed.year < _MIN_YEAR:
         return None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        parsed = parsed.replace(tzinfo=tz)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+
+
+def is_no_date(value: Any) -> bool:
+    """True for Automate's "no date" value (`0001-01-01T00:00:00`), which must never fill a date field."""
+    return isinstance(value, str) and NO_DATE.match(value.strip()) is not None
+
+
+def vendor_fields(raw: Any, prefix: str = "", out: dict[str, FieldValue] | None = None) -> dict[str, FieldValue]:
+    """`flatten`, then "no date" values emptied and credentials (SECRET_KEYS) left out."""
+    result: dict[str, FieldValue] = {} if out is None else out
+    flat = flatten(raw, prefix)
+    for key, value in flat.items():
+        if any(part in SECRET_KEYS for part in key.split(".")):
+            continue
+        result[key] = None if is_no_date(value) else value
+    return result
 
 
 def ident(value: Any) -> str | None:
@@ -133,7 +166,8 @@ def network_device_type(type_name: str | None, low_on_toner: bool | None = None)
 
 
 def to_customer(client: Client, raw: Mapping[str, Any]) -> RemoteCustomer:
-    return RemoteCustomer(external_id=str(ident(client.Id) or client.Id), name=client.Name.strip(), fields=flatten(raw))
+    return RemoteCustomer(external_id=str(ident(client.Id) or client.Id), name=client.Name.strip(),
+                          fields=vendor_fields(raw))
 
 
 def to_site(location: Location, raw: Mapping[str, Any]) -> RemoteSite:
@@ -141,7 +175,7 @@ def to_site(location: Location, raw: Mapping[str, Any]) -> RemoteSite:
         external_id=str(ident(location.Id) or location.Id),
         name=location.Name.strip(),
         customer_external_id=_ref_id(location.Client),
-        fields=flatten(raw),
+        fields=vendor_fields(raw),
     )
 
 
@@ -154,12 +188,12 @@ def to_user(contact: Contact, raw: Mapping[str, Any]) -> RemoteUser:
         email=email,
         customer_external_id=_ref_id(contact.Client),
         site_external_id=_ref_id(contact.Location),
-        fields=flatten(raw),
+        fields=vendor_fields(raw),
     )
 
 
-def _latest(*values: str | None) -> datetime | None:
-    stamps = [t for t in (parse_time(v) for v in values) if t is not None]
+def _latest(tz: tzinfo, *values: str | None) -> datetime | None:
+    stamps = [t for t in (parse_time(v, tz) for v in values) if t is not None]
     return max(stamps) if stamps else None
 
 
@@ -168,11 +202,15 @@ def to_computer(
     raw: Mapping[str, Any],
     chassis: ComputerChassis | None = None,
     chassis_raw: Mapping[str, Any] | None = None,
+    tz: tzinfo = UTC,
 ) -> RemoteDevice:
-    """A Computer (plus its chassis row when known) as a RemoteDevice; the chassis is flattened under `Chassis.`."""
-    fields: dict[str, FieldValue] = flatten(raw)
+    """A Computer (plus its chassis row when known) as a RemoteDevice; the chassis is flattened under `Chassis.`.
+
+    Its serial number is also its asset tag (`fields["asset_tag"]`), as Halo saves it for servers and workstations.
+    """
+    fields: dict[str, FieldValue] = vendor_fields(raw)
     if chassis_raw is not None:
-        flatten(chassis_raw, "Chassis", fields)
+        vendor_fields(chassis_raw, "Chassis", fields)
     users = [u.LoggedInUserName for u in computer.LoggedInUsers if u.LoggedInUserName]
     kind = computer_device_type(
         computer.Type,
@@ -181,6 +219,8 @@ def to_computer(
         chassis.ChassisType if chassis else None,
     )
     vendor_type = (computer.Type or kind.value.title()) + (" (virtual)" if computer.IsVirtualMachine else "")
+    serial = _first(computer.SerialNumber, chassis.SerialNumber if chassis else None)
+    fields[ASSET_TAG_FIELD] = serial
     return RemoteDevice(
         external_id=str(ident(computer.Id) or computer.Id),
         hostname=computer.ComputerName.strip(),
@@ -188,20 +228,20 @@ def to_computer(
         customer_external_id=_ref_id(computer.Client),
         device_type=kind,
         vendor_type=vendor_type,
-        serial_number=_first(computer.SerialNumber, chassis.SerialNumber if chassis else None),
+        serial_number=serial,
         os_name=_first(computer.OperatingSystemName),
         manufacturer=_first(chassis.Manufacturer if chassis else None, computer.BiosManufacturer),
         model=_first(chassis.ProductName if chassis else None),
         ip_addresses=tuple(ip.strip() for ip in (computer.LocalIPAddress or "").split(",") if ip.strip()),
         mac_addresses=tuple(m.strip() for m in (computer.MACAddress or "").split(",") if m.strip()),
         last_logged_in_user=_first(computer.LastUserName, *users),
-        last_seen=_latest(computer.RemoteAgentLastContact, computer.LastHeartbeat),
+        last_seen=_latest(tz, computer.RemoteAgentLastContact, computer.LastHeartbeat),
         online=None if not computer.Status else computer.Status.strip().lower() == "online",
         fields=fields,
     )
 
 
-def to_retired(asset: RetiredAsset, raw: Mapping[str, Any]) -> RemoteDevice:
+def to_retired(asset: RetiredAsset, raw: Mapping[str, Any], tz: tzinfo = UTC) -> RemoteDevice:
     """A retired computer: the same external id as while it was live (its ComputerId), marked deleted."""
     os_name = _first(asset.OperatingSystemName)
     return RemoteDevice(
@@ -213,14 +253,14 @@ def to_retired(asset: RetiredAsset, raw: Mapping[str, Any]) -> RemoteDevice:
         vendor_type="Retired computer",
         os_name=os_name,
         ip_addresses=tuple(ip.strip() for ip in (asset.LocalIPAddress or "").split(",") if ip.strip()),
-        last_seen=parse_time(asset.RetiredDate),
+        last_seen=parse_time(asset.RetiredDate, tz),
         online=False,
         deleted=True,
-        fields=flatten(raw),
+        fields=vendor_fields(raw),
     )
 
 
-def to_network_device(device: NetworkDevice, raw: Mapping[str, Any]) -> RemoteDevice:
+def to_network_device(device: NetworkDevice, raw: Mapping[str, Any], tz: tzinfo = UTC) -> RemoteDevice:
     """A probe-discovered network device or printer; its parent is the location's network probe computer."""
     type_name = device.DeviceType.Name if device.DeviceType else None
     hostname = _first(device.Name, device.FriendlyName, device.LocalIPAddress) or f"network-device-{device.Id}"
@@ -239,10 +279,10 @@ def to_network_device(device: NetworkDevice, raw: Mapping[str, Any]) -> RemoteDe
         model=_first(device.ModelName),
         ip_addresses=tuple(v for v in ((device.LocalIPAddress or "").strip(),) if v),
         mac_addresses=tuple(v for v in ((device.MACAddress or "").strip(),) if v),
-        last_seen=_latest(device.LastContact, device.LastUpdated),
+        last_seen=_latest(tz, device.LastContact, device.LastUpdated),
         online=None if not device.Status else device.Status.strip().lower() in ("online", "up"),
         parent_external_id=None if not device.ProbeId else str(device.ProbeId),
-        fields=flatten(raw),
+        fields=vendor_fields(raw),
     )
 
 
@@ -257,7 +297,7 @@ def alert_age(value: str | None) -> timedelta | None:
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
 
-def to_alert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert:
+def to_alert(alert: Alert, raw: Mapping[str, Any], tz: tzinfo = UTC) -> RemoteAlert:
     """An alert of `GET /Alerts` (always open: Automate lists only the alerts it currently holds)."""
     computer = alert.Computer or {}
     computer_id = ident(computer.get("Id"))
@@ -275,7 +315,50 @@ def to_alert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert:
         severity=(alert.Severity.Name or "") if alert.Severity else "",
         alert_type=_first(monitor, alert.Source) or "",
         state=AlertState.OPEN,
-        raised_at=parse_time(alert.AlertDate),
+        raised_at=parse_time(alert.AlertDate, tz),
         hostname=hostname,
         raw=dict(raw),
+    )
+
+
+def to_router(location: Location, router: LocationRouter, raw: Mapping[str, Any]) -> RemoteDevice | None:
+    """A location's router (`Location.Router`) as a network device whose asset tag is its GUID (Halo's rule, since
+    Automate's asset tag is not unique); None when the location has no router (no id and no GUID)."""
+    router_id = ident(router.Id)
+    guid = _first(router.Guid)
+    if router_id is None and guid is None:
+        return None
+    location_id = str(ident(location.Id) or location.Id)
+    fields = vendor_fields(raw)
+    fields[ASSET_TAG_FIELD] = guid
+    fields["Location.Id"] = location_id
+    fields["Location.Name"] = location.Name
+    model = _first(router.Model)
+    return RemoteDevice(
+        external_id=f"{ROUTER_PREFIX}{router_id or guid}",
+        hostname=f"{location.Name.strip()} router" + (f" ({model})" if model else ""),
+        site_external_id=location_id,
+        customer_external_id=_ref_id(location.Client),
+        device_type=DeviceType.NETWORK_DEVICE,
+        vendor_type="Router",
+        manufacturer=_first(router.ManufacturerName),
+        model=model,
+        fields=fields,
+    )
+
+
+def to_printer(printer: ComputerPrinter, raw: Mapping[str, Any], computer: RemoteDevice) -> RemoteDevice:
+    """A printer of `GET /Computers/{id}/Printers` as a child asset of its computer (Halo imports them so)."""
+    printer_id = str(ident(printer.Id) or printer.Id)
+    fields = vendor_fields(raw)
+    fields["ComputerName"] = computer.hostname
+    return RemoteDevice(
+        external_id=f"{PRINTER_PREFIX}{computer.external_id}-{printer_id}",
+        hostname=_first(printer.Name) or f"Printer {printer_id} on {computer.hostname}",
+        site_external_id=computer.site_external_id,
+        customer_external_id=computer.customer_external_id,
+        device_type=DeviceType.PRINTER,
+        vendor_type="Printer",
+        parent_external_id=computer.external_id,
+        fields=fields,
     )

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 AnyId = int | str
 
 
 class AutomateModel(BaseModel):
-    """Base: extra fields allowed (they are flattened into `fields`), PascalCase names as the API sends them."""
+    """Base: extra fields allowed (they are flattened into `fields`), PascalCase names as the API sends them.
+
+    The document marks nothing nullable, yet servers send `null` for empty lists (e.g. `LoggedInUsers`): every
+    list field reads null as empty instead of dropping the record.
+    """
 
     model_config = ConfigDict(extra="allow", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _null_list_is_empty(cls, value: Any, info: Any) -> Any:
+        if value is None and info.field_name in _LIST_FIELDS.get(cls.__name__, ()):
+            return []
+        return value
 
 
 class Ref(AutomateModel):
@@ -61,6 +72,7 @@ class Location(AutomateModel):
     ProbeId: int | None = None
     City: str | None = None
     Country: str | None = None
+    Router: LocationRouter | None = None
 
 
 class Contact(AutomateModel):
@@ -110,6 +122,31 @@ class Computer(AutomateModel):
     IsVirtualMachine: bool | None = None
     IsVirtualHost: bool | None = None
     IsNetworkProbe: bool | None = None
+
+
+class LocationRouter(AutomateModel):
+    """`LabTech.Models.Router`, a location's router (`Location.Router`): its `Guid` is its asset tag (Halo).
+
+    `Username` and `Password` are the router's credentials: never kept (see normalize.SECRET_KEYS)."""
+
+    Id: AnyId | None = None
+    ManufacturerName: str | None = None
+    Model: str | None = None
+    Version: str | None = None
+    PortType: str | None = None
+    Guid: str | None = None
+
+
+class ComputerPrinter(AutomateModel):
+    """`LabTech.Models.ComputerPrinter` (GET /Computers/{id}/Printers): a printer installed on a computer."""
+
+    Id: AnyId
+    ComputerId: AnyId | None = None
+    Name: str | None = None
+    PortName: str | None = None
+    Resolution: str | None = None
+    PaperTypes: list[str] = Field(default_factory=list)
+    Features: list[str] = Field(default_factory=list)
 
 
 class ComputerChassis(AutomateModel):
@@ -175,3 +212,10 @@ class Alert(AutomateModel):
     Message: str | None = None
     FieldName: str | None = None
     AlertAge: str | None = None
+
+
+#: Fields declared as lists, per model: null reads as [] (see AutomateModel).
+_LIST_FIELDS: dict[str, frozenset[str]] = {
+    "Computer": frozenset({"LoggedInUsers"}),
+    "ComputerPrinter": frozenset({"PaperTypes", "Features"}),
+}

@@ -21,8 +21,15 @@ from rmmbridge.connectors.http import Redactor
 from rmmbridge.connectors.ncentral import const
 from rmmbridge.connectors.ncentral.client import NcentralClient
 from rmmbridge.connectors.ncentral.credentials import NcentralCredentials
-from rmmbridge.connectors.ncentral.normalize import parse_item, to_alert, to_customer, to_device, to_site
-from rmmbridge.connectors.ncentral.schemas import ActiveIssue, Customer, Device, ServiceOrg, Site
+from rmmbridge.connectors.ncentral.normalize import (
+    account_from_server_info,
+    parse_item,
+    to_alert,
+    to_customer,
+    to_device,
+    to_site,
+)
+from rmmbridge.connectors.ncentral.schemas import ActiveIssue, Customer, Device, Site
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -104,17 +111,12 @@ class NcentralConnector(Connector):
         self.note_skipped(exc.message)
 
     def account_info(self) -> AccountInfo:
-        """Authenticate (POST /api/auth/authenticate) and read `GET /api/server-info` (the N-central version)."""
+        """Authenticate (POST /api/auth/authenticate) and read `GET /api/server-info` (the versions it names)."""
         info = self.client.get(const.SERVER_INFO_PATH)
         host = self.http.base_url.host
         port = self.http.base_url.port
-        server = host if port is None else f"{host}:{port}"
-        version = str(info.get("ncentral") or "") if isinstance(info, Mapping) else ""
-        details: dict[str, str | int | float | bool | None] = {"server_url": str(self.http.base_url).rstrip("/")}
-        if version:
-            details["version"] = version
-        shown = f"N-central {version} at {server}" if version else f"N-central at {server}"
-        return AccountInfo(account_id=server, display_name=shown, details=details)
+        return account_from_server_info(info, host if port is None else f"{host}:{port}",
+                                        str(self.http.base_url).rstrip("/"))
 
     def _items(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
         for page in self.client.iter_pages(path, params):
@@ -150,7 +152,7 @@ class NcentralConnector(Connector):
             assets = self._assets_or_none(device.deviceId) if self.include_assets else None
             yield to_device(device, raw, assets)
 
-    def _assets_or_none(self, device_id: int) -> dict[str, Any] | None:
+    def _assets_or_none(self, device_id: int | str) -> dict[str, Any] | None:
         """Assets for one device; a 403 turns the option off for this run (devices still come, without inventory)."""
         try:
             return self.device_assets(device_id)
@@ -176,46 +178,51 @@ class NcentralConnector(Connector):
         return dict(data) if isinstance(data, Mapping) else None
 
     # -- alerts ----------------------------------------------------------------------------------------------------
-    def _issue_org_units(self) -> list[int]:
-        """Org units to read active issues from: each service organization (they include their customers)."""
-        units: list[int] = []
-        for raw in self._items(const.SERVICE_ORGS_PATH):
-            try:
-                units.append(parse_item(ServiceOrg, raw, "service organization").soId)
-            except SkippableRecordError as exc:
-                self._skip(exc)
+    def _issue_org_units(self) -> list[str]:
+        """Org units to read active issues from: every customer and every site (ids as strings).
+
+        The active-issues endpoint serves customer and site org units (not the service organization), so each is
+        asked in turn — one request at a time, which keeps a large tenant's first poll inside N-central's
+        in-flight limit (it counts concurrent requests per endpoint, 3–50)."""
+        units: list[str] = []
+        for path, model, key in ((const.CUSTOMERS_PATH, Customer, "customerId"), (const.SITES_PATH, Site, "siteId")):
+            for raw in self._items(path):
+                try:
+                    parsed = parse_item(model, raw, "customer" if model is Customer else "site")
+                except SkippableRecordError as exc:
+                    self._skip(exc)
+                    continue
+                unit = str(getattr(parsed, key)).strip()
+                if unit and unit not in units:
+                    units.append(unit)
         return units
 
-    def _customer_ids(self) -> list[int]:
-        ids: list[int] = []
-        for raw in self._items(const.CUSTOMERS_PATH):
-            if isinstance(raw, Mapping) and type(raw.get("customerId")) is int:
-                ids.append(raw["customerId"])
-        return ids
-
     def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
-        """Open: the active issues of every service organization (or, when the API user may not read the service
-        organization, of every customer). Resolved: N-central's API has no history of cleared issues, so nothing
-        is listed; an issue that leaves the active list is resolved."""
+        """Open: the active issues of every customer and site org unit (an issue seen twice counts once).
+        Resolved: N-central's API has no history of cleared issues, so nothing is listed; an issue that leaves the
+        active list is resolved."""
         self._require(Capability.ALERTS_POLL)
         if state is not AlertState.OPEN:
             return
-        try:
-            units = self._issue_org_units()
-        except ConnectorForbiddenError:
-            logger.info("N-central refused /api/service-orgs; reading active issues per customer.")
-            units = self._customer_ids()
-        seen: set[int] = set()
-        for unit in units:
-            for raw in self._items(const.ACTIVE_ISSUES_PATH.format(org_unit_id=unit)):
+        seen: set[str] = set()
+        for unit in self._issue_org_units():
+            try:
+                issues = list(self._items(const.ACTIVE_ISSUES_PATH.format(org_unit_id=unit)))
+            except ConnectorFatalError as exc:
+                if exc.status != 404:
+                    raise
+                logger.info("N-central org unit %s has gone since it was listed; skipped.", unit)
+                continue
+            for raw in issues:
                 try:
                     issue = parse_item(ActiveIssue, raw, "active issue")
                 except SkippableRecordError as exc:
                     self._skip(exc)
                     continue
-                if issue.taskId in seen:
+                task = str(issue.taskId).strip()
+                if task in seen:
                     continue
-                seen.add(issue.taskId)
+                seen.add(task)
                 alert = to_alert(issue, raw)
                 if since is None or alert.raised_at is None or alert.raised_at >= since:
                     yield alert

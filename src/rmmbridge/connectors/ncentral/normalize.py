@@ -18,6 +18,7 @@ from rmmbridge.connectors.ncentral.const import (
 )
 from rmmbridge.connectors.ncentral.schemas import ActiveIssue, Customer, Device, Site
 from rmmbridge.connectors.records import (
+    AccountInfo,
     AlertState,
     DeviceType,
     FieldValue,
@@ -90,18 +91,22 @@ def device_type_for(device_class: str | None) -> DeviceType:
 
 
 def _str_id(value: int | str | None) -> str | None:
-    if value is None or value == "" or (isinstance(value, int) and value <= 0):
+    """An org-unit id (int or string in the API) as a string; None, '', 0 and negatives mean none."""
+    if value is None or isinstance(value, bool):
         return None
-    return str(value)
+    text = str(value).strip()
+    if not text or (text.lstrip("-").isdigit() and int(text) <= 0):
+        return None
+    return text
 
 
 def to_customer(customer: Customer, raw: Mapping[str, Any]) -> RemoteCustomer:
-    return RemoteCustomer(external_id=str(customer.customerId), name=customer.customerName, fields=flatten(raw))
+    return RemoteCustomer(external_id=str(customer.customerId).strip(), name=customer.customerName, fields=flatten(raw))
 
 
 def to_site(site: Site, raw: Mapping[str, Any]) -> RemoteSite:
     return RemoteSite(
-        external_id=str(site.siteId),
+        external_id=str(site.siteId).strip(),
         name=site.siteName,
         customer_external_id=_str_id(site.parentId),
         fields=flatten(raw),
@@ -149,6 +154,65 @@ def _split(value: Any) -> list[str]:
     return [part.strip() for part in str(value).replace(";", ",").split(",") if part.strip()]
 
 
+#: `lastLoggedInUser` placeholders that mean "no user" (the server's OpenAPI example is "-").
+NO_USER = frozenset({"", "-", "--", "n/a", "none", "null", "unknown"})
+_ONLINE_WORDS = frozenset({"online", "up", "connected", "true", "normal", "ok"})
+_OFFLINE_WORDS = frozenset({"offline", "down", "disconnected", "false", "stale", "no data"})
+
+
+def user_name(value: Any) -> str | None:
+    """A real user name, or None for null, empty and placeholder values such as "-"."""
+    text = _text(value)
+    return None if text is None or text.lower() in NO_USER else text
+
+
+def still_logged_in(value: Any) -> bool | None:
+    """`stillLoggedIn` as a boolean: the document types it as a string ("", "true", "false"), old clients as bool."""
+    if isinstance(value, bool):
+        return value
+    text = _text(value)
+    if text is None:
+        return None
+    lowered = text.lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    return None
+
+
+def _word_online(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _ONLINE_WORDS:
+            return True
+        if lowered in _OFFLINE_WORDS:
+            return False
+    return None
+
+
+def online_from_status(status: Any) -> bool | None:
+    """Whether the device is online, from `deviceStatus`.
+
+    Read leniently because the document only names the object's keys (`state`, `status`): a boolean or a word
+    ("Online"/"Offline", "Connected"/"Disconnected") anywhere in it decides; a numeric `state` of 1 is online and 0
+    offline (UNVERIFIED – see README). Anything else gives None (unknown), never a guess.
+    """
+    direct = _word_online(status)
+    if direct is not None or not isinstance(status, Mapping):
+        return direct
+    for key in ("online", "isOnline", "state", "status", "availability"):
+        found = _word_online(status.get(key))
+        if found is not None:
+            return found
+    state = status.get("state")
+    if type(state) is int and state in (0, 1):
+        return state == 1
+    return None
+
+
 def to_device(device: Device, raw: Mapping[str, Any], assets: Mapping[str, Any] | None = None) -> RemoteDevice:
     """A device from the list; `assets` (the `data` of the assets endpoint) adds serial, make, model, NICs."""
     fields: dict[str, FieldValue] = flatten(raw)
@@ -157,7 +221,7 @@ def to_device(device: Device, raw: Mapping[str, Any], assets: Mapping[str, Any] 
         flatten(assets, "assets", fields)
         summary = asset_summary(assets)
     return RemoteDevice(
-        external_id=str(device.deviceId),
+        external_id=str(device.deviceId).strip(),
         hostname=device.longName.strip() or (device.discoveredName or ""),
         site_external_id=_str_id(device.siteId),
         customer_external_id=_str_id(device.customerId),
@@ -169,9 +233,9 @@ def to_device(device: Device, raw: Mapping[str, Any], assets: Mapping[str, Any] 
         model=summary.get("model"),
         ip_addresses=summary.get("ip_addresses", ()),
         mac_addresses=summary.get("mac_addresses", ()),
-        last_logged_in_user=device.lastLoggedInUser or None,
+        last_logged_in_user=user_name(device.lastLoggedInUser),
         last_seen=parse_time(device.lastApplianceCheckinTime),
-        online=None,
+        online=online_from_status(device.deviceStatus),
         deleted=bool(summary.get("deleted", False)),
         fields=fields,
     )
@@ -209,3 +273,26 @@ def to_alert(issue: ActiveIssue, raw: Mapping[str, Any]) -> RemoteAlert:
         hostname=hostname,
         raw=dict(raw),
     )
+
+
+def account_from_server_info(info: Any, server: str, server_url: str) -> AccountInfo:
+    """The account shown after a connection test, from `GET /api/server-info`.
+
+    `ncentral` (the N-central version) may be null (the document's own example): the API-service `version` is shown
+    then, so the message always names what the server told.
+    """
+    body = info if isinstance(info, Mapping) else {}
+    version = _text(body.get("ncentral"))
+    api_version = _text(body.get("version"))
+    details: dict[str, FieldValue] = {"server_url": server_url}
+    if version:
+        details["version"] = version
+    if api_version:
+        details["api_version"] = api_version
+    if version:
+        shown = f"N-central {version} at {server}"
+    elif api_version:
+        shown = f"N-central at {server} (API service {api_version}; the server did not name its N-central version)"
+    else:
+        shown = f"N-central at {server}"
+    return AccountInfo(account_id=server, display_name=shown, details=details)

@@ -43,10 +43,14 @@ class Page(NcentralModel):
     totalPages: int | None = None
 
 
+#: Org-unit ids are strings in N-central's own OpenAPI document (example "100") and ints in some clients: both read.
+AnyId = int | str
+
+
 class ServiceOrg(NcentralModel):
     """`GET /api/service-orgs` item."""
 
-    soId: int
+    soId: AnyId
     soName: str | None = None
     parentId: int | str | None = None
 
@@ -54,7 +58,7 @@ class ServiceOrg(NcentralModel):
 class Customer(NcentralModel):
     """`GET /api/customers` item (a customer org unit under a service organization)."""
 
-    customerId: int
+    customerId: AnyId
     customerName: str = Field(min_length=1)
     parentId: int | str | None = None
     orgUnitType: str | None = None
@@ -65,16 +69,20 @@ class Customer(NcentralModel):
 class Site(NcentralModel):
     """`GET /api/sites` item (a site org unit under a customer: `parentId` is the customer)."""
 
-    siteId: int
+    siteId: AnyId
     siteName: str = Field(min_length=1)
     parentId: int | str | None = None
     externalId: str | None = None
 
 
 class Device(NcentralModel):
-    """`GET /api/devices` item."""
+    """`GET /api/devices` item.
 
-    deviceId: int
+    `stillLoggedIn` is a string in the server's OpenAPI document (example `""`) and a boolean in older clients;
+    `deviceStatus` is an object (`{state, status}`) in the document. Both are read loosely by normalize.py.
+    """
+
+    deviceId: int  # an int32 in the document; numeric strings are read too (pydantic's lax mode)
     longName: str = Field(min_length=1)
     discoveredName: str | None = None
     deviceClass: str | None = None
@@ -85,24 +93,25 @@ class Device(NcentralModel):
     supportedOs: str | None = None
     supportedOsLabel: str | None = None
     lastLoggedInUser: str | None = None
-    stillLoggedIn: bool | None = None
+    stillLoggedIn: str | bool | None = None
     licenseMode: str | None = None
-    orgUnitId: int | None = None
-    soId: int | None = None
+    orgUnitId: AnyId | None = None
+    soId: AnyId | None = None
     soName: str | None = None
-    customerId: int | None = None
+    customerId: AnyId | None = None
     customerName: str | None = None
-    siteId: int | None = None
+    siteId: AnyId | None = None
     siteName: str | None = None
-    applianceId: int | None = None
+    applianceId: AnyId | None = None
     lastApplianceCheckinTime: str | None = None
+    deviceStatus: Any = None
 
 
 class ActiveIssue(NcentralModel):
     """`GET /api/org-units/{orgUnitId}/active-issues` item; details under `_extra`."""
 
-    orgUnitId: int | None = None
-    deviceId: int
+    orgUnitId: AnyId | None = None
+    deviceId: int  # an int32 in the document; numeric strings are read too (pydantic's lax mode)
     notificationState: int | None = None
     serviceId: int | None = None
     serviceName: str | None = None

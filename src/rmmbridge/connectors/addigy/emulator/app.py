@@ -94,19 +94,49 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
         return JSONResponse(page_body(request, items, total, page, size))
 
     async def policies(request: Request) -> Response:
+        """A bare JSON array of every policy (or of those named in `policies`): no items, no metadata, no paging."""
         denied = key_ok(request)
         if denied:
             return denied
         body = await query_body(request)
         if isinstance(body, JSONResponse):
             return body
-        size = state.effective_page_size(body.get("per_page"))
         wanted = body.get("policies")
         chosen = [p for p in state.policies() if not wanted or p["policyId"] in wanted]
+        break_one(request, chosen)
+        return JSONResponse(chosen)
+
+    async def whoami(request: Request) -> Response:
+        denied = key_ok(request)
+        if denied:
+            return denied
+        return JSONResponse(state.whoami())
+
+    async def alerts(request: Request) -> Response:
+        """The v2 alert list: `query.statuses` filters, `per_page` at most 100, sorted by `created_date`."""
+        denied = key_ok(request)
+        if denied:
+            return denied
+        body = await query_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        size = int(body.get("per_page", 20))
+        if size > const.ALERTS_PAGE_SIZE:
+            return error(400, f"Bad Request: per_page must be at most {const.ALERTS_PAGE_SIZE}", request.url.path)
+        query = body.get("query") if isinstance(body.get("query"), dict) else {}
+        statuses = query.get("statuses") if isinstance(query, dict) else None
+        wanted_ids = query.get("alert_ids") if isinstance(query, dict) else None
+        rows = [state.alert_item(a) for a in state.alerts.values()]
+        if isinstance(statuses, list) and statuses:
+            rows = [r for r in rows if r["status"] in statuses]
+        if isinstance(wanted_ids, list) and wanted_ids:
+            rows = [r for r in rows if r["id"] in wanted_ids]
+        # addigyctl: "asc" on this endpoint returns the newest first (the direction is inverted).
+        rows.sort(key=lambda r: str(r["created_date"] or ""), reverse=body.get("sort_direction") != "desc")
         page = faulty(request, int(body.get("page", 1)))
-        items = chosen[(page - 1) * size:page * size]
+        items = rows[(page - 1) * size:page * size]
         break_one(request, items)
-        return JSONResponse(page_body(request, items, len(chosen), page, size))
+        return JSONResponse(page_body(request, items, len(rows), page, size))
 
     async def send_challenge(request: Request) -> Response:
         """Control API: send Addigy's webhook verification challenge to `url` (with the webhook's custom secret
@@ -136,6 +166,8 @@ def create_app(state: AddigyEmulatorState) -> Starlette:
     routes = [
         Route(f"{api}/devices", devices, methods=["POST"]),
         Route(f"{api}/oa/policies/query", policies, methods=["POST"]),
+        Route(f"{api}/configuration/whoami", whoami, methods=["GET"]),
+        Route(f"{api}/oa/monitoring/alerts/query", alerts, methods=["POST"]),
         Route("/_emulator/addigy/webhook-challenge", send_challenge, methods=["POST"]),
     ]
     return build_emulator_app(state, routes, state.render_device)

@@ -256,6 +256,34 @@ class AddigyEmulatorState(EmulatorState):
             "emails": list(self.alerts_emails),
         }
 
+    def whoami(self) -> dict[str, Any]:
+        """`GET /configuration/whoami`: `{name, organization_id}`."""
+        return {"name": "Emulated MSP", "organization_id": self.orgid}
+
+    def alert_item(self, alert: EmulatedAlert) -> dict[str, Any]:
+        """An item of the v2 alert list (`POST /oa/monitoring/alerts/query`): the keys addigyctl's fixture and
+        `Alert` projection show (`id`, `agent_id`, `name`, `status`, `level`, `category`, `created_date`, `muted`,
+        `ticket_id`)."""
+        name, category, fact_id, _, value = ALERT_KINDS.get(
+            alert.alert_type, (alert.message, "Custom", alert.alert_type, "string", alert.message)
+        )
+        if alert.alert_type not in ALERT_KINDS:
+            name = alert.message
+        return {
+            "id": alert.id,
+            "orgid": self.orgid,
+            "agent_id": alert.device_id,
+            "name": name,
+            "category": category,
+            "level": LEVELS.get(alert.priority, alert.priority),
+            "status": const.ALERT_STATUS_RESOLVED if alert.resolved else const.ALERT_STATUS_OPEN[0],
+            "fact_identifier": fact_id,
+            "value": value,
+            "created_date": iso(alert.raised_at),
+            "muted": False,
+            "ticket_id": None,
+        }
+
     def pages(self, total: int, size: int) -> int:
         return math.ceil(total / size) if total else 0
 

@@ -53,13 +53,15 @@ PROCESSORS: dict[str, tuple[str, ...]] = {
     "apple": ("Apple M2", "Apple M1 Pro"),
 }
 FIRST_ALERT_ID = 70000
+#: Every GUID_ONLY_EVERY-th alert (by AlertID) of an agent carries no AgentId, only DeviceGuid and DeviceName.
+GUID_ONLY_EVERY = 3
 
 
 def _stamp(value: datetime | None) -> str | None:
-    """Atera-style date-time: ISO 8601 without an offset (UTC here)."""
+    """Atera date-time: ISO 8601 in UTC with `Z`, as the spec's `date-time` format and the documented example show."""
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 class AteraEmulatorState(EmulatorState):
@@ -340,7 +342,6 @@ class AteraEmulatorState(EmulatorState):
             "MacAddresses": [device.mac_address] if device.mac_address else [],
             "IpAddresses": [device.ip_address] if device.ip_address else [],
             "HardwareDisks": [{"Drive": "C:" if windows else "/", "Free": 120000, "Used": 136000, "Total": 256000}],
-            "BatteryInfo": None,
             "OS": device.os_name,
             "OSType": self._os_type(device),
             "WindowsSerialNumber": f"00330-{device.index % 100000:05d}-00000-AA{device.index % 1000:03d}"
@@ -380,7 +381,7 @@ class AteraEmulatorState(EmulatorState):
             "Community": "public",
             "Type": kind,
             "Version": "V2",
-            "SecurityLevel": "NoAuthNoPriv",
+            "SecurityLevel": "Undefined",
             "Authentication": None,
             "Privacy": None,
             "Monitored": True,
@@ -397,7 +398,7 @@ class AteraEmulatorState(EmulatorState):
         category, source, code = ALERT_KINDS.get(alert.alert_type, ("General", alert.alert_type or "Custom", 1))
         customer = self.customer_by_id(device.customer_id) if device else None
         snmp = device is not None and self.is_snmp(device)
-        return {
+        body: dict[str, Any] = {
             "AlertID": int(alert.id),
             "Code": code,
             "Source": source,
@@ -420,3 +421,6 @@ class AteraEmulatorState(EmulatorState):
             "PollingCyclesCount": 1 + alert.raised_at.minute % 5,
             "DeviceType": None,
         }
+        if body["AgentId"] is not None and int(alert.id) % GUID_ONLY_EVERY == 0:
+            del body["AgentId"]  # older shapes and Atera's documented examples link the device only by DeviceGuid
+        return body

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rmmbridge.connectors.cw_automate import const
-from rmmbridge.connectors.cw_automate.emulator.state import CwAutomateEmulatorState, automate_time
+from rmmbridge.connectors.cw_automate.emulator.state import CwAutomateEmulatorState
 from rmmbridge.connectors.testing.control import build_emulator_app
 from rmmbridge.connectors.testing.estate import EmulatedDevice
 from rmmbridge.connectors.testing.state import EmulatorState
@@ -246,8 +246,8 @@ def create_app(state: EmulatorState) -> Starlette:
         return {
             "AccessToken": access,
             "TokenType": "Bearer" if access else None,
-            "ExpirationDate": automate_time(now + timedelta(seconds=cwa.token_lifetime)) if access else None,
-            "AbsoluteExpirationDate": automate_time(now + timedelta(hours=12)) if access else None,
+            "ExpirationDate": cwa.local_time(now + timedelta(seconds=cwa.token_lifetime)) if access else None,
+            "AbsoluteExpirationDate": cwa.local_time(now + timedelta(hours=12)) if access else None,
             "UserId": "17" if access else None,
             "InternalUserName": cwa.credentials.get("username") if access else None,
             "IsTwoFactorRequired": two_factor,
@@ -331,6 +331,13 @@ def create_app(state: EmulatorState) -> Starlette:
         return JSONResponse(cwa.computer_json(device))
 
     @authed
+    async def computer_printers(request: Request, args: dict[str, str]) -> Response:
+        device = cwa.get_device(args["id"])
+        if device is None or not cwa.is_computer(device) or device.deleted:
+            return _message(404, f"Computer {args['id']} was not found.")
+        return list_page(request, rows(iter(cwa.printers_json(device))))
+
+    @authed
     async def network_device(request: Request, args: dict[str, str]) -> Response:
         device = cwa.get_device(args["id"])
         if device is None or cwa.is_computer(device):
@@ -356,7 +363,7 @@ def create_app(state: EmulatorState) -> Starlette:
     async def server_time(request: Request, _: dict[str, str]) -> Response:
         from datetime import UTC, datetime
 
-        return JSONResponse(automate_time(datetime.now(UTC)))
+        return JSONResponse(cwa.local_time(datetime.now(UTC)))
 
     root = const.API_ROOT.lower()
     table: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -370,6 +377,7 @@ def create_app(state: EmulatorState) -> Starlette:
         ("GET", re.compile(rf"^{root}/computers/chassis$"), chassis),
         ("GET", re.compile(rf"^{root}/computers/(?P<id>\d+)$"), computer),
         ("GET", re.compile(rf"^{root}/computers/(?P<id>\d+)/alerts$"), computer_alerts),
+        ("GET", re.compile(rf"^{root}/computers/(?P<id>\d+)/printers$"), computer_printers),
         ("GET", re.compile(rf"^{root}/retiredassets$"), retired),
         ("GET", re.compile(rf"^{root}/networkdevices$"), network_devices),
         ("GET", re.compile(rf"^{root}/networkdevices/(?P<id>\d+)$"), network_device),

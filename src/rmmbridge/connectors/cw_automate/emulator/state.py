@@ -10,7 +10,7 @@ are NetworkDevices discovered by their location's network probe (the first live 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar
 
 from rmmbridge.connectors.cw_automate import const
@@ -63,11 +63,11 @@ SEVERITIES: dict[str, tuple[int, str]] = {
 }
 
 
-def automate_time(value: datetime | None) -> str | None:
-    """An aware datetime as Automate writes it: ISO 8601 in UTC without an offset, no fraction."""
+def automate_time(value: datetime | None, tz: tzinfo = UTC) -> str | None:
+    """An aware datetime as Automate writes it: ISO 8601 in the server's local time (`tz`) without an offset."""
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+    return value.astimezone(tz).replace(tzinfo=None, microsecond=0).isoformat()
 
 
 def _timespan(delta: timedelta) -> str:
@@ -101,8 +101,13 @@ class CwAutomateEmulatorState(EmulatorState):
         #: When True, logins without a TwoFactorPasscode get IsTwoFactorRequired (a non-Integrator user with MFA).
         self.two_factor_required = False
         self.alert_sender = "automate-alerts@msp.example"
+        #: The time zone the emulated server writes its offset-less times in (Automate writes local time).
+        self.server_tz: tzinfo = UTC
         super().__init__(**kwargs)
         self.contacts = self._make_contacts()
+
+    def local_time(self, value: datetime | None) -> str | None:
+        return automate_time(value, self.server_tz)
 
     # --- ids ----------------------------------------------------------------------------------------------------
     def default_credentials(self) -> dict[str, str]:
@@ -228,7 +233,7 @@ class CwAutomateEmulatorState(EmulatorState):
                         "PhoneNumber": f"+1 555 02{number % 100:02d}",
                         "MobileNumber": "",
                         "ExternalId": "",
-                        "CreatedDate": automate_time(self.now - timedelta(days=30 + number * 11)),
+                        "CreatedDate": self.local_time(self.now - timedelta(days=30 + number * 11)),
                     }
                 )
         return contacts
@@ -270,7 +275,32 @@ class CwAutomateEmulatorState(EmulatorState):
             "PhoneNumber": "",
             "ProbeId": int(probe.id) if probe else 0,
             "ExternalId": 0,
+            "Router": self.location_router(index),
         }
+
+    def location_router(self, index: int) -> dict[str, Any] | None:
+        """`LabTech.Models.Router` of every other location (null for the rest): its Guid is its asset tag in Halo.
+        The emulated router credentials must never reach rmmbridge's fields."""
+        if index % 2:
+            return None
+        rng = rng_for(self.seed, "cw-router", index)
+        maker, model = rng.choice((("Cisco", "ISR 1111"), ("MikroTik", "RB4011"), ("Ubiquiti", "EdgeRouter 4")))
+        return {"Id": 900 + index, "ManufacturerName": maker, "Model": model, "Version": f"{rng.randint(6, 17)}.2",
+                "PortType": "Ethernet", "Username": "admin", "Password": f"router-secret-{self.seed}-{index}",
+                "Guid": stable_uuid(self.seed, "cw-router", index)}
+
+    def printers_json(self, device: EmulatedDevice) -> list[dict[str, Any]]:
+        """`GET /Computers/{id}/Printers` (LabTech.Models.ComputerPrinter): every third workstation or server has
+        one or two printers installed."""
+        if not self.is_computer(device) or device.deleted or device.index % 3:
+            return []
+        rng = rng_for(self.seed, "cw-printers", device.index)
+        names = [("HP LaserJet M404", "IP_10.0.0.40"), ("Brother HL-L2350DW", "USB001"),
+                 ("Canon iR-ADV C5535", "IP_10.0.0.41")]
+        chosen = rng.sample(names, 1 + device.index % 2)
+        return [{"Id": 10 * device.index + n, "ComputerId": int(device.id), "Name": name, "PortName": port,
+                 "Resolution": "600x600", "PaperTypes": ["A4", "Letter"], "Features": ["Duplex"] if n else []}
+                for n, (name, port) in enumerate(chosen)]
 
     def _refs(self, device: EmulatedDevice) -> tuple[dict[str, Any], dict[str, Any]]:
         customer = self.customer_by_id(device.customer_id)
@@ -306,8 +336,8 @@ class CwAutomateEmulatorState(EmulatorState):
             "DomainName": "CORP" if windows else "",
             "SerialNumber": device.serial_number,
             "AssetTag": "",
-            "AssetDate": automate_time(device.created_at),
-            "WarrantyEndDate": automate_time(device.created_at + timedelta(days=3 * 365))
+            "AssetDate": self.local_time(device.created_at),
+            "WarrantyEndDate": self.local_time(device.created_at + timedelta(days=3 * 365))
             if rng.random() < 0.6
             else "0001-01-01T00:00:00",
             "BiosManufacturer": device.manufacturer,
@@ -316,14 +346,15 @@ class CwAutomateEmulatorState(EmulatorState):
             "LocalIPAddress": device.ip_address,
             "GatewayIPAddress": device.ip_address.rsplit(".", 1)[0] + ".1",
             "LastUserName": (f"CORP\\{device.last_user}" if windows else device.last_user) if device.last_user else "",
+            # Real servers send null for an empty list (the document marks nothing nullable).
             "LoggedInUsers": [{"LoggedInUserName": device.last_user, "ConsoleId": 1}]
             if device.online and device.last_user
-            else [],
-            "RemoteAgentLastContact": automate_time(contact),
-            "LastHeartbeat": automate_time(contact - timedelta(seconds=rng.randint(0, 90))),
-            "RemoteAgentLastInventory": automate_time(contact - timedelta(hours=rng.randint(1, 20))),
-            "LastInventoryReceived": automate_time(contact - timedelta(hours=rng.randint(1, 20))),
-            "DateAdded": automate_time(device.created_at),
+            else None,
+            "RemoteAgentLastContact": self.local_time(contact),
+            "LastHeartbeat": self.local_time(contact - timedelta(seconds=rng.randint(0, 90))),
+            "RemoteAgentLastInventory": self.local_time(contact - timedelta(hours=rng.randint(1, 20))),
+            "LastInventoryReceived": self.local_time(contact - timedelta(hours=rng.randint(1, 20))),
+            "DateAdded": self.local_time(device.created_at),
             "RemoteAgentVersion": "2024.3.120",
             "TotalMemory": 65536 if device.kind == "server" else 16384,
             "FreeMemory": rng.randint(1024, 8192),
@@ -353,7 +384,7 @@ class CwAutomateEmulatorState(EmulatorState):
             "Family": "",
             "ChassisType": CHASSIS_BY_KIND.get(device.kind, "Other"),
             "AssetTag": "",
-            "LastUpdate": automate_time(device.last_seen),
+            "LastUpdate": self.local_time(device.last_seen),
         }
 
     def retired_json(self, device: EmulatedDevice) -> dict[str, Any]:
@@ -371,8 +402,8 @@ class CwAutomateEmulatorState(EmulatorState):
             "LocalIPAddress": device.ip_address,
             "GatewayIPAddress": device.ip_address.rsplit(".", 1)[0] + ".1",
             "AssetTag": "",
-            "AssetDate": automate_time(device.created_at),
-            "RetiredDate": automate_time(device.last_seen),
+            "AssetDate": self.local_time(device.created_at),
+            "RetiredDate": self.local_time(device.last_seen),
             "RetireComment": "Retired from the Control Center",
         }
 
@@ -394,9 +425,9 @@ class CwAutomateEmulatorState(EmulatorState):
             "FriendlyName": "",
             "DeviceType": {"Id": type_id, "Name": type_name},
             "DetectionTemplateName": f"{device.manufacturer} {type_name}",
-            "LastUpdated": automate_time(device.last_seen),
-            "LastContact": automate_time(device.last_seen),
-            "DateAdded": automate_time(device.created_at),
+            "LastUpdated": self.local_time(device.last_seen),
+            "LastContact": self.local_time(device.last_seen),
+            "DateAdded": self.local_time(device.created_at),
             "MACAddress": device.mac_address.replace(":", "-"),
             "Status": "Online" if device.online else "Offline",
             "AlertWhenOffline": device.kind != "printer",
@@ -447,7 +478,7 @@ class CwAutomateEmulatorState(EmulatorState):
                 "Id": 100 + sorted(MONITORS).index(alert.alert_type) if alert.alert_type in MONITORS else 99,
                 "Name": monitor,
             },
-            "AlertDate": automate_time(alert.raised_at),
+            "AlertDate": self.local_time(alert.raised_at),
             "Severity": {"Id": severity_id, "Name": severity},
             "Source": source,
             "Message": alert.message,

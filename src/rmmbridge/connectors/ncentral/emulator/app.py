@@ -21,7 +21,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from rmmbridge.connectors.ncentral.emulator.state import SERVER_VERSION, SO_ID, NcentralEmulatorState
+from rmmbridge.connectors.ncentral.emulator.state import (
+    API_SERVICE_VERSION,
+    SERVER_VERSION,
+    SO_ID,
+    NcentralEmulatorState,
+)
 from rmmbridge.connectors.testing.control import build_emulator_app
 from rmmbridge.connectors.testing.estate import EmulatedDevice
 from rmmbridge.connectors.testing.state import EmulatorState
@@ -156,7 +161,11 @@ def create_app(state: EmulatorState) -> Starlette:
 
     @authed
     async def server_info(request: Request) -> Response:
-        return JSONResponse({"ncentral": SERVER_VERSION, "_links": {}})
+        # The document's example: {"version": "3.1.0", "jvmVersion": "17.0.9", "ncentral": null}; `ncentral` is
+        # served here unless the emulator is told to hide it (ncentral_version_hidden), as such servers do.
+        shown = None if nc.ncentral_version_hidden else SERVER_VERSION
+        return JSONResponse({"version": API_SERVICE_VERSION, "jvmVersion": "17.0.9", "ncentral": shown,
+                             "_links": {}})
 
     # --- org units ------------------------------------------------------------------------------------------------
     @authed
@@ -233,7 +242,11 @@ def create_app(state: EmulatorState) -> Starlette:
         site = nc.site_by_id(raw)
         if unit != SO_ID and customer is None and site is None:
             return error(404, f"Org unit {raw} not found.", request.url.path)
-        chosen = []
+        chosen: list[Any] = []
+        if customer is None and site is None:
+            # Active issues are served for customer and site org units; asking the service organization lists
+            # none (one client's note; another source differs – see README).
+            return paged(request, chosen, 0)
         for alert in nc.open_alerts():
             found = nc.get_device(alert.device_id)
             if found is None:

@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from rmmbridge.connectors.testing.estate import FIRST_NAMES, LAST_NAMES, EmulatedAlert, EmulatedDevice, rng_for
@@ -24,6 +24,8 @@ SITE_BASE = 100_000
 DEVICE_BASE = 1_000_000_000
 TASK_BASE = 2_096_000_000
 SERVER_VERSION = "2025.2.0.16"
+#: The API-service version `GET /api/server-info` names in `version` (the document's example).
+API_SERVICE_VERSION = "3.1.0"
 
 #: Shared-estate alert type → (serviceName, serviceType, taskIdent).
 SERVICES: dict[str, tuple[str, str, str]] = {
@@ -98,6 +100,8 @@ class NcentralEmulatorState(EmulatorState):
         self.refreshes = 0
         #: Seconds every vendor API answer waits while counted as in flight (to exercise the concurrency limit).
         self.response_delay = 0.0
+        #: Serve `"ncentral": null` in server-info, as the document's example does.
+        self.ncentral_version_hidden = False
         self.in_flight: dict[str, int] = {}
         self.concurrency_refusals = 0
         super().__init__(**kwargs)
@@ -192,20 +196,21 @@ class NcentralEmulatorState(EmulatorState):
         }
 
     def service_org_json(self) -> dict[str, Any]:
-        return {"soId": SO_ID, "soName": self.so_name, "orgUnitType": "service_org", "parentId": 1, "externalId": "",
+        return {"soId": str(SO_ID), "soName": self.so_name, "orgUnitType": "SO", "parentId": "1", "externalId": "",
                 "externalId2": "", **self._contact("so", 0), "isSystem": False, "isServiceOrg": True}
 
     def customer_json(self, index: int) -> dict[str, Any]:
         customer = self.customers[index]
-        return {"customerId": int(customer.id), "customerName": customer.name, "orgUnitType": "customer",
-                "parentId": SO_ID, "externalId": "", "externalId2": "", **self._contact("customer", index),
+        # Org-unit ids are strings in the server's OpenAPI document (ServiceOrganization/Customer examples "100").
+        return {"customerId": str(customer.id), "customerName": customer.name, "orgUnitType": "CUSTOMER",
+                "parentId": str(SO_ID), "externalId": "", "externalId2": "", **self._contact("customer", index),
                 "isSystem": False, "isServiceOrg": False}
 
     def site_json(self, index: int) -> dict[str, Any]:
         site = self.sites[index]
         _, _, short = site.name.rpartition(" – ")
-        return {"siteId": int(site.id), "siteName": short or site.name, "orgUnitType": "site",
-                "parentId": int(site.customer_id), "externalId": "", "externalId2": "",
+        return {"siteId": str(site.id), "siteName": short or site.name, "orgUnitType": "SITE",
+                "parentId": str(site.customer_id), "externalId": "", "externalId2": "",
                 **self._contact("site", index)}
 
     def device_json(self, device: EmulatedDevice, base_url: str = "") -> dict[str, Any]:
@@ -234,8 +239,9 @@ class NcentralEmulatorState(EmulatorState):
             "osId": str(700000000 + (sum(map(ord, os_label)) % 1000)) if os_label else "",
             "supportedOs": os_label.lower().replace(" ", "_").replace(".", "_") if os_label else "",
             "supportedOsLabel": os_label,
-            "lastLoggedInUser": user,
-            "stillLoggedIn": bool(user) and device.online,
+            # As the document has them: "-" for no user, stillLoggedIn a string ("" when unknown).
+            "lastLoggedInUser": user or "-",
+            "stillLoggedIn": ("true" if device.online else "false") if user else "",
             "licenseMode": "Professional" if agent else "Essential",
             "orgUnitId": int(device.site_id),
             "soId": SO_ID,
@@ -245,7 +251,10 @@ class NcentralEmulatorState(EmulatorState):
             "siteId": int(device.site_id),
             "siteName": (site.name.rpartition(" – ")[2] or site.name) if site else "",
             "applianceId": 300_000 + (appliance_index if appliance_index is not None else device.index),
-            "lastApplianceCheckinTime": _iso(device.last_seen),
+            # No offset on most devices (the form N-central uses for most timestamps), `…Z` on every fifth.
+            "lastApplianceCheckinTime": _iso(device.last_seen) if device.index % 5 == 0
+            else device.last_seen.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds"),
+            "deviceStatus": {"state": 1 if device.online else 0, "status": 0},
         }
         body.update({k: v for k, v in device.extra.items() if k != "deviceClass"})
         return body
