@@ -113,6 +113,8 @@ LOGOUT_REDIRECT_URL = "web:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("RMMBRIDGE_TIME_ZONE", "UTC")
+# how numbers written as text are read (spreadsheet imports; each import may choose the other one)
+DECIMAL_SEPARATOR = "," if os.environ.get("RMMBRIDGE_DECIMAL_SEPARATOR", ".").strip() == "," else "."
 USE_I18N = False
 USE_TZ = True
 
