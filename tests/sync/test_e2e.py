@@ -276,3 +276,19 @@ def test_old_preview_does_not_duplicate_devices_imported_since(integration: Inte
     assert Asset.objects.count() == count
     assert again.status == SyncStatus.PARTIAL
     assert "was imported after this preview was made" in " ".join(again.errors)
+
+
+def test_a_partial_run_that_deactivated_an_asset_says_so(integration: Integration, datto: Any) -> None:
+    """Issue repro: one malformed site (skipped) plus one device deleted in the RMM."""
+    run_sync(integration.pk)
+    gone = live_devices(datto)[0]
+    datto.state.remove_device(gone.id)
+    datto.state.faults.add("malformed-item:GET:/api/v2/account/sites:times=1")
+    run = run_sync(integration.pk)
+    assert run.status == SyncStatus.PARTIAL
+    deactivated = Asset.objects.filter(active=False).count()
+    assert deactivated == 1
+    text = " ".join([run.message, *run.warnings])
+    assert "not deactivated" not in text
+    assert "no asset was deactivated" not in text
+    assert "1 asset(s) no longer in the RMM were deactivated" in run.message
