@@ -36,7 +36,7 @@ OPERATE_VIEWS = frozenset({
     "integrator:run_now", "alerts:test_ticket", "alerts:outbox_retry", "alerts:upload", "alerts:event_detail",
     "alerts:ticket_panel",
 })
-ANYONE_VIEWS = frozenset({"web:logout", "web:login", "web:otp_verify"})
+ANYONE_VIEWS = frozenset({"web:logout", "web:login"})
 
 
 def required_permission(view_name: str, method: str) -> str | None:
