@@ -292,3 +292,27 @@ def test_a_partial_run_that_deactivated_an_asset_says_so(integration: Integratio
     assert "not deactivated" not in text
     assert "no asset was deactivated" not in text
     assert "1 asset(s) no longer in the RMM were deactivated" in run.message
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("huge", ["1e999999999", "1e1000000", "9" * 5000])
+def test_a_huge_number_from_the_rmm_is_refused_quickly_not_parsed(integration: Integration, datto: Any,
+                                                                   huge: str) -> None:
+    """Field mappings coerce values too: numeric text is capped before it is parsed (it used to hang)."""
+    from rmmbridge.servicedesk.actions import do_create_field_definition
+    from rmmbridge.sync.models import FieldMapping
+    from rmmbridge.sync.snapshot import sync_config
+
+    sync_config(integration)
+    do_create_field_definition(Actor.cli("person"), "capacity", label="Capacity", data_type="decimal")
+    do_create_field_definition(Actor.cli("person"), "count", label="Count", data_type="integer")
+    FieldMapping.objects.create(integration=integration, source="hostname", target="capacity")
+    FieldMapping.objects.create(integration=integration, source="hostname", target="count")
+    device = live_devices(datto)[0]
+    datto.state.update_device(device.id, hostname=huge)
+    run = run_sync(integration.pk)
+    assert run.status == SyncStatus.SUCCESS
+    assert any("Field 'Capacity' expects a decimal number" in w for w in run.warnings), run.warnings
+    asset = ref_asset(integration, device.id)
+    assert "capacity" not in asset.values
+    assert "count" not in asset.values
