@@ -78,8 +78,23 @@ def _b64_decode(run: str) -> bytes | None:
         return None
 
 
+@lru_cache(maxsize=512)
+def base64_cores(secret: str) -> tuple[str, ...]:
+    """The base64 text any encoding of data containing `secret` must contain (one per alignment, both alphabets)."""
+    data = secret.encode("utf-8", "surrogatepass")
+    cores: list[str] = []
+    for offset, start in ((0, 0), (1, 2), (2, 3)):
+        core = base64.b64encode(b"\0" * offset + data).decode()[start:((offset + len(data)) * 8) // 6]
+        if len(core) >= 4:
+            cores += [core, core.replace("+", "-").replace("/", "_")]
+    return tuple(dict.fromkeys(cores))
+
+
 def _redact_base64(text: str, secrets: list[str]) -> str:
     """Replace every base64 run whose decoded bytes contain a secret (e.g. Basic auth of `user:secret`)."""
+    secrets = [s for s in secrets if any(core in text for core in base64_cores(s))]
+    if not secrets:
+        return text  # no base64 of any secret can be in the text: skip decoding every run
     encoded = [s.encode("utf-8", "surrogatepass") for s in secrets]
 
     def replace(match: re.Match[str]) -> str:
@@ -100,7 +115,9 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in known:
         if secret in text:
             text = text.replace(secret, REDACTED)
-        text = secret_pattern(secret).sub(REDACTED, text)
+        # every encoded form holds at least one escape character: without one, only the literal could be there
+        if "%" in text or "\\" in text or "&" in text or (" " in secret and "+" in text):
+            text = secret_pattern(secret).sub(REDACTED, text)
     if known:
         text = _redact_base64(text, known)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
