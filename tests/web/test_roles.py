@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import pytest
@@ -133,7 +134,6 @@ def test_user_cli_creates_lists_and_changes_roles() -> None:
     assert tech.groups.count() == 1
     out = io.StringIO()
     call_command("user", "list", "--json", stdout=out)
-    assert {"username": "technician-person", "role": "administrator", "active": True} in __import__(
-        "json").loads(out.getvalue())
+    assert {"username": "technician-person", "role": "administrator", "active": True} in json.loads(out.getvalue())
     with pytest.raises(Exception, match="exists already"):
         call_command("user", "create", "technician-person", "--role", "read-only", stdout=io.StringIO())
