@@ -102,6 +102,12 @@ def test_shift_jis_and_utf16_files_decode_and_show_their_encoding(desk: None, ad
     assert "経理部のモニター（東京）" in page
 
 
+def test_a_nul_character_is_an_error_naming_the_cell(desk: None) -> None:
+    """Found by the fuzz test on PostgreSQL: a NUL in a cell reached a query and gave a DataError."""
+    with pytest.raises(SpreadsheetError, match="Cell C2 contains a NUL character"):
+        plan_of(csv_data([HEADER[:4], ["Acme", "Monitor", "M\x00-1", "N"]]))
+
+
 def test_undecodable_bytes_are_an_error(desk: None) -> None:
     with pytest.raises(SpreadsheetError, match="CSV UTF-8"):
         read_sheet("a.csv", b"\xef\xbb\xbfName\nok\n\xff\xfe\xfa bad\n")  # UTF-8 by its mark, then not UTF-8

@@ -188,6 +188,11 @@ def read_sheet(filename: str, data: bytes, decimal_separator: str = ".") -> Shee
         rows = _read_xlsx(data)
     else:
         raise SpreadsheetError(f"'{filename}' is not a spreadsheet: upload a .csv, .xlsx, .xls or .ods file.")
+    for number, row in enumerate(rows, start=1):
+        for column, cell in enumerate(row, start=1):
+            if isinstance(cell, str) and "\x00" in cell:  # no database stores it; it means a wrong encoding
+                raise SpreadsheetError(f"Cell {column_letter(column)}{number} contains a NUL character (byte 0), "
+                                       "which cannot be stored; remove it, or save the file as CSV UTF-8.")
     start = 0
     while start < len(rows) and all(c in (None, "") for c in rows[start]):
         start += 1
