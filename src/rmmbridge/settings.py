@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "rmmbridge.web",
     "rmmbridge.servicedesk",
     "rmmbridge.integrations",
@@ -52,15 +57,40 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "rmmbridge.web.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "rmmbridge.servicedesk.roles.RoleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Failed logins are throttled per account and per address (django-axes): after RMMBRIDGE_LOGIN_FAILURE_LIMIT
+# failures (default 5) that account, and that address, wait RMMBRIDGE_LOGIN_COOLOFF_MINUTES (default 15).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(os.environ.get("RMMBRIDGE_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("RMMBRIDGE_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_VERBOSE = False
+if env_bool("RMMBRIDGE_TRUST_X_FORWARDED_FOR"):  # behind a reverse proxy that sets it: throttle the real address
+    AXES_IPWARE_PROXY_COUNT = 1
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+OTP_TOTP_ISSUER = "rmmbridge"
+
+# Content-Security-Policy of every page: scripts only from our own static files (no inline script anywhere).
+CONTENT_SECURITY_POLICY = os.environ.get(
+    "RMMBRIDGE_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 
 ROOT_URLCONF = "rmmbridge.urls"
 WSGI_APPLICATION = "rmmbridge.wsgi.application"
@@ -114,6 +144,8 @@ LOGOUT_REDIRECT_URL = "web:login"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("RMMBRIDGE_TIME_ZONE", "UTC")
+# how numbers written as text are read (spreadsheet imports; each import may choose the other one)
+DECIMAL_SEPARATOR = "," if os.environ.get("RMMBRIDGE_DECIMAL_SEPARATOR", ".").strip() == "," else "."
 USE_I18N = False
 USE_TZ = True
 
@@ -124,8 +156,11 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_HTTPONLY = True
+# Cookies are marked Secure on every HTTPS request (web.security); RMMBRIDGE_SECURE_COOKIES=1 marks them always.
 SESSION_COOKIE_SECURE = env_bool("RMMBRIDGE_SECURE_COOKIES")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+if env_bool("RMMBRIDGE_TRUST_X_FORWARDED_PROTO"):  # behind a TLS-terminating proxy that sets it
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

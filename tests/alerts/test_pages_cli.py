@@ -32,9 +32,13 @@ def test_alerting_setup_page_and_test_ticket(desk: Desk, admin_client: Any) -> N
     assert config.webhook_secret not in body  # never shown back…
     assert config.webhook_secret not in config.webhook_secret_encrypted  # …and encrypted at rest
     assert "Datto RMM Alerts" in body
-    regenerated = admin_client.post(f"/alerts/integration/{desk.integration.pk}/webhook-secret/", follow=True)
+    regenerated = admin_client.post(f"/alerts/integration/{desk.integration.pk}/webhook-secret/")
     config.refresh_from_db()
-    assert f"shown only now; paste it into the RMM): {config.webhook_secret}" in regenerated.content.decode()
+    assert regenerated.status_code == 200  # shown once on the answer page itself…
+    assert f"<pre id=\"webhook-secret\" data-secret>{config.webhook_secret}</pre>" in regenerated.content.decode()
+    assert regenerated["Cache-Control"] == "no-store"
+    for cookie in regenerated.cookies.values():  # …never in the messages cookie (or any other)
+        assert config.webhook_secret not in cookie.value
     assert config.webhook_secret not in admin_client.get(f"/alerts/integration/{desk.integration.pk}/").content.decode()
     answer = admin_client.post(f"/alerts/integration/{desk.integration.pk}/test-ticket/", follow=True)
     ticket = Ticket.objects.get()

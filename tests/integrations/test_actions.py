@@ -114,7 +114,8 @@ def test_test_integration_sets_status(integration: Integration, closed_port_url:
     assert integration.status == IntegrationStatus.NEEDS_REAUTH
     assert "401 Unauthorized" in integration.last_error
 
-    actions.do_update_credentials(ACTOR, integration, {"api_url": closed_port_url})
+    secrets = {k: integration.get_credentials()[k] for k in ("api_key", "api_secret")}
+    actions.do_update_credentials(ACTOR, integration, {"api_url": closed_port_url, **secrets})
     result = actions.do_test_integration(ACTOR, integration)
     assert result.error_key == "cannot_connect"
     integration.refresh_from_db()

@@ -140,7 +140,11 @@ def test_save_tests_changed_credentials_only(admin_client: Any, integration: Int
     detail = reverse("integrations:integration_detail", args=[integration.pk])
     form = {**_form(datto_creds, name=integration.name), "api_key": "", "api_secret": ""}
     # The RMM being unreachable does not block a rename: unchanged credentials are not re-tested.
-    moved = {**form, "api_url": closed_port_url}
+    # a new address needs the secrets again (they are never sent to a changed address on their own)
+    html = admin_client.post(detail, {**form, "api_url": closed_port_url}).content.decode()
+    assert "sends the credentials to a new address" in html
+    moved = {**form, "api_url": closed_port_url, "api_key": datto_creds["api_key"],
+             "api_secret": datto_creds["api_secret"]}
     html = admin_client.post(detail, moved).content.decode()
     assert "Validation failed" in html
     assert "stored credentials were kept" in html

@@ -21,7 +21,17 @@ def test_health_json_for_probes_needs_no_login(db: Any) -> None:
     assert body["status"] == "ok"
     assert body["checks"]["database"] == "ok"
     assert body["mode"] == "embedded"
-    assert set(body["jobs"]) == {"queued", "running", "deferred"}
+    assert "jobs" not in body  # no counts for an anonymous probe
+    assert "outbox_backlog" not in body
+
+
+def test_health_counts_need_a_session_or_the_token(db: Any, settings: Any, admin_client: Any) -> None:
+    settings.METRICS_TOKEN = "probe-token-123"
+    assert "jobs" not in Client().get("/ops/health/", HTTP_AUTHORIZATION="Bearer wrong").json()
+    with_token = Client().get("/ops/health/", HTTP_AUTHORIZATION="Bearer probe-token-123").json()
+    assert set(with_token["jobs"]) == {"queued", "running", "deferred"}
+    assert "outbox_backlog" in with_token
+    assert set(admin_client.get("/ops/health/").json()["jobs"]) == {"queued", "running", "deferred"}
 
 
 def test_health_page_for_people(admin_client: Any, schedule: Any) -> None:

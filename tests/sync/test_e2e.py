@@ -276,3 +276,43 @@ def test_old_preview_does_not_duplicate_devices_imported_since(integration: Inte
     assert Asset.objects.count() == count
     assert again.status == SyncStatus.PARTIAL
     assert "was imported after this preview was made" in " ".join(again.errors)
+
+
+def test_a_partial_run_that_deactivated_an_asset_says_so(integration: Integration, datto: Any) -> None:
+    """Issue repro: one malformed site (skipped) plus one device deleted in the RMM."""
+    run_sync(integration.pk)
+    gone = live_devices(datto)[0]
+    datto.state.remove_device(gone.id)
+    datto.state.faults.add("malformed-item:GET:/api/v2/account/sites:times=1")
+    run = run_sync(integration.pk)
+    assert run.status == SyncStatus.PARTIAL
+    deactivated = Asset.objects.filter(active=False).count()
+    assert deactivated == 1
+    text = " ".join([run.message, *run.warnings])
+    assert "not deactivated" not in text
+    assert "no asset was deactivated" not in text
+    assert "1 asset(s) no longer in the RMM were deactivated" in run.message
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("huge", ["1e999999999", "1e1000000", "9" * 5000])
+def test_a_huge_number_from_the_rmm_is_refused_quickly_not_parsed(integration: Integration, datto: Any,
+                                                                   huge: str) -> None:
+    """Field mappings coerce values too: numeric text is capped before it is parsed (it used to hang)."""
+    from rmmbridge.servicedesk.actions import do_create_field_definition
+    from rmmbridge.sync.models import FieldMapping
+    from rmmbridge.sync.snapshot import sync_config
+
+    sync_config(integration)
+    do_create_field_definition(Actor.cli("person"), "capacity", label="Capacity", data_type="decimal")
+    do_create_field_definition(Actor.cli("person"), "count", label="Count", data_type="integer")
+    FieldMapping.objects.create(integration=integration, source="hostname", target="capacity")
+    FieldMapping.objects.create(integration=integration, source="hostname", target="count")
+    device = live_devices(datto)[0]
+    datto.state.update_device(device.id, hostname=huge)
+    run = run_sync(integration.pk)
+    assert run.status == SyncStatus.SUCCESS
+    assert any("Field 'Capacity' expects a decimal number" in w for w in run.warnings), run.warnings
+    asset = ref_asset(integration, device.id)
+    assert "capacity" not in asset.values
+    assert "count" not in asset.values

@@ -167,13 +167,15 @@ def test_ticket(request: HttpRequest, integration_id: int) -> HttpResponse:
 
 @require_POST
 def regenerate_secret(request: HttpRequest, integration_id: int) -> HttpResponse:
-    """A new webhook secret, shown once in the message so it can be pasted into the RMM."""
+    """A new webhook secret, shown once on the answer page so it can be pasted into the RMM."""
     integration = get_object_or_404(Integration, pk=integration_id)
     config, _ = AlertingConfig.objects.get_or_create(integration=integration)
     secret = config.regenerate_webhook_secret()
     config.save()
-    messages.warning(request, f"New webhook secret (shown only now; paste it into the RMM): {secret}")
-    return HttpResponseRedirect(reverse("alerts:integration_alerting", args=[integration.pk]))
+    # Shown once on this page, never put in the messages cookie or a URL; the page is not cached.
+    response = render(request, "alerts/webhook_secret.html", {"integration": integration, "secret": secret})
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 
@@ -14,10 +14,24 @@ class CredentialSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
+    #: fields that decide where the secrets are sent; None = every URL, host, tenant, region or domain field
+    destination_fields: ClassVar[tuple[str, ...] | None] = None
+
     @classmethod
     def secret_keys(cls) -> tuple[str, ...]:
         """Names of the fields that hold secrets."""
         return tuple(name for name, f in cls.model_fields.items() if f.annotation is SecretStr)
+
+    @classmethod
+    def destination_keys(cls) -> tuple[str, ...]:
+        """Names of the non-secret fields that decide where the secrets are sent (changing one needs them again)."""
+        if cls.destination_fields is not None:
+            return cls.destination_fields
+        words = ("url", "host", "hostname", "tenant", "region", "domain", "server", "instance", "endpoint")
+        return tuple(
+            name for name in cls.model_fields
+            if name not in cls.secret_keys() and any(name == w or name.endswith("_" + w) for w in words)
+        )
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> CredentialSpec:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from rmmbridge.common.redact import redact_text
+from rmmbridge.common.redact import max_encoded_length, redact_text
 from rmmbridge.connectors.errors import (
     ConnectorAuthError,
     ConnectorError,
@@ -95,9 +95,9 @@ class Redactor:
         return redact_text(text, self.values())
 
     def longest(self) -> int:
-        """Length of the longest known secret (how far past a cut a secret that starts before it can reach)."""
+        """Length of the longest known secret in its longest encoded form (how far past a cut it can reach)."""
         with self._lock:
-            return max((len(s) for s in self._secrets), default=0)
+            return max((max_encoded_length(s) for s in self._secrets), default=0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -186,13 +186,31 @@ def merged_credentials(integration: Integration, changes: Mapping[str, Any]) -> 
             f"Unknown credential key(s) {', '.join(unknown)} for {integration.vendor_name}; "
             f"valid keys: {', '.join(spec.model_fields)}."
         )
-    merged = dict(integration.get_credentials())
+    stored = dict(integration.get_credentials())
+    merged = dict(stored)
     for key, value in changes.items():
-        blank = value is None or (isinstance(value, str) and value.strip() == "")
-        if key in secrets and blank:
+        if key in secrets and _blank(value):
             continue
         merged[key] = value
-    return clean_credentials(spec, merged)
+    kept = [key for key in spec.secret_keys() if stored.get(key) and (key not in changes or _blank(changes[key]))]
+    clean = clean_credentials(spec, merged)
+    moved = [key for key in spec.destination_keys() if clean.get(key) != stored.get(key)]
+    if moved and kept:
+        fields = spec.model_fields
+        raise ValidationError(
+            f"Changing {_titles(fields, moved)} sends the credentials to a new address: enter "
+            f"{_titles(fields, kept)} again (the stored secrets are never sent to a changed address)."
+        )
+    return clean
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _titles(fields: Mapping[str, Any], keys: list[str]) -> str:
+    names = [f"'{fields[key].title or key}'" for key in keys]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def do_update_credentials(

@@ -22,6 +22,7 @@ from rmmbridge.integrations.models import Integration, IntegrationModule, Reques
 from rmmbridge.integrations.panels import panel_links
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.htmx import is_htmx
+from rmmbridge.servicedesk.roles import can_administer
 
 BODY_PREVIEW = 300
 LOG_PAGE_SIZE = 100
@@ -124,7 +125,7 @@ def _detail_form(integration: Integration, data: Any = None) -> CredentialsForm:
                            secrets_set={k: bool(stored.get(k)) for k in secrets})
 
 
-def _detail_context(integration: Integration, form: CredentialsForm) -> dict[str, Any]:
+def _detail_context(integration: Integration, form: CredentialsForm, request: HttpRequest) -> dict[str, Any]:
     try:
         integration.get_credentials()
         decrypt_error = ""
@@ -136,6 +137,7 @@ def _detail_context(integration: Integration, form: CredentialsForm) -> dict[str
         "panels": panel_links(int(integration.pk)),
         "recent_log": _log_rows(integration.request_log.all()[:10]),
         "decrypt_error": decrypt_error,
+        "show_bodies": can_administer(request.user),
     }
 
 
@@ -170,7 +172,7 @@ def integration_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Saved." + (f" {result.message}" if result else ""))
             return redirect("integrations:integration_detail", pk=integration.pk)
-    return render(request, "integrations/integration_detail.html", _detail_context(integration, form))
+    return render(request, "integrations/integration_detail.html", _detail_context(integration, form, request))
 
 
 @require_POST
@@ -244,4 +246,4 @@ def request_log(request: HttpRequest, pk: int) -> HttpResponse:
     page = Paginator(entries, LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "integrations/request_log.html",
                   {"integration": integration, "page": page, "rows": _log_rows(page.object_list),
-                   "failed_only": failed_only})
+                   "failed_only": failed_only, "show_bodies": can_administer(request.user)})

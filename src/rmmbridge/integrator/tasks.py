@@ -362,6 +362,13 @@ def requeue_after() -> timedelta:
     return timedelta(seconds=float(os.environ.get("RMMBRIDGE_REQUEUE_AFTER", "600")))
 
 
+def close_dead_sync_runs(now: datetime | None = None) -> int:
+    """Close sync runs left running by a process that died (see integrator.runs)."""
+    from rmmbridge.integrator.runs import close_dead_sync_runs as close
+
+    return close(now)
+
+
 def close_orphan_sync_runs(job: JobRun) -> int:
     """Mark the SyncRuns a lost attempt of `job` left running as failed, so the run record stays consistent."""
     if job.kind != JobKind.SYNC or job.integration_id is None or job.started_at is None:
@@ -402,6 +409,7 @@ def tick(
     now = now or utcnow()
     result = TickResult()
     result.recovered = [job.pk for job in recover_lost(now, queued_after=requeue_after())]
+    close_dead_sync_runs(now)  # runs started from the UI or the CLI whose process died
     result.planned = [job.pk for job in plan_due(now)]
     if outbox and (job := plan_outbox(now)) is not None:
         result.planned.append(job.pk)

@@ -22,9 +22,18 @@ from rmmbridge.integrator.tasks import refresh_next_run, schedule_for, trigger_n
 from rmmbridge.servicedesk.actions import Actor
 
 
+def _bearer_ok(request: HttpRequest) -> bool:
+    """The request carries `Authorization: Bearer <RMMBRIDGE_METRICS_TOKEN>` (and a token is configured)."""
+    token = settings.METRICS_TOKEN
+    header = request.headers.get("Authorization", "")
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return bool(token and given) and hmac.compare_digest(given.encode(), token.encode())
+
+
 @login_not_required
 def health(request: HttpRequest) -> HttpResponse:
-    """JSON for probes (200 healthy / 503 not); people with a browser session get the HTML page."""
+    """JSON for probes (200 healthy / 503 not; counts only with a session or the metrics token); people with a
+    browser session get the HTML page."""
     current = status.collect(checks=True)
     ok = status.healthy(current.checks)
     wants_html = "text/html" in request.headers.get("Accept", "") and request.GET.get("format") != "json"
@@ -34,6 +43,10 @@ def health(request: HttpRequest) -> HttpResponse:
         "status": "ok" if ok else "error",
         "mode": current.mode,
         "checks": current.checks,
+    }
+    if not (request.user.is_authenticated or _bearer_ok(request)):
+        return JsonResponse(payload, status=200 if ok else 503)  # counts only with a session or the token
+    payload |= {
         "outbox_backlog": current.outbox_backlog,
         "queue_depth": current.queue_depth,
         "jobs": {"queued": current.queued_jobs, "running": current.running_jobs, "deferred": current.deferred_jobs},

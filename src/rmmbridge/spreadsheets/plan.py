@@ -11,9 +11,17 @@ from django.core.exceptions import ValidationError
 from django.db.models.functions import Lower
 
 from rmmbridge.servicedesk.actions import validate_values
-from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, coerce_value
+from rmmbridge.servicedesk.fieldtypes import (
+    DataType,
+    FieldValueError,
+    NumberFormatError,
+    coerce_value,
+    normalize_number_text,
+)
 from rmmbridge.servicedesk.models import Asset, AssetType, Customer, EndUser, FieldDefinition, FieldKind, Site
-from rmmbridge.spreadsheets.reader import Cell, Sheet
+from rmmbridge.spreadsheets.reader import Cell, Sheet, column_letter
+
+NUMERIC_TYPES = (DataType.INTEGER.value, DataType.DECIMAL.value)
 
 # Fixed columns (case-insensitive). Every other column is an asset field (by name or label) or `$CF<name>`.
 CUSTOMER, SITE, ASSET_TYPE, ASSET_TAG, NAME, USER, PARENT_TAG, ACTIVE = (
@@ -37,6 +45,7 @@ class RowPlan:
     label: str = ""
     changes: dict[str, list[Any]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    duplicate_of: int | None = None  # the earlier row of the file this one repeats
     resolved: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def as_json(self) -> dict[str, Any]:
@@ -52,6 +61,8 @@ class ImportPlan:
     columns: dict[str, str]
     warnings: list[str]
     rows: list[RowPlan]
+    encoding: str = ""
+    decimal_separator: str = "."
 
     @property
     def counts(self) -> dict[str, int]:
@@ -62,6 +73,8 @@ class ImportPlan:
 
     def as_json(self) -> dict[str, Any]:
         return {"columns": self.columns, "warnings": self.warnings, "counts": self.counts,
+                "encoding": self.encoding, "decimal_separator": self.decimal_separator,
+                "duplicates": sum(1 for r in self.rows if r.duplicate_of),
                 "rows": [r.as_json() for r in self.rows]}
 
 
@@ -143,6 +156,7 @@ def build_plan(sheet: Sheet) -> ImportPlan:
         users_by_name[(user.customer_id, user.name.lower())].append(user)
 
     plans: list[RowPlan] = []
+    seen: dict[tuple[Any, ...], int] = {}  # identity (tag, or customer + name) → first row with it
     for number, row in sheet.rows:
         plan = RowPlan(row=number, action="error")
         plans.append(plan)
@@ -171,6 +185,15 @@ def build_plan(sheet: Sheet) -> ImportPlan:
             mapping[t]: row[index[t]] for t in sheet.header if t in mapping and mapping[t] not in FIXED_COLUMNS
         }
         raw_values = {k: v for k, v in raw_values.items() if v not in (None, "")}
+        for key, raw in list(raw_values.items()):
+            definition = definitions.get(key)
+            if definition is not None and definition.data_type in NUMERIC_TYPES and isinstance(raw, str):
+                try:
+                    raw_values[key] = normalize_number_text(raw, sheet.decimal_separator)
+                except NumberFormatError as exc:
+                    title = next(t for t in sheet.header if mapping.get(t) == key)
+                    plan.errors.append(f"Cell {column_letter(index[title] + 1)}{number} ('{title}'): {exc}.")
+                    del raw_values[key]
         values: dict[str, Any] = {}
         try:
             values = validate_values(raw_values, definitions)
@@ -217,6 +240,16 @@ def build_plan(sheet: Sheet) -> ImportPlan:
                 plan.errors.append(f"Name '{name}' matches {len(found)} assets of '{customer.name}'; add an Asset Tag.")
             elif found and not (tag and found[0].asset_tag):
                 existing, plan.reason = found[0], f"matched by name '{name}' within customer '{customer.name}'"
+        if customer is not None and not plan.errors:
+            identity = ("tag", tag.lower()) if tag else ("name", customer.pk, name.lower())
+            first = seen.get(identity)
+            if first is not None:
+                plan.duplicate_of = first
+                what = f"asset tag '{tag}'" if tag else f"name '{name}' for customer '{customer.name}' and no asset tag"
+                plan.errors.append(f"Row {number} repeats row {first} (same {what}): remove one of the two rows"
+                                   + ("." if tag else " or give each an asset tag."))
+            else:
+                seen[identity] = number
         if plan.errors:
             continue
         assert customer is not None
@@ -240,4 +273,9 @@ def build_plan(sheet: Sheet) -> ImportPlan:
         plan.changes = {k: [now[k], v] for k, v in wanted.items() if v is not None and now[k] != v}
         plan.changes.update({k: [current.values.get(k), v] for k, v in values.items() if current.values.get(k) != v})
         plan.action = "update" if plan.changes else "unchanged"
-    return ImportPlan(columns=mapping, warnings=warnings, rows=plans)
+    duplicates = sum(1 for p in plans if p.duplicate_of)
+    if duplicates:
+        warnings.append(f"{duplicates} row(s) repeat an earlier row of this file and will not be imported; "
+                        "see the rows marked as duplicates.")
+    return ImportPlan(columns=mapping, warnings=warnings, rows=plans, encoding=sheet.encoding,
+                      decimal_separator=sheet.decimal_separator)

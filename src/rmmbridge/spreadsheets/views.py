@@ -12,7 +12,7 @@ from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.spreadsheets.models import SpreadsheetImport
 from rmmbridge.spreadsheets.reader import MAX_BYTES, SpreadsheetError
 from rmmbridge.spreadsheets.sample import sample_workbook
-from rmmbridge.spreadsheets.services import apply_import, create_preview
+from rmmbridge.spreadsheets.services import apply_import, create_preview, default_decimal_separator
 
 ACTIONS = ("create", "update", "unchanged", "error")
 ROWS_SHOWN = 500
@@ -20,17 +20,23 @@ ROWS_SHOWN = 500
 
 class UploadForm(forms.Form):
     file = forms.FileField(help_text="A .csv, .xlsx, .xls or .ods file; the first row names the columns.")
+    decimal_separator = forms.ChoiceField(
+        choices=[(".", "Point: 1,234.5"), (",", "Comma: 1.234,5")], required=False,
+        help_text="How numbers written as text are read (cells typed as numbers are always exact).",
+    )
 
 
 def upload(request: HttpRequest) -> HttpResponse:
     """Upload a spreadsheet; the next page previews it without writing anything."""
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None,
+                      initial={"decimal_separator": default_decimal_separator()})
     if request.method == "POST" and form.is_valid():
         uploaded = form.cleaned_data["file"]
         if uploaded.size > MAX_BYTES:
             form.add_error("file", f"The file is larger than {MAX_BYTES // (1024 * 1024)} MB.")
         else:
-            record = create_preview(uploaded.name, uploaded.read(), request.user)
+            record = create_preview(uploaded.name, uploaded.read(), request.user,
+                                    form.cleaned_data.get("decimal_separator") or None)
             return redirect("spreadsheets:preview", pk=record.pk)
     recent = SpreadsheetImport.objects.defer("content", "preview")[:10]
     return render(request, "spreadsheets/upload.html", {"form": form, "recent": recent})

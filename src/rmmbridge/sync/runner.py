@@ -166,6 +166,19 @@ def _apply_and_record(run: SyncRun, integration: Integration, ops: Sequence[Op],
     return result
 
 
+def skipped_warning(skipped: int, devices_complete: bool, ops: Sequence[Op]) -> str:
+    """What skipped malformed records meant for this run, saying truly whether assets were deactivated."""
+    if not devices_complete:
+        return (f"{skipped} malformed record(s) were skipped by the connector; the device list was incomplete, so "
+                "no missing device was deactivated.")
+    leaving = sum(1 for op in ops if op.entity == "assets" and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK))
+    if not leaving:
+        return (f"{skipped} malformed record(s) were skipped by the connector (not devices); no asset was "
+                "deactivated.")
+    return (f"{skipped} malformed record(s) were skipped by the connector (not devices); the device list was "
+            f"complete, so {leaving} asset(s) no longer in the RMM were deactivated or unlinked (see the rows).")
+
+
 def run_sync(
     integration_id: int,
     *,
@@ -214,11 +227,12 @@ def run_sync(
                                   entities=chosen, now=run.started_at)
             skipped = connector.skipped_records
             unreadable = connector.field_issues.summaries()  # "N devices had unreadable fields: ipAddresses (null)"
+            devices_complete = "assets" in remote.complete
         del remote, snapshot  # the plan is all that apply needs: keep peak memory down on large estates
         warnings = [*plan.warnings, *unreadable]
         if skipped:
-            warnings.append(f"{skipped} malformed record(s) were skipped by the connector; "
-                            "missing devices were not deactivated.")
+            warnings.append(skipped_warning(skipped, devices_complete, plan.ops))
+            run.message = " ".join(filter(None, [run.message, warnings[-1]]))
         value_warnings = [w for op in plan.ops for w in op.warnings]
         if value_warnings:
             examples = "; ".join(list(dict.fromkeys(value_warnings))[:3])

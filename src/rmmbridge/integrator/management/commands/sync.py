@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from rmmbridge.connectors.errors import ConnectorError
 from rmmbridge.integrator import locks
+from rmmbridge.integrator.runs import close_dead_sync_runs, sync_lock_name
 from rmmbridge.sync.models import SyncRun, SyncStatus
 from rmmbridge.sync.plan import ENTITIES
 
@@ -62,7 +63,8 @@ class Command(BaseCommand):
         error: ConnectorError | None = None
         try:
             # The same lock the integrator's sync jobs take: a CLI sync never overlaps a scheduled one.
-            with locks.hold(f"{locks.integration_lock_name(integration.pk)}:sync"):
+            with locks.hold(sync_lock_name(integration.pk)):
+                close_dead_sync_runs(integration_id=integration.pk, lock_held_by_caller=True)
                 run = run_sync(integration.pk, entities=entities, trigger="cli", actor_label="cli",
                                dry_run=options["dry_run"], confirm=options["yes"], progress=callback)
         except locks.LockBusy:

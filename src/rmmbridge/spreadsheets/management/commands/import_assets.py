@@ -12,6 +12,7 @@ from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.spreadsheets.apply import apply_sheet
 from rmmbridge.spreadsheets.plan import build_plan
 from rmmbridge.spreadsheets.reader import SpreadsheetError, read_sheet
+from rmmbridge.spreadsheets.services import default_decimal_separator
 
 
 class Command(BaseCommand):
@@ -21,11 +22,14 @@ class Command(BaseCommand):
         parser.add_argument("file", help="Path of a .csv, .xlsx, .xls or .ods file.")
         parser.add_argument("--apply", action="store_true", help="Write the changes (default: preview only).")
         parser.add_argument("--json", action="store_true", help="Print the plan (and result) as one JSON object.")
+        parser.add_argument("--decimal-separator", choices=[".", ","], default=None,
+                            help="How numbers written as text are read (default: RMMBRIDGE_DECIMAL_SEPARATOR or '.').")
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
         try:
-            sheet = read_sheet(path.name, path.read_bytes())
+            sheet = read_sheet(path.name, path.read_bytes(),
+                               options["decimal_separator"] or default_decimal_separator())
         except FileNotFoundError:
             raise CommandError(f"No such file: {path}") from None
         except SpreadsheetError as exc:
@@ -49,6 +53,8 @@ class Command(BaseCommand):
 
         console = Console(file=cast(IO[str], self.stdout._out), width=140)
         plan = output["plan"]
+        if plan.get("encoding"):
+            console.print(f"Read as {plan['encoding']} text; decimal separator '{plan['decimal_separator']}'.")
         for warning in plan["warnings"]:
             console.print(f"[yellow]warning:[/] {warning}")
         table = Table("Row", "Asset", "Action", "Why", "Changes / errors")
