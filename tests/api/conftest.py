@@ -27,13 +27,17 @@ class Caller:
         return self.client.post(path, body or {}, content_type="application/json", headers=self.headers())
 
 
-def make_token(username: str, scope: str, expires_in: timedelta | None = None) -> tuple[Any, str]:
+def make_token(
+    username: str, scope: str, expires_in: timedelta | None = None, role: str = "administrator",
+) -> tuple[Any, str]:
     from django.contrib.auth import get_user_model
 
     from rmmbridge.api.tokens import do_create_token
     from rmmbridge.servicedesk.actions import Actor
+    from rmmbridge.servicedesk.roles import assign_role
 
     user, _ = get_user_model().objects.get_or_create(username=username)
+    assign_role(user, role)
     return do_create_token(Actor.cli("test"), user, scope=scope, expires_in=expires_in)
 
 

@@ -140,3 +140,13 @@ def test_settings_page_shows_a_new_token_once_and_revokes(admin_client: Client) 
     assert token.revoked_at is not None
     entry = AuditEntry.objects.filter(object_type="apitoken", action="revoke").get()
     assert entry.source == "ui"
+
+
+def test_a_write_token_acts_within_its_user_s_role(db: Any) -> None:
+    read_only = Caller(Client(), make_token("viewer", "write", role="read-only")[1])
+    assert read_only.get("/api/v1/customers/").status_code == 200
+    body = problem(read_only.post("/api/v1/tickets/", {"summary": "x", "customer_id": 1}), 403)
+    assert "role" in body["detail"]
+    technician = Caller(Client(), make_token("tech", "write", role="technician")[1])
+    assert technician.post("/api/v1/tickets/99999/close/", {"note": "x"}).status_code == 404
+    problem(technician.post("/api/v1/integrations/99999/test/"), 403)

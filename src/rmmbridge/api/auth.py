@@ -72,5 +72,5 @@ def require(request: HttpRequest, permission: str) -> Principal:
         raise ApiProblem(403, f"This token ({who.token.prefix if who.token else ''}…) may only read; "
                               "create a token with scope 'write' to change things.")
     if not allowed(who.user, permission):
-        raise ApiProblem(403, f"Your user may not do '{permission}'; ask an administrator.")
+        raise ApiProblem(403, f"Your user's role does not allow '{permission}'; ask an administrator for that role.")
     return who

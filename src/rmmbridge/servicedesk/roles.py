@@ -29,6 +29,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ADMIN_VIEWS = frozenset({
     "integrations:integration_add", "integrations:module_toggle", "integrations:integration_test",
     "integrations:integration_toggle", "alerts:regenerate_secret", "web:otp_setup",
+    "apitokens:token_list", "apitokens:token_revoke",
 })
 # Namespaces and views whose writes a technician may make (everything else that writes needs ADMINISTER).
 OPERATE_NAMESPACES = frozenset({"servicedesk", "tickets", "syncjobs", "spreadsheets"})
@@ -73,15 +74,30 @@ def allowed(user: Any, permission: str | None) -> bool:
     return permission == VIEW and not user.groups.exists()
 
 
+def ensure_role_groups() -> dict[str, Any]:
+    """The role groups with their permissions, created when missing (a flushed test database, a restored dump)."""
+    from django.contrib.auth.models import Group, Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    role_type, _ = ContentType.objects.get_or_create(app_label="web", model="role")
+    perms = {}
+    for codename, name in PERMISSIONS.items():
+        perms[codename], _ = Permission.objects.get_or_create(
+            content_type=role_type, codename=codename, defaults={"name": name})
+    groups: dict[str, Any] = {}
+    for group_name, granted in ROLES.values():
+        groups[group_name], _ = Group.objects.get_or_create(name=group_name)
+        groups[group_name].permissions.add(*(perms[p.split(".", 1)[1]] for p in granted))
+    return groups
+
+
 def assign_role(user: Any, role: str) -> None:
     """Give `user` exactly one role (its group; administrators are staff so they can manage people)."""
     from django.contrib.auth.models import Group
 
     if role not in ROLES:
         raise ValueError(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.")
-    group = Group.objects.filter(name=ROLES[role][0]).first()
-    if group is None:
-        raise ValueError("The role groups do not exist yet: run `rmmbridge init` (or migrate) first.")
+    group = Group.objects.filter(name=ROLES[role][0]).first() or ensure_role_groups()[ROLES[role][0]]
     user.groups.remove(*Group.objects.filter(name__in=[g for g, _ in ROLES.values()]))
     user.groups.add(group)
     if not user.is_superuser:
