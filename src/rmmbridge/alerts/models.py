@@ -165,6 +165,9 @@ class AlertEvent(models.Model):
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     processed_at = models.DateTimeField(null=True, blank=True)
 
+    #: What intake found odd about the event while reading it (not a column: appended to `reason` when finished).
+    intake_notes: str = ""
+
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["status", "-id"]), models.Index(fields=["channel", "-id"])]

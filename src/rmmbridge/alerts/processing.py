@@ -148,7 +148,8 @@ def store_event(
 
 def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
     event.status = outcome.status
-    event.reason = outcome.reason[:5000]
+    notes = event.intake_notes
+    event.reason = (outcome.reason + (notes if notes and notes not in outcome.reason else ""))[:5000]
     event.ticket_id = outcome.ticket_id
     event.processed_at = utcnow()
     if outcome.results and not event.alert_key:
@@ -276,6 +277,7 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
     event.message_id = mail.message_id
     event.summary = (mail.subject or "(no subject)")[:255]
     problems = f" Notes on the message: {'; '.join(mail.problems)}." if mail.problems else ""
+    event.intake_notes = problems
     earlier = _earlier_copy(mail.message_id, int(event.pk))
     if earlier is not None:
         raise RejectEvent(EventStatus.DUPLICATE,
