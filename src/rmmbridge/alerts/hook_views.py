@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
@@ -14,6 +15,9 @@ from rmmbridge.alerts.models import AlertingConfig, Channel
 from rmmbridge.alerts.processing import process_event, store_event
 
 log = logging.getLogger(__name__)
+
+#: Seconds a sender is asked to wait (Retry-After) when the event could not be stored.
+RETRY_AFTER_SECONDS = 30
 
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-ninja-webhook", "x-datto-webhook")
 
@@ -67,7 +71,21 @@ def webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     if not config.enabled:
         return JsonResponse({"error": "Alerting is switched off for this integration."}, status=409)
     headers = {k: v for k, v in request.headers.items() if k.lower() in KEPT_HEADERS}
-    event = store_event(Channel.WEBHOOK, body, headers=headers, integration=config.integration)
-    outcome = process_event(event)
-    return JsonResponse({"event_id": outcome.event_id, "status": outcome.status, "ticket_id": outcome.ticket_id},
-                        status=202 if outcome.status != "error" else 500)
+    try:
+        event = store_event(Channel.WEBHOOK, body, headers=headers, integration=config.integration)
+    except DatabaseError as exc:  # not stored: the sender must send it again (never a 500 that drops it)
+        log.error("webhook for integration %s could not be stored: %s", config.integration_id, exc)
+        response = JsonResponse({"error": "The event could not be stored right now; send it again shortly."},
+                                status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    try:
+        outcome = process_event(event)
+    except Exception as exc:  # stored and committed: processed later by `rmmbridge alerts process-pending`
+        log.exception("webhook event %s stored but not processed", event.pk)
+        return JsonResponse({"event_id": event.pk, "status": "pending", "ticket_id": None,
+                             "error": f"Stored; processing failed ({type(exc).__name__}) and is retried."},
+                            status=202)
+    return JsonResponse({"event_id": outcome.event_id, "status": outcome.status, "ticket_id": outcome.ticket_id,
+                         "reason": outcome.reason[:500]},
+                        status=202)

@@ -146,10 +146,17 @@ def store_event(
     )
 
 
+def storable(text: str) -> str:
+    """Text any database stores: lone surrogates and NUL characters replaced (PostgreSQL refuses both)."""
+    return text.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
 def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
     event.status = outcome.status
     notes = event.intake_notes
-    event.reason = (outcome.reason + (notes if notes and notes not in outcome.reason else ""))[:5000]
+    event.reason = storable(outcome.reason + (notes if notes and notes not in outcome.reason else ""))[:5000]
+    event.summary = storable(event.summary or "")[:255]
+    event.message_id = storable(event.message_id or "")[:255]
     event.ticket_id = outcome.ticket_id
     event.processed_at = utcnow()
     if outcome.results and not event.alert_key:
@@ -160,16 +167,36 @@ def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
 
 
 def process_event(event: AlertEvent) -> Outcome:
-    """Process one stored event; safe to call again (an already processed event is not applied twice)."""
+    """Process one stored event; safe to call again (an already processed event is not applied twice).
+
+    Reading the event (which may ask the RMM's API) happens outside any transaction; only applying its facts
+    opens one, short and without network calls.
+    """
+    prepared = prepare_event(event)
+    if isinstance(prepared, Outcome):
+        return prepared
+    return apply_prepared(event, prepared)
+
+
+def prepare_event(event: AlertEvent) -> Outcome | list[AlertFacts]:
+    """The facts of a stored event (no transaction; may call the RMM), or its final outcome when it has none.
+
+    A poison event (one that cannot be read at all) is finished as an error with its reason; it never stops
+    the events after it.
+    """
     if event.status not in (EventStatus.PENDING, EventStatus.ERROR):
         return Outcome(int(event.pk), event.status, f"Already {event.status}: {event.reason}", event.ticket_id)
     try:
-        facts_list = _facts_for(event)
+        return _facts_for(event)
     except RejectEvent as exc:
         return _finish(event, Outcome(int(event.pk), exc.status, exc.reason, exc.ticket_id))
     except Exception as exc:
         log.exception("alert event %s could not be read", event.pk)
-        return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc}"))
+        return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc!r}"[:2000]))
+
+
+def apply_prepared(event: AlertEvent, facts_list: list[AlertFacts]) -> Outcome:
+    """Apply the facts of one event (each alert in its own short transaction; no network calls)."""
     if len(facts_list) == 1:
         return _process_single(event, facts_list[0])
     results: list[AlertResult] = []
@@ -802,7 +829,17 @@ def process_pending(limit: int = 500, channels: Sequence[str] | None = None) -> 
     query = AlertEvent.objects.filter(status=EventStatus.PENDING).order_by("id")
     if channels:
         query = query.filter(channel__in=channels)
-    return [process_event(event) for event in query[:limit]]
+    outcomes: list[Outcome] = []
+    for event in query[:limit]:
+        try:
+            outcomes.append(process_event(event))
+        except Exception as exc:  # a poison event is marked failed with its reason; the next ones still run
+            log.exception("alert event %s failed", event.pk)
+            reason = storable(f"Processing failed: {exc!r}")[:5000]
+            AlertEvent.objects.filter(pk=event.pk).update(status=EventStatus.ERROR, reason=reason,
+                                                          processed_at=utcnow())
+            outcomes.append(Outcome(int(event.pk), EventStatus.ERROR, reason))
+    return outcomes
 
 
 def create_test_ticket(integration: Integration) -> Outcome:
