@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -82,6 +83,8 @@ class AlertFacts:
     #: The asset already looked up for these facts (`asset_checked` tells None = "no asset" from "not looked").
     asset: Asset | None = None
     asset_checked: bool = False
+    #: When the sender says the event happened (a trigger older than the alert's resolution reopens nothing).
+    occurred_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,8 @@ class Outcome:
     reason: str
     ticket_id: int | None = None
     results: list[AlertResult] = field(default_factory=list)
+    #: The HTTP answer a webhook sender gets when it is not 202 (a refused body: 400 or 413).
+    http_status: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,11 +119,12 @@ class Outcome:
 class RejectEvent(Exception):
     """The event cannot be turned into alerts; the message says why (kept on the event)."""
 
-    def __init__(self, status: str, reason: str, ticket_id: int | None = None) -> None:
+    def __init__(self, status: str, reason: str, ticket_id: int | None = None, http_status: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.ticket_id = ticket_id
+        self.http_status = http_status
 
 
 # Storing -------------------------------------------------------------------------------------------
@@ -146,9 +152,12 @@ def store_event(
     )
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def storable(text: str) -> str:
     """Text any database stores: lone surrogates and NUL characters replaced (PostgreSQL refuses both)."""
-    return text.encode("utf-8", errors="replace").decode("utf-8").replace("\x00", "\ufffd")
+    return _UNSTORABLE.sub("\ufffd", text)
 
 
 def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
@@ -189,7 +198,8 @@ def prepare_event(event: AlertEvent) -> Outcome | list[AlertFacts]:
     try:
         return _facts_for(event)
     except RejectEvent as exc:
-        return _finish(event, Outcome(int(event.pk), exc.status, exc.reason, exc.ticket_id))
+        return _finish(event, Outcome(int(event.pk), exc.status, exc.reason, exc.ticket_id,
+                                      http_status=exc.http_status))
     except Exception as exc:
         log.exception("alert event %s could not be read", event.pk)
         return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc!r}"[:2000]))
@@ -714,6 +724,12 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         if _one(_SQL_STATE, [scope, facts.key]) is not None else None
     )
     current, ticket = _current(state)
+    if (facts.kind is EventKind.TRIGGER and state is not None and state.resolved_at is not None
+            and facts.occurred_at is not None and facts.occurred_at <= state.resolved_at):
+        return AlertResult(facts.key, Action.IGNORE.value,
+                           f"The event ({facts.occurred_at:%Y-%m-%d %H:%M:%S} UTC) is older than the alert's "
+                           f"resolution ({state.resolved_at:%Y-%m-%d %H:%M:%S} UTC); nothing reopened.",
+                           ticket.pk if ticket is not None else None)
     target: Target | None = None
     needs_target = current.ticket_open is False and (not facts.report_only or not current.exists)
     if facts.kind is EventKind.TRIGGER and needs_target:
