@@ -130,3 +130,11 @@ def test_a_10_mb_html_mail_over_smtp_is_stored_whole_and_processed_on_its_head()
     assert "only the first" in big.reason
     assert Ticket.objects.filter(alert_key__in=["huge-1", "normal-1"]).count() == 2
     assert all(t.assets.get() == desk.asset for t in Ticket.objects.all())
+
+
+@pytest.mark.parametrize("value", ["=??B?000000000?=", "=?utf-8?b?A?=", "=?x?q?=ZZ?="])
+def test_an_undecodable_encoded_word_is_kept_as_written(value: str) -> None:
+    """Found by the fuzz test: bad base64 in an encoded word raised HeaderParseError out of the parser."""
+    parsed = parse_email(f"From: {value}\r\nSubject: {value}\r\n\r\nbody\r\n".encode())
+    assert parsed.subject
+    assert parsed.body.strip() == "body"

@@ -85,6 +85,8 @@ class AlertFacts:
     asset_checked: bool = False
     #: When the sender says the event happened (a trigger older than the alert's resolution reopens nothing).
     occurred_at: datetime | None = None
+    #: How a close from this report was checked (shown in the closing note; "Unverified close: …" when not).
+    verification: str = ""
 
 
 @dataclass(frozen=True)
@@ -361,7 +363,62 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
         details=details,
         ticket_type=rule.ticket_type,
     )
+    if facts.kind is EventKind.RESOLVE:
+        return [_verified_recovery(facts, mail.headers)]
     return [_with_rmm_device(facts)]
+
+
+_DMARC_PASS = re.compile(r"(?i)\bdmarc\s*=\s*pass\b")
+
+
+def _verified_recovery(facts: AlertFacts, headers: dict[str, str]) -> AlertFacts:
+    """A recovery e-mail closes a ticket only when it can be trusted (a From header is easy to forge).
+
+    First the RMM's API is asked whether the alert is still open (outside any transaction); where it cannot
+    say, the receiving MTA's Authentication-Results (dmarc=pass) decides when the admin switched that on;
+    otherwise the close goes ahead and its note says it is unverified.
+    """
+    integration = facts.integration
+    asked = ""
+    if integration is not None and facts.external_id:
+        answer = _rmm_says_open(integration, facts.external_id)
+        if answer is True:
+            raise RejectEvent(EventStatus.REJECTED,
+                              f"Recovery e-mail for alert {facts.external_id} not applied: {integration.name} still "
+                              "shows the alert open (the mail may be forged); the ticket stays open.")
+        if answer is False:
+            return replace(facts, verification=f"Close confirmed with {integration.name}'s API (the alert is no "
+                                               "longer open there).")
+        asked = f"{integration.name}'s API could not confirm it"
+    else:
+        asked = "the RMM's API cannot read this alert"
+    config = config_for(integration)
+    if config is not None and config.recovery_needs_dmarc:
+        # The receiving MTA adds its Authentication-Results on top: only the first one is trusted.
+        first = headers.get("authentication-results", "").split("\n")[0]
+        if _DMARC_PASS.search(first):
+            return replace(facts, verification="Close verified by the receiving mail server (DMARC pass).")
+        raise RejectEvent(EventStatus.REJECTED,
+                          f"Recovery e-mail not applied: {asked}, and the mail has no DMARC pass in its "
+                          "Authentication-Results (required by the alerting options); the ticket stays open.")
+    return replace(facts, verification=f"Unverified close: {asked}, and DMARC is not checked.")
+
+
+def _rmm_says_open(integration: Integration, external_id: str) -> bool | None:
+    """True when the RMM lists the alert as open, False when it does not, None when it cannot be asked."""
+    from rmmbridge.connectors.base import Capability
+    from rmmbridge.integrations.connect import connector_for
+
+    if not integration.credentials_encrypted:
+        return None  # an e-mail-only integration: nothing to ask
+    try:
+        with connector_for(integration) as connector:
+            if not connector.supports(Capability.ALERTS_POLL):
+                return None
+            return any(alert.external_id == external_id for alert in connector.iter_alerts(RemoteState.OPEN))
+    except Exception as exc:  # no credentials, an API error, a timeout: the fallback decides
+        log.info("alert %s: could not ask %s whether it is open: %s", external_id, integration.name, exc)
+        return None
 
 
 def _earlier_copy(message_id: str, event_id: int) -> tuple[int, int | None] | None:
@@ -828,7 +885,8 @@ def _resolve_note(facts: AlertFacts, *, closing: bool) -> str:
     base = f"The alert was resolved in {vendor}"
     if facts.message:
         base += f": {facts.message[:2000]}"
-    return base + ("." if closing else ". The ticket stays open because a person has worked it.")
+    base += "." if closing else ". The ticket stays open because a person has worked it."
+    return f"{base}\n{facts.verification}" if facts.verification else base
 
 
 # Convenience entry points -------------------------------------------------------------------------

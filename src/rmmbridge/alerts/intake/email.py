@@ -7,6 +7,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -47,7 +48,9 @@ def _decode_header_value(value: object) -> str:
         return eight_bit
     try:
         return str(make_header(decode_header(text)))
-    except (LookupError, UnicodeDecodeError, ValueError, TypeError, AssertionError):
+    except (LookupError, UnicodeDecodeError, ValueError, TypeError, AssertionError, HeaderParseError):
+        pass
+    try:
         parts: list[str] = []
         for chunk, charset in decode_header(text):
             if isinstance(chunk, bytes):
@@ -55,6 +58,8 @@ def _decode_header_value(value: object) -> str:
             else:
                 parts.append(chunk)
         return "".join(parts)
+    except (LookupError, ValueError, TypeError, AssertionError, HeaderParseError):
+        return text  # an encoded word that cannot be decoded at all (bad base64): kept as written
 
 
 def _safe_charset(charset: str | None) -> str:
