@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -78,3 +79,47 @@ def datto_mail(uid: str, *, ip: str = "10.0.0.5", reason: str = "Disk C: below 1
     msg["Message-ID"] = message_id or make_msgid(domain="datto.example")
     msg.set_content(f"Device: {host}\nAlert: {reason}\nSite: Main\n")
     return msg.as_bytes()
+
+
+@pytest.fixture(autouse=True)
+def no_network_in_write_transaction(request: pytest.FixtureRequest) -> Iterator[list[str]]:
+    """Fail the test when any HTTP call (httpx, the connectors' client) is made inside a database transaction.
+
+    Wraps the real httpx transport (nothing is mocked): before each request it checks the calling thread's
+    Django connection. In a test without `transaction=True` the test itself runs inside a transaction, so there
+    only other threads (the SMTP workers, the live server) are checked.
+    """
+    import threading
+
+    import httpx
+    from django.db import connection
+
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or "transactional_db" in request.fixturenames
+                                     or "live_server" in request.fixturenames))
+    main = threading.get_ident()
+    violations: list[str] = []
+    real = httpx.HTTPTransport.handle_request
+
+    def guarded(self: httpx.HTTPTransport, http_request: httpx.Request) -> httpx.Response:
+        here = threading.get_ident()
+        checked = transactional or here != main
+        try:
+            inside = checked and connection.connection is not None and connection.in_atomic_block
+        except Exception:
+            inside = False
+        if inside:
+            text = (f"{http_request.method} {http_request.url} was sent inside a database transaction "
+                    f"(thread {threading.current_thread().name})")
+            violations.append(text)
+            if here == main:
+                raise AssertionError(text)
+        return real(self, http_request)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(httpx.HTTPTransport, "handle_request", guarded)
+    try:
+        yield violations
+    finally:
+        patch.undo()
+    assert violations == [], violations

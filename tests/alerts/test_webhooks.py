@@ -95,7 +95,7 @@ def test_unknown_token_or_wrong_vendor_is_404(desk: Desk) -> None:
 def test_bad_json_is_kept_with_a_reason(desk: Desk) -> None:
     answer = Client().post(_url(desk), b"{not json", content_type="application/json",
                            headers={"X-Webhook-Secret": desk.integration.alerting.webhook_secret})
-    assert answer.status_code == 202
+    assert answer.status_code == 400  # stored as rejected; the sender learns its body is wrong
     event = AlertEvent.objects.get()
     assert event.status == EventStatus.REJECTED
     assert "not JSON" in event.reason

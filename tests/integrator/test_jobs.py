@@ -328,3 +328,24 @@ def test_a_running_job_shows_its_progress(schedule: Any) -> None:
     note("assets", 1000, 1000)  # the end of a stage is always written
     job.refresh_from_db()
     assert job.progress == "assets: 1,000"
+
+
+@pytest.mark.parametrize("boot_seconds", [0.0, 0.5, 1.9, 5_000_000.0])
+def test_the_first_progress_note_is_written_whatever_the_monotonic_clock_reads(
+    schedule: Any, boot_seconds: float
+) -> None:
+    """A machine booted moments ago has a small monotonic clock: the first note must still be written."""
+    job = tasks.trigger_now(schedule.integration, "sync")
+    clock = [boot_seconds]
+    note = tasks.ProgressNote(job, every=2.0, clock=lambda: clock[0])
+    note("fetch devices", 10)
+    job.refresh_from_db()
+    assert job.progress == "fetch devices: 10"
+    clock[0] += 1.0
+    note("fetch devices", 20)  # within `every` of the first: skipped
+    job.refresh_from_db()
+    assert job.progress == "fetch devices: 10"
+    clock[0] += 1.5
+    note("fetch devices", 30)
+    job.refresh_from_db()
+    assert job.progress == "fetch devices: 30"

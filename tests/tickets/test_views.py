@@ -209,3 +209,20 @@ def test_ticket_types_page(admin_client: Any, desk: Desk, name: str) -> None:
     assert (hardware.active, hardware.default_priority) == (False, 4)
     response = admin_client.post(url, {"type_id": hardware.pk, "priority": "7"}, follow=True)
     assert "Priority must be 1 (critical)" in response.content.decode()
+
+
+@pytest.mark.parametrize("type_id", ["abc", "", "1.5", "١", "9" * 40, "1; DROP TABLE x"])
+def test_ticket_types_page_answers_a_bad_type_id_with_a_message_not_a_500(
+    admin_client: Any, desk: Desk, type_id: str
+) -> None:
+    url = reverse("tickets:ticket_types")
+    before = list(TicketType.objects.values_list("pk", "active", "default_priority").order_by("pk"))
+    response = admin_client.post(url, {"type_id": type_id, "toggle": "1"}, follow=True)
+    assert response.status_code == 200
+    assert "choose a type from the list" in response.content.decode()
+    assert list(TicketType.objects.values_list("pk", "active", "default_priority").order_by("pk")) == before
+
+
+def test_ticket_types_page_answers_an_unknown_type_id_404(admin_client: Any, desk: Desk) -> None:
+    response = admin_client.post(reverse("tickets:ticket_types"), {"type_id": "987654", "priority": "2"})
+    assert response.status_code == 404

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from rmmbridge.alerts.intake.webhooks import MAX_BODY_BYTES, SECRET_HEADERS, SIGNATURE_HEADERS, authenticate
-from rmmbridge.alerts.models import AlertingConfig, Channel
+from rmmbridge.alerts.intake.webhooks import (
+    MAX_BODY_BYTES,
+    REPLAY_WINDOW_SECONDS,
+    SECRET_HEADERS,
+    SIGNATURE_HEADERS,
+    authenticate,
+    body_digest,
+)
+from rmmbridge.alerts.models import AlertEvent, AlertingConfig, Channel, EventStatus
 from rmmbridge.alerts.processing import process_event, store_event
+from rmmbridge.common.clock import utcnow
 
 log = logging.getLogger(__name__)
+
+#: Seconds a sender is asked to wait (Retry-After) when the event could not be stored.
+RETRY_AFTER_SECONDS = 30
 
 KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-ninja-webhook", "x-datto-webhook")
 
@@ -71,7 +84,38 @@ def webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     if not config.enabled:
         return JsonResponse({"error": "Alerting is switched off for this integration."}, status=409)
     headers = {k: v for k, v in request.headers.items() if k.lower() in KEPT_HEADERS}
-    event = store_event(Channel.WEBHOOK, body, headers=headers, integration=config.integration)
-    outcome = process_event(event)
-    return JsonResponse({"event_id": outcome.event_id, "status": outcome.status, "ticket_id": outcome.ticket_id},
-                        status=202 if outcome.status != "error" else 500)
+    digest = body_digest(body)
+    earlier = _earlier_delivery(int(config.integration_id), digest)
+    if earlier is not None:  # a replay (or the sender's retry) of a body already handled: not processed again
+        log.warning("webhook for integration %s: body already received as event %s; not processed again",
+                    config.integration_id, earlier.pk)
+        return JsonResponse({"event_id": earlier.pk, "status": "duplicate", "ticket_id": earlier.ticket_id,
+                             "reason": f"The same body was received as event #{earlier.pk}; not processed again."},
+                            status=200)
+    try:
+        event = store_event(Channel.WEBHOOK, body, headers=headers, integration=config.integration,
+                            message_id=digest)
+    except DatabaseError as exc:  # not stored: the sender must send it again (never a 500 that drops it)
+        log.error("webhook for integration %s could not be stored: %s", config.integration_id, exc)
+        response = JsonResponse({"error": "The event could not be stored right now; send it again shortly."},
+                                status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    try:
+        outcome = process_event(event)
+    except Exception as exc:  # stored and committed: processed later by `rmmbridge alerts process-pending`
+        log.exception("webhook event %s stored but not processed", event.pk)
+        return JsonResponse({"event_id": event.pk, "status": "pending", "ticket_id": None,
+                             "error": f"Stored; processing failed ({type(exc).__name__}) and is retried."},
+                            status=202)
+    return JsonResponse({"event_id": outcome.event_id, "status": outcome.status, "ticket_id": outcome.ticket_id,
+                         "reason": outcome.reason[:500]},
+                        status=outcome.http_status or 202)
+
+
+def _earlier_delivery(integration_id: int, digest: str) -> AlertEvent | None:
+    """An event of this integration with the same body digest, handled within the replay window."""
+    since = utcnow() - timedelta(seconds=REPLAY_WINDOW_SECONDS)
+    return (AlertEvent.objects.filter(channel=Channel.WEBHOOK, integration_id=integration_id, message_id=digest,
+                                      received_at__gte=since)
+            .exclude(status__in=[EventStatus.PENDING, EventStatus.ERROR]).order_by("id").first())

@@ -43,6 +43,11 @@ class AlertingConfig(models.Model):
     webhook_auth = models.CharField(max_length=10, choices=WebhookAuth.choices, default=WebhookAuth.SHARED_SECRET)
     webhook_secret_encrypted = models.TextField(
         blank=True, editable=False, help_text="Shared secret / HMAC key of the webhook, encrypted (SecretBox).")
+    recovery_needs_dmarc = models.BooleanField(
+        default=False, verbose_name="Recovery e-mails need DMARC pass",
+        help_text="When the RMM's API cannot confirm that an alert is resolved, close its ticket from a recovery "
+                  "e-mail only if the receiving mail server's Authentication-Results header says dmarc=pass. "
+                  "Switch on only when your mail server adds that header (the built-in SMTP receiver does not).")
     resolved_lookback_hours = models.PositiveIntegerField(default=24,
                                                           help_text="How far back a poll reads resolved alerts.")
     last_poll_at = models.DateTimeField(null=True, blank=True)
@@ -164,6 +169,9 @@ class AlertEvent(models.Model):
     rule = models.ForeignKey(EmailRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     processed_at = models.DateTimeField(null=True, blank=True)
+
+    #: What intake found odd about the event while reading it (not a column: appended to `reason` when finished).
+    intake_notes: str = ""
 
     class Meta:
         ordering = ["-id"]

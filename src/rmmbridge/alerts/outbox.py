@@ -88,42 +88,84 @@ def _claim(row_id: int, seen_next: Any) -> bool:
     return claimed == 1
 
 
-def deliver_due(limit: int = 100) -> int:
-    """Send due resolves to the RMM; returns how many were delivered. Failures are retried with backoff."""
-    from rmmbridge.integrations.connect import connector_for
+#: Integrations whose resolves are sent at the same time (each integration's own rows go one after another).
+DELIVERY_WORKERS = 8
 
+
+def deliver_due(limit: int = 100) -> int:
+    """Send due resolves to the RMM; returns how many were delivered. Failures are retried with backoff.
+
+    Each integration's rows go through their own worker (in order, one connector), so one slow or hanging
+    vendor delays only its own resolves, never another vendor's.
+    """
     now = utcnow()
     due = list(
         ResolveOutbox.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
         .select_related("integration")
         .order_by("next_attempt_at", "id")[:limit]
     )
-    delivered = 0
+    groups: dict[int, list[ResolveOutbox]] = {}
     for row in due:
-        if not _claim(int(row.pk), row.next_attempt_at):
-            continue
-        error = ""
-        try:
-            with connector_for(row.integration) as connector:
+        groups.setdefault(int(row.integration_id), []).append(row)
+    if len(groups) <= 1:
+        return sum(_deliver_group(rows) for rows in groups.values())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(DELIVERY_WORKERS, len(groups)),
+                            thread_name_prefix="outbox") as pool:
+        return sum(pool.map(_deliver_group_in_thread, groups.values()))
+
+
+def _deliver_group_in_thread(rows: list[ResolveOutbox]) -> int:
+    from django.db import connections
+
+    try:
+        return _deliver_group(rows)
+    finally:
+        connections.close_all()
+
+
+def _deliver_group(rows: list[ResolveOutbox]) -> int:
+    """One integration's due rows, in order, through one connector; returns how many were delivered."""
+    from contextlib import ExitStack
+
+    from rmmbridge.integrations.connect import connector_for
+
+    delivered = 0
+    with ExitStack() as stack:
+        connector: Any = None
+        for row in rows:
+            if not _claim(int(row.pk), row.next_attempt_at):
+                continue
+            error = ""
+            try:
+                if connector is None:
+                    connector = stack.enter_context(connector_for(row.integration))
                 connector.resolve_alert(row.external_id)
-        except ConnectorError as exc:
-            error = f"{type(exc).__name__}: {exc.message}"
-        except Exception as exc:
-            log.exception("resolve %s failed", row.pk)
-            error = f"{type(exc).__name__}: {exc}"
-        with transaction.atomic():
-            row.attempts += 1
-            if error:
-                row.last_error = error[:5000]
-                row.next_attempt_at = utcnow() + timedelta(seconds=backoff_delay(row.attempts))
-                row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-            else:
-                row.status = OutboxStatus.DELIVERED
-                row.delivered_at = utcnow()
-                row.next_attempt_at = row.delivered_at
-                row.save(update_fields=["attempts", "status", "delivered_at", "next_attempt_at"])
-                delivered += 1
+            except ConnectorError as exc:
+                error = f"{type(exc).__name__}: {exc.message}"
+            except Exception as exc:
+                log.exception("resolve %s failed", row.pk)
+                error = f"{type(exc).__name__}: {exc}"
+            delivered += _record_attempt(row, error)
     return delivered
+
+
+def _record_attempt(row: ResolveOutbox, error: str) -> int:
+    """Store one call's result (1 when delivered); a delivered row keeps no error text of earlier attempts."""
+    with transaction.atomic():
+        row.attempts += 1
+        if error:
+            row.last_error = error[:5000]
+            row.next_attempt_at = utcnow() + timedelta(seconds=backoff_delay(row.attempts))
+            row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+            return 0
+        row.status = OutboxStatus.DELIVERED
+        row.delivered_at = utcnow()
+        row.next_attempt_at = row.delivered_at
+        row.last_error = ""
+        row.save(update_fields=["attempts", "status", "delivered_at", "next_attempt_at", "last_error"])
+        return 1
 
 
 def retry_now(row: ResolveOutbox) -> None:

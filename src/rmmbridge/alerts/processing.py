@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -84,6 +85,10 @@ class AlertFacts:
     #: The asset already looked up for these facts (`asset_checked` tells None = "no asset" from "not looked").
     asset: Asset | None = None
     asset_checked: bool = False
+    #: When the sender says the event happened (a trigger older than the alert's resolution reopens nothing).
+    occurred_at: datetime | None = None
+    #: How a close from this report was checked (shown in the closing note; "Unverified close: …" when not).
+    verification: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ class Outcome:
     reason: str
     ticket_id: int | None = None
     results: list[AlertResult] = field(default_factory=list)
+    #: The HTTP answer a webhook sender gets when it is not 202 (a refused body: 400 or 413).
+    http_status: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -116,11 +123,12 @@ class Outcome:
 class RejectEvent(Exception):
     """The event cannot be turned into alerts; the message says why (kept on the event)."""
 
-    def __init__(self, status: str, reason: str, ticket_id: int | None = None) -> None:
+    def __init__(self, status: str, reason: str, ticket_id: int | None = None, http_status: int | None = None) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.ticket_id = ticket_id
+        self.http_status = http_status
 
 
 # Storing -------------------------------------------------------------------------------------------
@@ -148,9 +156,20 @@ def store_event(
     )
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """Text any database stores: lone surrogates and NUL characters replaced (PostgreSQL refuses both)."""
+    return _UNSTORABLE.sub("\ufffd", text)
+
+
 def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
     event.status = outcome.status
-    event.reason = outcome.reason[:5000]
+    notes = event.intake_notes
+    event.reason = storable(outcome.reason + (notes if notes and notes not in outcome.reason else ""))[:5000]
+    event.summary = storable(event.summary or "")[:255]
+    event.message_id = storable(event.message_id or "")[:255]
     event.ticket_id = outcome.ticket_id
     event.processed_at = utcnow()
     if outcome.results and not event.alert_key:
@@ -161,16 +180,37 @@ def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
 
 
 def process_event(event: AlertEvent) -> Outcome:
-    """Process one stored event; safe to call again (an already processed event is not applied twice)."""
+    """Process one stored event; safe to call again (an already processed event is not applied twice).
+
+    Reading the event (which may ask the RMM's API) happens outside any transaction; only applying its facts
+    opens one, short and without network calls.
+    """
+    prepared = prepare_event(event)
+    if isinstance(prepared, Outcome):
+        return prepared
+    return apply_prepared(event, prepared)
+
+
+def prepare_event(event: AlertEvent) -> Outcome | list[AlertFacts]:
+    """The facts of a stored event (no transaction; may call the RMM), or its final outcome when it has none.
+
+    A poison event (one that cannot be read at all) is finished as an error with its reason; it never stops
+    the events after it.
+    """
     if event.status not in (EventStatus.PENDING, EventStatus.ERROR):
         return Outcome(int(event.pk), event.status, f"Already {event.status}: {event.reason}", event.ticket_id)
     try:
-        facts_list = _facts_for(event)
+        return _facts_for(event)
     except RejectEvent as exc:
-        return _finish(event, Outcome(int(event.pk), exc.status, exc.reason, exc.ticket_id))
+        return _finish(event, Outcome(int(event.pk), exc.status, exc.reason, exc.ticket_id,
+                                      http_status=exc.http_status))
     except Exception as exc:
         log.exception("alert event %s could not be read", event.pk)
-        return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc}"))
+        return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc!r}"[:2000]))
+
+
+def apply_prepared(event: AlertEvent, facts_list: list[AlertFacts]) -> Outcome:
+    """Apply the facts of one event (each alert in its own short transaction; no network calls)."""
     if len(facts_list) == 1:
         return _process_single(event, facts_list[0])
     results: list[AlertResult] = []
@@ -278,6 +318,7 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
     event.message_id = mail.message_id
     event.summary = (mail.subject or "(no subject)")[:255]
     problems = f" Notes on the message: {'; '.join(mail.problems)}." if mail.problems else ""
+    event.intake_notes = problems
     earlier = _earlier_copy(mail.message_id, int(event.pk))
     if earlier is not None:
         raise RejectEvent(EventStatus.DUPLICATE,
@@ -324,7 +365,62 @@ def _email_facts(event: AlertEvent) -> list[AlertFacts]:
         details=details,
         ticket_type=rule.ticket_type,
     )
+    if facts.kind is EventKind.RESOLVE:
+        return [_verified_recovery(facts, mail.headers)]
     return [_with_rmm_device(facts)]
+
+
+_DMARC_PASS = re.compile(r"(?i)\bdmarc\s*=\s*pass\b")
+
+
+def _verified_recovery(facts: AlertFacts, headers: dict[str, str]) -> AlertFacts:
+    """A recovery e-mail closes a ticket only when it can be trusted (a From header is easy to forge).
+
+    First the RMM's API is asked whether the alert is still open (outside any transaction); where it cannot
+    say, the receiving MTA's Authentication-Results (dmarc=pass) decides when the admin switched that on;
+    otherwise the close goes ahead and its note says it is unverified.
+    """
+    integration = facts.integration
+    asked = ""
+    if integration is not None and facts.external_id:
+        answer = _rmm_says_open(integration, facts.external_id)
+        if answer is True:
+            raise RejectEvent(EventStatus.REJECTED,
+                              f"Recovery e-mail for alert {facts.external_id} not applied: {integration.name} still "
+                              "shows the alert open (the mail may be forged); the ticket stays open.")
+        if answer is False:
+            return replace(facts, verification=f"Close confirmed with {integration.name}'s API (the alert is no "
+                                               "longer open there).")
+        asked = f"{integration.name}'s API could not confirm it"
+    else:
+        asked = "the RMM's API cannot read this alert"
+    config = config_for(integration)
+    if config is not None and config.recovery_needs_dmarc:
+        # The receiving MTA adds its Authentication-Results on top: only the first one is trusted.
+        first = headers.get("authentication-results", "").split("\n")[0]
+        if _DMARC_PASS.search(first):
+            return replace(facts, verification="Close verified by the receiving mail server (DMARC pass).")
+        raise RejectEvent(EventStatus.REJECTED,
+                          f"Recovery e-mail not applied: {asked}, and the mail has no DMARC pass in its "
+                          "Authentication-Results (required by the alerting options); the ticket stays open.")
+    return replace(facts, verification=f"Unverified close: {asked}, and DMARC is not checked.")
+
+
+def _rmm_says_open(integration: Integration, external_id: str) -> bool | None:
+    """True when the RMM lists the alert as open, False when it does not, None when it cannot be asked."""
+    from rmmbridge.connectors.base import Capability
+    from rmmbridge.integrations.connect import connector_for
+
+    if not integration.credentials_encrypted:
+        return None  # an e-mail-only integration: nothing to ask
+    try:
+        with connector_for(integration) as connector:
+            if not connector.supports(Capability.ALERTS_POLL):
+                return None
+            return any(alert.external_id == external_id for alert in connector.iter_alerts(RemoteState.OPEN))
+    except Exception as exc:  # no credentials, an API error, a timeout: the fallback decides
+        log.info("alert %s: could not ask %s whether it is open: %s", external_id, integration.name, exc)
+        return None
 
 
 def _earlier_copy(message_id: str, event_id: int) -> tuple[int, int | None] | None:
@@ -677,6 +773,12 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         if _one(_SQL_STATE, [scope, facts.key]) is not None else None
     )
     current, ticket = _current(state)
+    if (facts.kind is EventKind.TRIGGER and state is not None and state.resolved_at is not None
+            and facts.occurred_at is not None and facts.occurred_at <= state.resolved_at):
+        return AlertResult(facts.key, Action.IGNORE.value,
+                           f"The event ({facts.occurred_at:%Y-%m-%d %H:%M:%S} UTC) is older than the alert's "
+                           f"resolution ({state.resolved_at:%Y-%m-%d %H:%M:%S} UTC); nothing reopened.",
+                           ticket.pk if ticket is not None else None)
     target: Target | None = None
     needs_target = current.ticket_open is False and (not facts.report_only or not current.exists)
     if facts.kind is EventKind.TRIGGER and needs_target:
@@ -775,7 +877,8 @@ def _resolve_note(facts: AlertFacts, *, closing: bool) -> str:
     base = f"The alert was resolved in {vendor}"
     if facts.message:
         base += f": {facts.message[:2000]}"
-    return base + ("." if closing else ". The ticket stays open because a person has worked it.")
+    base += "." if closing else ". The ticket stays open because a person has worked it."
+    return f"{base}\n{facts.verification}" if facts.verification else base
 
 
 # Convenience entry points -------------------------------------------------------------------------
@@ -792,7 +895,17 @@ def process_pending(limit: int = 500, channels: Sequence[str] | None = None) -> 
     query = AlertEvent.objects.filter(status=EventStatus.PENDING).order_by("id")
     if channels:
         query = query.filter(channel__in=channels)
-    return [process_event(event) for event in query[:limit]]
+    outcomes: list[Outcome] = []
+    for event in query[:limit]:
+        try:
+            outcomes.append(process_event(event))
+        except Exception as exc:  # a poison event is marked failed with its reason; the next ones still run
+            log.exception("alert event %s failed", event.pk)
+            reason = storable(f"Processing failed: {exc!r}")[:5000]
+            AlertEvent.objects.filter(pk=event.pk).update(status=EventStatus.ERROR, reason=reason,
+                                                          processed_at=utcnow())
+            outcomes.append(Outcome(int(event.pk), EventStatus.ERROR, reason))
+    return outcomes
 
 
 def create_test_ticket(integration: Integration) -> Outcome:

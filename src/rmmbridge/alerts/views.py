@@ -115,7 +115,7 @@ class AlertingForm(forms.ModelForm):
     class Meta:
         model = AlertingConfig
         fields = ["enabled", "ticket_type", "new_alert_user", "from_address", "close_behaviour", "webhook_auth",
-                  "resolved_lookback_hours"]
+                  "recovery_needs_dmarc", "resolved_lookback_hours"]
 
 
 def integration_alerting(request: HttpRequest, integration_id: int) -> HttpResponse:

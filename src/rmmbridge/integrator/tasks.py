@@ -75,14 +75,17 @@ def flatten_counts(counts: Any, prefix: str = "") -> dict[str, int]:
 class ProgressNote:
     """Writes a running job's progress ("fetch devices: 12,500") to its row, at most every `every` seconds."""
 
-    def __init__(self, job: JobRun, every: float = 2.0) -> None:
+    def __init__(self, job: JobRun, every: float = 2.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.job_id = job.pk
         self.every = every
-        self.last = 0.0
+        self.clock = clock
+        #: None until the first note: the first note is always written, whatever the monotonic clock reads.
+        self.last: float | None = None
 
     def __call__(self, stage: str, done: int, total: int = 0) -> None:
-        now = time.monotonic()
-        if now - self.last < self.every and not (total and done >= total):
+        now = self.clock()
+        stage_end = bool(total and done >= total)
+        if self.last is not None and now - self.last < self.every and not stage_end:
             return
         self.last = now
         text = f"{stage}: {done:,}" + (f" of {total:,}" if total and total != done else "")

@@ -210,7 +210,11 @@ def ticket_types(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         actor = Actor.ui(request.user)
         if "toggle" in request.POST or "priority" in request.POST:
-            ticket_type = get_object_or_404(TicketType, pk=request.POST.get("type_id"))
+            raw_id = str(request.POST.get("type_id", "")).strip()
+            if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
+                messages.error(request, f"Unknown ticket type {raw_id[:40]!r}; choose a type from the list.")
+                return redirect("tickets:ticket_types")
+            ticket_type = get_object_or_404(TicketType, pk=int(raw_id))
             try:
                 if "toggle" in request.POST:
                     do_update_ticket_type(actor, ticket_type, active=not ticket_type.active)

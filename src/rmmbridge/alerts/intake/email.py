@@ -7,6 +7,7 @@ import html
 import re
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
 from email.message import Message
 from email.utils import getaddresses, parseaddr
@@ -47,7 +48,9 @@ def _decode_header_value(value: object) -> str:
         return eight_bit
     try:
         return str(make_header(decode_header(text)))
-    except (LookupError, UnicodeDecodeError, ValueError, TypeError, AssertionError):
+    except (LookupError, UnicodeDecodeError, ValueError, TypeError, AssertionError, HeaderParseError):
+        pass
+    try:
         parts: list[str] = []
         for chunk, charset in decode_header(text):
             if isinstance(chunk, bytes):
@@ -55,6 +58,8 @@ def _decode_header_value(value: object) -> str:
             else:
                 parts.append(chunk)
         return "".join(parts)
+    except (LookupError, ValueError, TypeError, AssertionError, HeaderParseError):
+        return text  # an encoded word that cannot be decoded at all (bad base64): kept as written
 
 
 def _safe_charset(charset: str | None) -> str:
@@ -68,17 +73,87 @@ def _safe_charset(charset: str | None) -> str:
 
 
 _UNFOLD = re.compile(r"\r?\n[ \t]+")
-_TAG = re.compile(r"<[^>]+>")
-_BLOCK = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6])\b[^>]*>")
-_DROP = re.compile(r"(?is)<(script|style|head)\b.*?</\1\s*>")
+
+#: HTML read for the text of a message (its head; the raw message is kept whole in the AlertEvent).
+MAX_HTML_CHARS = 1_000_000
+#: Each header value is cut to this many characters before its encoded words are decoded.
+MAX_HEADER_CHARS = 16_384
+MAX_HEADERS = 200
+
+#: Tags that end a line of text.
+BLOCK_TAGS = frozenset({
+    "br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "hr", "blockquote",
+    "pre", "dt", "dd", "section", "article", "header", "footer", "address", "center",
+})
+#: Tags whose content is not text (skipped up to their end tag; without one, the rest of the body).
+SKIPPED_TAGS = frozenset({"script", "style", "head", "template", "title", "noscript"})
+_TAG_START = re.compile(r"<[A-Za-z/!?]")
+_TAG_NAME = re.compile(r"/?([A-Za-z][A-Za-z0-9:-]{0,31})")
+_END_TAG = {name: re.compile(rf"</{name}(?=[\s/>])", re.IGNORECASE) for name in SKIPPED_TAGS}
+#: Numeric character references too long to name a character (int() of 5,000 digits is refused by Python).
+_LONG_CHARREF = re.compile(r"&#(?:[xX]0*[0-9a-fA-F]{7,}|0*[0-9]{8,});?")
 
 
-def html_to_text(markup: str) -> str:
-    """A plain-text rendering of an HTML body: tags dropped, line breaks kept, entities decoded."""
-    text = _DROP.sub(" ", markup)
-    text = _BLOCK.sub("\n", text)
-    text = _TAG.sub(" ", text)
-    text = html.unescape(text)
+@dataclass
+class ScanStats:
+    """How many characters the HTML scanner's searches read (a linearity check: at most ~3 per input char)."""
+
+    read: int = 0
+
+
+def html_to_text(markup: str, stats: ScanStats | None = None, max_chars: int | None = None) -> str:
+    """A plain-text rendering of an HTML body: tags dropped, line breaks kept, entities decoded.
+
+    One forward pass, linear in the input whatever it holds: every search starts where the last one ended and
+    the position only moves forward (an unterminated tag, comment or script drops the rest, as HTML5 does at
+    end of file). Quotes inside tags are not tracked (a `>` in an attribute ends the tag), which keeps it linear.
+    With `max_chars`, scanning stops once that much text is collected (the caller keeps only that much).
+    """
+    pieces: list[str] = []
+    read = collected = 0
+    limit = max_chars if max_chars is not None else len(markup) + 1
+    i, n = 0, len(markup)
+    while i < n and collected <= limit:
+        start_tag = _TAG_START.search(markup, i)  # a '<' that starts no tag is text
+        lt = start_tag.start() if start_tag is not None else -1
+        read += (lt if lt >= 0 else n) - i
+        if lt < 0:
+            pieces.append(markup[i:])
+            break
+        if lt > i:
+            pieces.append(markup[i:lt])
+            collected += lt - i
+        following = markup[lt + 1]
+        if following in ("!", "?"):
+            closer = "-->" if markup.startswith("<!--", lt) else ">"
+            start = lt + (4 if closer == "-->" else 2)
+            end = markup.find(closer, start)
+            read += (end if end >= 0 else n) - start
+            if end < 0:
+                break  # an unterminated comment or declaration runs to the end
+            i = end + len(closer)
+        else:  # '/' or a letter: a start or end tag
+            end = markup.find(">", lt + 1)
+            read += (end if end >= 0 else n) - lt - 1
+            if end < 0:
+                break  # end of file inside a tag: the tag is dropped
+            found = _TAG_NAME.match(markup, lt + 1)
+            name = found[1].lower() if found else ""
+            pieces.append("\n" if name in BLOCK_TAGS else " ")
+            i = end + 1
+            if following != "/" and name in SKIPPED_TAGS:
+                closing = _END_TAG[name].search(markup, i)
+                read += (closing.start() if closing else n) - i
+                if closing is None:
+                    break
+                end = markup.find(">", closing.end())
+                read += (end if end >= 0 else n) - closing.end()
+                if end < 0:
+                    break
+                i = end + 1
+    if stats is not None:
+        stats.read += read
+    text = html.unescape(_LONG_CHARREF.sub("\ufffd", "".join(pieces)))
     lines = [" ".join(line.split()) for line in text.splitlines()]
     return "\n".join(line for line in lines if line)
 
@@ -125,7 +200,11 @@ def _body(msg: Message, problems: list[str]) -> str:
     if plain:
         text = "\n".join(plain)
     elif htmls:
-        text = html_to_text("\n".join(htmls))
+        markup = "\n".join(htmls)
+        if len(markup) > MAX_HTML_CHARS:
+            problems.append(f"HTML body of {len(markup)} characters; only the first {MAX_HTML_CHARS} read")
+            markup = markup[:MAX_HTML_CHARS]
+        text = html_to_text(markup, max_chars=MAX_BODY_CHARS)
     else:
         text = ""
         problems.append("no text or HTML body")
@@ -147,9 +226,13 @@ def parse_email(raw: bytes) -> ParsedEmail:
     if msg.defects:
         problems.extend(f"defect: {type(d).__name__}" for d in msg.defects[:5])
     headers: dict[str, str] = {}
-    for name, value in list(msg.raw_items())[:200]:
-        key = name.lower()
-        decoded = _decode_header_value(_UNFOLD.sub(" ", str(value)))
+    for name, value in list(msg.raw_items())[:MAX_HEADERS]:
+        key = name.lower()[:100]
+        text = str(value)
+        if len(text) > MAX_HEADER_CHARS:
+            problems.append(f"header {key} of {len(text)} characters cut to {MAX_HEADER_CHARS}")
+            text = text[:MAX_HEADER_CHARS]
+        decoded = _decode_header_value(_UNFOLD.sub(" ", text))
         headers[key] = f"{headers[key]}\n{decoded}" if key in headers else decoded
     message_id = " ".join(headers.get("message-id", "").split())[:255]
     if not message_id:

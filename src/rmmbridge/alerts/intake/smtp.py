@@ -1,4 +1,4 @@
-"""The built-in SMTP receiver (aiosmtpd): messages are stored raw, then processed, before 250 is answered."""
+"""The built-in SMTP receiver (aiosmtpd): each message is committed raw before 250; processing has its own worker."""
 
 from __future__ import annotations
 
@@ -61,24 +61,20 @@ def _store_batch(items: list[Pending]) -> list[AlertEvent]:
 
 
 def _process_batch(events: list[AlertEvent]) -> list[Outcome]:
-    """Process stored events in order in one transaction (each event still in its own savepoint).
+    """Process stored events in order, each on its own: read outside any transaction (an RMM lookup may be
+    slow), then applied in its own short transaction with no network call inside it.
 
-    If the batch transaction itself fails, its events are processed again one by one (they were stored and
-    committed first, and processing is idempotent), so one bad message never costs the others.
+    A message that fails is kept pending for `rmmbridge alerts process-pending`; it never costs the others.
     """
-    from django.db import transaction
-
-    try:
-        with transaction.atomic():
-            return [process_event(event) for event in events]
-    except Exception:
-        log.exception("an SMTP batch failed; processing its messages one by one")
-        _drop_broken_connections()
-        outcomes = []
-        for event in events:
-            event.refresh_from_db()
+    outcomes = []
+    for event in events:
+        try:
             outcomes.append(process_event(event))
-        return outcomes
+        except Exception as exc:
+            log.exception("SMTP event %s stored but not processed", event.pk)
+            _drop_broken_connections()
+            outcomes.append(Outcome(int(event.pk), EventStatus.PENDING, f"Stored; processing failed: {exc}"))
+    return outcomes
 
 
 def _close_connections() -> None:
@@ -89,35 +85,42 @@ def _close_connections() -> None:
 
 @dataclass
 class Pending:
-    """A message accepted over SMTP, waiting for the database worker."""
+    """A message accepted over SMTP, waiting for the database workers."""
 
     raw: bytes
     peer: str
     rcpt: list[str]
     accepted_at: float
-    future: asyncio.Future[Outcome]
+    stored: asyncio.Future[int]
+    processed: asyncio.Future[Outcome]
     loop: asyncio.AbstractEventLoop
 
 
-#: Messages that arrive while the worker is busy are stored and processed together (one commit each for the
-#: raw store and the processing) — up to this many. A message arriving alone is handled at once.
+#: Messages that arrive while a worker is busy are stored (or processed) together, one commit per batch — up
+#: to this many. A message arriving alone is handled at once.
 BATCH_MAX = 64
+#: How long a sender waits for its message's processing after the raw copy is committed; past that the answer
+#: is still 250 (the message is stored and is processed as soon as the worker gets to it).
+PROCESS_WAIT_SECONDS = 10.0
 
 
 class AlertSMTPHandler:
-    """aiosmtpd handler: one database worker thread, so SQLite sees one writer and order is kept.
+    """aiosmtpd handler with two worker threads: one stores raw messages, one processes stored ones.
 
-    Each message is answered 250 only after its raw copy is committed and its processing committed; messages
-    that queue up while the worker is busy go through together in small batches.
+    A message is answered 250 once its raw copy is committed and, normally, its processing too; a slow RMM
+    lookup or a hostile message on the processing worker never holds up storing (and answering) the others.
+    The CPU work of reading a message is bounded (see `intake.email`) and never runs on the accept loop.
     """
 
     def __init__(self, on_delivery: Callable[[Delivery], None] | None = None) -> None:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-db")
+        self.processor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp-process")
         self.on_delivery = on_delivery
         self.accepted = 0
         self.failed = 0
         self.largest_batch = 0
         self._queue: queue.SimpleQueue[Pending] = queue.SimpleQueue()
+        self._stored: queue.SimpleQueue[tuple[Pending, AlertEvent]] = queue.SimpleQueue()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         accepted_at = time.monotonic()
@@ -128,22 +131,28 @@ class AlertSMTPHandler:
             return f"552 Message larger than {MAX_MESSAGE_BYTES} bytes"
         peer = str(session.peer[0]) if session.peer else ""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Outcome] = loop.create_future()
-        self._queue.put(Pending(raw, peer, [str(r) for r in envelope.rcpt_tos], accepted_at, future, loop))
+        stored: asyncio.Future[int] = loop.create_future()
+        processed: asyncio.Future[Outcome] = loop.create_future()
+        self._queue.put(Pending(raw, peer, [str(r) for r in envelope.rcpt_tos], accepted_at, stored, processed,
+                                loop))
         self.executor.submit(self._drain)
         try:
-            outcome = await future
-        except Exception as exc:  # the raw message may not be stored: ask the sender to retry later
+            event_id = await stored
+        except Exception as exc:  # the raw message is not stored: ask the sender to retry later
             self.failed += 1
             log.error("SMTP message could not be stored: %s", exc)
             return f"451 Could not store the message ({type(exc).__name__}); try again later"
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(processed), PROCESS_WAIT_SECONDS)
+        except TimeoutError:
+            outcome = Outcome(event_id, EventStatus.PENDING, "Stored; processing continues.")
         self.accepted += 1
         if self.on_delivery is not None:
             self.on_delivery(Delivery(outcome, accepted_at, time.monotonic()))
         return f"250 Stored as alert event {outcome.event_id} ({outcome.status})"
 
     def _drain(self) -> None:
-        """Worker thread: take what is queued (up to BATCH_MAX), store it, process it, answer each sender."""
+        """Store worker: take what is queued (up to BATCH_MAX), commit it raw, hand it to the processing worker."""
         items: list[Pending] = []
         while len(items) < BATCH_MAX:
             try:
@@ -159,23 +168,40 @@ class AlertSMTPHandler:
         except Exception as exc:
             log.exception("SMTP batch of %s message(s) could not be stored", len(items))
             for item in items:
-                item.loop.call_soon_threadsafe(_fail, item.future, exc)
+                item.loop.call_soon_threadsafe(_fail, item.stored, exc)
             return
+        for item, event in zip(items, events, strict=True):
+            item.loop.call_soon_threadsafe(_succeed, item.stored, int(event.pk))
+            self._stored.put((item, event))
+        self.processor.submit(self._process)
+
+    def _process(self) -> None:
+        """Processing worker: read and apply the stored events queued so far (up to BATCH_MAX), in order."""
+        batch: list[tuple[Pending, AlertEvent]] = []
+        while len(batch) < BATCH_MAX:
+            try:
+                batch.append(self._stored.get_nowait())
+            except queue.Empty:
+                break
+        if not batch:
+            return
+        _drop_broken_connections()
+        events = [event for _item, event in batch]
         try:
             outcomes = _process_batch(events)
         except Exception as exc:  # stored and committed: kept pending for `rmmbridge alerts process-pending`
             log.exception("SMTP batch stored but not processed")
             outcomes = [Outcome(int(e.pk), EventStatus.PENDING, f"Stored; processing failed: {exc}") for e in events]
-        for item, outcome in zip(items, outcomes, strict=True):
-            item.loop.call_soon_threadsafe(_succeed, item.future, outcome)
+        for (item, _event), outcome in zip(batch, outcomes, strict=True):
+            item.loop.call_soon_threadsafe(_succeed, item.processed, outcome)
 
 
-def _succeed(future: asyncio.Future[Outcome], outcome: Outcome) -> None:
+def _succeed(future: asyncio.Future[Any], result: Any) -> None:
     if not future.done():
-        future.set_result(outcome)
+        future.set_result(result)
 
 
-def _fail(future: asyncio.Future[Outcome], exc: BaseException) -> None:
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
     if not future.done():
         future.set_exception(exc)
 
@@ -211,6 +237,8 @@ class SMTPReceiver:
             use_cache(False)
         self.handler.executor.submit(_close_connections).result()
         self.handler.executor.shutdown(wait=True)
+        self.handler.processor.submit(_close_connections).result()
+        self.handler.processor.shutdown(wait=True)
 
     def __enter__(self) -> SMTPReceiver:
         return self.start()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from rmmbridge.alerts.decide import EventKind
@@ -18,7 +21,18 @@ from rmmbridge.connectors.records import RemoteAlert
 
 SECRET_HEADERS = ("x-webhook-secret", "x-rmmbridge-secret")
 SIGNATURE_HEADERS = ("x-signature-256", "x-webhook-signature", "x-hub-signature-256", "x-signature")
+#: With HMAC, a sender that can add a timestamp signs `<timestamp>.<body>` and sends the Unix time here; a
+#: request older (or newer) than TIMESTAMP_TOLERANCE_SECONDS is refused, so a captured request cannot be replayed.
+TIMESTAMP_HEADERS = ("x-signature-timestamp", "x-webhook-timestamp")
+TIMESTAMP_TOLERANCE_SECONDS = 300
 MAX_BODY_BYTES = 1_000_000
+#: Bounded JSON: nesting depth, digits of one number, alerts in one request.
+MAX_JSON_DEPTH = 32
+MAX_NUMBER_CHARS = 40
+MAX_ITEMS_PER_REQUEST = 100
+#: A body identical to one already handled within this window is not processed again (replay protection for
+#: senders that cannot sign a timestamp; a vendor's own retry of the same delivery is acknowledged too).
+REPLAY_WINDOW_SECONDS = 24 * 3600
 
 #: The JSON to paste into Datto RMM's webhook body (alert triggered; set "state" to "resolved" for the
 #: resolved payload). Documented in docs/alerting.md.
@@ -62,15 +76,105 @@ def authenticate(config: AlertingConfig, body: bytes, headers: Mapping[str, str]
     value = given.strip()
     if value.lower().startswith("sha256="):
         value = value[7:]
-    expected = hmac.new(secret, body, hashlib.sha256).hexdigest()
+    stamp = next((lowered[h].strip() for h in TIMESTAMP_HEADERS if h in lowered), None)
+    signed = body if stamp is None else stamp.encode() + b"." + body
+    expected = hmac.new(secret, signed, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(value.lower().encode(), expected.encode()):
         return "bad signature"
+    if stamp is not None:
+        try:
+            age = time.time() - float(stamp)
+        except ValueError:
+            return "the signature timestamp is not a Unix time"
+        if abs(age) > TIMESTAMP_TOLERANCE_SECONDS:
+            return (f"the signature timestamp is {abs(int(age))} s off (at most {TIMESTAMP_TOLERANCE_SECONDS} s); "
+                    "sign the request again with the current time")
     return None
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The X-Signature-256 header value for `body` (for senders and tests)."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
+    """The X-Signature-256 header value for `body` (for senders and tests); with `timestamp`, of `<ts>.<body>`."""
+    signed = body if timestamp is None else str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+
+
+def body_digest(body: bytes) -> str:
+    """The digest a webhook event is known by for replay protection (kept in its `message_id`)."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+class BodyRefused(ValueError):
+    """A webhook body outside the bounds (depth, numbers, items): answered with `http_status`, kept as rejected."""
+
+    def __init__(self, message: str, http_status: int = 400) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+
+
+def _bounded_number(kind: type[int] | type[float]) -> Callable[[str], Any]:
+    def parse(text: str) -> Any:
+        if len(text) > MAX_NUMBER_CHARS:
+            raise BodyRefused(f"a number of {len(text)} characters (at most {MAX_NUMBER_CHARS})")
+        return kind(text)
+    return parse
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _depth_and_clean(payload: Any) -> tuple[Any, int]:
+    """The payload with lone surrogates replaced (U+FFFD), and how many were; refuses nesting past the bound."""
+    replaced = 0
+
+    def clean(text: str) -> str:
+        nonlocal replaced
+        fixed, count = _SURROGATE.subn("\ufffd", text)
+        replaced += bool(count)
+        return fixed
+
+    def walk(value: Any, depth: int) -> Any:
+        if depth > MAX_JSON_DEPTH:
+            raise BodyRefused(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(value, str):
+            return clean(value)
+        if isinstance(value, list):
+            return [walk(v, depth + 1) for v in value]
+        if isinstance(value, dict):
+            return {clean(str(k)): walk(v, depth + 1) for k, v in value.items()}
+        return value
+
+    return walk(payload, 1), replaced
+
+
+def check_body(body: bytes) -> tuple[bytes, str]:
+    """Bounded reading of a JSON webhook body before any parser sees it.
+
+    Returns the body a parser may read (re-encoded only when lone surrogates were replaced) and a note about
+    what was changed. Raises BodyRefused (400: too deep, a huge number, not UTF-8 or not JSON; 413: too many
+    items). A body that is not JSON at all is left to the vendor's parser.
+    """
+    stripped = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] not in (b"{", b"["):
+        return body, ""
+    try:
+        payload = json.loads(body.decode("utf-8-sig"), parse_int=_bounded_number(int),
+                             parse_float=_bounded_number(float))
+    except BodyRefused:
+        raise
+    except RecursionError:
+        raise BodyRefused(f"JSON nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except UnicodeDecodeError as exc:
+        raise BodyRefused(f"the body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except ValueError as exc:
+        raise BodyRefused(f"the body is not JSON ({exc})") from None
+    if isinstance(payload, list) and len(payload) > MAX_ITEMS_PER_REQUEST:
+        raise BodyRefused(f"the body holds {len(payload)} alerts; send at most {MAX_ITEMS_PER_REQUEST} per "
+                          "request", http_status=413)
+    cleaned, replaced = _depth_and_clean(payload)
+    if not replaced:
+        return body, ""
+    note = f" {replaced} text value(s) held a lone surrogate (invalid Unicode), replaced by U+FFFD."
+    return json.dumps(cleaned, ensure_ascii=False).encode("utf-8"), note
 
 
 def _first(data: Mapping[str, Any], *names: str) -> str:
@@ -121,6 +225,27 @@ def parse_generic(body: bytes, headers: Mapping[str, str] | None = None) -> list
     return alerts
 
 
+TIME_FIELDS = ("timestamp", "occurredAt", "occurred_at", "activityTime", "createdAt", "created", "alert_time", "time")
+
+
+def occurred_at(raw: Mapping[str, Any]) -> datetime | None:
+    """When the sender says the event happened (ISO 8601, or Unix seconds/milliseconds), if it says."""
+    for name in TIME_FIELDS:
+        value = raw.get(name)
+        if value in (None, "") or isinstance(value, bool):
+            continue
+        try:
+            if isinstance(value, int | float) or (isinstance(value, str) and value.replace(".", "", 1).isdigit()):
+                number = float(value)
+                return datetime.fromtimestamp(number / 1000 if number > 1e11 else number, tz=UTC)
+            if isinstance(value, str) and len(value) <= 40:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+                return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except (ValueError, OverflowError, OSError):
+            continue
+    return None
+
+
 Parser = Callable[[bytes, Mapping[str, str]], list[RemoteAlert]]
 
 
@@ -140,11 +265,21 @@ def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
         raise RejectEvent(EventStatus.ERROR, "A webhook event needs its integration.")
     headers = {str(k): str(v) for k, v in (event.headers or {}).items()}
     try:
-        alerts = parser_for(integration.vendor)(bytes(event.raw), headers)
+        body, note = check_body(bytes(event.raw))
+    except BodyRefused as exc:
+        raise RejectEvent(EventStatus.REJECTED, f"Webhook refused: {exc}.", http_status=exc.http_status) from None
+    event.intake_notes = note
+    try:
+        alerts = parser_for(integration.vendor)(body, headers)
     except IgnorableEventError as exc:  # understood, but not an alert (e.g. an Addigy system event)
         raise RejectEvent(EventStatus.PROCESSED, f"Ignored: {exc.message}") from exc
     except ConnectorError as exc:
-        raise RejectEvent(EventStatus.REJECTED, f"Webhook not understood: {exc.message}") from exc
+        raise RejectEvent(EventStatus.REJECTED, f"Webhook not understood: {exc.message}", http_status=400) from exc
+    except RecursionError:
+        raise RejectEvent(EventStatus.REJECTED, "Webhook refused: nested too deeply.", http_status=400) from None
+    if len(alerts) > MAX_ITEMS_PER_REQUEST:
+        raise RejectEvent(EventStatus.REJECTED, f"Webhook refused: {len(alerts)} alerts in one request; send at "
+                          f"most {MAX_ITEMS_PER_REQUEST} per request.", http_status=413)
     facts: list[AlertFacts] = []
     for index, alert in enumerate(alerts):
         from rmmbridge.alerts.processing import condition_key
@@ -168,6 +303,7 @@ def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
             message=alert.message,
             summary=f"{hostname}: {alert.message}" if hostname else alert.message,
             severity=alert.severity,
+            occurred_at=alert.resolved_at or alert.raised_at or occurred_at(raw),
         ))
     if facts:
         event.summary = facts[0].summary[:255]
