@@ -131,6 +131,10 @@ else:
 _test_db = os.environ.get("RMMBRIDGE_TEST_DB_NAME", "").strip()
 if _test_db:
     DATABASES["default"]["TEST"] = {"NAME": _test_db}
+elif not _database_url:
+    # Tests on SQLite use a file like production (WAL, busy timeout), not the shared-cache in-memory database,
+    # whose table locks fail at once instead of waiting: concurrency tests must see what a real install sees.
+    DATABASES["default"]["TEST"] = {"NAME": str(HOME / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
