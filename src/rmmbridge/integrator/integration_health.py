@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, Q
 from django.urls import NoReverseMatch, reverse
 
 from rmmbridge.common.clock import utcnow
@@ -65,7 +65,8 @@ def _url(name: str, *args: Any) -> str:
 
 def _job_times(integration_id: int, kind: str) -> tuple[datetime | None, datetime | None]:
     """(last successful finish, first created) of the integration's scheduled jobs of one kind (previews excluded)."""
-    jobs = JobRun.objects.filter(integration_id=integration_id, kind=kind).exclude(options__dry_run=True)
+    jobs = JobRun.objects.filter(integration_id=integration_id, kind=kind).filter(
+        Q(options__dry_run__isnull=True) | Q(options__dry_run=False))
     last_ok = jobs.filter(status=JobStatus.SUCCESS).aggregate(at=Max("finished_at"))["at"]
     first = jobs.aggregate(at=Min("created_at"))["at"]
     return last_ok, first
@@ -194,7 +195,7 @@ def _stored(row: HealthProblem) -> rules.StoredProblem:
 
 def evaluate_and_notify(now: datetime | None = None) -> HealthRun:
     """Evaluate the checks, open/recover problem rows, and send the notifications that are due."""
-    from rmmbridge.integrator import notify
+    from rmmbridge.integrator import metrics, notify
 
     now = now or utcnow()
     problems = current_problems(now)
@@ -227,6 +228,7 @@ def evaluate_and_notify(now: datetime | None = None) -> HealthRun:
                 row.last_notified_at, row.told = move.state.last_notified_at, str(move.state.told)
                 row.notifications += 1
                 row.last_notify_error = ""
+                metrics.increment("rmmbridge_health_notifications_total", metrics.labels(notice=str(move.notice)))
                 result.sent.append(f"{move.notice}:{move.key}")
         with transaction.atomic():
             row.save()
