@@ -11,7 +11,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from rmmbridge.common.clock import utcnow
@@ -168,3 +168,27 @@ def test_dashboard_summary_per_integration(schedule: Any) -> None:
     summary = integration_health.integration_summary()
     assert summary[integration.pk]["state"] == "problem"
     assert summary[integration.pk]["problems"][0]["fix_url"] == f"/integrations/{integration.pk}/"
+
+
+def test_expected_gap_set_by_hand_makes_a_silent_channel_a_problem(schedule: Any, settings: Any) -> None:
+    from rmmbridge.alerts.models import AlertEvent, EmailRule
+
+    settings.HEALTH_WEBHOOK_URL, settings.EMAIL_HOST = "", ""
+    integration = schedule.integration
+    EmailRule.objects.create(name="Datto mail", integration=integration, from_address="noreply@centrastage.net")
+    AlertEvent.objects.create(channel="smtp", integration=integration, received_at=utcnow() - timedelta(hours=5),
+                              raw=b"x", alert_key="a-1")
+    with pytest.raises(CommandError, match="Expected gap expects a whole number of minutes"):
+        call_command("health", "--expect-gap", str(integration.pk), "email", "soon")
+    with pytest.raises(CommandError, match="Channel must be one of email, webhook"):
+        call_command("health", "--expect-gap", integration.name, "fax", "60")
+    out = StringIO()
+    call_command("health", "--expect-gap", integration.name, "email", "240", "--check", stdout=out)
+    assert "expected gap 240 min (set by hand)" in out.getvalue()
+    assert "the e-mail channel is silent" in out.getvalue()
+    problem = HealthProblem.objects.get(key=f"channel_silent:{integration.pk}:email")
+    assert problem.evidence == ("No e-mail alert has arrived for 5.0 h; the longest expected gap is 4 h (set by "
+                                "hand).")
+    call_command("health", "--expect-gap", str(integration.pk), "email", "0", "--check", stdout=StringIO())
+    problem.refresh_from_db()
+    assert problem.recovered_at is not None, "back to learning: one event is not enough history to expect a gap"
