@@ -60,28 +60,16 @@ def emulator() -> Iterator[RunningEmulator]:
         yield running
 
 
-class DattoEmailSender:
-    """The Datto monitor's e-mail sender: while on, each alert raised in the emulator is mailed to rmmbridge."""
-
-    def __init__(self, emulator: RunningEmulator, smtp_port: int) -> None:
-        self.emulator = emulator
-        self.smtp_port = smtp_port
-        self.on = True
-        self.raised = 0
-
-    def raise_alert(self) -> str:
-        device = self.emulator.state.device_at(self.raised % 10)
-        assert device is not None
-        self.raised += 1
-        made = httpx.post(f"{self.emulator.url}/_emulator/alerts", timeout=10,
-                          json={"device_id": device.id, "message": f"Disk C: {self.raised}% free"})
-        made.raise_for_status()
-        if self.on:
-            sent = httpx.post(f"{self.emulator.url}/_emulator/send-alert-email", timeout=20, json={
-                "alert_id": made.json()["id"], "smtp_host": "127.0.0.1", "smtp_port": self.smtp_port,
-                "to": "alerts@desk.example"})
-            sent.raise_for_status()
-        return str(made.json()["alert_id"])
+def raise_alert(emulator: RunningEmulator, number: int) -> dict[str, Any]:
+    """An alert raised in the emulator (mailed by its e-mail sender while that is on)."""
+    device = emulator.state.device_at(number % 10)
+    assert device is not None
+    made = httpx.post(f"{emulator.url}/_emulator/alerts", timeout=20,
+                      json={"device_id": device.id, "message": f"Disk C: {number}% free"})
+    made.raise_for_status()
+    answer: dict[str, Any] = made.json()
+    assert "email_error" not in answer
+    return answer
 
 
 def run_tick(now: Any) -> list[JobRun]:
@@ -116,8 +104,11 @@ def test_email_sender_off_marks_the_email_channel_broken_and_sends_one_notificat
     reverse("integrator:overview")  # load the URLconf (and the API's pydantic schemas) before the clock is frozen
     with SMTPReceiver("127.0.0.1", 0) as receiver, \
             freeze_time(START, tick=True, ignore=REAL_CLOCK) as clock:
-        sender = DattoEmailSender(emulator, receiver.port)
+        on = httpx.put(f"{emulator.url}/_emulator/email-sender", timeout=10,
+                       json={"smtp_host": "127.0.0.1", "smtp_port": receiver.port, "to": "alerts@desk.example"})
+        on.raise_for_status()
         minute = 0
+        raised = 0
 
         def next_minute() -> list[JobRun]:
             nonlocal minute
@@ -127,20 +118,22 @@ def test_email_sender_off_marks_the_email_channel_broken_and_sends_one_notificat
 
         assert run_tick(utcnow()), "the first tick syncs and polls"
         for _ in range(3):  # the e-mail sender works: tickets come by e-mail, polls only confirm them
-            sender.raise_alert()
+            raised += 1
+            assert "email" in raise_alert(emulator, raised)
         assert Ticket.objects.filter(source="email").count() == 3
         for _ in range(10):
             next_minute()
         assert HealthProblem.objects.count() == 0
         assert admins.messages == []
 
-        sender.on = False  # switched off in the RMM; polling goes on
+        httpx.delete(f"{emulator.url}/_emulator/email-sender", timeout=10).raise_for_status()  # polls go on
         key = f"channel_broken:{integration.pk}:email"
         threshold_at: int | None = None  # the minute of the poll that brought the 4th poll-only alert (> 3)
         broken_at: int | None = None
         while broken_at is None and minute < 60:
             if minute % 5 == 0:
-                sender.raise_alert()  # one alert per poll cycle, mailed by nobody
+                raised += 1
+                assert "email" not in raise_alert(emulator, raised)  # one alert per poll cycle, mailed by nobody
             jobs = next_minute()
             if threshold_at is None and any(j.kind == "poll" for j in jobs) and \
                     Ticket.objects.filter(source="poll").count() > 3:
