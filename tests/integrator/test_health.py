@@ -21,6 +21,14 @@ from rmmbridge.integrator.models import HealthProblem, JobKind, JobRun, JobStatu
 from .conftest import add_due_resolve
 
 
+@pytest.fixture(autouse=True)
+def _fresh_learnt_gaps() -> Iterator[None]:
+    """Learnt gaps are cached per process by integration id; ids repeat between tests."""
+    integration_health.clear_learnt_gaps()
+    yield
+    integration_health.clear_learnt_gaps()
+
+
 class Hook:
     """A real HTTP server on loopback that records each JSON body posted to it."""
 
@@ -192,3 +200,22 @@ def test_expected_gap_set_by_hand_makes_a_silent_channel_a_problem(schedule: Any
     call_command("health", "--expect-gap", str(integration.pk), "email", "0", "--check", stdout=StringIO())
     problem.refresh_from_db()
     assert problem.recovered_at is not None, "back to learning: one event is not enough history to expect a gap"
+
+
+def test_a_webhook_silent_far_longer_than_its_learnt_gap_is_a_problem(schedule: Any) -> None:
+    from rmmbridge.alerts.models import AlertEvent
+
+    integration = schedule.integration
+    now = utcnow()
+    for hours in range(10, 22):  # an event every hour until ten hours ago
+        AlertEvent.objects.create(channel="webhook", integration=integration, raw=b"{}",
+                                  received_at=now - timedelta(hours=hours), alert_key=f"w-{hours}")
+    problems = {p.key: p for p in integration_health.current_problems(now)}
+    silent = problems[f"channel_silent:{integration.pk}:webhook"]
+    assert silent.evidence == ("No webhook alert has arrived for 10.0 h; the longest expected gap is 1.5 h (learnt "
+                               "from the last 14 days).")
+    assert f"channel_silent:{integration.pk}:email" not in problems, "e-mail was never in use"
+    channels = {c["channel"]: c["state"] for c in integration_health.channel_health()}
+    assert channels == {"email": "unused", "webhook": "ok"}, "not evaluated yet: no open problem rows"
+    integration_health.evaluate_and_notify(now)
+    assert {c["channel"]: c["state"] for c in integration_health.channel_health()}["webhook"] == "silent"

@@ -18,13 +18,21 @@ from freezegun import freeze_time
 from rmmbridge.alerts.intake.smtp import SMTPReceiver
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
-from rmmbridge.integrator import tasks
+from rmmbridge.integrator import integration_health, tasks
 from rmmbridge.integrator.models import HealthProblem, JobRun
 
 START = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 # Threads and libraries that must keep the real clock (event loops, sockets, HTTP timeouts).
 REAL_CLOCK = ["asyncio", "uvicorn", "starlette", "anyio", "httpx", "httpcore", "aiosmtpd", "smtplib", "socket",
               "threading", "concurrent", "selectors", "pydantic", "pydantic_core", "rmmbridge.connectors"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_learnt_gaps() -> Iterator[None]:
+    """Learnt gaps are cached per process by integration id; ids repeat between tests."""
+    integration_health.clear_learnt_gaps()
+    yield
+    integration_health.clear_learnt_gaps()
 
 
 class Inbox:

@@ -100,4 +100,7 @@ def do_set_expected_gap(actor: Actor, integration: Integration, channel: str, mi
             row.expected_gap_minutes = value
             row.save(update_fields=["expected_gap_minutes"])
         record_audit(actor, integration, "health_expected_gap", {f"{channel}_expected_gap_minutes": [old, new]})
+    from rmmbridge.integrator.integration_health import clear_learnt_gaps
+
+    clear_learnt_gaps()
     return new

@@ -72,7 +72,34 @@ def _job_times(integration_id: int, kind: str) -> tuple[datetime | None, datetim
     return last_ok, first
 
 
-def _channel_facts(integration: Integration, now: datetime, limits: rules.Thresholds) -> tuple[rules.ChannelFacts, ...]:
+#: Learnt gaps are recomputed at most once per this interval per channel (reading 14 days of event times is not free).
+LEARN_CACHE_SECONDS = 3600.0
+_learnt: dict[tuple[int, str], tuple[float, timedelta | None]] = {}
+
+
+def _learnt_gap(integration: Integration, channel: str, now: datetime, limits: rules.Thresholds) -> timedelta | None:
+    from rmmbridge.alerts.models import AlertEvent
+
+    key = (integration.pk, channel)
+    cached = _learnt.get(key)
+    stamp = now.timestamp()
+    if cached is not None and abs(stamp - cached[0]) < LEARN_CACHE_SECONDS:
+        return cached[1]
+    times = list(AlertEvent.objects.filter(
+        integration=integration, channel__in=PUSH_CHANNELS[channel], received_at__gte=now - limits.learn_window,
+        received_at__lte=now).values_list("received_at", flat=True))
+    gap = rules.learn_gap(times, now, limits)
+    _learnt[key] = (stamp, gap)
+    return gap
+
+
+def clear_learnt_gaps() -> None:
+    """Forget the cached learnt gaps (tests, and after a person changes an expected gap)."""
+    _learnt.clear()
+
+
+def _channel_facts(integration: Integration, now: datetime, limits: rules.Thresholds, *,
+                   learn: bool = True) -> tuple[rules.ChannelFacts, ...]:
     from rmmbridge.alerts.models import AlertEvent, EmailRule
 
     hand = dict(ChannelExpectation.objects.filter(integration=integration)
@@ -81,12 +108,10 @@ def _channel_facts(integration: Integration, now: datetime, limits: rules.Thresh
     facts: list[rules.ChannelFacts] = []
     for channel, stored_channels in PUSH_CHANNELS.items():
         events = AlertEvent.objects.filter(integration=integration, channel__in=stored_channels)
-        times = list(events.filter(received_at__gte=since, received_at__lte=now)
-                     .values_list("received_at", flat=True))
         last = events.aggregate(at=Max("received_at"))["at"]
         # A channel counts as configured once it was in use: it delivered in the last 14 days (or a person set its
         # expected gap). An e-mail rule alone is not enough: alerting setup creates one for every vendor.
-        in_use = bool(times) or channel in hand
+        in_use = (last is not None and last >= since) or channel in hand
         if channel == rules.EMAIL:
             configured = in_use and EmailRule.objects.filter(integration=integration, enabled=True).exists()
         else:
@@ -95,7 +120,8 @@ def _channel_facts(integration: Integration, now: datetime, limits: rules.Thresh
             gap: timedelta | None = timedelta(minutes=hand[channel])
             learnt = False
         else:
-            gap, learnt = rules.learn_gap(times, now, limits), True
+            gap = _learnt_gap(integration, channel, now, limits) if learn and configured else None
+            learnt = True
         facts.append(rules.ChannelFacts(channel, configured, last, gap, learnt))
     return tuple(facts)
 
@@ -282,7 +308,7 @@ def channel_health() -> list[dict[str, Any]]:
     for config in AlertingConfig.objects.filter(enabled=True).select_related("integration").order_by(
             "integration__name"):
         integration = config.integration
-        for channel in _channel_facts(integration, now, limits):
+        for channel in _channel_facts(integration, now, limits, learn=False):
             kind = kinds.get((integration.pk, channel.channel))
             state = ("broken" if kind == rules.ProblemKind.CHANNEL_BROKEN else "silent" if kind else
                      "ok" if channel.configured else "unused")
