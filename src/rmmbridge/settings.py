@@ -210,3 +210,20 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# Outgoing mail (integration-health notifications) through Django's SMTP backend; off while RMMBRIDGE_EMAIL_HOST is
+# empty. RMMBRIDGE_HEALTH_EMAIL_TO (comma-separated) names the recipients; default: active superusers' addresses.
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("RMMBRIDGE_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("RMMBRIDGE_EMAIL_PORT", "25") or "25")
+EMAIL_HOST_USER = os.environ.get("RMMBRIDGE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("RMMBRIDGE_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("RMMBRIDGE_EMAIL_STARTTLS")
+EMAIL_USE_SSL = env_bool("RMMBRIDGE_EMAIL_SSL")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("RMMBRIDGE_EMAIL_FROM", "rmmbridge@localhost")
+HEALTH_EMAIL_TO = env_list("RMMBRIDGE_HEALTH_EMAIL_TO")
+HEALTH_WEBHOOK_URL = os.environ.get("RMMBRIDGE_HEALTH_WEBHOOK_URL", "")
+HEALTH_WEBHOOK_FORMAT = os.environ.get("RMMBRIDGE_HEALTH_WEBHOOK_FORMAT", "json").strip().lower() or "json"
+#: The web app's address as admins reach it, for the links in notifications (e.g. https://rmm.example.com).
+PUBLIC_URL = os.environ.get("RMMBRIDGE_PUBLIC_URL", "").rstrip("/")

@@ -72,3 +72,35 @@ def _apply_missing_action(actor: Actor, integration: Integration, deactivate: bo
         record_audit(actor, integration, "sync_missing_action", {"missing_action": [config.missing_action, wanted]})
         config.missing_action = wanted
         config.save(update_fields=["missing_action", "updated_at"])
+
+
+HEALTH_CHANNELS = ("email", "webhook")
+
+
+def do_set_expected_gap(actor: Actor, integration: Integration, channel: str, minutes: Any) -> int | None:
+    """Set by hand how long a push channel may stay silent (minutes); 0 or empty goes back to learning it."""
+    from rmmbridge.integrator.models import ChannelExpectation
+
+    if channel not in HEALTH_CHANNELS:
+        raise ValidationError(f"Channel must be one of {', '.join(HEALTH_CHANNELS)}; got {channel!r}.")
+    text = "" if minutes is None else str(minutes).strip()
+    value = 0 if text in ("", "0") else _interval("Expected gap", text)
+    with transaction.atomic():
+        row = ChannelExpectation.objects.select_for_update().filter(integration=integration, channel=channel).first()
+        old = row.expected_gap_minutes if row is not None else None
+        new = value or None
+        if old == new:
+            return new
+        if not value:
+            if row is not None:
+                row.delete()
+        elif row is None:
+            ChannelExpectation.objects.create(integration=integration, channel=channel, expected_gap_minutes=value)
+        else:
+            row.expected_gap_minutes = value
+            row.save(update_fields=["expected_gap_minutes"])
+        record_audit(actor, integration, "health_expected_gap", {f"{channel}_expected_gap_minutes": [old, new]})
+    from rmmbridge.integrator.integration_health import clear_learnt_gaps
+
+    clear_learnt_gaps()
+    return new

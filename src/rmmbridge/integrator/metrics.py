@@ -21,6 +21,11 @@ HELP = {
     "rmmbridge_integrations": ("gauge", "Integrations by status."),
     "rmmbridge_queue_depth": ("gauge", "Messages waiting in the worker queue."),
     "rmmbridge_scheduler_last_tick_timestamp_seconds": ("gauge", "Unix time of the scheduler's last tick."),
+    "rmmbridge_health_problems": ("gauge", "Open integration-health problems by kind."),
+    "rmmbridge_channel_health": ("gauge", "Push channel (e-mail, webhook) per integration: 1 in the labelled state."),
+    "rmmbridge_health_notifications_total": ("counter", "Health notifications sent, by notice (problem, reminder, "
+                                             "recovery)."),
+    "rmmbridge_health_last_check_timestamp_seconds": ("gauge", "Unix time of the last integration-health check."),
 }
 
 
@@ -117,7 +122,27 @@ def render() -> str:
     depth = broker_queue_depth()
     if depth is not None:
         lines += _lines("rmmbridge_queue_depth", [("", depth)])
+    lines += _health_lines(counters)
     return "\n".join(lines) + "\n"
+
+
+def _health_lines(counters: Mapping[str, list[tuple[str, float]]]) -> list[str]:
+    from rmmbridge.integrator.health_rules import ProblemKind
+    from rmmbridge.integrator.integration_health import channel_health
+    from rmmbridge.integrator.models import HealthProblem
+
+    open_by_kind = dict(HealthProblem.objects.filter(recovered_at__isnull=True).values("kind")
+                        .annotate(n=Count("id")).values_list("kind", "n"))
+    lines = _lines("rmmbridge_health_problems",
+                   [(labels(kind=str(kind)), open_by_kind.get(str(kind), 0)) for kind in ProblemKind])
+    lines += _lines("rmmbridge_channel_health", [
+        (labels(integration=row["integration"], channel=row["channel"], state=row["state"]), 1)
+        for row in channel_health()])
+    lines += _lines("rmmbridge_health_notifications_total", counters.get("rmmbridge_health_notifications_total", []))
+    last = counters.get("rmmbridge_health_last_check_timestamp_seconds")
+    if last:
+        lines += _lines("rmmbridge_health_last_check_timestamp_seconds", last)
+    return lines
 
 
 def _alerts_open() -> int | None:

@@ -175,3 +175,49 @@ class MetricCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{{{self.labels}}} {self.value}"
+
+
+class HealthProblem(models.Model):
+    """One integration-health problem (see `health_rules`): when it opened and recovered, what the admins were told."""
+
+    key = models.CharField(max_length=200, unique=True, help_text="Kind, integration and channel, e.g. "
+                           "channel_broken:3:email.")
+    kind = models.CharField(max_length=40)
+    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="health_problems")
+    channel = models.CharField(max_length=20, blank=True)
+    title = models.CharField(max_length=300)
+    evidence = models.TextField(blank=True)
+    fix_url = models.CharField(max_length=300, blank=True)
+    opened_at = models.DateTimeField()
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_notified_at = models.DateTimeField(null=True, blank=True)
+    told = models.CharField(max_length=20, blank=True, help_text="What the admins were last told: problem or recovery.")
+    notifications = models.PositiveIntegerField(default=0)
+    last_notify_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["recovered_at", "-opened_at"]
+        indexes = [models.Index(fields=["recovered_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({'open' if self.recovered_at is None else 'recovered'})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.recovered_at is None
+
+
+class ChannelExpectation(models.Model):
+    """The longest silence expected of one push channel of one integration, set by hand (else it is learnt)."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="channel_expectations")
+    channel = models.CharField(max_length=20, choices=[("email", "E-mail"), ("webhook", "Webhook")])
+    expected_gap_minutes = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "channel"], name="channelexpectation_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.integration} {self.channel}: {self.expected_gap_minutes} min"

@@ -48,6 +48,9 @@ class Status:
     running_jobs: int = 0
     deferred_jobs: int = 0
     checks: dict[str, str] = field(default_factory=dict)
+    #: Open integration-health problems (integration_health.ProblemView as dicts) and push-channel states.
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    channels: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,6 +125,10 @@ def collect(*, checks: bool = True) -> Status:
     status.deferred_jobs = JobRun.objects.filter(status=JobStatus.DEFERRED).count()
     if checks:
         status.checks = health_checks()
+    from rmmbridge.integrator import integration_health
+
+    status.problems = integration_health.as_json(integration_health.open_problems())
+    status.channels = integration_health.channel_health()
     return status
 
 

@@ -421,10 +421,36 @@ def tick(
     for job_id in result.job_ids:
         send(job_id)
     prune_history(now)
+    check_health(now)
     from rmmbridge.integrator import metrics
 
     metrics.set_value(SCHEDULER_TICK_METRIC, "", now.timestamp())
     return result
+
+
+HEALTH_TICK_METRIC = "rmmbridge_health_last_check_timestamp_seconds"
+
+
+def check_health(now: datetime) -> None:
+    """Evaluate integration health and notify admins (integration_health); a failure never stops the tick.
+
+    It runs after the tick dispatched its jobs, so it sees what the previous tick's polls found: a channel is
+    marked broken at most one tick after the poll that crossed the threshold. RMMBRIDGE_HEALTH_CHECKS=0 turns it off.
+    """
+    if os.environ.get("RMMBRIDGE_HEALTH_CHECKS", "1").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    from rmmbridge.integrator import metrics
+    from rmmbridge.integrator.integration_health import evaluate_and_notify
+
+    try:
+        with transaction.atomic():  # a failed check rolls back alone; the tick's work stays
+            run = evaluate_and_notify(now)
+    except Exception:
+        logger.exception("Integration health check failed; trying again next tick")
+        return
+    for error in run.errors:
+        logger.warning("Health notification failed: %s", error)
+    metrics.set_value(HEALTH_TICK_METRIC, "", now.timestamp())
 
 
 def trigger_now(integration: Integration, kind: str, entities: list[str] | None = None,

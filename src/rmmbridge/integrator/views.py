@@ -51,7 +51,11 @@ def health(request: HttpRequest) -> HttpResponse:
         "queue_depth": current.queue_depth,
         "jobs": {"queued": current.queued_jobs, "running": current.running_jobs, "deferred": current.deferred_jobs},
         "integrations_needing_reauth": sum(1 for row in current.integrations if row.status == "needs_reauth"),
+        "integration_problems": len(current.problems),  # the detail only for a signed-in person (below)
     }
+    if request.user.is_authenticated:
+        payload["problems"] = current.problems
+        payload["channels"] = current.channels
     return JsonResponse(payload, status=200 if ok else 503)
 
 

@@ -150,6 +150,8 @@ def send_alert_email(state: EmulatorState, alert_id: str, host: str, port: int, 
 
 def control_routes(state: EmulatorState, render_device: Callable[[EmulatedDevice], Any]) -> list[BaseRoute]:
     """The shared control API; `render_device` shows a device in the vendor's JSON."""
+    #: The RMM's alert e-mail sender: while set, each alert raised through the control API is mailed there.
+    email_sender: dict[str, Any] = {}
 
     async def get_state(request: Request) -> Response:
         return JSONResponse(state.summary())
@@ -188,7 +190,32 @@ def control_routes(state: EmulatorState, render_device: Callable[[EmulatedDevice
             )
         except ValueError as exc:
             return _bad(str(exc))
-        return JSONResponse({"id": alert.id, "alert_id": alert.id}, status_code=201)
+        answer: dict[str, Any] = {"id": alert.id, "alert_id": alert.id}
+        if email_sender:
+            host, port, to = email_sender["smtp_host"], email_sender["smtp_port"], email_sender["to"]
+            try:
+                answer["email"] = await asyncio.to_thread(send_alert_email, state, alert.id, host, port, to)
+            except (OSError, smtplib.SMTPException) as exc:
+                answer["email_error"] = f"SMTP to {host}:{port} failed: {exc}"
+        return JSONResponse(answer, status_code=201)
+
+    async def set_email_sender(request: Request) -> Response:
+        try:
+            data = await _json_body(request)
+            config = {"smtp_host": str(data.get("smtp_host", "127.0.0.1")), "smtp_port": int(data["smtp_port"]),
+                      "to": str(data["to"])}
+        except (KeyError, ValueError, TypeError) as exc:
+            return _bad(f"Send smtp_port and to, and smtp_host when it is not 127.0.0.1 ({exc}).")
+        email_sender.clear()
+        email_sender.update(config)
+        return JSONResponse({"email_sender": dict(email_sender)})
+
+    async def get_email_sender(request: Request) -> Response:
+        return JSONResponse({"email_sender": dict(email_sender) or None})
+
+    async def stop_email_sender(request: Request) -> Response:
+        email_sender.clear()
+        return Response(status_code=204)
 
     async def resolve_alert(request: Request) -> Response:
         alert_id = request.path_params["alert_id"]
@@ -266,6 +293,9 @@ def control_routes(state: EmulatorState, render_device: Callable[[EmulatedDevice
         Route(f"{p}/faults", clear_faults, methods=["DELETE"]),
         Route(f"{p}/expire-tokens", expire_tokens, methods=["POST"]),
         Route(f"{p}/send-alert-email", send_email, methods=["POST"]),
+        Route(f"{p}/email-sender", get_email_sender, methods=["GET"]),
+        Route(f"{p}/email-sender", set_email_sender, methods=["PUT"]),
+        Route(f"{p}/email-sender", stop_email_sender, methods=["DELETE"]),
         Route(f"{p}/send-webhook", send_webhook, methods=["POST"]),
     ]
 

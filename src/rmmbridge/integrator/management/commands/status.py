@@ -1,4 +1,4 @@
-"""`rmmbridge status`: integrations with last and next runs, outbox backlog and queue depth."""
+"""`rmmbridge status`: integrations with last and next runs, outbox backlog, queue depth and health problems."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from rmmbridge.integrator.status import collect, healthy
 
 
 class Command(BaseCommand):
-    help = "Show integrations with their last and next runs, the outbox backlog and the queue depth."
+    help = "Show integrations with their last and next runs, the outbox backlog, the queue depth and health problems."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print one JSON object instead of a table.")
@@ -38,6 +38,16 @@ class Command(BaseCommand):
                           f"{row.last_run_at or 'never'} {row.last_status}".strip(), row.next_run_at or "—",
                           row.last_error[:80])
         console.print(table)
+        if current.problems:
+            problems = Table("Problem", "Since", "Evidence", "Fix", title="Integration health problems")
+            for problem in current.problems:
+                problems.add_row(problem["title"], problem["opened_at"][:16], problem["evidence"], problem["fix_url"])
+            console.print(problems)
+        else:
+            console.print("Integration health: no problems.")
+        broken = [c for c in current.channels if c["state"] in {"broken", "silent"}]
+        for channel in broken:
+            console.print(f"Channel {channel['channel']} of {channel['integration']}: {channel['state']}")
 
 
 def _dash(value: int | None) -> str:
