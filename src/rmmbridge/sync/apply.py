@@ -198,7 +198,7 @@ class Applier:
                 self.result.rows_written += 1  # its main site
             else:  # another sync's customer: remember the link as a name match would
                 _, added = CustomerMapping.objects.get_or_create(
-                    integration=self.integration, external_id=op.external_id,
+                    integration=self.integration, kind="customer", external_id=op.external_id,
                     defaults={"customer_id": customer.pk, "external_name": op.label[:255]})
                 self.result.rows_written += int(added)
             self.temp[int(op.data["temp_id"])] = customer.pk
@@ -211,7 +211,7 @@ class Applier:
             site_id = self.optional(op.data.get("site_id"))
             if op.data.get("add_mapping"):
                 CustomerMapping.objects.get_or_create(
-                    integration=self.integration, external_id=op.external_id,
+                    integration=self.integration, kind="customer", external_id=op.external_id,
                     defaults={"customer_id": customer_id, "external_name": op.label[:255]})
                 self.result.rows_written += 1
         else:

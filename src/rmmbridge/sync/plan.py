@@ -95,11 +95,20 @@ class MatchRule:
 
 @dataclass(frozen=True)
 class Mapping:
-    """A customer/site mapping row: RMM customer or site → local customer (and optionally a site)."""
+    """A customer/site mapping row: RMM customer or site (typed: kind + id) → local customer (optionally a site).
+
+    Customer ids and site ids are separate spaces (Automate numbers both 1, 2, 3…): a row only ever applies to
+    records of its own kind.
+    """
 
     external_id: str
     customer_id: int
     site_id: int | None = None
+    kind: str = "customer"  # "customer" or "site"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.external_id)
 
 
 @dataclass(frozen=True)
@@ -133,6 +142,10 @@ class SyncSettings:
     missing_action: MissingAction = MissingAction.DEACTIVATE
     grace_hours: int = 0
     guard_percent: int = 20
+    #: A device may match an asset of another customer and move it there (shown as a move); else a conflict.
+    allow_customer_moves: bool = False
+    #: This integration's id and the order of every integration for field ownership (see `Snapshot.owners`).
+    integration_id: int = 0
 
 
 @dataclass(frozen=True)

@@ -102,7 +102,8 @@ class _CustomerResolver:
         self.snap = snap
         self.cfg = cfg
         self.pending = pending
-        self.mappings: dict[str, Mapping] = {m.external_id: m for m in cfg.mappings}
+        #: Typed: (kind, external id) → row, so customer 4's row never applies to site 4.
+        self.mappings: dict[tuple[str, str], Mapping] = {m.key: m for m in cfg.mappings}
         self.by_name: dict[str, list[int]] = {}
         for customer in snap.customers.values():
             self.by_name.setdefault(normalise_name(customer.name), []).append(customer.id)
@@ -121,7 +122,7 @@ class _CustomerResolver:
         if ref is not None and ref.object_id in self.snap.customers:
             return Op("customers", OpKind.UNCHANGED, external_id, name, "linked by an earlier import",
                       target_id=ref.object_id)
-        mapping = self.mappings.get(external_id)
+        mapping = self.mappings.get(("customer", external_id))
         if mapping is not None and mapping.customer_id in self.snap.customers:
             local = self.snap.customers[mapping.customer_id].name
             return Op("customers", OpKind.LINK, external_id, name,
@@ -208,13 +209,14 @@ def _plan_site(remote: RemoteSite, snap: Snapshot, resolver: _CustomerResolver, 
         res.by_site[remote.external_id] = Placement(site.customer_id, site.id, "linked by an earlier import")
         return Op("sites", OpKind.UNCHANGED, remote.external_id, remote.name, "linked by an earlier import",
                   target_id=site.id)
-    mapping = resolver.mappings.get(remote.external_id)
+    mapping = resolver.mappings.get(("site", remote.external_id))
     if mapping is not None and mapping.customer_id in snap.customers:
         site_id = resolver.site_for(mapping.customer_id, mapping)
         if site_id is not None:
             res.by_site[remote.external_id] = Placement(mapping.customer_id, site_id, "site mapping")
             return Op("sites", OpKind.LINK, remote.external_id, remote.name,
-                      f"mapped to '{snap.sites[site_id].name}' in the mapping table", target_id=site_id)
+                      f"site {remote.external_id} mapped to '{snap.sites[site_id].name}' of "
+                      f"'{snap.customers[mapping.customer_id].name}' in the mapping table", target_id=site_id)
     parent = res.by_customer.get(remote.customer_external_id or "")
     if parent is None:
         res.unresolved[remote.external_id] = remote.name
@@ -244,7 +246,7 @@ def _plan_sites_under_one_customer(
     site_names = {(s.customer_id, normalise_name(s.name)): s.id for s in snap.sites.values()}
     for remote in remotes:
         ref = snap.ref("site", remote.external_id)
-        mapping = resolver.mappings.get(remote.external_id)
+        mapping = resolver.mappings.get(("customer", remote.external_id))  # Datto RMM: its sites are customers
         if ref is not None and ref.object_id in snap.sites:
             site = snap.sites[ref.object_id]
             res.by_site[remote.external_id] = Placement(site.customer_id, site.id, "linked")

@@ -59,7 +59,7 @@ def load_settings(integration: Integration) -> SyncSettings:
     """The integration's configuration as the planner's SyncSettings."""
     config = sync_config(integration)
     return SyncSettings(
-        mappings=[Mapping(m.external_id, m.customer_id, m.site_id)
+        mappings=[Mapping(m.external_id, m.customer_id, m.site_id, m.kind)
                   for m in CustomerMapping.objects.filter(integration=integration)],
         new_customer_mode=NewCustomerMode(config.new_customer_mode),
         toplevel_id=config.toplevel_id,
@@ -81,6 +81,8 @@ def load_settings(integration: Integration) -> SyncSettings:
         missing_action=MissingAction(config.missing_action),
         grace_hours=config.grace_hours,
         guard_percent=config.guard_percent,
+        allow_customer_moves=config.allow_customer_moves,
+        integration_id=int(integration.pk),
     )
 
 
