@@ -10,7 +10,15 @@ import pytest
 from rmmbridge.connectors.http import RetryPolicy
 from rmmbridge.integrations import actions
 from rmmbridge.integrations.models import ExternalRef, Integration
-from rmmbridge.servicedesk.actions import Actor, do_create_customer
+from rmmbridge.servicedesk.actions import (
+    Actor,
+    AssetInput,
+    do_create_asset_group,
+    do_create_asset_type,
+    do_create_customer,
+    do_create_site,
+    do_upsert_asset,
+)
 from rmmbridge.servicedesk.models import Asset, Customer, Site
 from rmmbridge.sync import runner
 from rmmbridge.sync.models import CustomerMapping, SyncStatus
@@ -88,3 +96,125 @@ def test_site_mapping_row_applies_to_that_site_only(db: Any, automate: Any) -> N
     assert Customer.objects.get(pk=customer_3.object_id).name != "Main"
     assert site_of(integration, "4").customer_id != main.pk
     assert location_3.customer_id != "3"
+
+
+@pytest.fixture
+def datto() -> Iterator[Any]:
+    """The first RMM (ConnectWise Automate: its device list carries serial numbers and MACs)."""
+    from rmmbridge.connectors.testing.server import serve_emulator
+
+    with serve_emulator("cw_automate", seed=3, customers=2, devices=12, alerts=0) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def ninja() -> Iterator[Any]:
+    from rmmbridge.connectors.testing.server import serve_emulator
+
+    with serve_emulator("ninjaone", seed=8, customers=2, devices=12, alerts=0) as emulator:
+        yield emulator
+
+
+def live(emulator: Any) -> list[Any]:
+    return [d for d in emulator.state.iter_devices() if not d.deleted]
+
+
+def asset_of(integration: Integration, external_id: str) -> Asset:
+    ref = ExternalRef.objects.get(integration=integration, kind="asset", external_id=external_id)
+    return Asset.objects.get(pk=ref.object_id)
+
+
+def snapshot_assets() -> dict[int, tuple[str, str, int, Any]]:
+    return {a.pk: (a.name, a.values.get("serial_number"), a.customer_id, a.values.get("mac_addresses"))
+            for a in Asset.objects.all()}
+
+
+def test_mac_match_with_different_serials_is_a_conflict_never_a_merge(db: Any, datto: Any, ninja: Any) -> None:
+    """Issue 12, corruption 2: a second RMM linked assets of the first by MAC and overwrote their name, serial
+    and customer although the serial numbers differed. Failed before strong identifiers vetoed weak matches."""
+    first = connect("cw_automate", "Automate", datto)
+    datto_devices = [d for d in live(datto) if d.kind not in ("network_device", "printer")][:4]
+    for n, device in enumerate(datto_devices):  # universally administered unicast MACs, as real NICs have
+        datto.state.update_device(device.id, mac_address=f"3C:52:82:00:10:{n:02X}")
+    assert run_sync(first.pk).status == SyncStatus.SUCCESS
+    before = snapshot_assets()
+    target = asset_of(first, datto_devices[0].id)
+    second = connect("ninjaone", "NinjaOne", ninja)
+    for org in ninja.state.customers:  # the second RMM's organisations are the same customer here
+        CustomerMapping.objects.create(integration=second, kind="customer", external_id=org.id,
+                                       customer_id=target.customer_id)
+    ninja_devices = [d for d in live(ninja) if d.kind not in ("network_device", "printer")][:4]
+    for n, device in enumerate(ninja_devices):
+        ninja.state.update_device(device.id, mac_address=f"3C:52:82:00:10:{n:02X}", serial_number=f"QP25YP2N{n:02d}")
+
+    preview = run_sync(second.pk, dry_run=True)
+    rows = {r.external_id: r for r in preview.rows.filter(entity="assets")}
+    reason = rows[ninja_devices[0].id].reason
+    assert rows[ninja_devices[0].id].kind == "conflict", reason
+    assert f"matches {target.name}, but serial" in reason, reason
+    assert f"serial QP25YP2N00 ≠ {datto_devices[0].serial_number}" in reason
+
+    run = run_sync(second.pk)
+    assert run.status == SyncStatus.SUCCESS, run.errors
+    after = snapshot_assets()
+    for pk, (name, serial, customer, _) in before.items():  # no asset of the first RMM was overwritten
+        assert after[pk][:3] == (name, serial, customer)
+    for device in ninja_devices:  # neither merged nor silently created: listed for review
+        assert not ExternalRef.objects.filter(integration=second, kind="asset", external_id=device.id).exists()
+    assert run.counts["assets"]["conflicts"] >= len(ninja_devices)
+
+
+def test_match_to_an_asset_of_another_customer_is_a_conflict_unless_moves_are_allowed(
+        db: Any, datto: Any, ninja: Any) -> None:
+    first = connect("cw_automate", "Automate", datto)
+    assert run_sync(first.pk).status == SyncStatus.SUCCESS
+    device = live(datto)[0]
+    asset = asset_of(first, device.id)
+    second = connect("ninjaone", "NinjaOne", ninja)
+    twin = live(ninja)[0]
+    ninja.state.update_device(twin.id, serial_number=device.serial_number)
+
+    preview = run_sync(second.pk, dry_run=True)
+    row = preview.rows.get(entity="assets", external_id=twin.id)
+    assert row.kind == "conflict"
+    assert f"of customer '{asset.customer.name}'" in row.reason, row.reason
+    assert "not moved" in row.reason
+
+    from rmmbridge.sync.snapshot import sync_config
+
+    config = sync_config(second)
+    config.allow_customer_moves = True
+    config.save()
+    preview = run_sync(second.pk, dry_run=True)
+    row = preview.rows.get(entity="assets", external_id=twin.id)
+    assert row.kind == "link", row.reason
+    assert f"moves it from customer '{asset.customer.name}'" in row.reason
+    assert row.op["changes"]["customer"][0] == asset.customer.name
+
+
+def test_mac_reported_by_two_devices_of_one_fetch_identifies_neither(db: Any, datto: Any) -> None:
+    integration = connect("cw_automate", "Automate", datto)
+    device, other = live(datto)[:2]
+    actor = Actor.cli("test")
+    group = do_create_asset_group(actor, "Desks")
+    atype = do_create_asset_type(actor, "Dock", group)
+    customer = do_create_customer(actor, "Unrelated")
+    local = do_create_site(actor, customer, "Somewhere")
+    dock, _ = do_upsert_asset(actor, AssetInput(asset_type=atype, site=local, name="DOCK-1"))
+    Asset.objects.filter(pk=dock.pk).update(values={"mac_addresses": "3C:52:82:00:20:01"})
+    for item in (device, other):  # a USB dock's MAC, reported by both laptops that used it
+        datto.state.update_device(item.id, mac_address="3C:52:82:00:20:01")
+    config_mac_first(integration)
+    run = run_sync(integration.pk, dry_run=True)
+    row = run.rows.get(entity="assets", external_id=device.id)
+    assert row.kind == "create", row.reason
+    assert "MAC 3C-52-82-00-20-01 not used: 2 devices of this fetch report it" in row.reason
+    assert "dock" not in row.reason.lower()
+
+
+def config_mac_first(integration: Integration) -> None:
+    from rmmbridge.sync.snapshot import sync_config
+
+    config = sync_config(integration)
+    config.match_rules = [{"field": "mac_addresses", "within_customer": False}]
+    config.save()

@@ -13,7 +13,7 @@ from typing import Any
 
 from rmmbridge.connectors.records import RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
 from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, coerce_value
-from rmmbridge.sync.matching import MatchIndex, junk_set, match_asset, normalise_name
+from rmmbridge.sync.matching import STRONG_KEYS, MatchIndex, junk_set, match_asset, normalise_name, normalise_value
 from rmmbridge.sync.plan import (
     LocalAsset,
     LocalField,
@@ -415,7 +415,13 @@ class _AssetPlanner:
             for key, _ in self.rules:
                 value = asset.name if key == "name" else asset.values.get(key)
                 self.index.add(asset.id, asset.customer_id, key, value)
+            self.index.describe(asset.id, asset.name, asset.customer_id, asset.values)
+        self.mac_keys = tuple(k for k, _ in self.rules if "mac" in k.lower())
+        self.customer_names = {c.id: c.name for c in snap.customers.values()}
+        #: Devices matched by a MAC: re-planned at the end of the fetch if another device reports that MAC too.
+        self.mac_matched: list[tuple[int, _Pending, Op]] = []
         self.claimed: set[int] = set()
+        self.moves: set[int] = set()
         self._readers: dict[str, Callable[[RemoteDevice], Any]] = {}
         self._types: dict[str, tuple[int | None, str]] = {}
         self._plan_fields()
@@ -525,6 +531,8 @@ class _AssetPlanner:
         Unchanged records are decided from the link's fingerprint alone, without reading the local asset.
         """
         ext = device.external_id
+        if self.mac_keys and device.mac_addresses:
+            self.index.count_fetched(self.mac_keys[0], device.mac_addresses)
         type_key = str(device.device_type)
         type_id, type_reason = self._types.get(type_key) or self.asset_type(type_key)
         if type_id is None:
@@ -578,17 +586,31 @@ class _AssetPlanner:
                 if key not in match_values and key in DEVICE_ATTRIBUTES:
                     match_values[key] = device_value(device, key)
             labels = {k: f.label for k, f in self.fields.items()}
-            result = match_asset(self.index, self.rules, match_values,
-                                 placement.customer_id if placement.customer_id > 0 else None, self.claimed, labels)
+            strong = {key: _first(match_values.get(key) if key in match_values else device_value(device, key))
+                      for key in STRONG_KEYS}
+            result = match_asset(self.index, self.rules, match_values, placement.customer_id, self.claimed, labels,
+                                 strong=strong, allow_moves=self.cfg.allow_customer_moves or via_default,
+                                 customer_names=self.customer_names)
+            notes = "".join(f"; {note}" for note in dict.fromkeys(result.notes))
             if result.is_conflict:
-                return Op("assets", OpKind.CONFLICT, ext, label, result.reason, data={"candidates":
-                                                                                      list(result.conflict_ids)})
+                return Op("assets", OpKind.CONFLICT, ext, label, result.reason + notes,
+                          data={"candidates": list(result.conflict_ids)})
             if result.asset_id is None:
-                return self._create(ext, label, wanted, fp, warnings, placement, type_reason)
+                op = self._create(ext, label, wanted, fp, warnings, placement, type_reason)
+                op.reason += notes
+                return op
             asset = self.snap.assets[result.asset_id]
-            kind, reason = OpKind.LINK, result.reason
+            kind, reason = OpKind.LINK, result.reason + notes
+            if result.moved_from is not None:
+                self.moves.add(asset.id)
         self.claimed.add(asset.id)
         return self._update(ext, label, asset, ref, wanted, fp, warnings, kind, reason, via_default)
+
+    def _customer_name(self, site_id: int) -> str:
+        site = self.snap.sites.get(site_id)
+        if site is not None:
+            return self.customer_names.get(site.customer_id, f"#{site.customer_id}")
+        return "a customer created by this run"
 
     def _create(self, ext: str, label: str, wanted: dict[str, Any], fp: str, warnings: list[str],
                 placement: Placement, type_reason: str) -> Op:
@@ -616,6 +638,9 @@ class _AssetPlanner:
             new["site_id"] = wanted["site_id"]
             changes["site"] = [self.res.site_names.get(asset.site_id, ""),
                                self.res.site_names.get(wanted["site_id"], "")]
+            if asset.id in self.moves:  # a cross-customer move (allowed by the setting) is shown as such
+                changes["customer"] = [self.customer_names.get(asset.customer_id, f"#{asset.customer_id}"),
+                                       self._customer_name(wanted["site_id"])]
         values: dict[str, Any] = {}
         for key, value in wanted["values"].items():
             old = asset.values.get(key)
@@ -649,6 +674,19 @@ class _AssetPlanner:
                   fingerprint=fp, warnings=warnings)
 
 
+def _first(value: Any) -> str:
+    """The first item of a (possibly comma-separated or listed) value, as text ('' when empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return str(value[0]).strip() if value else ""
+    return str(value).split(",")[0].strip()
+
+
+def _macs(device: RemoteDevice) -> list[str]:
+    return [normalise_value("mac_addresses", m) for m in device.mac_addresses]
+
+
 @dataclass(slots=True)
 class _Pending:
     """A device whose record changed (or is new): planned once its linked asset is read."""
@@ -680,7 +718,9 @@ def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettin
     def flush() -> None:
         snap.require_assets(w.ref.object_id for _, w in waiting if w.ref is not None)
         for position, item in waiting:
-            device_ops[position] = planner.plan_pending(item)
+            op = device_ops[position] = planner.plan_pending(item)
+            if op.kind is OpKind.LINK and planner.mac_keys and "MAC address" in op.reason:
+                planner.mac_matched.append((position, item, op))
         waiting.clear()
 
     for device in devices:
@@ -696,6 +736,13 @@ def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettin
         if len(waiting) >= PENDING_BATCH:
             flush()
     flush()
+    for position, item, op in planner.mac_matched:  # a MAC another device of this fetch reports too: re-plan
+        if not any(planner.index.shared.get(m, 0) > 1 for m in _macs(item.device)):
+            continue
+        if op.target_id is not None:
+            planner.claimed.discard(op.target_id)
+            planner.moves.discard(op.target_id)
+        device_ops[position] = planner.plan_pending(item)
     return planner.ops + [op for op in device_ops if op is not None], planner.warnings, seen
 
 
