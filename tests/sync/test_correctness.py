@@ -218,3 +218,46 @@ def config_mac_first(integration: Integration) -> None:
     config = sync_config(integration)
     config.match_rules = [{"field": "mac_addresses", "within_customer": False}]
     config.save()
+
+
+def test_two_rmms_one_device_the_creator_owns_its_fields_and_each_value_records_its_source(
+        db: Any, datto: Any, ninja: Any) -> None:
+    """Issue 12, item 3: the last writer won field by field; now the owner keeps its values and the other RMM
+    fills only what is empty. Every written value records integration, run and time."""
+    from rmmbridge.servicedesk.provenance import source_of
+
+    first = connect("cw_automate", "Automate", datto)
+    device = next(d for d in live(datto) if d.kind == "workstation")
+    assert run_sync(first.pk).status == SyncStatus.SUCCESS
+    asset = asset_of(first, device.id)
+    first_run = first.sync_runs.latest("started_at")
+    assert source_of(asset.provenance, "name") == {
+        "by": "sync", "label": "Automate", "integration": first.pk, "run": first_run.pk,
+        "at": first_run.started_at.isoformat(timespec="seconds")}
+    assert asset.created_by_integration == first.pk
+    Asset.objects.filter(pk=asset.pk).update(values={k: v for k, v in asset.values.items() if k != "model"})
+
+    second = connect("ninjaone", "NinjaOne", ninja)
+    for org in ninja.state.customers:
+        CustomerMapping.objects.create(integration=second, kind="customer", external_id=org.id,
+                                       customer_id=asset.customer_id)
+    twin = next(d for d in live(ninja) if d.kind == "workstation")
+    ninja.state.update_device(twin.id, serial_number=device.serial_number, hostname="MIGRATED-01",
+                              model="Latitude 7440")
+    preview = run_sync(second.pk, dry_run=True)
+    row = preview.rows.get(entity="assets", external_id=twin.id)
+    assert row.kind == "link", row.reason
+    assert "kept: owned by Automate (name" in row.reason, row.reason
+    assert "name" not in row.op["changes"]
+    run = run_sync(second.pk)
+    assert run.status == SyncStatus.SUCCESS, run.errors
+    asset.refresh_from_db()
+    assert asset.name == device.hostname  # owned by Automate: kept
+    assert asset.values["model"] == "Latitude 7440"  # empty in Automate's record: filled by NinjaOne
+    assert source_of(asset.provenance, "model")["label"] == "NinjaOne"
+    assert source_of(asset.provenance, "name")["label"] == "Automate"
+    # neither RMM's next identical run writes anything
+    for integration in (first, second):
+        again = run_sync(integration.pk)
+        counts = again.counts["assets"]
+        assert counts["updated"] == counts["created"] == counts["linked"] == 0, (integration, counts)

@@ -25,6 +25,7 @@ from rmmbridge.servicedesk.models import (
     Site,
     TopLevel,
 )
+from rmmbridge.servicedesk.provenance import SYNC, Source
 from rmmbridge.sync.models import CustomerMapping
 from rmmbridge.sync.plan import Op, OpKind
 
@@ -64,11 +65,13 @@ class Applier:
     """Applies ops of one integration in dependency order, mapping the plan's temporary ids to real ones."""
 
     def __init__(self, integration: Integration, actor: Actor, *, now: datetime | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, run_id: int | None = None) -> None:
         self.integration = integration
         self.iid = int(integration.pk)
         self.actor = actor
         self.now = now or utcnow()
+        #: Every value this run writes records it as its source (integration, run, time).
+        self.source = Source(SYNC, integration.name, self.iid, run_id, self.now.isoformat(timespec="seconds"))
         self.progress = progress
         self.temp: dict[int, int] = {}
         self.result = ApplyResult()
@@ -342,7 +345,7 @@ class Applier:
                 if op.data.get("clear_missing"):
                     clear.append(op.external_id)
         if creates:
-            created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates])
+            created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates], source=self.source)
             self.result.rows_written += 2 * len(created)
             new_rows = []
             for (op, _), asset in zip(creates, created, strict=True):
@@ -353,7 +356,8 @@ class Applier:
             else:
                 self.result.rows_written += create_refs(self.iid, new_rows, now=self.now)
         if updates:
-            self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, sorted(update_fields))
+            self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, sorted(update_fields),
+                                                                          source=self.source)
             for asset, _ in updates:
                 self.shown.setdefault(asset.asset_type_id, set()).update(asset.values)
         for _, op in batch:
@@ -427,7 +431,8 @@ class Applier:
                 asset.parent_id = parent_id
         if updates:
             with transaction.atomic():
-                self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, ["parent"])
+                self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, ["parent"],
+                                                                              source=self.source)
 
     def _show_fields(self) -> None:
         """Attach every imported field to the asset types that received it, so it shows on those assets."""
@@ -445,6 +450,6 @@ class Applier:
 
 
 def apply_ops(integration: Integration, ops: Sequence[Op], actor: Actor, *, now: datetime | None = None,
-              progress: Progress | None = None) -> ApplyResult:
+              progress: Progress | None = None, run_id: int | None = None) -> ApplyResult:
     """Apply ops in dependency order; bad items are reported in result.errors and skipped."""
-    return Applier(integration, actor, now=now, progress=progress).run(ops)
+    return Applier(integration, actor, now=now, progress=progress, run_id=run_id).run(ops)

@@ -200,6 +200,10 @@ class LocalAsset:
     locally_edited: tuple[str, ...] = ()
     end_user_id: int | None = None
     parent_id: int | None = None
+    #: Field key → id of the integration whose sync wrote the current value (None: a local or other write).
+    writers: dict[str, int | None] = field(default_factory=dict)
+    created_by: int | None = None  # the integration whose sync created the asset
+    linked: tuple[int, ...] = ()  # integrations linking it (ExternalRef of kind asset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +244,8 @@ class Snapshot:
     #: Assets linked to this integration whose details (values…) are read only when their RMM record changed.
     briefs: dict[int, AssetBrief] = field(default_factory=dict)
     load_assets: AssetLoader | None = None
+    #: Every integration: id → (source priority, name); decides which one owns a field of a shared asset.
+    integrations: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     def ref(self, kind: str, external_id: str | None) -> LocalRef | None:
         if external_id is None:

@@ -622,19 +622,49 @@ class _AssetPlanner:
         return Op("assets", OpKind.CREATE, ext, label, f"no local asset matched ({where})", changes=changes,
                   data={"set": wanted}, fingerprint=fp, warnings=warnings)
 
+    def owner_keeping(self, asset: LocalAsset, key: str, old: Any) -> str:
+        """The name of the integration that owns a field's current value, when this one must leave it ('' if not).
+
+        An asset linked to several integrations: the one that created it owns its fields, then the others by their
+        source priority (lower first), then id. A lower-ranked integration only fills what is empty.
+        """
+        me = self.cfg.integration_id
+        if old in (None, "") or not asset.linked or all(i == me for i in asset.linked):
+            return ""
+        writer = asset.writers.get(key, asset.created_by)
+        if writer is None or writer == me or writer not in asset.linked:
+            return ""
+
+        def rank(iid: int) -> tuple[int, int, int]:
+            return (0 if iid == asset.created_by else 1, self.snap.integrations.get(iid, (100, ""))[0], iid)
+
+        if rank(me) < rank(writer):
+            return ""
+        return self.snap.integrations.get(writer, (0, f"integration #{writer}"))[1]
+
     def _update(self, ext: str, label: str, asset: LocalAsset, ref: LocalRef | None, wanted: dict[str, Any],
                 fp: str, warnings: list[str], kind: OpKind, reason: str, via_default: bool) -> Op:
         edited = set(asset.locally_edited)
         new: dict[str, Any] = {}
         changes: dict[str, list[Any]] = {}
-        if wanted["name"] and wanted["name"] != asset.name and "name" not in edited:
+        kept: dict[str, list[str]] = {}
+
+        def owned(key: str, old: Any) -> bool:
+            owner = self.owner_keeping(asset, key, old)
+            if owner:
+                kept.setdefault(owner, []).append(key)
+            return bool(owner)
+
+        if wanted["name"] and wanted["name"] != asset.name and "name" not in edited and not owned("name", asset.name):
             new["name"] = wanted["name"]
             changes["name"] = [asset.name, wanted["name"]]
-        if wanted["asset_type_id"] != asset.asset_type_id and "asset_type" not in edited:
+        if (wanted["asset_type_id"] != asset.asset_type_id and "asset_type" not in edited
+                and not owned("asset_type", asset.asset_type_id)):
             new["asset_type_id"] = wanted["asset_type_id"]
             changes["asset_type"] = [self.type_names.get(asset.asset_type_id, ""),
                                      self.type_names.get(wanted["asset_type_id"], "")]
-        if not via_default and wanted["site_id"] != asset.site_id and "site" not in edited:
+        if (not via_default and wanted["site_id"] != asset.site_id and "site" not in edited
+                and (asset.id in self.moves or not owned("site", asset.site_id))):
             new["site_id"] = wanted["site_id"]
             changes["site"] = [self.res.site_names.get(asset.site_id, ""),
                                self.res.site_names.get(wanted["site_id"], "")]
@@ -644,13 +674,14 @@ class _AssetPlanner:
         values: dict[str, Any] = {}
         for key, value in wanted["values"].items():
             old = asset.values.get(key)
-            if value is not None and old != value and self.policy_allows(key, asset):
+            if value is not None and old != value and self.policy_allows(key, asset) and not owned(key, old):
                 values[key] = value
                 changes[key] = [old, value]
         if values:
             new["values"] = values
         user_id = wanted["end_user_id"]
-        if user_id is not None and user_id != asset.end_user_id and "end_user" not in edited:
+        if (user_id is not None and user_id != asset.end_user_id and "end_user" not in edited
+                and not owned("end_user", asset.end_user_id)):
             new["end_user_id"] = user_id
             changes["end_user"] = [asset.end_user_id, user_id]
         parent_ext = wanted["parent_external_id"]
@@ -666,12 +697,23 @@ class _AssetPlanner:
                 new["active"] = True
                 changes["active"] = [False, True]
                 kind, reason = OpKind.REACTIVATE, "back in the RMM after being missing"
+        if kept:
+            labels = {k: f.label for k, f in self.fields.items()}
+            shown = "; ".join(f"kept: owned by {owner} ({', '.join(_field_label(k, labels) for k in keys)})"
+                              for owner, keys in kept.items())
+            reason = f"{reason}; {shown}"
+            data["kept"] = kept
         if kind is OpKind.UPDATE and not new:
             kind = OpKind.UNCHANGED
         if kind is OpKind.UNCHANGED and ref is not None and ref.fingerprint != fp:
             data["refresh_fingerprint"] = True
         return Op("assets", kind, ext, label, reason, target_id=asset.id, changes=changes, data=data,
                   fingerprint=fp, warnings=warnings)
+
+
+def _field_label(key: str, labels: dict[str, str]) -> str:
+    return {"name": "name", "asset_type": "asset type", "site": "site", "end_user": "user"}.get(
+        key, labels.get(key, key))
 
 
 def _first(value: Any) -> str:

@@ -151,7 +151,7 @@ def _finish(run: SyncRun, status: str, **fields: Any) -> SyncRun:
 
 def _apply_and_record(run: SyncRun, integration: Integration, ops: Sequence[Op], actor: Actor,
                       entities: Sequence[str], *, incomplete: bool, progress: Progress | None) -> ApplyResult:
-    result = apply_ops(integration, ops, actor, now=run.started_at, progress=progress)
+    result = apply_ops(integration, ops, actor, now=run.started_at, progress=progress, run_id=run.pk)
     applied = [op for i, op in enumerate(ops) if i in result.applied]
     failed = [ops[i] for i in sorted(result.errors)]
     statuses = {i: (RowStatus.APPLIED.value, "") for i in result.applied}
