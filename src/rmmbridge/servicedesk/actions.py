@@ -477,6 +477,36 @@ def do_upsert_asset(
     return asset, diff
 
 
+@transaction.atomic
+def do_restore_asset_fields(actor: Actor, asset: Asset, restore: Mapping[str, Any], *, reason: str) -> dict[str, Any]:
+    """Put earlier values back (name and field values; None removes a value), as when a sync's merge is reverted.
+
+    The restored fields' provenance records the restore; an audit entry 'revert' lists old → new and the reason.
+    """
+    diff: dict[str, Any] = {}
+    values = dict(asset.values)
+    for key, old in restore.items():
+        if key == "name":
+            if old is not None and old != asset.name:
+                diff["name"] = [asset.name, old]
+                asset.name = str(old)[:255]
+            continue
+        if values.get(key) != old:
+            diff[key] = [values.get(key), old]
+            if old is None:
+                values.pop(key, None)
+            else:
+                values[key] = old
+    if not diff:
+        return diff
+    asset.values = values
+    asset.provenance = stamp(asset.provenance, diff, Source("revert", actor.label,
+                                                            at=utcnow().isoformat(timespec="seconds")))
+    asset.save()
+    record_audit(actor, asset, "revert", {**diff, "reason": reason})
+    return diff
+
+
 def _check_relations(asset: Asset) -> None:
     if asset.end_user_id and asset.end_user and asset.end_user.customer_id != asset.customer_id:
         raise ValidationError(f"User '{asset.end_user}' belongs to another customer than the asset's site.")

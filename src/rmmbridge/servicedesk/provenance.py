@@ -76,3 +76,21 @@ def writers(provenance: dict[str, Any] | None) -> dict[str, int | None]:
             continue
         result[key] = entry.get("integration") if entry.get("by") == SYNC else None
     return result
+
+
+def describe(entry: dict[str, Any] | None) -> dict[str, Any]:
+    """How the asset page shows a field's source: {'text', 'at', 'local'}; unknown sources say so."""
+    if not entry:
+        return {"text": "source not recorded", "at": "", "local": False}
+    at = str(entry.get("at") or "").replace("T", " ")[:16]
+    by = entry.get("by")
+    label = str(entry.get("label") or "")
+    if by == SYNC:
+        run = entry.get("run")
+        return {"text": f"{label or 'a sync'}" + (f" (run #{run})" if run else ""), "at": at, "local": False,
+                "run": run}
+    if by == LOCAL:
+        return {"text": f"local edit by {label}" if label else "local edit", "at": at, "local": True}
+    if by == "revert":
+        return {"text": f"restored by {label}" if label else "restored", "at": at, "local": True}
+    return {"text": f"{by}: {label}" if label else str(by), "at": at, "local": False}

@@ -205,3 +205,20 @@ class SyncPlanRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.entity} {self.label}"
+
+
+class LinkVeto(models.Model):
+    """A person unlinked this RMM device from this asset: matching never links the two again."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="link_vetoes")
+    external_id = models.CharField(max_length=255)
+    asset_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "external_id", "asset_id"],
+                                               name="linkveto_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}:{self.external_id} never → asset {self.asset_id}"

@@ -146,6 +146,8 @@ class SyncSettings:
     allow_customer_moves: bool = False
     #: This integration's id and the order of every integration for field ownership (see `Snapshot.owners`).
     integration_id: int = 0
+    #: Device external id → assets a person unlinked it from (never matched to them again).
+    vetoes: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -588,7 +588,9 @@ class _AssetPlanner:
             labels = {k: f.label for k, f in self.fields.items()}
             strong = {key: _first(match_values.get(key) if key in match_values else device_value(device, key))
                       for key in STRONG_KEYS}
-            result = match_asset(self.index, self.rules, match_values, placement.customer_id, self.claimed, labels,
+            vetoed = self.cfg.vetoes.get(ext)
+            excluded = self.claimed | vetoed if vetoed else self.claimed
+            result = match_asset(self.index, self.rules, match_values, placement.customer_id, excluded, labels,
                                  strong=strong, allow_moves=self.cfg.allow_customer_moves or via_default,
                                  customer_names=self.customer_names)
             notes = "".join(f"; {note}" for note in dict.fromkeys(result.notes))

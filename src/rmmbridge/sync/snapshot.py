@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.servicedesk.models import Asset, AssetType, Customer, EndUser, FieldDefinition, FieldKind, Site
 from rmmbridge.servicedesk.provenance import writers
-from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, SyncConfig
+from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, LinkVeto, SyncConfig
 from rmmbridge.sync.plan import (
     AssetBrief,
     FieldMap,
@@ -59,6 +59,10 @@ def sync_config(integration: Integration) -> SyncConfig:
 def load_settings(integration: Integration) -> SyncSettings:
     """The integration's configuration as the planner's SyncSettings."""
     config = sync_config(integration)
+    vetoes: dict[str, set[int]] = {}
+    for external_id, asset_id in LinkVeto.objects.filter(integration=integration).values_list("external_id",
+                                                                                               "asset_id"):
+        vetoes.setdefault(external_id, set()).add(asset_id)
     return SyncSettings(
         mappings=[Mapping(m.external_id, m.customer_id, m.site_id, m.kind)
                   for m in CustomerMapping.objects.filter(integration=integration)],
@@ -84,6 +88,7 @@ def load_settings(integration: Integration) -> SyncSettings:
         guard_percent=config.guard_percent,
         allow_customer_moves=config.allow_customer_moves,
         integration_id=int(integration.pk),
+        vetoes={k: frozenset(v) for k, v in vetoes.items()},
     )
 
 
