@@ -261,3 +261,33 @@ def test_two_rmms_one_device_the_creator_owns_its_fields_and_each_value_records_
         again = run_sync(integration.pk)
         counts = again.counts["assets"]
         assert counts["updated"] == counts["created"] == counts["linked"] == 0, (integration, counts)
+
+
+def test_a_match_to_an_asset_another_sync_created_meanwhile_is_deferred_not_duplicated(db: Any) -> None:
+    """Issue 12, item 4: two RMM accounts report the same estate (a migration). Sync A reads its snapshot, sync B
+    creates every asset, then A applies: A's devices are deferred (reported), not created twice, and A's next
+    run links them, so the result equals the one of running B then A. Failed before: A created duplicates."""
+    from rmmbridge.connectors.testing.server import serve_emulator
+    from rmmbridge.sync.runner import apply_rows
+
+    with serve_emulator("cw_automate", seed=3, customers=2, devices=10, alerts=0) as old, \
+            serve_emulator("cw_automate", seed=3, customers=2, devices=10, alerts=0) as new:
+        a = connect("cw_automate", "Automate (old)", old)
+        b = connect("cw_automate", "Automate (new)", new)
+        places = ["customers", "sites", "assets"]
+        preview = run_sync(a.pk, dry_run=True, entities=places)  # A has read its snapshot: nothing exists yet
+        assert run_sync(b.pk, entities=places).status == SyncStatus.SUCCESS  # B creates everything meanwhile
+        created = Asset.objects.count()
+        applied = apply_rows(preview)
+        assert applied.status == SyncStatus.SUCCESS, applied.errors
+        assert Asset.objects.count() == created  # nothing duplicated
+        assert applied.counts["assets"]["created"] == 0
+        deferred = applied.rows.filter(entity="assets", reason__startswith="deferred:")
+        assert deferred.count() >= 1
+        assert any("linked at the next run" in w for w in applied.warnings)
+        again = run_sync(a.pk, entities=places)
+        assert again.status == SyncStatus.SUCCESS, again.errors
+        assert Asset.objects.count() == created
+        for ref in ExternalRef.objects.filter(integration=b, kind="asset"):
+            twin = ExternalRef.objects.get(integration=a, kind="asset", external_id=ref.external_id)
+            assert twin.object_id == ref.object_id  # the same device, one asset, linked to both accounts

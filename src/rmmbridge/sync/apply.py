@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
@@ -26,8 +26,9 @@ from rmmbridge.servicedesk.models import (
     TopLevel,
 )
 from rmmbridge.servicedesk.provenance import SYNC, Source
+from rmmbridge.sync.matching import STRONG_KEYS, MatchIndex, junk_set, match_asset
 from rmmbridge.sync.models import CustomerMapping
-from rmmbridge.sync.plan import Op, OpKind
+from rmmbridge.sync.plan import Op, OpKind, SyncSettings
 
 ORDER = ("fields", "asset_types", "customers", "sites", "users", "assets")
 ASSET_BATCH = 1000
@@ -35,6 +36,28 @@ WRITING = frozenset({OpKind.CREATE, OpKind.UPDATE, OpKind.LINK, OpKind.UNLINK, O
                      OpKind.REACTIVATE, OpKind.UNCHANGED})
 Progress = Callable[[str, int, int], None]
 RACED = "; it was created meanwhile (by another sync or a person), so this run used that {what} (#{pk})"
+
+
+#: PostgreSQL advisory lock key held while a batch checks for late matches and inserts its new assets.
+CREATE_LOCK = 0x726D6D62  # "rmmb"
+DEFERRED = ("deferred: {what} — an asset another sync created while this one ran; it is linked at the next run "
+            "(nothing created)")
+
+
+@dataclass(frozen=True)
+class LateCheck:
+    """Matching rules for the last check before assets are created: an asset another integration created since
+    `since` (after this run read its snapshot) that a new device matches defers that device to the next run."""
+
+    since: datetime
+    rules: tuple[tuple[str, bool], ...]
+    junk: frozenset[str]
+    allow_moves: bool = False
+
+    @classmethod
+    def of(cls, settings: SyncSettings, since: datetime) -> LateCheck:
+        return cls(since, tuple((r.field, r.within_customer) for r in settings.match_rules),
+                   junk_set(settings.junk_values), settings.allow_customer_moves)
 
 
 class ApplyError(Exception):
@@ -48,6 +71,7 @@ class ApplyResult:
     applied: set[int] = field(default_factory=set)
     errors: dict[int, str] = field(default_factory=dict)
     rows_written: int = 0
+    deferred: int = 0
 
 
 def _has_bookkeeping(op: Op) -> bool:
@@ -65,7 +89,8 @@ class Applier:
     """Applies ops of one integration in dependency order, mapping the plan's temporary ids to real ones."""
 
     def __init__(self, integration: Integration, actor: Actor, *, now: datetime | None = None,
-                 progress: Progress | None = None, run_id: int | None = None) -> None:
+                 progress: Progress | None = None, run_id: int | None = None, late: LateCheck | None = None) -> None:
+        self.late = late
         self.integration = integration
         self.iid = int(integration.pk)
         self.actor = actor
@@ -344,6 +369,8 @@ class Applier:
                     fingerprints[op.external_id] = op.fingerprint
                 if op.data.get("clear_missing"):
                     clear.append(op.external_id)
+        if creates and self.late is not None:
+            creates = self._defer_late_matches(creates)
         if creates:
             created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates], source=self.source)
             self.result.rows_written += 2 * len(created)
@@ -374,6 +401,39 @@ class Applier:
                 self.actor, deactivate, False, reason="no longer in the RMM")
         if unlink:
             self.result.rows_written += delete_refs(self.iid, "asset", unlink)
+
+    def _defer_late_matches(self, creates: list[tuple[Op, Asset]]) -> list[tuple[Op, Asset]]:
+        """Order independence: under one lock for every sync's asset inserts, refuse to create a device that
+        matches an asset another sync created after this run's snapshot; the device waits for the next run,
+        whose snapshot has that asset, so the result is the same whatever order the syncs ran in."""
+        late = self.late
+        assert late is not None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK])
+        recent = list(Asset.objects.filter(created_at__gte=late.since).exclude(created_by_integration=self.iid)
+                      .values_list("id", "name", "customer_id", "values"))
+        if not recent:
+            return creates
+        index = MatchIndex(tuple(k for k, _ in late.rules), late.junk)
+        for asset_id, name, customer_id, values in recent:
+            for key, _ in late.rules:
+                index.add(asset_id, customer_id, key, name if key == "name" else (values or {}).get(key))
+            index.describe(asset_id, name, customer_id, values or {})
+        kept: list[tuple[Op, Asset]] = []
+        for op, asset in creates:
+            wanted = {"name": asset.name, **asset.values}
+            result = match_asset(index, late.rules, wanted, asset.customer_id, set(),
+                                 strong={k: str(asset.values.get(k) or "") for k in STRONG_KEYS},
+                                 allow_moves=late.allow_moves)
+            if result.asset_id is None:
+                kept.append((op, asset))
+                continue
+            op.kind = OpKind.SKIP
+            op.reason = DEFERRED.format(what=result.reason)
+            op.data["deferred_to"] = result.asset_id
+            self.result.deferred += 1
+        return kept
 
     def _refuse_duplicates(self, batch: list[tuple[int, Op]]) -> None:
         """A create from an old preview must not duplicate a device that was imported since."""
@@ -450,6 +510,7 @@ class Applier:
 
 
 def apply_ops(integration: Integration, ops: Sequence[Op], actor: Actor, *, now: datetime | None = None,
-              progress: Progress | None = None, run_id: int | None = None) -> ApplyResult:
+              progress: Progress | None = None, run_id: int | None = None,
+              late: LateCheck | None = None) -> ApplyResult:
     """Apply ops in dependency order; bad items are reported in result.errors and skipped."""
-    return Applier(integration, actor, now=now, progress=progress, run_id=run_id).run(ops)
+    return Applier(integration, actor, now=now, progress=progress, run_id=run_id, late=late).run(ops)
