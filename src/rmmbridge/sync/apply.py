@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from rmmbridge.common.clock import utcnow
-from rmmbridge.integrations.models import Integration
+from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.integrations.refs import RefRow, create_refs, delete_refs, mark_missing, ref_map, touch_refs, upsert_refs
 from rmmbridge.servicedesk import actions
 from rmmbridge.servicedesk.actions import Actor
@@ -101,6 +101,7 @@ class Applier:
         self.temp: dict[int, int] = {}
         self.result = ApplyResult()
         self.site_customer: dict[int, int] = {}
+        self.targets: set[int] = set()
 
     def resolve(self, value: Any, what: str) -> int:
         if value is None:
@@ -284,6 +285,7 @@ class Applier:
 
     def _assets(self, part: list[tuple[int, Op]]) -> None:
         self.site_customer = dict(Site.objects.values_list("id", "customer_id"))
+        self.targets = {int(op.target_id) for _, op in part if op.target_id is not None}
         creating = any(op.kind is OpKind.CREATE for _, op in part)
         self.linked: dict[str, int] = ref_map(self.iid, "asset") if creating else {}
         self.parents: list[tuple[int, str]] = []
@@ -411,8 +413,10 @@ class Applier:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK])
-        recent = list(Asset.objects.filter(created_at__gte=late.since).exclude(created_by_integration=self.iid)
-                      .values_list("id", "name", "customer_id", "values"))
+        mine = ExternalRef.objects.filter(integration_id=self.iid, kind="asset").values("object_id")
+        recent = [row for row in Asset.objects.filter(created_at__gte=late.since).exclude(
+            created_by_integration=self.iid).exclude(pk__in=mine).values_list("id", "name", "customer_id", "values")
+            if row[0] not in self.targets]  # assets this run links or updates were already weighed by the plan
         if not recent:
             return creates
         index = MatchIndex(tuple(k for k, _ in late.rules), late.junk)

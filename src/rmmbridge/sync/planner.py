@@ -393,7 +393,7 @@ def type_label(key: str) -> str:
 
 class _AssetPlanner:
     def __init__(self, snap: Snapshot, cfg: SyncSettings, res: Resolution, pending: Pending, users: UserIndex,
-                 *, allow_pending: bool) -> None:
+                 *, allow_pending: bool, added_mappings: Sequence[Mapping] = ()) -> None:
         self.snap = snap
         self.cfg = cfg
         self.res = res
@@ -428,7 +428,9 @@ class _AssetPlanner:
         targets = sorted((fm.target, self.fields[fm.target].data_type) for fm in cfg.field_maps
                          if fm.target in self.fields)
         self.config_key = fingerprint([
-            cfg.mappings, cfg.new_customer_mode.value, cfg.one_customer_id, cfg.toplevel_id, cfg.link_device_users,
+            # the rows this run adds by name match count as there already: the next run's key is the same
+            sorted(set(cfg.mappings) | set(added_mappings), key=lambda m: (m.kind, m.external_id, m.customer_id)),
+            cfg.new_customer_mode.value, cfg.one_customer_id, cfg.toplevel_id, cfg.link_device_users,
             cfg.user_source,
             cfg.type_maps, cfg.import_types, cfg.default_group_id, cfg.field_maps, cfg.default_site_id,
             cfg.child_assets, targets,
@@ -747,16 +749,19 @@ PENDING_BATCH = 1000
 
 
 def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettings, res: Resolution,
-                pending: Pending, users: UserIndex, *, allow_pending: bool = True) -> tuple[list[Op], list[str],
+                pending: Pending, users: UserIndex, *, allow_pending: bool = True,
+                added_mappings: Sequence[Mapping] = ()) -> tuple[list[Op], list[str],
                                                                                            set[str]]:
     """Plan devices: (ops incl. asset types/fields to create, warnings, the external ids seen).
 
     Devices are read once, as they stream in: unchanged ones are decided at once, changed ones in batches whose
     linked assets the snapshot reads together. Ops keep the devices' order.
     """
-    planner = _AssetPlanner(snap, cfg, res, pending, users, allow_pending=allow_pending)
+    planner = _AssetPlanner(snap, cfg, res, pending, users, allow_pending=allow_pending,
+                            added_mappings=added_mappings)
     device_ops: list[Op | None] = []
     waiting: list[tuple[int, _Pending]] = []
+    conflicts: list[tuple[int, _Pending, Op]] = []
     seen: set[str] = set()
 
     def flush() -> None:
@@ -765,6 +770,8 @@ def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettin
             op = device_ops[position] = planner.plan_pending(item)
             if op.kind is OpKind.LINK and planner.mac_keys and "MAC address" in op.reason:
                 planner.mac_matched.append((position, item, op))
+            elif op.kind is OpKind.CONFLICT and op.data.get("candidates"):
+                conflicts.append((position, item, op))
         waiting.clear()
 
     for device in devices:
@@ -787,6 +794,11 @@ def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettin
             planner.claimed.discard(op.target_id)
             planner.moves.discard(op.target_id)
         device_ops[position] = planner.plan_pending(item)
+    # A conflict over an asset that a later device of this fetch took (by its link or a match) is planned again
+    # without it, as the next run would plan it: the result does not depend on the order of the devices.
+    for position, item, op in conflicts:
+        if planner.claimed.intersection(op.data["candidates"]):
+            device_ops[position] = planner.plan_pending(item)
     return planner.ops + [op for op in device_ops if op is not None], planner.warnings, seen
 
 
@@ -863,8 +875,11 @@ def build_plan(remote: RemoteData, snap: Snapshot, cfg: SyncSettings, *, sites_a
     if "users" in entities:
         plan.extend(plan_users(remote.users, snap, cfg, res, pending, users))
     if "assets" in entities:
+        added = [Mapping(op.external_id, op.target_id) for op in place_ops if importing_places
+                 and op.entity == "customers" and op.kind is OpKind.LINK and op.data.get("add_mapping")
+                 and op.target_id is not None]
         ops, warnings, seen = plan_assets(remote.devices, snap, cfg, res, pending, users,
-                                          allow_pending=importing_places)
+                                          allow_pending=importing_places, added_mappings=added)
         plan.extend(ops)
         plan.warnings.extend(warnings)
         missing, notes = plan_missing(seen, snap, cfg, now, fetch_complete="assets" in remote.complete)

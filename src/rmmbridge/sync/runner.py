@@ -209,6 +209,7 @@ def run_sync(
             remote = fetch(connector, chosen, progress)
             with streaming_devices(connector, remote, chosen, progress):
                 # Linked assets are read only briefly; the planner reads the details of changed ones on demand.
+                snapshot_at = utcnow()  # assets other syncs create after this are checked again before creating
                 snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
                 plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
                                   entities=chosen, now=run.started_at)
@@ -232,7 +233,7 @@ def run_sync(
             _store_rows(run, plan.ops)
             return _finish(run, SyncStatus.NEEDS_CONFIRMATION, counts=counts, message=plan.guard_message)
         _apply_and_record(run, integration, plan.ops, actor, chosen, incomplete=bool(skipped), progress=progress,
-                          late=LateCheck.of(settings, run.started_at))
+                          late=LateCheck.of(settings, snapshot_at))
         return run
     except (ConnectorAuthError, ConnectorRetryableError) as exc:
         _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"], message=exc.message)
