@@ -5,11 +5,16 @@ process on loopback), starts N Celery workers (`rmmbridge worker --concurrency 1
 queues one sync job per integration and times until every job has finished. Prints one JSON object: devices/s per worker
 count (devices the syncs processed: created, updated, unchanged, linked, … / wall time from queueing the
 jobs to the last one finishing) and the scaling ratio against one worker. `assets_in_db` can be below the
-device count: devices of different emulated tenants that share a serial number match one asset.
+device count: devices of different emulated tenants match one asset (same hostname within a same-named
+customer). Order independence (issue 12): the same input must give the same assets whatever the number of
+workers, so `assets_per_workers` lists the asset count of each round and `assets_equal` says whether they are
+all equal; `deferred` counts devices a sync did not create because another sync created a matching asset
+meanwhile (they are linked at the next run).
 
     .venv/bin/python bench/scale.py [--integrations 20] [--devices 5000] [--workers 1,2,4]
 
-Needs PostgreSQL at 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379 (database 14 is flushed).
+Needs PostgreSQL at 127.0.0.1:5432 (user postgres) and Redis at 127.0.0.1:6379 (database 14 is flushed; set
+RMMBRIDGE_BENCH_REDIS and RMMBRIDGE_BENCH_DB_NAME to use others).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import psycopg
 
 PG_ADMIN = os.environ.get("RMMBRIDGE_BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("RMMBRIDGE_BENCH_REDIS", "redis://127.0.0.1:6379/14")
-DB_NAME = "rmmbridge_bench_scale"
+DB_NAME = os.environ.get("RMMBRIDGE_BENCH_DB_NAME", "rmmbridge_bench_scale")
 
 EMULATORS = """
 import json, sys, time
@@ -136,8 +141,15 @@ def run_round(workers: int, emulators: list[dict[str, Any]], env: dict[str, str]
                                 "ORDER BY integration_id, id DESC"):  # a sync run again after a race counts once
         devices += sum(v for v in (counts or {}).get("assets", {}).values() if isinstance(v, int))
     errors = [row[0] for row in query(url, "SELECT errors FROM sync_syncrun WHERE status <> 'success'")]
+    links = query(url, "SELECT count(*) FROM integrations_externalref WHERE kind = 'asset'")[0][0]
+    deferred = 0  # from each run's warning (its stored rows are capped)
+    for (warnings,) in query(url, "SELECT warnings FROM sync_syncrun"):
+        for warning in warnings or []:
+            if "another sync created while this one ran" in warning:
+                deferred += int(warning.split(" ", 1)[0])
     admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
     return {"workers": workers, "seconds": round(elapsed, 2), "devices": devices, "assets_in_db": assets,
+            "asset_links": links, "deferred": deferred,
             "devices_per_s": round(devices / elapsed, 1), "jobs": statuses,
             "sample_errors": [e[:160] for errs in errors for e in errs][:3]}
 
@@ -170,6 +182,8 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "rounds": rounds,
         "scaling_ratio": {str(r["workers"]): round(r["devices_per_s"] / base, 2) for r in rounds},
+        "assets_per_workers": {str(r["workers"]): r["assets_in_db"] for r in rounds},
+        "assets_equal": len({r["assets_in_db"] for r in rounds}) == 1,
     }, indent=2))
 
 

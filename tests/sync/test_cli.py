@@ -111,7 +111,9 @@ def test_configure_export_import_round_trip(integration: Integration, tmp_path: 
     assert data["settings"]["guard_percent"] == 20
     data["settings"]["guard_percent"] = 35
     data["settings"]["missing_action"] = "unlink"
-    data["customer_mappings"] = [{"external_id": "site-1", "external_name": "Acme HQ", "customer": "Acme"}]
+    data["customer_mappings"] = [{"external_id": "site-1", "external_name": "Acme HQ", "customer": "Acme"},
+                                 {"kind": "site", "external_id": "site-1", "customer": "Acme"}]
+    data["settings"]["allow_customer_moves"] = True
     data["field_mappings"].append({"source": "udf.udf1", "target": "CFassettag", "policy": "only_empty",
                                    "create_if_missing": True})
     path.write_text(json.dumps(data))
@@ -120,7 +122,9 @@ def test_configure_export_import_round_trip(integration: Integration, tmp_path: 
     assert "Imported" in out.getvalue()
     config = SyncConfig.objects.get(integration=integration)
     assert (config.guard_percent, config.missing_action) == (35, "unlink")
-    assert CustomerMapping.objects.get(integration=integration).customer == customer
+    rows = {(m.kind, m.external_id): m.customer for m in CustomerMapping.objects.filter(integration=integration)}
+    assert rows == {("customer", "site-1"): customer, ("site", "site-1"): customer}  # one id, two kinds
+    assert config.allow_customer_moves
     assert FieldMapping.objects.filter(integration=integration, target="CFassettag", policy="only_empty").exists()
     shown = StringIO()
     call_command("integration", "configure", "Datto CLI", "--show", stdout=shown)
@@ -132,7 +136,7 @@ def test_configure_import_errors_say_what_to_fix(integration: Integration, tmp_p
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({
         "settings": {"guard_percent": 150, "missing_action": "explode", "colour": "red"},
-        "customer_mappings": [{"external_id": "x", "customer": "Nobody"}],
+        "customer_mappings": [{"external_id": "x", "customer": "Nobody"}, {"kind": "region", "external_id": "y"}],
         "field_mappings": [{"source": "udf.udf1"}],
     }))
     with pytest.raises(CommandError) as exc:
@@ -143,6 +147,7 @@ def test_configure_import_errors_say_what_to_fix(integration: Integration, tmp_p
             "got 'explode'.") in message
     assert "settings.colour: is not a known setting; remove it." in message
     assert "customer_mappings[0].customer: no customer named 'Nobody'" in message
+    assert "customer_mappings[1].kind: 'region' is not a mapping kind: use 'customer' or 'site'." in message
     assert "field_mappings[0]: needs both source" in message
     assert SyncConfig.objects.get(integration=integration).guard_percent == 20  # nothing changed
     path.write_text("{not json")

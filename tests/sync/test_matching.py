@@ -95,3 +95,55 @@ def test_claimed_assets_are_excluded() -> None:
     result = match_asset(_index(), RULES, {"serial_number": "SN1"}, 10, {1})
     assert result.asset_id is None
     assert not result.is_conflict
+
+
+@pytest.mark.parametrize(("mac", "why"), [
+    ("00:00:00:00:00:00", "all-zero"),
+    ("FF-FF-FF-FF-FF-FF", "broadcast"),
+    ("02:00:4C:4F:4F:50", "loopback"),
+    ("00:05:9A:3C:7A:00", "AnyConnect"),
+    ("0A:00:27:00:00:0C", "VirtualBox"),
+    ("00:50:56:C0:00:08", "VMware"),
+    ("02:42:AC:11:00:02", "Docker"),
+    ("01:00:5E:00:00:FB", "multicast"),
+    ("06:1B:2C:3D:4E:5F", "locally administered"),
+])
+def test_known_non_unique_macs_never_identify_a_device(mac: str, why: str) -> None:
+    from rmmbridge.sync.matching import why_not_used
+
+    assert is_junk("mac_addresses", mac, junk_set([]))
+    assert why in why_not_used("mac_addresses", mac, junk_set([]))
+    assert not is_junk("mac_addresses", "3C:52:82:4A:1B:2C", junk_set([]))
+
+
+def test_a_stronger_identifier_vetoes_a_weaker_match_with_its_reason() -> None:
+    index = MatchIndex(("mac_addresses", "name"), junk_set([]))
+    index.add(1, 10, "mac_addresses", "3C:52:82:4A:1B:2C")
+    index.describe(1, "OLD-PC-01", 10, {"serial_number": "PPW86A3WWT"})
+    rules = [("mac_addresses", False)]
+    result = match_asset(index, rules, {"mac_addresses": "3c-52-82-4a-1b-2c"}, 10, set(),
+                         strong={"serial_number": "QP25YP2NJ3"})
+    assert result.is_conflict
+    assert result.asset_id is None
+    assert "MAC '3c-52-82-4a-1b-2c' matches OLD-PC-01, but serial QP25YP2NJ3 ≠ PPW86A3WWT" in result.reason
+    same = match_asset(index, rules, {"mac_addresses": "3C:52:82:4A:1B:2C"}, 10, set(),
+                       strong={"serial_number": "ppw86a3wwt"})
+    assert same.asset_id == 1
+    unknown = match_asset(index, rules, {"mac_addresses": "3C:52:82:4A:1B:2C"}, 10, set(), strong={})
+    assert unknown.asset_id == 1  # no serial on one side: nothing to veto with
+
+
+def test_customer_boundary() -> None:
+    index = MatchIndex(("serial_number",), junk_set([]))
+    index.add(1, 10, "serial_number", "ABC123")
+    index.describe(1, "PC-1", 10, {"serial_number": "ABC123"})
+    rules = [("serial_number", False)]
+    refused = match_asset(index, rules, {"serial_number": "ABC123"}, 20, set(), allow_moves=False,
+                          customer_names={10: "Kestrel Logistics", 20: "Kestrel Insurance"})
+    assert refused.is_conflict
+    assert "of customer 'Kestrel Logistics', but this device belongs to 'Kestrel Insurance'" in refused.reason
+    moved = match_asset(index, rules, {"serial_number": "ABC123"}, 20, set(), allow_moves=True,
+                        customer_names={10: "Kestrel Logistics"})
+    assert moved.asset_id == 1
+    assert moved.moved_from == 10
+    assert "moves it from customer 'Kestrel Logistics'" in moved.reason

@@ -139,7 +139,7 @@ def test_sites_of_vendor_with_customers() -> None:
 
 
 def test_site_mapping_row_wins() -> None:
-    cfg = settings(mappings=[Mapping("l-1", 2, 21)])
+    cfg = settings(mappings=[Mapping("l-1", 2, 21, kind="site")])
     ops, res = plan_customers_sites([], [RemoteSite("l-1", "Somewhere", "c-1")], snapshot(), cfg, Pending(),
                                     sites_are_customers=False)
     assert ops[0].kind is OpKind.LINK
@@ -451,3 +451,25 @@ def test_users_only_run_waits_for_customers_that_are_not_imported_yet() -> None:
                                RemoteUser("u2", "Neo", "neo@new.test", "c-2")])
     plan = build_plan(remote, snapshot(), settings(), sites_are_customers=False, entities=["users"], now=NOW)
     assert [(op.entity, op.kind) for op in plan.ops] == [("users", OpKind.LINK), ("users", OpKind.SKIP)]
+
+
+def test_equal_customer_site_user_and_device_ids_never_cross() -> None:
+    """Every customer id equals some site id, user id and device id (Automate numbers them all 1, 2, 3…)."""
+    snap = snapshot()
+    snap.refs = {("end_user", "1"): LocalRef("end_user", "1", 100)}
+    customers = [RemoteCustomer("1", "Acme"), RemoteCustomer("2", "Remote Two")]
+    sites = [RemoteSite("1", "Leeds", customer_external_id="2"), RemoteSite("2", "York", customer_external_id="1")]
+    cfg = settings(mappings=[Mapping("1", 2), Mapping("2", 1, 12, kind="site")])
+    ops, res = plan_customers_sites(customers, sites, snap, cfg, Pending(), sites_are_customers=False)
+    by_key = {(op.entity, op.external_id): op for op in ops}
+    assert by_key[("customers", "1")].target_id == 2  # the customer row for 1
+    assert by_key[("customers", "2")].kind is OpKind.CREATE  # no customer row for 2 (only a site row)
+    # site 1 belongs to remote customer 2 (new): the customer row for "1" must not apply to it
+    assert res.by_site["1"].customer_id == res.by_customer["2"].customer_id
+    assert res.by_site["1"].customer_id < 0
+    # site 2's own site row wins (Acme / Branch); customer 2's placement is unaffected by it
+    assert (res.by_site["2"].customer_id, res.by_site["2"].site_id) == (1, 12)
+    users = plan_users([RemoteUser("2", "Zed Zee", "zed@acme.test", site_external_id="1")], snap, cfg, res,
+                       Pending(), user_index(snap))
+    assert users[0].kind is OpKind.CREATE  # user 2 is not the linked end_user 1, nor customer/site 2
+    assert users[0].data["site_id"] == res.by_site["1"].site_id

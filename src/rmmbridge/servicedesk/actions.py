@@ -28,6 +28,7 @@ from rmmbridge.servicedesk.models import (
     Site,
     TopLevel,
 )
+from rmmbridge.servicedesk.provenance import LOCAL, Source, stamp
 
 PERSON_SOURCES = frozenset({AuditSource.UI, AuditSource.API, AuditSource.CLI})
 
@@ -429,6 +430,7 @@ def do_upsert_asset(
             values={k: v for k, v in values.items() if v is not None},
         )
         _check_relations(asset)
+        asset.provenance = stamp({}, _written_keys(asset), actor_source(actor))
         asset.save()
         diff: dict[str, list[Any]] = {"name": [None, asset.name], "asset_type": [None, asset.asset_type.name]}
         diff.update({k: [None, v] for k, v in asset.values.items()})
@@ -468,10 +470,41 @@ def do_upsert_asset(
     asset.values = new_values
     if actor.is_person:
         asset.locally_edited = sorted(set(asset.locally_edited) | set(diff))
+    asset.provenance = stamp(asset.provenance, diff, actor_source(actor))
     _check_relations(asset)
     asset.save()
     record_audit(actor, asset, "update", diff)
     return asset, diff
+
+
+@transaction.atomic
+def do_restore_asset_fields(actor: Actor, asset: Asset, restore: Mapping[str, Any], *, reason: str) -> dict[str, Any]:
+    """Put earlier values back (name and field values; None removes a value), as when a sync's merge is reverted.
+
+    The restored fields' provenance records the restore; an audit entry 'revert' lists old → new and the reason.
+    """
+    diff: dict[str, Any] = {}
+    values = dict(asset.values)
+    for key, old in restore.items():
+        if key == "name":
+            if old is not None and old != asset.name:
+                diff["name"] = [asset.name, old]
+                asset.name = str(old)[:255]
+            continue
+        if values.get(key) != old:
+            diff[key] = [values.get(key), old]
+            if old is None:
+                values.pop(key, None)
+            else:
+                values[key] = old
+    if not diff:
+        return diff
+    asset.values = values
+    asset.provenance = stamp(asset.provenance, diff, Source("revert", actor.label,
+                                                            at=utcnow().isoformat(timespec="seconds")))
+    asset.save()
+    record_audit(actor, asset, "revert", {**diff, "reason": reason})
+    return diff
 
 
 def _check_relations(asset: Asset) -> None:
@@ -502,10 +535,33 @@ def do_set_asset_active(actor: Actor, asset: Asset, active: bool, *, reason: str
     return True
 
 
-def do_bulk_create_assets(actor: Actor, assets: Sequence[Asset], batch_size: int = 1000) -> list[Asset]:
-    """Insert already-validated assets in bulk (values must come from validate_values) with audit entries."""
+def actor_source(actor: Actor, *, at: str = "") -> Source:
+    """The provenance source of a write by this actor (a person's write is a local edit)."""
+    by = LOCAL if actor.is_person else str(actor.source)
+    return Source(by, actor.label, at=at or utcnow().isoformat(timespec="seconds"))
+
+
+def _written_keys(asset: Asset) -> list[str]:
+    keys = ["name", "asset_type", "site", *asset.values]
+    if asset.end_user_id:
+        keys.append("end_user")
+    if asset.parent_id:
+        keys.append("parent")
+    return keys
+
+
+def do_bulk_create_assets(actor: Actor, assets: Sequence[Asset], batch_size: int = 1000, *,
+                          source: Source | None = None) -> list[Asset]:
+    """Insert already-validated assets in bulk (values must come from validate_values) with audit entries.
+
+    Each asset's provenance records `source` (a sync: its integration, run and time) for every field it sets.
+    """
+    source = source or actor_source(actor)
     for asset in assets:
         asset.customer_id = asset.site.customer_id if asset.site_id and not asset.customer_id else asset.customer_id
+        asset.provenance = stamp({}, _written_keys(asset), source)
+        if source.integration_id is not None:
+            asset.created_by_integration = source.integration_id
     created = Asset.objects.bulk_create(list(assets), batch_size=batch_size)
     record_audit_many(
         actor, ((a, "create", {"name": [None, a.name], **{k: [None, v] for k, v in a.values.items()}}) for a in created)
@@ -514,15 +570,19 @@ def do_bulk_create_assets(actor: Actor, assets: Sequence[Asset], batch_size: int
 
 
 def do_bulk_update_assets(
-    actor: Actor, updates: Sequence[tuple[Asset, dict[str, list[Any]]]], fields: Sequence[str], batch_size: int = 1000
+    actor: Actor, updates: Sequence[tuple[Asset, dict[str, list[Any]]]], fields: Sequence[str], batch_size: int = 1000,
+    *, source: Source | None = None,
 ) -> int:
-    """Save assets already changed in memory (with their validated diffs) in bulk, with audit entries."""
+    """Save assets already changed in memory (with their validated diffs) in bulk, with audit entries; each
+    changed field's provenance records `source`."""
     if not updates:
         return 0
     now = utcnow()
-    for asset, _ in updates:
+    source = source or actor_source(actor)
+    for asset, diff in updates:
         asset.updated_at = now
-    update_rows([a for a, _ in updates], [*fields, "updated_at"], batch_size=batch_size)
+        asset.provenance = stamp(asset.provenance, diff, source)
+    update_rows([a for a, _ in updates], [*fields, "provenance", "updated_at"], batch_size=batch_size)
     return record_audit_many(actor, ((a, "update", diff) for a, diff in updates))
 
 

@@ -167,6 +167,12 @@ class Asset(models.Model):
     values: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
     locally_edited = models.JSONField(default=list, blank=True,
                                       help_text="Field keys a person edited here (sync may leave them alone).")
+    provenance: models.JSONField[dict[str, Any]] = models.JSONField(
+        default=dict, blank=True, help_text="Who wrote each field's value, in which run and when "
+        "(servicedesk.provenance).")
+    created_by_integration = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Id of the integration whose sync created this asset (it owns the fields "
+        "first when several integrations link the asset).")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

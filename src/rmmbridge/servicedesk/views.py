@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
+from rmmbridge.servicedesk import provenance
 from rmmbridge.servicedesk.actions import (
     Actor,
     AssetInput,
@@ -327,13 +328,21 @@ def field_rows(asset: Asset, definitions: list[FieldDefinition]) -> tuple[list[d
             continue
         value = asset.values.get(definition.key)
         row = {"key": definition.key, "label": definition.label, "data_type": definition.data_type,
-               "value": display_value(value, definition.data_type), "attached": definition.pk in attached}
+               "value": display_value(value, definition.data_type), "attached": definition.pk in attached,
+               "source": _source(asset, definition.key) if definition.key in asset.values else None}
         (custom_fields if definition.kind == FieldKind.CUSTOM_FIELD else asset_fields).append(row)
     for key, value in sorted(asset.values.items()):
         if key not in by_key:
             asset_fields.append({"key": key, "label": key, "data_type": "unknown", "value": str(value),
-                                 "attached": False})
+                                 "attached": False, "source": _source(asset, key)})
     return asset_fields, custom_fields
+
+
+def _source(asset: Asset, key: str) -> dict[str, Any]:
+    """Where a field's value came from and when (a local edit marked), from the asset's provenance."""
+    shown = provenance.describe(provenance.source_of(asset.provenance, key))
+    shown["edited"] = key in (asset.locally_edited or [])
+    return shown
 
 
 def external_ids(asset: Asset) -> list[Any]:
@@ -361,6 +370,7 @@ def asset_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "refs": external_ids(asset),
         "audit": _audit_for("asset", asset.pk),
         "field_labels": {d.key: d.label for d in definitions},
+        "core_sources": {key: _source(asset, key) for key in ("name", "asset_type", "site", "end_user")},
     }
     return render(request, "servicedesk/asset_detail.html", context)
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from rmmbridge.common.clock import utcnow
-from rmmbridge.integrations.models import Integration
+from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.integrations.refs import RefRow, create_refs, delete_refs, mark_missing, ref_map, touch_refs, upsert_refs
 from rmmbridge.servicedesk import actions
 from rmmbridge.servicedesk.actions import Actor
@@ -27,8 +27,10 @@ from rmmbridge.servicedesk.models import (
     Site,
     TopLevel,
 )
+from rmmbridge.servicedesk.provenance import SYNC, Source
+from rmmbridge.sync.matching import STRONG_KEYS, MatchIndex, junk_set, match_asset
 from rmmbridge.sync.models import CustomerMapping
-from rmmbridge.sync.plan import Op, OpKind
+from rmmbridge.sync.plan import Op, OpKind, SyncSettings
 
 logger = logging.getLogger("rmmbridge.sync")
 #: A field mapping targeting the asset's own tag column (see snapshot.ASSET_TAG).
@@ -42,6 +44,28 @@ Progress = Callable[[str, int, int], None]
 RACED = "; it was created meanwhile (by another sync or a person), so this run used that {what} (#{pk})"
 
 
+#: PostgreSQL advisory lock key held while a batch checks for late matches and inserts its new assets.
+CREATE_LOCK = 0x726D6D62  # "rmmb"
+DEFERRED = ("deferred: {what} — an asset another sync created while this one ran; it is linked at the next run "
+            "(nothing created)")
+
+
+@dataclass(frozen=True)
+class LateCheck:
+    """Matching rules for the last check before assets are created: an asset another integration created since
+    `since` (after this run read its snapshot) that a new device matches defers that device to the next run."""
+
+    since: datetime
+    rules: tuple[tuple[str, bool], ...]
+    junk: frozenset[str]
+    allow_moves: bool = False
+
+    @classmethod
+    def of(cls, settings: SyncSettings, since: datetime) -> LateCheck:
+        return cls(since, tuple((r.field, r.within_customer) for r in settings.match_rules),
+                   junk_set(settings.junk_values), settings.allow_customer_moves)
+
+
 class ApplyError(Exception):
     """One operation cannot be applied; the message says what to fix."""
 
@@ -53,6 +77,7 @@ class ApplyResult:
     applied: set[int] = field(default_factory=set)
     errors: dict[int, str] = field(default_factory=dict)
     rows_written: int = 0
+    deferred: int = 0
 
 
 def _has_bookkeeping(op: Op) -> bool:
@@ -70,17 +95,21 @@ class Applier:
     """Applies ops of one integration in dependency order, mapping the plan's temporary ids to real ones."""
 
     def __init__(self, integration: Integration, actor: Actor, *, now: datetime | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, run_id: int | None = None, late: LateCheck | None = None) -> None:
+        self.late = late
         self.integration = integration
         self.iid = int(integration.pk)
         self.actor = actor
         self.now = now or utcnow()
+        #: Every value this run writes records it as its source (integration, run, time).
+        self.source = Source(SYNC, integration.name, self.iid, run_id, self.now.isoformat(timespec="seconds"))
         self.progress = progress
         self.temp: dict[int, int] = {}
         self.result = ApplyResult()
         self.site_customer: dict[int, int] = {}
         self.unique_tags: bool | None = None
         self.tags_this_run: set[str] = set()
+        self.targets: set[int] = set()
 
     def resolve(self, value: Any, what: str) -> int:
         if value is None:
@@ -206,7 +235,7 @@ class Applier:
                 self.result.rows_written += 1  # its main site
             else:  # another sync's customer: remember the link as a name match would
                 _, added = CustomerMapping.objects.get_or_create(
-                    integration=self.integration, external_id=op.external_id,
+                    integration=self.integration, kind="customer", external_id=op.external_id,
                     defaults={"customer_id": customer.pk, "external_name": op.label[:255]})
                 self.result.rows_written += int(added)
             self.temp[int(op.data["temp_id"])] = customer.pk
@@ -219,7 +248,7 @@ class Applier:
             site_id = self.optional(op.data.get("site_id"))
             if op.data.get("add_mapping"):
                 CustomerMapping.objects.get_or_create(
-                    integration=self.integration, external_id=op.external_id,
+                    integration=self.integration, kind="customer", external_id=op.external_id,
                     defaults={"customer_id": customer_id, "external_name": op.label[:255]})
                 self.result.rows_written += 1
         else:
@@ -264,6 +293,7 @@ class Applier:
 
     def _assets(self, part: list[tuple[int, Op]]) -> None:
         self.site_customer = dict(Site.objects.values_list("id", "customer_id"))
+        self.targets = {int(op.target_id) for _, op in part if op.target_id is not None}
         creating = any(op.kind is OpKind.CREATE for _, op in part)
         self.linked: dict[str, int] = ref_map(self.iid, "asset") if creating else {}
         self.parents: list[tuple[int, str]] = []
@@ -350,8 +380,10 @@ class Applier:
                     fingerprints[op.external_id] = op.fingerprint
                 if op.data.get("clear_missing"):
                     clear.append(op.external_id)
+        if creates and self.late is not None:
+            creates = self._defer_late_matches(creates)
         if creates:
-            created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates])
+            created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates], source=self.source)
             self.result.rows_written += 2 * len(created)
             new_rows = []
             for (op, _), asset in zip(creates, created, strict=True):
@@ -362,7 +394,8 @@ class Applier:
             else:
                 self.result.rows_written += create_refs(self.iid, new_rows, now=self.now)
         if updates:
-            self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, sorted(update_fields))
+            self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, sorted(update_fields),
+                                                                          source=self.source)
             for asset, _ in updates:
                 self.shown.setdefault(asset.asset_type_id, set()).update(asset.values)
         for _, op in batch:
@@ -379,6 +412,41 @@ class Applier:
                 self.actor, deactivate, False, reason="no longer in the RMM")
         if unlink:
             self.result.rows_written += delete_refs(self.iid, "asset", unlink)
+
+    def _defer_late_matches(self, creates: list[tuple[Op, Asset]]) -> list[tuple[Op, Asset]]:
+        """Order independence: under one lock for every sync's asset inserts, refuse to create a device that
+        matches an asset another sync created after this run's snapshot; the device waits for the next run,
+        whose snapshot has that asset, so the result is the same whatever order the syncs ran in."""
+        late = self.late
+        assert late is not None
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK])
+        mine = ExternalRef.objects.filter(integration_id=self.iid, kind="asset").values("object_id")
+        recent = [row for row in Asset.objects.filter(created_at__gte=late.since).exclude(
+            created_by_integration=self.iid).exclude(pk__in=mine).values_list("id", "name", "customer_id", "values")
+            if row[0] not in self.targets]  # assets this run links or updates were already weighed by the plan
+        if not recent:
+            return creates
+        index = MatchIndex(tuple(k for k, _ in late.rules), late.junk)
+        for asset_id, name, customer_id, values in recent:
+            for key, _ in late.rules:
+                index.add(asset_id, customer_id, key, name if key == "name" else (values or {}).get(key))
+            index.describe(asset_id, name, customer_id, values or {})
+        kept: list[tuple[Op, Asset]] = []
+        for op, asset in creates:
+            wanted = {"name": asset.name, **asset.values}
+            result = match_asset(index, late.rules, wanted, asset.customer_id, set(),
+                                 strong={k: str(asset.values.get(k) or "") for k in STRONG_KEYS},
+                                 allow_moves=late.allow_moves)
+            if result.asset_id is None:
+                kept.append((op, asset))
+                continue
+            op.kind = OpKind.SKIP
+            op.reason = DEFERRED.format(what=result.reason)
+            op.data["deferred_to"] = result.asset_id
+            self.result.deferred += 1
+        return kept
 
     def _refuse_duplicates(self, batch: list[tuple[int, Op]]) -> None:
         """A create from an old preview must not duplicate a device that was imported since."""
@@ -463,7 +531,8 @@ class Applier:
                 asset.parent_id = parent_id
         if updates:
             with transaction.atomic():
-                self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, ["parent"])
+                self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, ["parent"],
+                                                                              source=self.source)
 
     def _show_fields(self) -> None:
         """Attach every imported field to the asset types that received it, so it shows on those assets."""
@@ -481,6 +550,7 @@ class Applier:
 
 
 def apply_ops(integration: Integration, ops: Sequence[Op], actor: Actor, *, now: datetime | None = None,
-              progress: Progress | None = None) -> ApplyResult:
+              progress: Progress | None = None, run_id: int | None = None,
+              late: LateCheck | None = None) -> ApplyResult:
     """Apply ops in dependency order; bad items are reported in result.errors and skipped."""
-    return Applier(integration, actor, now=now, progress=progress).run(ops)
+    return Applier(integration, actor, now=now, progress=progress, run_id=run_id, late=late).run(ops)

@@ -18,8 +18,8 @@ from rmmbridge.sync.plan import FieldPolicy, MissingAction, NewCustomerMode
 from rmmbridge.sync.snapshot import sync_config
 
 VERSION = 1
-BOOL_SETTINGS = ("match_users", "link_device_users", "child_assets")
-INT_SETTINGS = {"grace_hours": (0, 24 * 365), "guard_percent": (0, 100)}
+BOOL_SETTINGS = ("match_users", "link_device_users", "child_assets", "allow_customer_moves")
+INT_SETTINGS = {"grace_hours": (0, 24 * 365), "guard_percent": (0, 100), "source_priority": (0, 10000)}
 
 
 def _site_label(site: Site | None) -> str | None:
@@ -49,9 +49,12 @@ def export_config(integration: Integration) -> dict[str, Any]:
             "missing_action": config.missing_action,
             "grace_hours": config.grace_hours,
             "guard_percent": config.guard_percent,
+            "allow_customer_moves": config.allow_customer_moves,
+            "source_priority": config.source_priority,
         },
         "customer_mappings": [
-            {"external_id": m.external_id, "external_name": m.external_name, "customer": m.customer.name,
+            {"kind": m.kind, "external_id": m.external_id, "external_name": m.external_name,
+             "customer": m.customer.name,
              "site": m.site.name if m.site else None}
             for m in CustomerMapping.objects.filter(integration=integration).select_related("customer", "site")
         ],
@@ -186,15 +189,19 @@ def _rows(v: _Validator, name: str, rows: Any) -> list[tuple[str, dict[str, Any]
 
 def _customer_rows(v: _Validator, rows: Any) -> list[dict[str, Any]]:
     clean: list[dict[str, Any]] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for where, row in _rows(v, "customer_mappings", rows):
         external_id = str(row.get("external_id") or "").strip()
+        kind = str(row.get("kind") or "customer").strip().lower()
+        if kind not in ("customer", "site"):
+            v.fail(f"{where}.kind", f"{kind!r} is not a mapping kind: use 'customer' or 'site'.")
+            continue
         if not external_id:
             v.fail(f"{where}.external_id", "is required (the RMM's customer or site id).")
             continue
-        if external_id in seen:
-            v.fail(f"{where}.external_id", f"{external_id!r} is mapped twice; keep one row.")
-        seen.add(external_id)
+        if (kind, external_id) in seen:
+            v.fail(f"{where}.external_id", f"{kind} {external_id!r} is mapped twice; keep one row.")
+        seen.add((kind, external_id))
         customer = v.named(f"{where}.customer", row.get("customer"), Customer, "customer")
         if row.get("customer") in (None, ""):
             v.fail(f"{where}.customer", "is required.")
@@ -203,8 +210,8 @@ def _customer_rows(v: _Validator, rows: Any) -> list[dict[str, Any]]:
             site = customer.sites.filter(name__iexact=str(row["site"]).strip()).first()
             if site is None:
                 v.fail(f"{where}.site", f"customer '{customer.name}' has no site named {row['site']!r}.")
-        clean.append({"external_id": external_id, "external_name": str(row.get("external_name") or "")[:255],
-                      "customer": customer, "site": site})
+        clean.append({"kind": kind, "external_id": external_id,
+                      "external_name": str(row.get("external_name") or "")[:255], "customer": customer, "site": site})
     return clean
 
 

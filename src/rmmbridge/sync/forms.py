@@ -64,7 +64,8 @@ class SettingsForm(forms.ModelForm):
         model = SyncConfig
         fields = ["new_customer_mode", "toplevel", "one_customer", "match_users", "link_device_users", "user_source",
                   "type_field", "default_group",
-                  "default_site", "child_assets", "missing_action", "grace_hours", "guard_percent"]
+                  "default_site", "child_assets", "missing_action", "grace_hours", "guard_percent",
+                  "allow_customer_moves", "source_priority"]
         labels = {"toplevel": "Top level for new customers"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -73,6 +74,7 @@ class SettingsForm(forms.ModelForm):
         self.fields["match_rules_text"].initial = rules_to_text(self.instance.match_rules or [])
         self.fields["junk_text"].initial = "\n".join(self.instance.junk_values or [])
         self.fields["default_site"].queryset = Site.objects.select_related("customer")  # type: ignore[attr-defined]
+        self.fields["source_priority"].required = False
         vendor = getattr(getattr(self.instance, "integration", None), "vendor", "")
         suggested = TYPE_FIELD_SUGGESTIONS.get(vendor)
         if suggested:  # offered by default where Halo offers it (Addigy's "Asset Type Field")
@@ -86,6 +88,10 @@ class SettingsForm(forms.ModelForm):
             raise forms.ValidationError(
                 f"'{value}' is not a field path: use the RMM field's dotted name, e.g. facts.device_model_name.")
         return value
+
+    def clean_source_priority(self) -> int:
+        value = self.cleaned_data.get("source_priority")
+        return 100 if value is None else int(value)
 
     def clean_match_rules_text(self) -> list[dict[str, Any]]:
         return text_to_rules(self.cleaned_data.get("match_rules_text") or "")
@@ -112,8 +118,8 @@ class SettingsForm(forms.ModelForm):
 class CustomerMappingForm(forms.ModelForm):
     class Meta:
         model = CustomerMapping
-        fields = ["external_id", "external_name", "customer", "site"]
-        labels = {"external_id": "RMM customer or site id", "external_name": "RMM name"}
+        fields = ["kind", "external_id", "external_name", "customer", "site"]
+        labels = {"kind": "The RMM id is a", "external_id": "RMM customer or site id", "external_name": "RMM name"}
 
     def __init__(self, *args: Any, integration: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -121,6 +127,11 @@ class CustomerMappingForm(forms.ModelForm):
         self.fields["customer"].queryset = Customer.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["site"].queryset = Site.objects.select_related("customer")  # type: ignore[attr-defined]
         self.fields["site"].help_text = "Optional; empty = the customer's main site."
+        self.fields["kind"].required = False
+        self.fields["kind"].help_text = "RMM customer ids and site ids are separate: a row applies to its kind only."
+
+    def clean_kind(self) -> str:
+        return str(self.cleaned_data.get("kind") or "customer")
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
@@ -128,9 +139,10 @@ class CustomerMappingForm(forms.ModelForm):
         if customer and site and site.customer_id != customer.pk:
             self.add_error("site", f"Site '{site.name}' belongs to '{site.customer.name}', not '{customer.name}'.")
         external_id = (data.get("external_id") or "").strip()
-        if external_id and CustomerMapping.objects.filter(integration=self.integration,
+        kind = data.get("kind") or "customer"
+        if external_id and CustomerMapping.objects.filter(integration=self.integration, kind=kind,
                                                           external_id=external_id).exists():
-            self.add_error("external_id", f"'{external_id}' is already mapped; delete that row first.")
+            self.add_error("external_id", f"RMM {kind} '{external_id}' is already mapped; delete that row first.")
         return data
 
 

@@ -62,27 +62,43 @@ class SyncConfig(models.Model):
                  (MissingAction.NOTHING.value, "Do nothing")])
     grace_hours = models.PositiveIntegerField(default=0, help_text="Wait this long before acting on a missing device.")
     guard_percent = models.PositiveIntegerField(default=20, help_text="Ask before deactivating more than this share.")
+    allow_customer_moves = models.BooleanField(
+        default=False, help_text="A device may match an asset of another customer and move it (shown as a move in "
+        "the preview); otherwise such a match is a conflict listed for review.")
+    source_priority = models.PositiveIntegerField(
+        default=100, help_text="When several integrations link one asset, the one that created it owns its fields, "
+        "then the others by this number (lower first); a lower-priority integration fills only empty fields.")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"Sync settings of {self.integration}"
 
 
+class MappingKind(models.TextChoices):
+    """What an RMM id in a mapping row names: ids of customers and sites are separate spaces (Automate: 4 and 4)."""
+
+    CUSTOMER = "customer", "RMM customer"
+    SITE = "site", "RMM site"
+
+
 class CustomerMapping(models.Model):
-    """An RMM customer or site mapped to a local customer (and optionally a site)."""
+    """An RMM customer or site (typed: its kind and id) mapped to a local customer (and optionally a site)."""
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="customer_mappings")
+    kind = models.CharField(max_length=20, choices=MappingKind.choices, default=MappingKind.CUSTOMER,
+                            help_text="Whether the RMM id is a customer's or a site's (they may be equal numbers).")
     external_id = models.CharField(max_length=255)
     external_name = models.CharField(max_length=255, blank=True)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
 
     class Meta:
-        ordering = ["external_name", "external_id"]
-        constraints = [models.UniqueConstraint(fields=["integration", "external_id"], name="customermapping_unique")]
+        ordering = ["external_name", "kind", "external_id"]
+        constraints = [models.UniqueConstraint(fields=["integration", "kind", "external_id"],
+                                               name="customermapping_kind_unique")]
 
     def __str__(self) -> str:
-        return f"{self.external_name or self.external_id} → {self.customer}"
+        return f"{self.kind} {self.external_name or self.external_id} → {self.customer}"
 
 
 class AssetTypeMapping(models.Model):
@@ -194,3 +210,20 @@ class SyncPlanRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.entity} {self.label}"
+
+
+class LinkVeto(models.Model):
+    """A person unlinked this RMM device from this asset: matching never links the two again."""
+
+    integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="link_vetoes")
+    external_id = models.CharField(max_length=255)
+    asset_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["integration", "external_id", "asset_id"],
+                                               name="linkveto_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}:{self.external_id} never → asset {self.asset_id}"

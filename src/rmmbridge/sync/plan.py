@@ -97,11 +97,20 @@ class MatchRule:
 
 @dataclass(frozen=True)
 class Mapping:
-    """A customer/site mapping row: RMM customer or site → local customer (and optionally a site)."""
+    """A customer/site mapping row: RMM customer or site (typed: kind + id) → local customer (optionally a site).
+
+    Customer ids and site ids are separate spaces (Automate numbers both 1, 2, 3…): a row only ever applies to
+    records of its own kind.
+    """
 
     external_id: str
     customer_id: int
     site_id: int | None = None
+    kind: str = "customer"  # "customer" or "site"
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.external_id)
 
 
 @dataclass(frozen=True)
@@ -138,6 +147,12 @@ class SyncSettings:
     missing_action: MissingAction = MissingAction.DEACTIVATE
     grace_hours: int = 0
     guard_percent: int = 20
+    #: A device may match an asset of another customer and move it there (shown as a move); else a conflict.
+    allow_customer_moves: bool = False
+    #: This integration's id and the order of every integration for field ownership (see `Snapshot.owners`).
+    integration_id: int = 0
+    #: Device external id → assets a person unlinked it from (never matched to them again).
+    vetoes: dict[str, frozenset[int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -192,6 +207,10 @@ class LocalAsset:
     locally_edited: tuple[str, ...] = ()
     end_user_id: int | None = None
     parent_id: int | None = None
+    #: Field key → id of the integration whose sync wrote the current value (None: a local or other write).
+    writers: dict[str, int | None] = field(default_factory=dict)
+    created_by: int | None = None  # the integration whose sync created the asset
+    linked: tuple[int, ...] = ()  # integrations linking it (ExternalRef of kind asset)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +251,8 @@ class Snapshot:
     #: Assets linked to this integration whose details (values…) are read only when their RMM record changed.
     briefs: dict[int, AssetBrief] = field(default_factory=dict)
     load_assets: AssetLoader | None = None
+    #: Every integration: id → (source priority, name); decides which one owns a field of a shared asset.
+    integrations: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     def ref(self, kind: str, external_id: str | None) -> LocalRef | None:
         if external_id is None:

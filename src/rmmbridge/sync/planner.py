@@ -13,7 +13,7 @@ from typing import Any
 
 from rmmbridge.connectors.records import DeviceType, RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
 from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, coerce_value
-from rmmbridge.sync.matching import MatchIndex, junk_set, match_asset, normalise_name
+from rmmbridge.sync.matching import STRONG_KEYS, MatchIndex, junk_set, match_asset, normalise_name, normalise_value
 from rmmbridge.sync.plan import (
     LocalAsset,
     LocalField,
@@ -104,7 +104,8 @@ class _CustomerResolver:
         self.snap = snap
         self.cfg = cfg
         self.pending = pending
-        self.mappings: dict[str, Mapping] = {m.external_id: m for m in cfg.mappings}
+        #: Typed: (kind, external id) → row, so customer 4's row never applies to site 4.
+        self.mappings: dict[tuple[str, str], Mapping] = {m.key: m for m in cfg.mappings}
         self.by_name: dict[str, list[int]] = {}
         for customer in snap.customers.values():
             self.by_name.setdefault(normalise_name(customer.name), []).append(customer.id)
@@ -123,7 +124,7 @@ class _CustomerResolver:
         if ref is not None and ref.object_id in self.snap.customers:
             return Op("customers", OpKind.UNCHANGED, external_id, name, "linked by an earlier import",
                       target_id=ref.object_id)
-        mapping = self.mappings.get(external_id)
+        mapping = self.mappings.get(("customer", external_id))
         if mapping is not None and mapping.customer_id in self.snap.customers:
             local = self.snap.customers[mapping.customer_id].name
             return Op("customers", OpKind.LINK, external_id, name,
@@ -210,13 +211,14 @@ def _plan_site(remote: RemoteSite, snap: Snapshot, resolver: _CustomerResolver, 
         res.by_site[remote.external_id] = Placement(site.customer_id, site.id, "linked by an earlier import")
         return Op("sites", OpKind.UNCHANGED, remote.external_id, remote.name, "linked by an earlier import",
                   target_id=site.id)
-    mapping = resolver.mappings.get(remote.external_id)
+    mapping = resolver.mappings.get(("site", remote.external_id))
     if mapping is not None and mapping.customer_id in snap.customers:
         site_id = resolver.site_for(mapping.customer_id, mapping)
         if site_id is not None:
             res.by_site[remote.external_id] = Placement(mapping.customer_id, site_id, "site mapping")
             return Op("sites", OpKind.LINK, remote.external_id, remote.name,
-                      f"mapped to '{snap.sites[site_id].name}' in the mapping table", target_id=site_id)
+                      f"site {remote.external_id} mapped to '{snap.sites[site_id].name}' of "
+                      f"'{snap.customers[mapping.customer_id].name}' in the mapping table", target_id=site_id)
     parent = res.by_customer.get(remote.customer_external_id or "")
     if parent is None:
         res.unresolved[remote.external_id] = remote.name
@@ -246,7 +248,7 @@ def _plan_sites_under_one_customer(
     site_names = {(s.customer_id, normalise_name(s.name)): s.id for s in snap.sites.values()}
     for remote in remotes:
         ref = snap.ref("site", remote.external_id)
-        mapping = resolver.mappings.get(remote.external_id)
+        mapping = resolver.mappings.get(("customer", remote.external_id))  # Datto RMM: its sites are customers
         if ref is not None and ref.object_id in snap.sites:
             site = snap.sites[ref.object_id]
             res.by_site[remote.external_id] = Placement(site.customer_id, site.id, "linked")
@@ -393,7 +395,7 @@ def type_label(key: str) -> str:
 
 class _AssetPlanner:
     def __init__(self, snap: Snapshot, cfg: SyncSettings, res: Resolution, pending: Pending, users: UserIndex,
-                 *, allow_pending: bool) -> None:
+                 *, allow_pending: bool, added_mappings: Sequence[Mapping] = ()) -> None:
         self.snap = snap
         self.cfg = cfg
         self.res = res
@@ -415,14 +417,22 @@ class _AssetPlanner:
             for key, _ in self.rules:
                 value = asset.name if key == "name" else asset.values.get(key)
                 self.index.add(asset.id, asset.customer_id, key, value)
+            self.index.describe(asset.id, asset.name, asset.customer_id, asset.values)
+        self.mac_keys = tuple(k for k, _ in self.rules if "mac" in k.lower())
+        self.customer_names = {c.id: c.name for c in snap.customers.values()}
+        #: Devices matched by a MAC: re-planned at the end of the fetch if another device reports that MAC too.
+        self.mac_matched: list[tuple[int, _Pending, Op]] = []
         self.claimed: set[int] = set()
+        self.moves: set[int] = set()
         self._readers: dict[str, Callable[[RemoteDevice], Any]] = {}
         self._types: dict[str, tuple[int | None, str]] = {}
         self._plan_fields()
         targets = sorted((fm.target, self.fields[fm.target].data_type) for fm in cfg.field_maps
                          if fm.target in self.fields)
         self.config_key = fingerprint([
-            cfg.mappings, cfg.new_customer_mode.value, cfg.one_customer_id, cfg.toplevel_id, cfg.link_device_users,
+            # the rows this run adds by name match count as there already: the next run's key is the same
+            sorted(set(cfg.mappings) | set(added_mappings), key=lambda m: (m.kind, m.external_id, m.customer_id)),
+            cfg.new_customer_mode.value, cfg.one_customer_id, cfg.toplevel_id, cfg.link_device_users,
             cfg.user_source,
             cfg.type_maps, cfg.type_field, cfg.import_types, cfg.default_group_id, cfg.field_maps, cfg.default_site_id,
             cfg.child_assets, targets,
@@ -538,6 +548,8 @@ class _AssetPlanner:
         if self.cfg.import_types and kind not in self.cfg.import_types:
             return Op("assets", OpKind.SKIP, ext, device.hostname or ext,
                       f"device type '{type_label(kind)}' is not selected for import")
+        if self.mac_keys and device.mac_addresses:
+            self.index.count_fetched(self.mac_keys[0], device.mac_addresses)
         type_key = self.type_key(device) if self.cfg.type_field else kind
         type_id, type_reason = self._types.get(type_key) or self.asset_type(type_key)
         if type_id is None:
@@ -593,17 +605,33 @@ class _AssetPlanner:
                 if key not in match_values and key in DEVICE_ATTRIBUTES:
                     match_values[key] = device_value(device, key)
             labels = {k: f.label for k, f in self.fields.items()}
-            result = match_asset(self.index, self.rules, match_values,
-                                 placement.customer_id if placement.customer_id > 0 else None, self.claimed, labels)
+            strong = {key: _first(match_values.get(key) if key in match_values else device_value(device, key))
+                      for key in STRONG_KEYS}
+            vetoed = self.cfg.vetoes.get(ext)
+            excluded = self.claimed | vetoed if vetoed else self.claimed
+            result = match_asset(self.index, self.rules, match_values, placement.customer_id, excluded, labels,
+                                 strong=strong, allow_moves=self.cfg.allow_customer_moves or via_default,
+                                 customer_names=self.customer_names)
+            notes = "".join(f"; {note}" for note in dict.fromkeys(result.notes))
             if result.is_conflict:
-                return Op("assets", OpKind.CONFLICT, ext, label, result.reason, data={"candidates":
-                                                                                      list(result.conflict_ids)})
+                return Op("assets", OpKind.CONFLICT, ext, label, result.reason + notes,
+                          data={"candidates": list(result.conflict_ids)})
             if result.asset_id is None:
-                return self._create(ext, label, wanted, fp, warnings, placement, type_reason)
+                op = self._create(ext, label, wanted, fp, warnings, placement, type_reason)
+                op.reason += notes
+                return op
             asset = self.snap.assets[result.asset_id]
-            kind, reason = OpKind.LINK, result.reason
+            kind, reason = OpKind.LINK, result.reason + notes
+            if result.moved_from is not None:
+                self.moves.add(asset.id)
         self.claimed.add(asset.id)
         return self._update(ext, label, asset, ref, wanted, fp, warnings, kind, reason, via_default)
+
+    def _customer_name(self, site_id: int) -> str:
+        site = self.snap.sites.get(site_id)
+        if site is not None:
+            return self.customer_names.get(site.customer_id, f"#{site.customer_id}")
+        return "a customer created by this run"
 
     def _create(self, ext: str, label: str, wanted: dict[str, Any], fp: str, warnings: list[str],
                 placement: Placement, type_reason: str) -> Op:
@@ -615,32 +643,66 @@ class _AssetPlanner:
         return Op("assets", OpKind.CREATE, ext, label, f"no local asset matched ({where})", changes=changes,
                   data={"set": wanted}, fingerprint=fp, warnings=warnings)
 
+    def owner_keeping(self, asset: LocalAsset, key: str, old: Any) -> str:
+        """The name of the integration that owns a field's current value, when this one must leave it ('' if not).
+
+        An asset linked to several integrations: the one that created it owns its fields, then the others by their
+        source priority (lower first), then id. A lower-ranked integration only fills what is empty.
+        """
+        me = self.cfg.integration_id
+        if old in (None, "") or not asset.linked or all(i == me for i in asset.linked):
+            return ""
+        writer = asset.writers.get(key, asset.created_by)
+        if writer is None or writer == me or writer not in asset.linked:
+            return ""
+
+        def rank(iid: int) -> tuple[int, int, int]:
+            return (0 if iid == asset.created_by else 1, self.snap.integrations.get(iid, (100, ""))[0], iid)
+
+        if rank(me) < rank(writer):
+            return ""
+        return self.snap.integrations.get(writer, (0, f"integration #{writer}"))[1]
+
     def _update(self, ext: str, label: str, asset: LocalAsset, ref: LocalRef | None, wanted: dict[str, Any],
                 fp: str, warnings: list[str], kind: OpKind, reason: str, via_default: bool) -> Op:
         edited = set(asset.locally_edited)
         new: dict[str, Any] = {}
         changes: dict[str, list[Any]] = {}
-        if wanted["name"] and wanted["name"] != asset.name and "name" not in edited:
+        kept: dict[str, list[str]] = {}
+
+        def owned(key: str, old: Any) -> bool:
+            owner = self.owner_keeping(asset, key, old)
+            if owner:
+                kept.setdefault(owner, []).append(key)
+            return bool(owner)
+
+        if wanted["name"] and wanted["name"] != asset.name and "name" not in edited and not owned("name", asset.name):
             new["name"] = wanted["name"]
             changes["name"] = [asset.name, wanted["name"]]
-        if wanted["asset_type_id"] != asset.asset_type_id and "asset_type" not in edited:
+        if (wanted["asset_type_id"] != asset.asset_type_id and "asset_type" not in edited
+                and not owned("asset_type", asset.asset_type_id)):
             new["asset_type_id"] = wanted["asset_type_id"]
             changes["asset_type"] = [self.type_names.get(asset.asset_type_id, ""),
                                      self.type_names.get(wanted["asset_type_id"], "")]
-        if not via_default and wanted["site_id"] != asset.site_id and "site" not in edited:
+        if (not via_default and wanted["site_id"] != asset.site_id and "site" not in edited
+                and (asset.id in self.moves or not owned("site", asset.site_id))):
             new["site_id"] = wanted["site_id"]
             changes["site"] = [self.res.site_names.get(asset.site_id, ""),
                                self.res.site_names.get(wanted["site_id"], "")]
+            if asset.id in self.moves:  # a cross-customer move (allowed by the setting) is shown as such
+                changes["customer"] = [self.customer_names.get(asset.customer_id, f"#{asset.customer_id}"),
+                                       self._customer_name(wanted["site_id"])]
         values: dict[str, Any] = {}
         for key, value in wanted["values"].items():
             old = asset.values.get(key)
-            if value is not None and old != value and self.policy_allows(key, asset):
+            if value is not None and old != value and self.policy_allows(key, asset) and not owned(key, old):
                 values[key] = value
                 changes[key] = [old, value]
         if values:
             new["values"] = values
         user_id = wanted["end_user_id"]
-        if user_id is not None and user_id != asset.end_user_id and "end_user" not in edited:
+        if (user_id is not None and user_id != asset.end_user_id and "end_user" not in edited
+                and not owned("end_user", asset.end_user_id)):
             new["end_user_id"] = user_id
             changes["end_user"] = [asset.end_user_id, user_id]
         parent_ext = wanted["parent_external_id"]
@@ -656,12 +718,36 @@ class _AssetPlanner:
                 new["active"] = True
                 changes["active"] = [False, True]
                 kind, reason = OpKind.REACTIVATE, "back in the RMM after being missing"
+        if kept:
+            labels = {k: f.label for k, f in self.fields.items()}
+            shown = "; ".join(f"kept: owned by {owner} ({', '.join(_field_label(k, labels) for k in keys)})"
+                              for owner, keys in kept.items())
+            reason = f"{reason}; {shown}"
+            data["kept"] = kept
         if kind is OpKind.UPDATE and not new:
             kind = OpKind.UNCHANGED
         if kind is OpKind.UNCHANGED and ref is not None and ref.fingerprint != fp:
             data["refresh_fingerprint"] = True
         return Op("assets", kind, ext, label, reason, target_id=asset.id, changes=changes, data=data,
                   fingerprint=fp, warnings=warnings)
+
+
+def _field_label(key: str, labels: dict[str, str]) -> str:
+    return {"name": "name", "asset_type": "asset type", "site": "site", "end_user": "user"}.get(
+        key, labels.get(key, key))
+
+
+def _first(value: Any) -> str:
+    """The first item of a (possibly comma-separated or listed) value, as text ('' when empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return str(value[0]).strip() if value else ""
+    return str(value).split(",")[0].strip()
+
+
+def _macs(device: RemoteDevice) -> list[str]:
+    return [normalise_value("mac_addresses", m) for m in device.mac_addresses]
 
 
 @dataclass(slots=True)
@@ -680,22 +766,29 @@ PENDING_BATCH = 1000
 
 
 def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettings, res: Resolution,
-                pending: Pending, users: UserIndex, *, allow_pending: bool = True) -> tuple[list[Op], list[str],
+                pending: Pending, users: UserIndex, *, allow_pending: bool = True,
+                added_mappings: Sequence[Mapping] = ()) -> tuple[list[Op], list[str],
                                                                                            set[str]]:
     """Plan devices: (ops incl. asset types/fields to create, warnings, the external ids seen).
 
     Devices are read once, as they stream in: unchanged ones are decided at once, changed ones in batches whose
     linked assets the snapshot reads together. Ops keep the devices' order.
     """
-    planner = _AssetPlanner(snap, cfg, res, pending, users, allow_pending=allow_pending)
+    planner = _AssetPlanner(snap, cfg, res, pending, users, allow_pending=allow_pending,
+                            added_mappings=added_mappings)
     device_ops: list[Op | None] = []
     waiting: list[tuple[int, _Pending]] = []
+    conflicts: list[tuple[int, _Pending, Op]] = []
     seen: set[str] = set()
 
     def flush() -> None:
         snap.require_assets(w.ref.object_id for _, w in waiting if w.ref is not None)
         for position, item in waiting:
-            device_ops[position] = planner.plan_pending(item)
+            op = device_ops[position] = planner.plan_pending(item)
+            if op.kind is OpKind.LINK and planner.mac_keys and "MAC address" in op.reason:
+                planner.mac_matched.append((position, item, op))
+            elif op.kind is OpKind.CONFLICT and op.data.get("candidates"):
+                conflicts.append((position, item, op))
         waiting.clear()
 
     for device in devices:
@@ -711,6 +804,18 @@ def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettin
         if len(waiting) >= PENDING_BATCH:
             flush()
     flush()
+    for position, item, op in planner.mac_matched:  # a MAC another device of this fetch reports too: re-plan
+        if not any(planner.index.shared.get(m, 0) > 1 for m in _macs(item.device)):
+            continue
+        if op.target_id is not None:
+            planner.claimed.discard(op.target_id)
+            planner.moves.discard(op.target_id)
+        device_ops[position] = planner.plan_pending(item)
+    # A conflict over an asset that a later device of this fetch took (by its link or a match) is planned again
+    # without it, as the next run would plan it: the result does not depend on the order of the devices.
+    for position, item, op in conflicts:
+        if planner.claimed.intersection(op.data["candidates"]):
+            device_ops[position] = planner.plan_pending(item)
     return planner.ops + [op for op in device_ops if op is not None], planner.warnings, seen
 
 
@@ -795,8 +900,11 @@ def build_plan(remote: RemoteData, snap: Snapshot, cfg: SyncSettings, *, sites_a
     if "users" in entities:
         plan.extend(plan_users(remote.users, snap, cfg, res, pending, users))
     if "assets" in entities:
+        added = [Mapping(op.external_id, op.target_id) for op in place_ops if importing_places
+                 and op.entity == "customers" and op.kind is OpKind.LINK and op.data.get("add_mapping")
+                 and op.target_id is not None]
         ops, warnings, seen = plan_assets(remote.devices, snap, cfg, res, pending, users,
-                                          allow_pending=importing_places)
+                                          allow_pending=importing_places, added_mappings=added)
         plan.extend(ops)
         plan.warnings.extend(warnings)
         missing, notes = plan_missing(seen, snap, cfg, now, fetch_complete="assets" in remote.complete)

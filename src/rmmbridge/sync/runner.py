@@ -19,7 +19,7 @@ from rmmbridge.connectors.records import RemoteDevice
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditSource
-from rmmbridge.sync.apply import ApplyResult, apply_ops
+from rmmbridge.sync.apply import ApplyResult, LateCheck, apply_ops
 from rmmbridge.sync.models import RowStatus, SyncPlanRow, SyncRun, SyncStatus, SyncTrigger
 from rmmbridge.sync.plan import ENTITIES, Op, OpKind, count_ops, empty_counts
 from rmmbridge.sync.planner import RemoteData, build_plan
@@ -150,8 +150,12 @@ def _finish(run: SyncRun, status: str, **fields: Any) -> SyncRun:
 
 
 def _apply_and_record(run: SyncRun, integration: Integration, ops: Sequence[Op], actor: Actor,
-                      entities: Sequence[str], *, incomplete: bool, progress: Progress | None) -> ApplyResult:
-    result = apply_ops(integration, ops, actor, now=run.started_at, progress=progress)
+                      entities: Sequence[str], *, incomplete: bool, progress: Progress | None,
+                      late: LateCheck | None = None) -> ApplyResult:
+    result = apply_ops(integration, ops, actor, now=run.started_at, progress=progress, run_id=run.pk, late=late)
+    if result.deferred:
+        run.warnings = [*run.warnings, f"{result.deferred} device(s) match assets another sync created while this "
+                        "one ran: they were not created and are linked at the next run (see the skipped rows)."]
     applied = [op for i, op in enumerate(ops) if i in result.applied]
     failed = [ops[i] for i in sorted(result.errors)]
     statuses = {i: (RowStatus.APPLIED.value, "") for i in result.applied}
@@ -222,6 +226,7 @@ def run_sync(
             remote = fetch(connector, chosen, progress)
             with streaming_devices(connector, remote, chosen, progress):
                 # Linked assets are read only briefly; the planner reads the details of changed ones on demand.
+                snapshot_at = utcnow()  # assets other syncs create after this are checked again before creating
                 snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
                 plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
                                   entities=chosen, now=run.started_at)
@@ -246,7 +251,8 @@ def run_sync(
         if plan.needs_confirmation and not confirm:
             _store_rows(run, plan.ops)
             return _finish(run, SyncStatus.NEEDS_CONFIRMATION, counts=counts, message=plan.guard_message)
-        _apply_and_record(run, integration, plan.ops, actor, chosen, incomplete=bool(skipped), progress=progress)
+        _apply_and_record(run, integration, plan.ops, actor, chosen, incomplete=bool(skipped), progress=progress,
+                          late=LateCheck.of(settings, snapshot_at))
         return run
     except (ConnectorAuthError, ConnectorRetryableError) as exc:
         _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"], message=exc.message)
@@ -274,7 +280,8 @@ def apply_rows(run: SyncRun, row_ids: Sequence[int] | None = None, *, trigger: s
         message=f"Applied {len(ops)} row(s) of preview #{run.pk}.",
     )
     actor = _actor(trigger, actor_label or f"{run.integration.name} sync", user)
-    result = _apply_and_record(new_run, run.integration, ops, actor, run.entities, incomplete=False, progress=None)
+    result = _apply_and_record(new_run, run.integration, ops, actor, run.entities, incomplete=False, progress=None,
+                               late=LateCheck.of(load_settings(run.integration), run.started_at))
     done = [row.pk for i, row in enumerate(chosen) if i in result.applied]
     SyncPlanRow.objects.filter(pk__in=done).update(status=RowStatus.APPLIED)
     for i, message in result.errors.items():

@@ -10,7 +10,8 @@ from django.db.models import QuerySet
 
 from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.servicedesk.models import Asset, AssetType, Customer, EndUser, FieldDefinition, FieldKind, Site
-from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, SyncConfig
+from rmmbridge.servicedesk.provenance import writers
+from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, LinkVeto, SyncConfig
 from rmmbridge.sync.plan import (
     AssetBrief,
     FieldMap,
@@ -63,8 +64,12 @@ def sync_config(integration: Integration) -> SyncConfig:
 def load_settings(integration: Integration) -> SyncSettings:
     """The integration's configuration as the planner's SyncSettings."""
     config = sync_config(integration)
+    vetoes: dict[str, set[int]] = {}
+    for external_id, asset_id in LinkVeto.objects.filter(integration=integration).values_list("external_id",
+                                                                                               "asset_id"):
+        vetoes.setdefault(external_id, set()).add(asset_id)
     return SyncSettings(
-        mappings=[Mapping(m.external_id, m.customer_id, m.site_id)
+        mappings=[Mapping(m.external_id, m.customer_id, m.site_id, m.kind)
                   for m in CustomerMapping.objects.filter(integration=integration)],
         new_customer_mode=NewCustomerMode(config.new_customer_mode),
         toplevel_id=config.toplevel_id,
@@ -87,6 +92,9 @@ def load_settings(integration: Integration) -> SyncSettings:
         missing_action=MissingAction(config.missing_action),
         grace_hours=config.grace_hours,
         guard_percent=config.guard_percent,
+        allow_customer_moves=config.allow_customer_moves,
+        integration_id=int(integration.pk),
+        vetoes={k: frozenset(v) for k, v in vetoes.items()},
     )
 
 
@@ -122,9 +130,16 @@ def load_snapshot(integration_id: int, *, with_assets: bool = True) -> Snapshot:
         if with_assets and asset_name is not None:
             # Assets this integration links: only name and state now, the rest when their RMM record changed.
             snap.briefs[object_id] = AssetBrief(object_id, asset_name, bool(active))
+    for iid, name, priority in Integration.objects.values_list("id", "name", "sync_config__source_priority"):
+        snap.integrations[iid] = (100 if priority is None else int(priority), name)
     if with_assets:
         # Every other asset in full: a device of this integration may match it.
+        others: dict[int, list[int]] = {}
+        for object_id, iid in ExternalRef.objects.filter(kind="asset").exclude(
+                integration_id=integration_id).values_list("object_id", "integration_id"):
+            others.setdefault(object_id, []).append(iid)
         for asset in _local_assets(Asset.objects.exclude(id__in=asset_refs)):
+            asset.linked = tuple(others.get(asset.id, ()))
             snap.assets[asset.id] = asset
         snap.load_assets = load_assets
     return snap
@@ -154,15 +169,15 @@ def _asset_links(integration_id: int) -> Iterator[tuple[str, int, str, str | Non
 
 def _local_assets(query: QuerySet[Asset]) -> Iterator[LocalAsset]:
     rows = query.values_list("id", "name", "asset_type_id", "site_id", "customer_id", "active", "values",
-                             "locally_edited", "end_user_id", "parent_id", "asset_tag")
-    for aid, name, type_id, site_id, customer_id, active, values, edited, user_id, parent_id, tag in rows.iterator(
-        chunk_size=5000
-    ):
+                             "locally_edited", "end_user_id", "parent_id", "asset_tag", "provenance",
+                             "created_by_integration")
+    for (aid, name, type_id, site_id, customer_id, active, values, edited, user_id, parent_id, tag, provenance,
+         created_by) in rows.iterator(chunk_size=5000):
         current = values or {}
         if tag:  # the asset tag is a column, planned like a value (a field mapping may target `asset_tag`)
             current = {**current, ASSET_TAG: tag}
         yield LocalAsset(aid, name, type_id, site_id, customer_id, active, current, tuple(edited or ()),
-                         user_id, parent_id)
+                         user_id, parent_id, writers(provenance), created_by)
 
 
 def load_assets(asset_ids: Collection[int]) -> list[LocalAsset]:
@@ -170,5 +185,12 @@ def load_assets(asset_ids: Collection[int]) -> list[LocalAsset]:
     ids = list(asset_ids)
     found: list[LocalAsset] = []
     for start in range(0, len(ids), LOAD_BATCH):
-        found.extend(_local_assets(Asset.objects.filter(id__in=ids[start:start + LOAD_BATCH])))
+        chunk = ids[start:start + LOAD_BATCH]
+        linked: dict[int, list[int]] = {}
+        for object_id, iid in ExternalRef.objects.filter(kind="asset", object_id__in=chunk).values_list(
+                "object_id", "integration_id"):
+            linked.setdefault(object_id, []).append(iid)
+        for asset in _local_assets(Asset.objects.filter(id__in=chunk)):
+            asset.linked = tuple(linked.get(asset.id, ()))
+            found.append(asset)
     return found

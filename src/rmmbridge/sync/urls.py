@@ -14,4 +14,5 @@ urlpatterns = [
     path("integrations/<int:pk>/mappings/<str:table>/<int:row_id>/delete/", views.mapping_delete,
          name="mapping_delete"),
     path("runs/<int:run_id>/", views.run_detail, name="run_detail"),
+    path("assets/<int:asset_id>/links/<int:ref_id>/unlink/", views.asset_unlink, name="asset_unlink"),
 ]

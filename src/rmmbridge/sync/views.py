@@ -198,3 +198,17 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     if is_htmx(request):
         return render(request, "sync/_rows.html", context)
     return render(request, "sync/run_detail.html", context)
+
+
+@require_POST
+def asset_unlink(request: HttpRequest, asset_id: int, ref_id: int) -> HttpResponse:
+    """Unlink an RMM device from an asset (audited); 'revert' also restores what that link's syncs overwrote."""
+    from rmmbridge.sync.links import UnlinkError, unlink_device
+
+    try:
+        result = unlink_device(Actor.ui(request.user), asset_id, ref_id, revert=request.POST.get("revert") == "1")
+    except UnlinkError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, result.message)
+    return redirect("servicedesk:asset_detail", pk=asset_id)
