@@ -63,20 +63,34 @@ def test_setup_page_lists_tables_and_saves_settings(admin_client: Any, integrati
     assert config.import_types == ["workstation", "server"]
 
 
-def test_add_and_delete_mapping_rows_with_htmx(admin_client: Any, integration: Integration) -> None:
+def test_add_edit_and_delete_mapping_rows_with_htmx(admin_client: Any, integration: Integration, datto: Any) -> None:
+    site = datto.state.sites[0]
     customer = do_create_customer(Actor.cli(), "Acme")
+    other = do_create_customer(Actor.cli(), "Beta")
     base = f"/sync/integrations/{integration.pk}/mappings/customers"
-    dialog = admin_client.get(f"{base}/add/", HTTP_HX_REQUEST="true")
-    assert "RMM customer or site id" in dialog.content.decode()
-    added = admin_client.post(f"{base}/add/", {"external_id": "s-1", "external_name": "Acme HQ",
-                                               "customer": customer.pk}, HTTP_HX_REQUEST="true")
+    dialog = admin_client.get(f"{base}/add/", HTTP_HX_REQUEST="true").content.decode()
+    assert "RMM customer or site" in dialog
+    assert f'value="{site.id}"' in dialog and site.name in dialog  # the RMM's own list, fetched once
+    added = admin_client.post(f"{base}/add/", {"external_id": site.id, "customer": customer.pk},
+                              HTTP_HX_REQUEST="true")
     assert added.status_code == 200
-    assert "Acme HQ" in added.content.decode()
+    assert site.name in added.content.decode()
     row = CustomerMapping.objects.get(integration=integration)
-    duplicate = admin_client.post(f"{base}/add/", {"external_id": "s-1", "customer": customer.pk},
+    assert row.external_name == site.name
+    duplicate = admin_client.post(f"{base}/add/", {"external_id": site.id, "customer": customer.pk},
                                   HTTP_HX_REQUEST="true")
     assert duplicate.status_code == 422
+    assert duplicate["HX-Retarget"] == "#mapping-dialog-body"
     assert "already mapped" in duplicate.content.decode()
+    typed = admin_client.post(f"{base}/add/", {"external_id": "made-up-id", "customer": customer.pk},
+                              HTTP_HX_REQUEST="true")
+    assert typed.status_code == 422
+    assert "Select a valid choice" in typed.content.decode()
+    edited = admin_client.post(f"{base}/{row.pk}/edit/", {"external_id": site.id, "customer": other.pk},
+                               HTTP_HX_REQUEST="true")
+    assert edited.status_code == 200
+    row.refresh_from_db()
+    assert row.customer == other
     types = admin_client.post(f"/sync/integrations/{integration.pk}/mappings/types/add/",
                               {"device_type": "printer"}, HTTP_HX_REQUEST="true")
     assert "Choose an asset type, or tick" in types.content.decode()

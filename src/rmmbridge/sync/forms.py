@@ -7,7 +7,8 @@ from typing import Any
 from django import forms
 
 from rmmbridge.connectors.records import DeviceType
-from rmmbridge.servicedesk.models import AssetType, Customer, Site
+from rmmbridge.servicedesk.models import AssetType, Customer, FieldDefinition, FieldKind, Site
+from rmmbridge.sync.catalog import entry_label, field_choices
 from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, SyncConfig
 from rmmbridge.sync.planner import type_label
 
@@ -83,69 +84,194 @@ class SettingsForm(forms.ModelForm):
 
 
 class CustomerMappingForm(forms.ModelForm):
+    """An RMM customer or site (picked from the RMM's list) mapped to a local customer and optionally a site."""
+
+    external_id = forms.ChoiceField(label="RMM customer or site")
+
     class Meta:
         model = CustomerMapping
-        fields = ["external_id", "external_name", "customer", "site"]
-        labels = {"external_id": "RMM customer or site id", "external_name": "RMM name"}
+        fields = ["external_id", "customer", "site"]
 
-    def __init__(self, *args: Any, integration: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, integration: Any = None, catalog: Any = None, refresh_url: str = "",
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.integration = integration
+        self.entries = {e["id"]: e for e in (catalog.entries if catalog is not None else [])}
+        choices = [("", "Choose from the RMM's list…")]
+        choices += [(key, entry_label(e)) for key, e in self.entries.items()]
+        current = self.instance.external_id if self.instance.pk else ""
+        if current and current not in self.entries:
+            choices.append((current, f"{self.instance.external_name or current} (no longer in the RMM's list)"))
+        self.fields["external_id"].choices = choices  # type: ignore[attr-defined]
+        self.fields["external_id"].widget.attrs.update({"data-search": "RMM customers and sites"})
         self.fields["customer"].queryset = Customer.objects.filter(active=True)  # type: ignore[attr-defined]
-        self.fields["site"].queryset = Site.objects.select_related("customer")  # type: ignore[attr-defined]
-        self.fields["site"].help_text = "Optional; empty = the customer's main site."
+        self.fields["customer"].widget.attrs.update({"data-search": "customers"})
+        sites = Site.objects.select_related("customer")
+        if not self.is_bound:  # a bound form accepts any site, so clean() can say whose site it is
+            customer_id = str(self.initial.get("customer") or self.instance.customer_id or "")
+            sites = sites.filter(customer_id=int(customer_id)) if customer_id.isdigit() else sites.none()
+        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+        _refresh_on_change(self, refresh_url, "customer")
+        self.fields["site"].label_from_instance = lambda site: site.name  # type: ignore[attr-defined]
+        self.fields["site"].empty_label = "The customer's main site"  # type: ignore[attr-defined]
+        self.fields["site"].help_text = "Only the chosen customer's sites are listed."
+
+    def clean_external_id(self) -> str:
+        external_id = str(self.cleaned_data.get("external_id") or "").strip()
+        duplicate = CustomerMapping.objects.filter(integration=self.integration, external_id=external_id)
+        if self.instance.pk:
+            duplicate = duplicate.exclude(pk=self.instance.pk)
+        if external_id and duplicate.exists():
+            label = entry_label(self.entries[external_id]) if external_id in self.entries else external_id
+            raise forms.ValidationError(f"'{label}' is already mapped; edit that row instead.")
+        return external_id
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         customer, site = data.get("customer"), data.get("site")
         if customer and site and site.customer_id != customer.pk:
             self.add_error("site", f"Site '{site.name}' belongs to '{site.customer.name}', not '{customer.name}'.")
-        external_id = (data.get("external_id") or "").strip()
-        if external_id and CustomerMapping.objects.filter(integration=self.integration,
-                                                          external_id=external_id).exists():
-            self.add_error("external_id", f"'{external_id}' is already mapped; delete that row first.")
         return data
+
+    def save(self, commit: bool = True) -> CustomerMapping:
+        row: CustomerMapping = super().save(commit=False)
+        entry = self.entries.get(row.external_id)
+        if entry is not None:
+            row.external_name = entry_label(entry)
+        if commit:
+            row.save()
+        return row
 
 
 class TypeMappingForm(forms.ModelForm):
-    device_type = forms.ChoiceField(choices=DEVICE_TYPE_CHOICES)
+    """An RMM device type mapped to a local asset type, or ignored."""
+
+    device_type = forms.ChoiceField(choices=DEVICE_TYPE_CHOICES, label="RMM device type")
 
     class Meta:
         model = AssetTypeMapping
         fields = ["device_type", "asset_type", "ignore"]
         labels = {"ignore": "Ignore this device type"}
 
-    def __init__(self, *args: Any, integration: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, integration: Any = None, catalog: Any = None, refresh_url: str = "",
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.integration = integration
+        if catalog is not None and catalog.device_types:
+            self.fields["device_type"].choices = [(str(v), str(label)) for v, label in catalog.device_types]  # type: ignore[attr-defined]
         self.fields["asset_type"].queryset = AssetType.objects.all()  # type: ignore[attr-defined]
+        self.fields["asset_type"].widget.attrs.update({"data-search": "asset types"})
 
     def clean(self) -> dict[str, Any]:
         data: dict[str, Any] = super().clean() or {}
         if not data.get("ignore") and not data.get("asset_type"):
             self.add_error("asset_type", "Choose an asset type, or tick 'Ignore this device type'.")
-        if AssetTypeMapping.objects.filter(integration=self.integration,
-                                           device_type=data.get("device_type")).exists():
-            self.add_error("device_type", "This device type is already mapped; delete that row first.")
+        duplicate = AssetTypeMapping.objects.filter(integration=self.integration, device_type=data.get("device_type"))
+        if self.instance.pk:
+            duplicate = duplicate.exclude(pk=self.instance.pk)
+        if duplicate.exists():
+            self.add_error("device_type", "This device type is already mapped; edit that row instead.")
         return data
 
 
+TARGET_KINDS = [(FieldKind.ASSET_FIELD.value, "Asset field"), (FieldKind.CUSTOM_FIELD.value, "Custom field")]
+CREATE = "__create__"
+
+
 class FieldMappingForm(forms.ModelForm):
-    device_type = forms.ChoiceField(choices=[("", "All device types"), *DEVICE_TYPE_CHOICES], required=False)
+    """Halo's four-option field dialog: device type, target kind, RMM field, local field (or create it)."""
+
+    device_type = forms.ChoiceField(label="RMM device type", required=False)
+    target_kind = forms.ChoiceField(label="Field type", choices=TARGET_KINDS, initial=FieldKind.ASSET_FIELD.value)
+    source = forms.ChoiceField(label="RMM field")
+    local_field = forms.ChoiceField(label="Local field")
 
     class Meta:
         model = FieldMapping
-        fields = ["source", "target", "policy", "device_type", "create_if_missing"]
-        labels = {"source": "RMM field", "target": "Asset field key (CF<name> for a custom field)",
-                  "create_if_missing": "Create the field at the next import if it does not exist"}
+        fields = ["device_type", "target_kind", "source", "local_field", "policy"]
+        labels = {"policy": "When to write"}
 
-    def __init__(self, *args: Any, integration: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, integration: Any = None, catalog: Any = None, refresh_url: str = "",
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.integration = integration
-        self.fields["source"].widget.attrs["list"] = "available-fields"
+        types = [(str(v), str(label)) for v, label in (catalog.device_types if catalog is not None else [])]
+        self.fields["device_type"].choices = [("", "All device types"), *(types or DEVICE_TYPE_CHOICES)]  # type: ignore[attr-defined]
+        custom = bool(self.instance.pk) and self.instance.target.startswith("CF")
+        kind = self._value("target_kind", FieldKind.CUSTOM_FIELD.value if custom else FieldKind.ASSET_FIELD.value)
+        device_type = self._value("device_type", self.instance.device_type if self.instance.pk else "")
+        sources = field_choices(catalog, device_type) if catalog is not None else []
+        self.fields["source"].choices = [("", "Choose the RMM's field…"), *sources]  # type: ignore[attr-defined]
+        self.fields["source"].widget.attrs.update({"data-search": "RMM fields"})
+        self.source_labels = dict(sources)
+        self.fields["target_kind"].initial = kind
+        _refresh_on_change(self, refresh_url, "device_type", "target_kind")
+        local = FieldDefinition.objects.filter(kind=kind).order_by("label")
+        self.locals = {d.key: d for d in local}
+        choices = [("", "Choose a local field…")]
+        if kind == FieldKind.ASSET_FIELD.value:
+            choices.append(("name", "Name"))
+        choices += [(key, d.label) for key, d in self.locals.items()]
+        choices.append((CREATE, "Create it at the next import (named after the RMM field)"))
+        self.fields["local_field"].choices = choices  # type: ignore[attr-defined]
+        self.fields["local_field"].widget.attrs.update({"data-search": "local fields"})
+        if self.instance.pk:
+            self.initial.setdefault("local_field", CREATE if self.instance.create_if_missing
+                                    and self.instance.target not in self.locals else self.instance.target)
 
-    def clean_target(self) -> str:
-        target = str(self.cleaned_data["target"]).strip()
-        if not target or not all(ch.isalnum() or ch == "_" for ch in target):
-            raise forms.ValidationError(f"'{target}' may contain only letters, digits and underscores.")
-        return target
+    def _value(self, name: str, default: str) -> str:
+        if self.is_bound:
+            return str(self.data.get(name) or "")
+        return str(self.initial.get(name, default) or "")
+
+    def clean_source(self) -> str:
+        source = str(self.cleaned_data.get("source") or "")
+        if source not in self.source_labels:
+            raise forms.ValidationError("Choose one of the RMM's fields for this device type.")
+        return source
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean() or {}
+        source, local = data.get("source"), data.get("local_field")
+        kind = data.get("target_kind") or FieldKind.ASSET_FIELD.value
+        if local == CREATE and source:
+            name = _field_name(self.source_labels.get(source, source))
+            target = f"CF{name}" if kind == FieldKind.CUSTOM_FIELD.value else name
+            data["target"], data["create_if_missing"] = target, True
+        elif local:
+            data["target"], data["create_if_missing"] = str(local), False
+        duplicate = FieldMapping.objects.filter(integration=self.integration, source=source,
+                                                target=data.get("target"), device_type=data.get("device_type") or "")
+        if self.instance.pk:
+            duplicate = duplicate.exclude(pk=self.instance.pk)
+        if data.get("target") and duplicate.exists():
+            self.add_error("local_field", "This RMM field already maps to that field; edit that row instead.")
+        return data
+
+    def save(self, commit: bool = True) -> FieldMapping:
+        row: FieldMapping = super().save(commit=False)
+        row.target = self.cleaned_data["target"]
+        row.create_if_missing = self.cleaned_data["create_if_missing"]
+        row.device_type = self.cleaned_data.get("device_type") or ""
+        if commit:
+            row.save()
+        return row
+
+
+def _refresh_on_change(form: forms.BaseForm, url: str, *names: str) -> None:
+    """Reload the dialog with the values chosen so far when one of these fields changes (dependent lists)."""
+    if not url:
+        return
+    for name in names:
+        form.fields[name].widget.attrs.update({
+            "hx-get": url, "hx-trigger": "change", "hx-target": "#mapping-dialog-body", "hx-include": "closest form",
+        })
+
+
+def _field_name(label: str) -> str:
+    """A field name from the RMM field's label: 'Datto: Warranty date' → 'warranty_date'."""
+    text = label.split(":", 1)[-1].strip().lower()
+    name = "".join(ch if ch.isalnum() else "_" for ch in text).strip("_")
+    while "__" in name:
+        name = name.replace("__", "_")
+    return name or "rmm_field"
