@@ -70,14 +70,15 @@ def test_add_edit_and_delete_mapping_rows_with_htmx(admin_client: Any, integrati
     base = f"/sync/integrations/{integration.pk}/mappings/customers"
     dialog = admin_client.get(f"{base}/add/", HTTP_HX_REQUEST="true").content.decode()
     assert "RMM customer or site" in dialog
-    assert f'value="{site.id}"' in dialog and site.name in dialog  # the RMM's own list, fetched once
-    added = admin_client.post(f"{base}/add/", {"external_id": site.id, "customer": customer.pk},
+    assert f'value="customer:{site.id}"' in dialog  # the RMM's own list, fetched once
+    assert site.name in dialog
+    added = admin_client.post(f"{base}/add/", {"external_id": f"customer:{site.id}", "customer": customer.pk},
                               HTTP_HX_REQUEST="true")
     assert added.status_code == 200
     assert site.name in added.content.decode()
     row = CustomerMapping.objects.get(integration=integration)
     assert row.external_name == site.name
-    duplicate = admin_client.post(f"{base}/add/", {"external_id": site.id, "customer": customer.pk},
+    duplicate = admin_client.post(f"{base}/add/", {"external_id": f"customer:{site.id}", "customer": customer.pk},
                                   HTTP_HX_REQUEST="true")
     assert duplicate.status_code == 422
     assert duplicate["HX-Retarget"] == "#mapping-dialog-body"
@@ -85,8 +86,8 @@ def test_add_edit_and_delete_mapping_rows_with_htmx(admin_client: Any, integrati
     typed = admin_client.post(f"{base}/add/", {"external_id": "made-up-id", "customer": customer.pk},
                               HTTP_HX_REQUEST="true")
     assert typed.status_code == 422
-    assert "Select a valid choice" in typed.content.decode()
-    edited = admin_client.post(f"{base}/{row.pk}/edit/", {"external_id": site.id, "customer": other.pk},
+    assert "Choose the RMM customer or site from the list" in typed.content.decode()
+    edited = admin_client.post(f"{base}/{row.pk}/edit/", {"external_id": f"customer:{site.id}", "customer": other.pk},
                                HTTP_HX_REQUEST="true")
     assert edited.status_code == 200
     row.refresh_from_db()

@@ -83,47 +83,76 @@ class SettingsForm(forms.ModelForm):
         return config
 
 
+class SiteChoiceField(forms.ModelChoiceField):
+    """Lists the chosen customer's sites but accepts any site, so the form can say whose site it is."""
+
+    def to_python(self, value: Any) -> Any:
+        if value in self.empty_values:
+            return None
+        try:
+            return Site.objects.select_related("customer").get(pk=int(value))
+        except (ValueError, TypeError, Site.DoesNotExist):
+            raise forms.ValidationError("Choose a site of the chosen customer from the list.",
+                                        code="invalid_choice") from None
+
+
 class CustomerMappingForm(forms.ModelForm):
     """An RMM customer or site (picked from the RMM's list) mapped to a local customer and optionally a site."""
 
-    external_id = forms.ChoiceField(label="RMM customer or site")
+    external_id = forms.ChoiceField(label="RMM customer or site", error_messages={
+        "invalid_choice": "Choose the RMM customer or site from the list (refresh it from the RMM if it is missing)."})
 
     class Meta:
         model = CustomerMapping
         fields = ["external_id", "customer", "site"]
+        field_classes = {"site": SiteChoiceField}
 
     def __init__(self, *args: Any, integration: Any = None, catalog: Any = None, refresh_url: str = "",
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.integration = integration
-        self.entries = {e["id"]: e for e in (catalog.entries if catalog is not None else [])}
+        # Customer and site ids may overlap (Automate client 1, location 1): a choice is "<kind>:<id>".
+        self.entries = {f"{e['kind']}:{e['id']}": e for e in (catalog.entries if catalog is not None else [])}
         choices = [("", "Choose from the RMM's list…")]
         choices += [(key, entry_label(e)) for key, e in self.entries.items()]
         current = self.instance.external_id if self.instance.pk else ""
-        if current and current not in self.entries:
-            choices.append((current, f"{self.instance.external_name or current} (no longer in the RMM's list)"))
+        if current and self.initial.get("external_id") not in self.entries:
+            same = [k for k, e in self.entries.items() if e["id"] == current]
+            named = [k for k in same if entry_label(self.entries[k]) == self.instance.external_name]
+            if named or same:
+                self.initial["external_id"] = (named or same)[0]
+            else:
+                self.initial["external_id"] = f"gone:{current}"
+                choices.append((f"gone:{current}",
+                                f"{self.instance.external_name or current} (no longer in the RMM's list)"))
+                self.entries[f"gone:{current}"] = {"id": current, "name": self.instance.external_name or current,
+                                                   "kind": "gone", "customer_name": ""}
         self.fields["external_id"].choices = choices  # type: ignore[attr-defined]
         self.fields["external_id"].widget.attrs.update({"data-search": "RMM customers and sites"})
         self.fields["customer"].queryset = Customer.objects.filter(active=True)  # type: ignore[attr-defined]
         self.fields["customer"].widget.attrs.update({"data-search": "customers"})
+        chosen = self.data.get("customer") if self.is_bound else self.initial.get("customer")
+        customer_id = str(chosen or self.instance.customer_id or "")
         sites = Site.objects.select_related("customer")
-        if not self.is_bound:  # a bound form accepts any site, so clean() can say whose site it is
-            customer_id = str(self.initial.get("customer") or self.instance.customer_id or "")
-            sites = sites.filter(customer_id=int(customer_id)) if customer_id.isdigit() else sites.none()
-        self.fields["site"].queryset = sites  # type: ignore[attr-defined]
+        self.fields["site"].queryset = (  # type: ignore[attr-defined]
+            sites.filter(customer_id=int(customer_id)) if customer_id.isdigit() else sites.none())
         _refresh_on_change(self, refresh_url, "customer")
         self.fields["site"].label_from_instance = lambda site: site.name  # type: ignore[attr-defined]
         self.fields["site"].empty_label = "The customer's main site"  # type: ignore[attr-defined]
         self.fields["site"].help_text = "Only the chosen customer's sites are listed."
 
     def clean_external_id(self) -> str:
-        external_id = str(self.cleaned_data.get("external_id") or "").strip()
+        entry = self.entries.get(str(self.cleaned_data.get("external_id") or ""))
+        if entry is None:
+            raise forms.ValidationError("Choose the RMM customer or site from the list (refresh it from the RMM if "
+                                        "it is missing).")
+        external_id = str(entry["id"])
         duplicate = CustomerMapping.objects.filter(integration=self.integration, external_id=external_id)
         if self.instance.pk:
             duplicate = duplicate.exclude(pk=self.instance.pk)
-        if external_id and duplicate.exists():
-            label = entry_label(self.entries[external_id]) if external_id in self.entries else external_id
-            raise forms.ValidationError(f"'{label}' is already mapped; edit that row instead.")
+        if duplicate.exists():
+            raise forms.ValidationError(f"'{entry_label(entry)}' is already mapped; edit that row instead.")
+        self.chosen = entry
         return external_id
 
     def clean(self) -> dict[str, Any]:
@@ -135,9 +164,7 @@ class CustomerMappingForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> CustomerMapping:
         row: CustomerMapping = super().save(commit=False)
-        entry = self.entries.get(row.external_id)
-        if entry is not None:
-            row.external_name = entry_label(entry)
+        row.external_name = entry_label(self.chosen)
         if commit:
             row.save()
         return row
@@ -183,8 +210,12 @@ class FieldMappingForm(forms.ModelForm):
 
     device_type = forms.ChoiceField(label="RMM device type", required=False)
     target_kind = forms.ChoiceField(label="Field type", choices=TARGET_KINDS, initial=FieldKind.ASSET_FIELD.value)
-    source = forms.ChoiceField(label="RMM field")
-    local_field = forms.ChoiceField(label="Local field")
+    source = forms.ChoiceField(label="RMM field", error_messages={
+        "required": "Choose one of the RMM's fields for this device type.",
+        "invalid_choice": "Choose one of the RMM's fields for this device type (the list depends on the type)."})
+    local_field = forms.ChoiceField(label="Local field", error_messages={
+        "required": "Choose a local field, or 'Create it at the next import'.",
+        "invalid_choice": "Choose a local field of this field type, or 'Create it at the next import'."})
 
     class Meta:
         model = FieldMapping
@@ -264,7 +295,8 @@ def _refresh_on_change(form: forms.BaseForm, url: str, *names: str) -> None:
         return
     for name in names:
         form.fields[name].widget.attrs.update({
-            "hx-get": url, "hx-trigger": "change", "hx-target": "#mapping-dialog-body", "hx-include": "closest form",
+            "hx-get": url, "hx-trigger": "change", "hx-target": "#mapping-dialog-body", "hx-swap": "innerHTML",
+            "hx-include": "closest form",
         })
 
 
