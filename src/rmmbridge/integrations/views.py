@@ -19,8 +19,8 @@ from rmmbridge.connectors.base import ConnectionTestResult
 from rmmbridge.integrations import actions
 from rmmbridge.integrations.forms import NAME_FIELD, CredentialsForm
 from rmmbridge.integrations.models import Integration, IntegrationModule, RequestLogEntry
-from rmmbridge.integrations.words import capability_words
 from rmmbridge.integrations.panels import panel_links
+from rmmbridge.integrations.words import capability_words
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.htmx import is_htmx
 
