@@ -36,6 +36,7 @@ from rmmbridge.sync.models import (
 from rmmbridge.sync.plan import COUNT_KEYS
 from rmmbridge.sync.planner import type_label
 from rmmbridge.sync.snapshot import sync_config
+from rmmbridge.sync.wording import describe_rows
 
 ROW_LIMIT = 500
 APPLICABLE = ("create", "update", "link", "unlink", "deactivate", "reactivate")
@@ -209,7 +210,7 @@ def mapping_delete(request: HttpRequest, pk: int, table: str, row_id: int) -> Ht
 
 
 def _filtered_rows(request: HttpRequest, run: SyncRun) -> tuple[list[Any], int]:
-    rows = run.rows.all()
+    rows = run.rows.select_related("run")
     entity, kind, text = request.GET.get("entity", ""), request.GET.get("kind", ""), request.GET.get("q", "").strip()
     if entity:
         rows = rows.filter(entity=entity)
@@ -225,6 +226,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """A run: counts first, then the filterable plan rows with diffs and reasons (apply from a preview)."""
     run = get_object_or_404(SyncRun.objects.select_related("integration"), pk=run_id)
     rows, total = _filtered_rows(request, run)
+    describe_rows(rows)
     context = {
         "run": run, "rows": rows, "total": total, "limit": ROW_LIMIT, "count_keys": COUNT_KEYS,
         "can_apply": run.status in ("planned", "needs_confirmation")
