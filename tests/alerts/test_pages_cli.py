@@ -265,3 +265,25 @@ def test_integration_rotate_keys_changes_nothing_when_an_alert_secret_is_unreada
     with pytest.raises(CommandError, match="mailbox 'alerts' cannot be decrypted"):
         call_command("integration", "rotate-keys", stdout=StringIO())
     assert Integration.objects.get(pk=integration.pk).credentials_encrypted == credentials_before
+
+
+@pytest.mark.django_db
+def test_alerting_page_offers_only_the_vendors_channels(admin_client: Any) -> None:
+    from rmmbridge.alerts.setup import vendor_channels
+    from rmmbridge.connectors.testing.server import serve_emulator
+    from rmmbridge.integrations import actions as integration_actions
+    from rmmbridge.servicedesk.actions import Actor as DeskActor
+
+    channels = vendor_channels("atera")
+    assert channels.poll
+    assert not channels.email
+    assert not channels.webhook
+    with serve_emulator("atera", seed=3, customers=1, devices=2, alerts=0) as emulator:
+        integration = integration_actions.do_create_integration(DeskActor.cli("test"), "atera", "Atera channels",
+                                                                dict(emulator.credentials), test=False)
+    html = admin_client.get(f"/alerts/integration/{integration.pk}/").content.decode()
+    assert 'name="from_address"' not in html
+    assert 'name="webhook_auth"' not in html
+    assert "E-mail rules" not in html
+    assert 'name="new_alert_user"' in html
+    assert 'data-search="users"' in html

@@ -169,3 +169,26 @@ def test_preview_apply_selected_rows_in_browser(page: Any, datto: Any, workers: 
     assert "Applied: Success" in page.content(), page.locator("main").inner_text()[:2000]
     assert page.locator("table.plan-rows").inner_text().count("Applied") == 1
     assert list(Customer.objects.values_list("name", flat=True)) == [name]
+
+
+@pytest.mark.parametrize("vendor", ["datto_rmm", "atera", "ninjaone"])
+def test_settings_offer_only_what_the_vendor_supports(admin_client: Any, db: Any, vendor: str) -> None:
+    from rmmbridge.connectors import REGISTRY
+    from rmmbridge.connectors.testing.server import serve_emulator
+
+    cls = REGISTRY[vendor]
+    with serve_emulator(vendor, seed=3, customers=1, devices=2, alerts=0) as emulator:
+        integration = actions.do_create_integration(Actor.cli("test"), vendor, f"{vendor} modes",
+                                                    dict(emulator.credentials), test=False)
+    url = f"/sync/integrations/{integration.pk}/"
+    html = admin_client.get(url).content.decode()
+    assert "(Datto RMM)" not in html
+    assert "Datto RMM: each site" not in html
+    offers_one = 'value="one_customer"' in html
+    assert offers_one == cls.sites_are_customers, "one-customer mode only where the sites are the customers"
+    if not cls.sites_are_customers:
+        refused = admin_client.post(url, {"new_customer_mode": "one_customer", "missing_action": "deactivate",
+                                          "grace_hours": 0, "guard_percent": 20})
+        assert "does not apply to this vendor" in refused.content.decode() or "Select a valid choice" in \
+            refused.content.decode()
+        assert SyncConfig.objects.get(integration=integration).new_customer_mode == "create"

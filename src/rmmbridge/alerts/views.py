@@ -19,6 +19,7 @@ from rmmbridge.alerts.outbox import can_resolve, retry_now
 from rmmbridge.alerts.processing import create_test_ticket, ingest_email
 from rmmbridge.alerts.setup import enable_alerting, vendor_channels
 from rmmbridge.integrations.models import Integration
+from rmmbridge.servicedesk.models import EndUser
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
@@ -112,17 +113,40 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 class AlertingForm(forms.ModelForm):
+    """The alerting options; only those of the channels the vendor has (no From address without e-mails)."""
+
     class Meta:
         model = AlertingConfig
         fields = ["enabled", "ticket_type", "new_alert_user", "from_address", "close_behaviour", "webhook_auth",
                   "resolved_lookback_hours"]
+
+    def __init__(self, *args: Any, channels: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if channels is not None and not channels.email:
+            del self.fields["from_address"]
+        if channels is not None and not channels.webhook:
+            del self.fields["webhook_auth"]
+        if channels is not None and not channels.poll:
+            del self.fields["resolved_lookback_hours"]
+        user = self.fields["new_alert_user"]
+        user.queryset = EndUser.objects.select_related("customer", "site").order_by(  # type: ignore[attr-defined]
+            "customer__name", "name")
+        user.label_from_instance = _user_choice  # type: ignore[attr-defined]
+        user.widget.attrs.update({"data-search": "users"})
+
+
+def _user_choice(user: EndUser) -> str:
+    """'Alex Morgan <alex@…> · Kestrel Logistics Inc / Depot 1': four users of one name stay apart."""
+    email = f" <{user.email}>" if user.email else ""
+    return f"{user.name}{email} · {user.customer.name} / {user.site.name}"
 
 
 def integration_alerting(request: HttpRequest, integration_id: int) -> HttpResponse:
     """The integration's Alerting setup: options, its e-mail rule, webhook URL, test ticket, resolve outbox."""
     integration = get_object_or_404(Integration, pk=integration_id)
     config, _ = AlertingConfig.objects.get_or_create(integration=integration)
-    form = AlertingForm(request.POST or None, instance=config)
+    channels = vendor_channels(integration.vendor)
+    form = AlertingForm(request.POST or None, instance=config, channels=channels)
     if request.method == "POST" and form.is_valid():
         was_enabled = AlertingConfig.objects.filter(pk=config.pk, enabled=True).exists()
         config = form.save()
@@ -141,7 +165,7 @@ def integration_alerting(request: HttpRequest, integration_id: int) -> HttpRespo
         "outbox": ResolveOutbox.objects.filter(integration=integration).select_related("ticket")[:50],
         "states": AlertState.objects.filter(integration=integration).select_related("ticket")[:50],
         "can_resolve": can_resolve(integration),
-        "channels": vendor_channels(integration.vendor),
+        "channels": channels,
     })
 
 

@@ -54,12 +54,44 @@ class SettingsForm(forms.ModelForm):
                   "default_site", "child_assets", "missing_action", "grace_hours", "guard_percent"]
         labels = {"toplevel": "Top level for new customers"}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, connector_class: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if connector_class is not None:
+            self._fit_vendor(connector_class)
+        if "import_types" not in self.fields:
+            return
         self.fields["import_types"].initial = self.instance.import_types
         self.fields["match_rules_text"].initial = rules_to_text(self.instance.match_rules or [])
         self.fields["junk_text"].initial = "\n".join(self.instance.junk_values or [])
         self.fields["default_site"].queryset = Site.objects.select_related("customer")  # type: ignore[attr-defined]
+
+    def _fit_vendor(self, cls: Any) -> None:
+        """Offer only what the vendor supports; every mode offered does what it says for this vendor."""
+        caps = {c.value for c in cls.capabilities}
+        if cls.sites_are_customers:
+            modes = [("create", f"Create a customer for each {cls.name} site"),
+                     ("one_customer", f"Put every {cls.name} site under one customer"),
+                     ("review", "Leave unmapped and list for review")]
+        else:
+            modes = [("create", f"Create a customer for each {cls.name} customer"),
+                     ("review", "Leave unmapped and list for review")]
+            del self.fields["one_customer"]
+        self.fields["new_customer_mode"].choices = modes  # type: ignore[attr-defined]
+        if "users" not in caps:
+            for name in ("match_users",):
+                del self.fields[name]
+        if "devices" not in caps:
+            for name in ("import_types", "match_rules_text", "junk_text", "link_device_users", "user_source",
+                         "default_group", "default_site", "child_assets", "missing_action", "grace_hours",
+                         "guard_percent"):
+                self.fields.pop(name, None)
+
+    def clean_new_customer_mode(self) -> str:
+        mode = str(self.cleaned_data.get("new_customer_mode") or "")
+        offered = {value for value, _ in self.fields["new_customer_mode"].choices}  # type: ignore[attr-defined]
+        if mode not in offered:
+            raise forms.ValidationError("This mode does not apply to this vendor; choose one of the list.")
+        return mode
 
     def clean_match_rules_text(self) -> list[dict[str, Any]]:
         return text_to_rules(self.cleaned_data.get("match_rules_text") or "")
@@ -75,9 +107,11 @@ class SettingsForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> SyncConfig:
         config: SyncConfig = super().save(commit=False)
-        config.import_types = list(self.cleaned_data.get("import_types") or [])
-        config.match_rules = self.cleaned_data["match_rules_text"]
-        config.junk_values = [line.strip() for line in (self.cleaned_data.get("junk_text") or "").splitlines()]
+        if "import_types" in self.fields:
+            config.import_types = list(self.cleaned_data.get("import_types") or [])
+            config.match_rules = self.cleaned_data["match_rules_text"]
+            config.junk_values = [line.strip() for line in (self.cleaned_data.get("junk_text") or "").splitlines()
+                                  if line.strip()]
         if commit:
             config.save()
         return config

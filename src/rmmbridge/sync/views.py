@@ -105,7 +105,7 @@ def integration_setup(request: HttpRequest, pk: int) -> HttpResponse:
     """The sync panel of an integration's setup page: settings, mapping tables, import buttons, history."""
     integration = get_object_or_404(Integration, pk=pk)
     config = sync_config(integration)
-    form = SettingsForm(request.POST or None, instance=config)
+    form = SettingsForm(request.POST or None, instance=config, connector_class=REGISTRY.get(integration.vendor))
     if request.method == "POST":
         if form.is_valid():
             before = {k: str(getattr(config, k)) for k in form.changed_data if hasattr(config, k)}
