@@ -39,17 +39,22 @@ from rmmbridge.servicedesk.models import (
     Site,
     TopLevel,
 )
+from rmmbridge.web.dashboard import integration_cards, open_alert_tickets_by_customer
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Counts of the core objects, and links to each section."""
+    """Each integration's state and what needs the administrator now; open alert tickets by customer; counts."""
     counts = {
         "Customers": Customer.objects.count(),
         "Sites": Site.objects.count(),
         "Users": EndUser.objects.count(),
         "Assets": Asset.objects.filter(active=True).count(),
     }
-    return render(request, "web/dashboard.html", {"counts": counts})
+    cards = integration_cards()
+    return render(request, "web/dashboard.html", {
+        "counts": counts, "cards": cards, "todo": [(card, text, url) for card in cards for text, url in card.todo],
+        "alert_customers": open_alert_tickets_by_customer(),
+    })
 
 
 def _save_settings(actor: Actor, data: dict[str, Any]) -> str:
