@@ -287,3 +287,32 @@ def test_alerting_page_offers_only_the_vendors_channels(admin_client: Any) -> No
     assert "E-mail rules" not in html
     assert 'name="new_alert_user"' in html
     assert 'data-search="users"' in html
+
+
+@pytest.mark.django_db
+def test_event_list_folds_repeated_polls_and_lists_their_alerts(admin_client: Any) -> None:
+    import json
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rmmbridge.alerts.models import AlertEvent
+
+    start = timezone.now() - timedelta(hours=1)
+    payload = json.dumps({"open": [{"hostname": "KL-WS01", "message": "Disk C: 95% full"},
+                                   {"hostname": "KL-SRV", "message": "CPU high"}], "resolved": []}).encode()
+    for minute in range(3):
+        AlertEvent.objects.create(channel="poll", received_at=start + timedelta(minutes=minute), raw=payload,
+                                  summary="Poll: 2 open, 0 resolved", status="processed",
+                                  reason="2 ignored (already has an open ticket ×2)")
+    AlertEvent.objects.create(channel="webhook", received_at=start + timedelta(minutes=4), raw=b"{}",
+                              summary="Webhook", status="processed", reason="Ticket opened: new alert")
+    AlertEvent.objects.create(channel="poll", received_at=start + timedelta(minutes=5), raw=payload,
+                              summary="Poll: 2 open, 0 resolved", status="processed",
+                              reason="2 ignored (already has an open ticket ×2)")
+    html = admin_client.get("/alerts/").content.decode()
+    assert html.count('class="poll-group"') == 2  # the webhook event splits the run of polls
+    assert 'data-polls="3"' in html
+    assert "3 polls since" in html
+    assert "KL-WS01: Disk C: 95% full" in html
+    assert "2 alerts in the newest poll" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -35,9 +36,57 @@ def event_list(request: HttpRequest) -> HttpResponse:
         events = events.filter(channel=channel)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "alerts/event_list.html", {
-        "page": page, "status": status, "channel": channel,
+        "page": page, "groups": group_polls(list(page.object_list)), "status": status, "channel": channel,
         "statuses": EventStatus.choices, "channels": AlertEvent._meta.get_field("channel").choices,
     })
+
+
+@dataclass
+class EventGroup:
+    """One row of the events list: an event, or consecutive polls of one integration with the same outcome."""
+
+    first: AlertEvent
+    count: int = 1
+    oldest: Any = None
+    alerts: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def is_polls(self) -> bool:
+        return self.first.channel == "poll"
+
+
+def group_polls(events: list[AlertEvent]) -> list[EventGroup]:
+    """Fold runs of polls that changed nothing new into one row; list the alerts of each poll row's newest poll."""
+    groups: list[EventGroup] = []
+    for event in events:
+        last = groups[-1] if groups else None
+        if (last is not None and last.is_polls and event.channel == "poll"
+                and event.integration_id == last.first.integration_id and event.status == last.first.status
+                and event.reason == last.first.reason):
+            last.count += 1
+            last.oldest = event.received_at
+            continue
+        groups.append(EventGroup(event, oldest=event.received_at))
+    polls = {g.first.pk: g for g in groups if g.is_polls}
+    for pk, raw in AlertEvent.objects.filter(pk__in=list(polls)).values_list("pk", "raw"):
+        polls[pk].alerts = _poll_alerts(bytes(raw))
+    return groups
+
+
+def _poll_alerts(raw: bytes) -> list[dict[str, str]]:
+    """The alerts one poll returned, in words: [{state, device, message}]."""
+    try:
+        payload = json.loads(raw.decode("utf-8", "replace"))
+    except ValueError:
+        return []
+    alerts = []
+    for state in ("open", "resolved"):
+        for item in payload.get(state) or []:
+            if isinstance(item, dict):
+                alerts.append({"state": state, "device": str(item.get("hostname") or item.get("device_external_id")
+                                                             or "unknown device"),
+                               "message": str(item.get("message") or item.get("alert_type") or "")[:200]})
+    return alerts
 
 
 def _readable(raw: str) -> str:
