@@ -192,3 +192,19 @@ def test_settings_offer_only_what_the_vendor_supports(admin_client: Any, db: Any
         assert "does not apply to this vendor" in refused.content.decode() or "Select a valid choice" in \
             refused.content.decode()
         assert SyncConfig.objects.get(integration=integration).new_customer_mode == "create"
+
+
+def test_one_junk_list_per_integration_seeded_from_the_default(admin_client: Any, db: Any, datto: Any) -> None:
+    from rmmbridge.servicedesk.actions import do_update_settings
+
+    do_update_settings(Actor.cli("test"), junk_values=["N/A", "Default string"])
+    integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto Junk",
+                                                dict(datto.credentials), test=False)
+    admin_client.get(f"/sync/integrations/{integration.pk}/")
+    config = SyncConfig.objects.get(integration=integration)
+    assert config.junk_values == ["N/A", "Default string"]
+    do_update_settings(Actor.cli("test"), junk_values=["Changed later"])
+    config.refresh_from_db()
+    assert config.junk_values == ["N/A", "Default string"], "the default seeds new integrations only"
+    settings_page = admin_client.get("/settings/").content.decode()
+    assert "Default junk values for new integrations" in settings_page

@@ -45,7 +45,8 @@ class SettingsForm(forms.ModelForm):
         help_text="One field key per line, in order; add 'within customer' to match only inside the customer. "
                   "The RMM's own id always comes first.")
     junk_text = forms.CharField(label="Junk values", required=False, widget=forms.Textarea(attrs={"rows": 4}),
-                                help_text="One per line; these values never match an asset.")
+                                help_text="One per line; these values never match an asset. The only junk list this "
+                                          "integration's import uses (started from the default under Settings).")
 
     class Meta:
         model = SyncConfig

@@ -39,6 +39,7 @@ from rmmbridge.servicedesk.models import (
     Site,
     TopLevel,
 )
+from rmmbridge.sync.plan import DEFAULT_JUNK_VALUES
 from rmmbridge.web.dashboard import integration_cards, open_alert_tickets_by_customer
 
 
@@ -121,7 +122,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             bound[section] = form
         else:
             messages.error(request, "Unknown settings section; reload the page and try again.")
-    initial = {"asset_tag_unique": current.asset_tag_unique, "junk_values": "\n".join(current.junk_values)}
+    initial = {"asset_tag_unique": current.asset_tag_unique,
+               "junk_values": "\n".join(current.junk_values or DEFAULT_JUNK_VALUES)}
     forms_by_section = {
         name: bound.get(name) or form_class(prefix=name, initial=initial if name == "settings" else None)
         for name, (form_class, _, _) in SECTIONS.items()
