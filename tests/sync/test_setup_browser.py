@@ -70,6 +70,12 @@ def test_seed_workflow_without_typed_ids(page: Any, automate: Any, workers: None
     dialog.locator("input[name='cw_automate-integration_name']").fill("Automate Seed")
     creds = dict(automate.credentials)
     for key, value in creds.items():
+        dialog.locator(f"input[name='cw_automate-{key}']").fill(value)
+    dialog.locator("input[name='cw_automate-server_url']").fill("http://automate.example.com")
+    dialog.get_by_role("button", name="Test and save").click()
+    field_error = dialog.locator("label[for='id_cw_automate-server_url'] .error")
+    expect(field_error).to_contain_text("must use https")
+    for key, value in creds.items():
         dialog.locator(f"input[name='cw_automate-{key}']").fill("wrong-password" if key == "password" else value)
     dialog.get_by_role("button", name="Test and save").click()
     expect(dialog.locator("[role=alert]")).to_contain_text("Validation failed")
