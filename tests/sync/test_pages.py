@@ -208,3 +208,30 @@ def test_one_junk_list_per_integration_seeded_from_the_default(admin_client: Any
     assert config.junk_values == ["N/A", "Default string"], "the default seeds new integrations only"
     settings_page = admin_client.get("/settings/").content.decode()
     assert "Default junk values for new integrations" in settings_page
+
+
+def test_rmm_lists_refresh_and_suggested_matches(admin_client: Any, integration: Integration, datto: Any) -> None:
+    from rmmbridge.sync.models import RemoteCatalog
+
+    site = datto.state.sites[0]
+    local = do_create_customer(Actor.cli(), site.name.upper() + " Ltd.")  # same name once normalised
+    table = admin_client.get(f"/sync/integrations/{integration.pk}/").content.decode()
+    assert "RMM lists not fetched yet" in table
+    refreshed = admin_client.post(f"/sync/integrations/{integration.pk}/rmm-lists/refresh/",
+                                  HTTP_HX_REQUEST="true").content.decode()
+    assert "RMM lists fetched" in refreshed
+    assert f"{site.name} → {local.name}" in refreshed
+    assert "Accept all suggestions (1)" in refreshed
+    accepted = admin_client.post(f"/sync/integrations/{integration.pk}/mappings/customers/accept-suggestions/",
+                                 HTTP_HX_REQUEST="true").content.decode()
+    assert "Accept all suggestions" not in accepted
+    row = CustomerMapping.objects.get(integration=integration)
+    assert (row.external_id, row.customer_id) == (site.id, local.pk)
+
+    fetched = RemoteCatalog.objects.get(integration=integration)
+    datto.state.faults.add("401:GET:/api/v2/account/sites:times=0")
+    failed = admin_client.post(f"/sync/integrations/{integration.pk}/rmm-lists/refresh/",
+                               HTTP_HX_REQUEST="true").content.decode()
+    assert "Could not read the lists from Datto RMM" in failed
+    kept = RemoteCatalog.objects.get(integration=integration)
+    assert kept.entries == fetched.entries, "a failed refresh keeps the last lists"
