@@ -182,6 +182,9 @@ class AlertingForm(forms.ModelForm):
             "customer__name", "name")
         user.label_from_instance = _user_choice  # type: ignore[attr-defined]
         user.widget.attrs.update({"data-search": "users"})
+        user.help_text = ("The user (and so the customer) of tickets whose device matches no asset, and the user of "
+                          "tickets on an asset without a user when it is one of that asset's customer's users "
+                          "(a ticket's user always belongs to its customer).")
 
 
 def _user_choice(user: EndUser) -> str:
