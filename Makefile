@@ -22,6 +22,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 demo: install
+	@echo "The demo's home is $(RMMBRIDGE_HOME); in another shell: export RMMBRIDGE_HOME=$(RMMBRIDGE_HOME)"
 	$(BIN)/rmmbridge demo $(DEMO_ARGS)
 
 lint: install

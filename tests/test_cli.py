@@ -68,3 +68,38 @@ def test_demo_no_serve_exits_zero_and_prints_url_and_login(home: Path) -> None:
     again = run_cli(home, "demo", "--no-serve")
     assert again.returncode == 0, again.stderr
     assert "already present" in again.stdout
+
+
+def _run_in(cwd: Path, user_home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run `rmmbridge <args>` in `cwd` as a user whose ~ is `user_home`, with no RMMBRIDGE_HOME unless given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RMMBRIDGE_", "DATABASE_URL", "DJANGO_"))}
+    env.update({"HOME": str(user_home), **extra})
+    cwd.mkdir(parents=True, exist_ok=True)
+    return subprocess.run([sys.executable, "-m", "rmmbridge", *args], env=env, cwd=cwd, capture_output=True,
+                          text=True, timeout=180, check=False)
+
+
+def test_cli_in_a_checkout_finds_the_demo_home(tmp_path: Path) -> None:
+    checkout, user = tmp_path / "checkout", tmp_path / "user"
+    assert run_cli(checkout / ".rmmbridge", "init").returncode == 0  # what `make demo` leaves behind
+    status = _run_in(checkout, user, "status")
+    assert status.returncode == 0, status.stderr
+    assert "Traceback" not in status.stderr
+    assert not (user / ".rmmbridge").exists()
+
+
+def test_missing_or_unmigrated_database_says_what_to_run_in_one_line(tmp_path: Path) -> None:
+    user, elsewhere = tmp_path / "user", tmp_path / "elsewhere"
+    missing = _run_in(elsewhere, user, "status")
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0, missing.stderr
+    assert "run `rmmbridge init`" in missing.stderr
+    assert not (user / ".rmmbridge").exists(), "a missing home is reported, never created empty"
+
+    blank = tmp_path / "blank-home"
+    blank.mkdir()
+    unmigrated = _run_in(elsewhere, user, "integration", "list", RMMBRIDGE_HOME=str(blank))
+    assert unmigrated.returncode == 2
+    assert unmigrated.stderr.strip().count("\n") == 0, unmigrated.stderr
+    assert "not set up" in unmigrated.stderr
+    assert "rmmbridge init" in unmigrated.stderr

@@ -32,9 +32,50 @@ def _print_help() -> None:
     print(f"  {'manage'.ljust(width)}  Run any Django management command (migrate, createsuperuser, shell, …).")
 
 
+#: Commands that create or migrate the database themselves (or need none); every other one needs a migrated one.
+SETS_UP = frozenset({"init", "demo", "manage", "emulate", "-h", "--help", "help"})
+
+
+def _missing_home(args: list[str]) -> str | None:
+    """Why a command cannot run because no home exists yet (checked before anything creates one)."""
+    from rmmbridge.common.home import resolve_home
+
+    if not args or args[0] in SETS_UP or os.environ.get("DATABASE_URL", "").strip():
+        return None
+    home = resolve_home()
+    if home.is_dir():
+        return None
+    return (f"rmmbridge: no rmmbridge home at {home}: run `rmmbridge init` (or `make demo` in a checkout), "
+            "or set RMMBRIDGE_HOME to the folder that holds your database.")
+
+
+def _database_problem(args: list[str]) -> str | None:
+    """Why the database cannot serve a command (unreachable or not migrated), in one line; None when it can."""
+    if not args or args[0] in SETS_UP or "--help" in args or "-h" in args:
+        return None
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    where = (os.environ.get("DATABASE_URL", "").strip() and "DATABASE_URL") or str(connection.settings_dict["NAME"])
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        return f"rmmbridge: cannot open the database ({where}): {first}. Start it or fix DATABASE_URL."
+    if pending:
+        return (f"rmmbridge: the database ({where}) is not set up ({len(pending)} migration(s) pending): "
+                "run `rmmbridge init` (or `rmmbridge manage migrate`).")
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     args = list(sys.argv[1:] if argv is None else argv)
+    problem = _missing_home(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        sys.exit(2)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmmbridge.settings")
     import django
 
@@ -44,6 +85,10 @@ def main(argv: list[str] | None = None) -> None:
     if not args or args[0] in {"-h", "--help", "help"}:
         _print_help()
         return
+    problem = _database_problem(args)
+    if problem:
+        print(problem, file=sys.stderr)
+        sys.exit(2)
     if args[0] == "manage":
         args = args[1:]
     execute_from_command_line(["rmmbridge", *args])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from rmmbridge.common.home import home_dir, secret_key
+from rmmbridge.common.home import DATABASE_FILE, home_dir, secret_key
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -120,7 +120,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": str(HOME / "rmmbridge.sqlite3"),
+            "NAME": str(HOME / DATABASE_FILE),
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",

@@ -269,3 +269,54 @@ def test_integration_rotate_keys_changes_nothing_when_an_alert_secret_is_unreada
     with pytest.raises(CommandError, match="mailbox 'alerts' cannot be decrypted"):
         call_command("integration", "rotate-keys", stdout=StringIO())
     assert Integration.objects.get(pk=integration.pk).credentials_encrypted == credentials_before
+
+
+@pytest.mark.django_db
+def test_alerting_page_offers_only_the_vendors_channels(admin_client: Any) -> None:
+    from rmmbridge.alerts.setup import vendor_channels
+    from rmmbridge.connectors.testing.server import serve_emulator
+    from rmmbridge.integrations import actions as integration_actions
+    from rmmbridge.servicedesk.actions import Actor as DeskActor
+
+    channels = vendor_channels("atera")
+    assert channels.poll
+    assert not channels.email
+    assert not channels.webhook
+    with serve_emulator("atera", seed=3, customers=1, devices=2, alerts=0) as emulator:
+        integration = integration_actions.do_create_integration(DeskActor.cli("test"), "atera", "Atera channels",
+                                                                dict(emulator.credentials), test=False)
+    html = admin_client.get(f"/alerts/integration/{integration.pk}/").content.decode()
+    assert 'name="from_address"' not in html
+    assert 'name="webhook_auth"' not in html
+    assert "E-mail rules" not in html
+    assert 'name="new_alert_user"' in html
+    assert 'data-search="users"' in html
+
+
+@pytest.mark.django_db
+def test_event_list_folds_repeated_polls_and_lists_their_alerts(admin_client: Any) -> None:
+    import json
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from rmmbridge.alerts.models import AlertEvent
+
+    start = timezone.now() - timedelta(hours=1)
+    payload = json.dumps({"open": [{"hostname": "KL-WS01", "message": "Disk C: 95% full"},
+                                   {"hostname": "KL-SRV", "message": "CPU high"}], "resolved": []}).encode()
+    for minute in range(3):
+        AlertEvent.objects.create(channel="poll", received_at=start + timedelta(minutes=minute), raw=payload,
+                                  summary="Poll: 2 open, 0 resolved", status="processed",
+                                  reason="2 ignored (already has an open ticket ×2)")
+    AlertEvent.objects.create(channel="webhook", received_at=start + timedelta(minutes=4), raw=b"{}",
+                              summary="Webhook", status="processed", reason="Ticket opened: new alert")
+    AlertEvent.objects.create(channel="poll", received_at=start + timedelta(minutes=5), raw=payload,
+                              summary="Poll: 2 open, 0 resolved", status="processed",
+                              reason="2 ignored (already has an open ticket ×2)")
+    html = admin_client.get("/alerts/").content.decode()
+    assert html.count('class="poll-group"') == 2  # the webhook event splits the run of polls
+    assert 'data-polls="3"' in html
+    assert "3 polls since" in html
+    assert "KL-WS01: Disk C: 95% full" in html
+    assert "2 alerts in the newest poll" in html

@@ -27,6 +27,9 @@ def test_list_shows_every_vendor_as_a_module(admin_client: Any) -> None:
     for cls in REGISTRY.values():
         assert cls.name in html
         assert f"Enable {cls.name}" in html
+    assert "reads alert e-mails" in html  # capabilities in words, not slugs
+    assert "alert_email" not in html
+    assert "alerts_poll" not in html
 
     response = admin_client.post(reverse("integrations:module_toggle", args=["datto_rmm", "enable"]))
     assert response.status_code == 302

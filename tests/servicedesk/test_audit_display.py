@@ -42,3 +42,23 @@ def test_asset_audit_shows_field_labels(admin_client: Any) -> None:
     page = admin_client.get(f"/assets/{asset.pk}/").content.decode()
     assert "Warranty end: ∅ → 2027-01-31" in page
     assert "CFwarranty_end:" not in page
+
+
+@pytest.mark.django_db
+def test_sync_audit_ids_read_as_names(admin_client: Any) -> None:
+    from rmmbridge.servicedesk.actions import do_create_end_user, record_audit
+
+    customer = do_create_customer(ACTOR, "Kestrel Logistics Inc")
+    workstation = do_create_asset_type(ACTOR, "Workstation", do_create_asset_group(ACTOR, "Computers"))
+    parent, _ = do_upsert_asset(ACTOR, AssetInput(asset_type=workstation, site=customer.main_site, name="KL-SRV"))
+    asset, _ = do_upsert_asset(ACTOR, AssetInput(asset_type=workstation, site=customer.main_site, name="KL-WS02"))
+    user = do_create_end_user(ACTOR, customer.main_site, "Alex Morgan")
+    # what the sync's bulk writers record: bare ids and booleans
+    record_audit(ACTOR, asset, "update", {"parent": [None, parent.pk], "end_user": [None, user.pk],
+                                          "active": [True, False], "os_name": [None, None]})
+    page = admin_client.get(f"/assets/{asset.pk}/").content.decode()
+    assert "Parent asset: ∅ → KL-SRV" in page
+    assert "User: ∅ → Alex Morgan" in page
+    assert "Status: active → inactive" in page
+    assert "∅ → ∅" not in page
+    assert f"∅ → {parent.pk}<" not in page

@@ -221,11 +221,11 @@ def test_browser_upload_preview_apply(page: Any, tmp_path: Path) -> None:
     page.wait_for_selector("#counts")
     assert page.inner_text("[data-count=create]") == "1"
     assert page.inner_text("[data-count=error]") == "1"
+    from playwright.sync_api import expect
+
     page.select_option("select[name=action]", "error")
-    page.wait_for_selector("#rows tr[data-action=error]")
-    # the unfiltered table has an error row too: wait for the swapped one, without the create row
-    page.wait_for_selector("#rows tr[data-action=create]", state="detached")
-    assert page.locator("#rows tr[data-action=create]").count() == 0
+    expect(page.locator("#rows tr[data-action=create]")).to_have_count(0)  # waits for the swap (the error row
+    page.wait_for_selector("#rows tr[data-action=error]")                # was already shown before it)
     page.click("#apply")
     page.wait_for_selector("text=Imported: 1 created")
     assert Asset.objects.filter(customer=customer, name="KL-LT01").exists()

@@ -63,20 +63,35 @@ def test_setup_page_lists_tables_and_saves_settings(admin_client: Any, integrati
     assert config.import_types == ["workstation", "server"]
 
 
-def test_add_and_delete_mapping_rows_with_htmx(admin_client: Any, integration: Integration) -> None:
+def test_add_edit_and_delete_mapping_rows_with_htmx(admin_client: Any, integration: Integration, datto: Any) -> None:
+    site = datto.state.sites[0]
     customer = do_create_customer(Actor.cli(), "Acme")
+    other = do_create_customer(Actor.cli(), "Beta")
     base = f"/sync/integrations/{integration.pk}/mappings/customers"
-    dialog = admin_client.get(f"{base}/add/", HTTP_HX_REQUEST="true")
-    assert "RMM customer or site id" in dialog.content.decode()
-    added = admin_client.post(f"{base}/add/", {"external_id": "s-1", "external_name": "Acme HQ",
-                                               "customer": customer.pk}, HTTP_HX_REQUEST="true")
+    dialog = admin_client.get(f"{base}/add/", HTTP_HX_REQUEST="true").content.decode()
+    assert "RMM customer or site" in dialog
+    assert f'value="customer:{site.id}"' in dialog  # the RMM's own list, fetched once
+    assert site.name in dialog
+    added = admin_client.post(f"{base}/add/", {"external_id": f"customer:{site.id}", "customer": customer.pk},
+                              HTTP_HX_REQUEST="true")
     assert added.status_code == 200
-    assert "Acme HQ" in added.content.decode()
+    assert site.name in added.content.decode()
     row = CustomerMapping.objects.get(integration=integration)
-    duplicate = admin_client.post(f"{base}/add/", {"external_id": "s-1", "customer": customer.pk},
+    assert row.external_name == site.name
+    duplicate = admin_client.post(f"{base}/add/", {"external_id": f"customer:{site.id}", "customer": customer.pk},
                                   HTTP_HX_REQUEST="true")
     assert duplicate.status_code == 422
+    assert duplicate["HX-Retarget"] == "#mapping-dialog-body"
     assert "already mapped" in duplicate.content.decode()
+    typed = admin_client.post(f"{base}/add/", {"external_id": "made-up-id", "customer": customer.pk},
+                              HTTP_HX_REQUEST="true")
+    assert typed.status_code == 422
+    assert "Choose the RMM customer or site from the list" in typed.content.decode()
+    edited = admin_client.post(f"{base}/{row.pk}/edit/", {"external_id": f"customer:{site.id}", "customer": other.pk},
+                               HTTP_HX_REQUEST="true")
+    assert edited.status_code == 200
+    row.refresh_from_db()
+    assert row.customer == other
     types = admin_client.post(f"/sync/integrations/{integration.pk}/mappings/types/add/",
                               {"device_type": "printer"}, HTTP_HX_REQUEST="true")
     assert "Choose an asset type, or tick" in types.content.decode()
@@ -154,3 +169,69 @@ def test_preview_apply_selected_rows_in_browser(page: Any, datto: Any, workers: 
     assert "Applied: Success" in page.content(), page.locator("main").inner_text()[:2000]
     assert page.locator("table.plan-rows").inner_text().count("Applied") == 1
     assert list(Customer.objects.values_list("name", flat=True)) == [name]
+
+
+@pytest.mark.parametrize("vendor", ["datto_rmm", "atera", "ninjaone"])
+def test_settings_offer_only_what_the_vendor_supports(admin_client: Any, db: Any, vendor: str) -> None:
+    from rmmbridge.connectors import REGISTRY
+    from rmmbridge.connectors.testing.server import serve_emulator
+
+    cls = REGISTRY[vendor]
+    with serve_emulator(vendor, seed=3, customers=1, devices=2, alerts=0) as emulator:
+        integration = actions.do_create_integration(Actor.cli("test"), vendor, f"{vendor} modes",
+                                                    dict(emulator.credentials), test=False)
+    url = f"/sync/integrations/{integration.pk}/"
+    html = admin_client.get(url).content.decode()
+    assert "(Datto RMM)" not in html
+    assert "Datto RMM: each site" not in html
+    offers_one = 'value="one_customer"' in html
+    assert offers_one == cls.sites_are_customers, "one-customer mode only where the sites are the customers"
+    if not cls.sites_are_customers:
+        refused = admin_client.post(url, {"new_customer_mode": "one_customer", "missing_action": "deactivate",
+                                          "grace_hours": 0, "guard_percent": 20})
+        assert "does not apply to this vendor" in refused.content.decode() or "Select a valid choice" in \
+            refused.content.decode()
+        assert SyncConfig.objects.get(integration=integration).new_customer_mode == "create"
+
+
+def test_one_junk_list_per_integration_seeded_from_the_default(admin_client: Any, db: Any, datto: Any) -> None:
+    from rmmbridge.servicedesk.actions import do_update_settings
+
+    do_update_settings(Actor.cli("test"), junk_values=["N/A", "Default string"])
+    integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto Junk",
+                                                dict(datto.credentials), test=False)
+    admin_client.get(f"/sync/integrations/{integration.pk}/")
+    config = SyncConfig.objects.get(integration=integration)
+    assert config.junk_values == ["N/A", "Default string"]
+    do_update_settings(Actor.cli("test"), junk_values=["Changed later"])
+    config.refresh_from_db()
+    assert config.junk_values == ["N/A", "Default string"], "the default seeds new integrations only"
+    settings_page = admin_client.get("/settings/").content.decode()
+    assert "Default junk values for new integrations" in settings_page
+
+
+def test_rmm_lists_refresh_and_suggested_matches(admin_client: Any, integration: Integration, datto: Any) -> None:
+    from rmmbridge.sync.models import RemoteCatalog
+
+    site = datto.state.sites[0]
+    local = do_create_customer(Actor.cli(), site.name.upper() + " Ltd.")  # same name once normalised
+    table = admin_client.get(f"/sync/integrations/{integration.pk}/").content.decode()
+    assert "RMM lists not fetched yet" in table
+    refreshed = admin_client.post(f"/sync/integrations/{integration.pk}/rmm-lists/refresh/",
+                                  HTTP_HX_REQUEST="true").content.decode()
+    assert "RMM lists fetched" in refreshed
+    assert f"{site.name} → {local.name}" in refreshed
+    assert "Accept all suggestions (1)" in refreshed
+    accepted = admin_client.post(f"/sync/integrations/{integration.pk}/mappings/customers/accept-suggestions/",
+                                 HTTP_HX_REQUEST="true").content.decode()
+    assert "Accept all suggestions" not in accepted
+    row = CustomerMapping.objects.get(integration=integration)
+    assert (row.external_id, row.customer_id) == (site.id, local.pk)
+
+    fetched = RemoteCatalog.objects.get(integration=integration)
+    datto.state.faults.add("401:GET:/api/v2/account/sites:times=0")
+    failed = admin_client.post(f"/sync/integrations/{integration.pk}/rmm-lists/refresh/",
+                               HTTP_HX_REQUEST="true").content.decode()
+    assert "Could not read the lists from Datto RMM" in failed
+    kept = RemoteCatalog.objects.get(integration=integration)
+    assert kept.entries == fetched.entries, "a failed refresh keeps the last lists"

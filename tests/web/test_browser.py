@@ -59,3 +59,20 @@ def test_filter_asset_list_then_open_an_asset(page: Any, live_server: Any, estat
     expect(fields.locator("tr[data-key=serial_number] td")).to_have_text("SN-B-0003")
     expect(page.locator("#custom-fields tr[data-key=CFwarranty_end] td")).to_have_text("2027-05-31")
     expect(page.locator("main")).to_contain_text("Beta Freight")
+
+
+def test_new_asset_keeps_the_typed_name_when_showing_fields(page: Any, estate: dict[str, Any]) -> None:
+    from playwright.sync_api import expect
+
+    page.goto("/assets/new/")
+    page.fill("input[name=name]", "WS-TYPED-1")
+    page.fill("input[name=asset_tag]", "TAG-77")
+    page.select_option("select[name=asset_type]", label="Workstation")
+    page.get_by_role("button", name="Show fields").click()
+    expect(page.locator("input[name=value__serial_number]")).to_be_visible()
+    expect(page.locator("input[name=name]")).to_have_value("WS-TYPED-1")
+    expect(page.locator("input[name=asset_tag]")).to_have_value("TAG-77")
+    page.select_option("select[name=site]", index=1)
+    page.fill("input[name=value__serial_number]", "SN-TYPED")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("h1")).to_have_text("WS-TYPED-1")

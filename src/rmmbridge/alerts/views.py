@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
@@ -19,6 +20,7 @@ from rmmbridge.alerts.outbox import can_resolve, retry_now
 from rmmbridge.alerts.processing import create_test_ticket, ingest_email
 from rmmbridge.alerts.setup import enable_alerting, vendor_channels
 from rmmbridge.integrations.models import Integration
+from rmmbridge.servicedesk.models import EndUser
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 
@@ -34,9 +36,57 @@ def event_list(request: HttpRequest) -> HttpResponse:
         events = events.filter(channel=channel)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     return render(request, "alerts/event_list.html", {
-        "page": page, "status": status, "channel": channel,
+        "page": page, "groups": group_polls(list(page.object_list)), "status": status, "channel": channel,
         "statuses": EventStatus.choices, "channels": AlertEvent._meta.get_field("channel").choices,
     })
+
+
+@dataclass
+class EventGroup:
+    """One row of the events list: an event, or consecutive polls of one integration with the same outcome."""
+
+    first: AlertEvent
+    count: int = 1
+    oldest: Any = None
+    alerts: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def is_polls(self) -> bool:
+        return self.first.channel == "poll"
+
+
+def group_polls(events: list[AlertEvent]) -> list[EventGroup]:
+    """Fold runs of polls that changed nothing new into one row; list the alerts of each poll row's newest poll."""
+    groups: list[EventGroup] = []
+    for event in events:
+        last = groups[-1] if groups else None
+        if (last is not None and last.is_polls and event.channel == "poll"
+                and event.integration_id == last.first.integration_id and event.status == last.first.status
+                and event.reason == last.first.reason):
+            last.count += 1
+            last.oldest = event.received_at
+            continue
+        groups.append(EventGroup(event, oldest=event.received_at))
+    polls = {g.first.pk: g for g in groups if g.is_polls}
+    for pk, raw in AlertEvent.objects.filter(pk__in=list(polls)).values_list("pk", "raw"):
+        polls[pk].alerts = _poll_alerts(bytes(raw))
+    return groups
+
+
+def _poll_alerts(raw: bytes) -> list[dict[str, str]]:
+    """The alerts one poll returned, in words: [{state, device, message}]."""
+    try:
+        payload = json.loads(raw.decode("utf-8", "replace"))
+    except ValueError:
+        return []
+    alerts = []
+    for state in ("open", "resolved"):
+        for item in payload.get(state) or []:
+            if isinstance(item, dict):
+                alerts.append({"state": state, "device": str(item.get("hostname") or item.get("device_external_id")
+                                                             or "unknown device"),
+                               "message": str(item.get("message") or item.get("alert_type") or "")[:200]})
+    return alerts
 
 
 def _readable(raw: str) -> str:
@@ -112,17 +162,43 @@ def rule_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 class AlertingForm(forms.ModelForm):
+    """The alerting options; only those of the channels the vendor has (no From address without e-mails)."""
+
     class Meta:
         model = AlertingConfig
         fields = ["enabled", "ticket_type", "new_alert_user", "from_address", "close_behaviour", "webhook_auth",
                   "recovery_needs_dmarc", "resolved_lookback_hours"]
+
+    def __init__(self, *args: Any, channels: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if channels is not None and not channels.email:
+            del self.fields["from_address"]
+        if channels is not None and not channels.webhook:
+            del self.fields["webhook_auth"]
+        if channels is not None and not channels.poll:
+            del self.fields["resolved_lookback_hours"]
+        user = self.fields["new_alert_user"]
+        user.queryset = EndUser.objects.select_related("customer", "site").order_by(  # type: ignore[attr-defined]
+            "customer__name", "name")
+        user.label_from_instance = _user_choice  # type: ignore[attr-defined]
+        user.widget.attrs.update({"data-search": "users"})
+        user.help_text = ("The user (and so the customer) of tickets whose device matches no asset, and the user of "
+                          "tickets on an asset without a user when it is one of that asset's customer's users "
+                          "(a ticket's user always belongs to its customer).")
+
+
+def _user_choice(user: EndUser) -> str:
+    """'Alex Morgan <alex@…> · Kestrel Logistics Inc / Depot 1': four users of one name stay apart."""
+    email = f" <{user.email}>" if user.email else ""
+    return f"{user.name}{email} · {user.customer.name} / {user.site.name}"
 
 
 def integration_alerting(request: HttpRequest, integration_id: int) -> HttpResponse:
     """The integration's Alerting setup: options, its e-mail rule, webhook URL, test ticket, resolve outbox."""
     integration = get_object_or_404(Integration, pk=integration_id)
     config, _ = AlertingConfig.objects.get_or_create(integration=integration)
-    form = AlertingForm(request.POST or None, instance=config)
+    channels = vendor_channels(integration.vendor)
+    form = AlertingForm(request.POST or None, instance=config, channels=channels)
     if request.method == "POST" and form.is_valid():
         was_enabled = AlertingConfig.objects.filter(pk=config.pk, enabled=True).exists()
         config = form.save()
@@ -141,7 +217,7 @@ def integration_alerting(request: HttpRequest, integration_id: int) -> HttpRespo
         "outbox": ResolveOutbox.objects.filter(integration=integration).select_related("ticket")[:50],
         "states": AlertState.objects.filter(integration=integration).select_related("ticket")[:50],
         "can_resolve": can_resolve(integration),
-        "channels": vendor_channels(integration.vendor),
+        "channels": channels,
     })
 
 

@@ -9,11 +9,28 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 DEFAULT_HOME = "~/.rmmbridge"
+#: The folder `make demo` uses inside a checkout; found there when RMMBRIDGE_HOME is not set.
+CHECKOUT_HOME = ".rmmbridge"
+DATABASE_FILE = "rmmbridge.sqlite3"
+
+
+def resolve_home() -> Path:
+    """RMMBRIDGE_HOME; else ./.rmmbridge when a database is there (a checkout where `make demo` ran); else ~/.rmmbridge.
+
+    Creates nothing.
+    """
+    configured = os.environ.get("RMMBRIDGE_HOME", "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    checkout = Path.cwd() / CHECKOUT_HOME
+    if (checkout / DATABASE_FILE).is_file():
+        return checkout
+    return Path(DEFAULT_HOME).expanduser()
 
 
 def home_dir() -> Path:
-    """Return RMMBRIDGE_HOME (default ~/.rmmbridge), creating it with mode 0700."""
-    path = Path(os.environ.get("RMMBRIDGE_HOME", DEFAULT_HOME)).expanduser()
+    """Return the home folder (see resolve_home), creating it with mode 0700."""
+    path = resolve_home()
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from pydantic import SecretStr
+from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticUndefined
 
 from rmmbridge.connectors.credentials import CredentialSpec
@@ -46,6 +47,24 @@ class CredentialsForm(forms.Form):
                                                   help_text="How this integration is called in rmmbridge.")
         for name in spec.model_fields:
             self.fields[name] = _form_field(name, spec, bool((secrets_set or {}).get(name)), editing)
+
+    def clean(self) -> dict[str, Any]:
+        """Check each entered credential with the vendor's own rules, so its message sits next to its field."""
+        data: dict[str, Any] = super().clean() or {}
+        for name, info in self.spec.model_fields.items():
+            value = data.get(name)
+            if name in self.errors or info.annotation is SecretStr or value in (None, ""):
+                continue
+            own: list[str] = []
+            try:
+                self.spec.__pydantic_validator__.validate_assignment(self.spec.model_construct(), name, value)
+            except PydanticValidationError as exc:
+                own = [str(e["msg"]).removeprefix("Value error, ") for e in exc.errors() if e["loc"][:1] == (name,)]
+            except (AttributeError, KeyError, TypeError):
+                own = []  # a rule over the whole model needs every field; saving checks it again
+            if own:
+                self.add_error(name, "; ".join(own))
+        return data
 
     def credentials(self) -> dict[str, Any]:
         """The credential values entered (cleaned); blank secrets are left out so stored ones are kept."""

@@ -20,6 +20,7 @@ from rmmbridge.integrations import actions
 from rmmbridge.integrations.forms import NAME_FIELD, CredentialsForm
 from rmmbridge.integrations.models import Integration, IntegrationModule, RequestLogEntry
 from rmmbridge.integrations.panels import panel_links
+from rmmbridge.integrations.words import capability_words
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.htmx import is_htmx
 from rmmbridge.servicedesk.roles import can_administer
@@ -47,7 +48,7 @@ def _modules(add_forms: dict[str, CredentialsForm] | None = None) -> list[dict[s
             "slug": slug,
             "name": cls.name,
             "enabled": enabled.get(slug, False),
-            "capabilities": sorted(c.value for c in cls.capabilities),
+            "capabilities": capability_words(cls.capabilities),
             "integrations": by_vendor.get(slug, []),
             "form": (add_forms or {}).get(slug) or CredentialsForm(cls.credentials_model, prefix=slug),
         })

@@ -202,9 +202,12 @@ class ServiceDeskSettingsForm(forms.Form):
     """Service-desk wide settings."""
 
     asset_tag_unique = forms.BooleanField(required=False, label="Asset tag must be unique")
-    junk_values = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Junk values",
+    junk_values = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                                  label="Default junk values for new integrations",
                                   help_text="One per line: serial numbers or names that never identify a device "
-                                            "(e.g. 'To be filled by O.E.M.').")
+                                            "(e.g. 'To be filled by O.E.M.'). Each integration starts with this "
+                                            "list and keeps its own copy in its Sync settings, which the import "
+                                            "uses; changing it here does not change existing integrations.")
 
     def clean_junk_values(self) -> list[str]:
         lines = [line.strip() for line in (self.cleaned_data.get("junk_values") or "").splitlines()]

@@ -432,6 +432,12 @@ def asset_create(request: HttpRequest) -> HttpResponse:
     initial = {"asset_type": asset_type.pk if asset_type else None, "site": site.pk if site else None, "active": True}
     form = AssetForm(request.POST or None, initial=initial, definitions=definitions,
                      customer_id=site.customer_id if site else None)
+    if request.method == "GET" and "name" in request.GET:  # "Show fields" keeps what was typed so far
+        for key in form.fields:
+            if key in request.GET and key not in ("asset_type", "site"):
+                form.initial[key] = request.GET.get(key)
+        if "active" in form.fields:
+            form.initial["active"] = "active" in request.GET
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         wanted = AssetInput(

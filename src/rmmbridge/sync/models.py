@@ -227,3 +227,18 @@ class LinkVeto(models.Model):
 
     def __str__(self) -> str:
         return f"{self.integration_id}:{self.external_id} never → asset {self.asset_id}"
+
+
+class RemoteCatalog(models.Model):
+    """The RMM's customers, sites, device types and fields as last fetched, for the mapping dialogs' lists."""
+
+    integration = models.OneToOneField(Integration, on_delete=models.CASCADE, related_name="remote_catalog")
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    entries = models.JSONField(default=list, blank=True,
+                               help_text="[{id, name, kind: customer|site, customer_id, customer_name}]")
+    device_types = models.JSONField(default=list, blank=True, help_text="[[value, label]] the vendor reports.")
+    fields = models.JSONField(default=dict, blank=True, help_text="{device type or '': [[path, label]]}")
+    error = models.TextField(blank=True, default="", help_text="Why the last refresh failed ('' when it worked).")
+
+    def __str__(self) -> str:
+        return f"RMM lists of {self.integration}"

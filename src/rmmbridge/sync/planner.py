@@ -635,7 +635,10 @@ class _AssetPlanner:
 
     def _create(self, ext: str, label: str, wanted: dict[str, Any], fp: str, warnings: list[str],
                 placement: Placement, type_reason: str) -> Op:
-        where = f"{type_reason} '{self.type_names.get(wanted['asset_type_id'], '')}', {placement.via}"
+        # the placement's reason is the site's ("linked by an earlier import"), so it is said of the site
+        site_name = self.res.site_names.get(placement.site_id, str(placement.site_id))
+        where = (f"{type_reason} '{self.type_names.get(wanted['asset_type_id'], '')}', "
+                 f"site '{site_name}': {placement.via}")
         changes = {"name": [None, wanted["name"]],
                    "asset_type": [None, self.type_names.get(wanted["asset_type_id"], "")],
                    "site": [None, self.res.site_names.get(placement.site_id, str(placement.site_id))]}

@@ -9,10 +9,20 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from rmmbridge.integrations.models import ExternalRef, Integration
-from rmmbridge.servicedesk.models import Asset, AssetType, Customer, EndUser, FieldDefinition, FieldKind, Site
+from rmmbridge.servicedesk.models import (
+    Asset,
+    AssetType,
+    Customer,
+    EndUser,
+    FieldDefinition,
+    FieldKind,
+    ServiceDeskSettings,
+    Site,
+)
 from rmmbridge.servicedesk.provenance import writers
 from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, LinkVeto, SyncConfig
 from rmmbridge.sync.plan import (
+    DEFAULT_JUNK_VALUES,
     AssetBrief,
     FieldMap,
     FieldPolicy,
@@ -50,9 +60,15 @@ DEFAULT_FIELD_MAPPINGS: tuple[tuple[str, str], ...] = (
 )
 
 
+def default_junk_for_new() -> list[str]:
+    """The junk list a new integration starts with: the default list under Settings (built-in when empty)."""
+    return list(ServiceDeskSettings.load().junk_values or DEFAULT_JUNK_VALUES)
+
+
 def sync_config(integration: Integration) -> SyncConfig:
     """The integration's SyncConfig, created with defaults (and default field mappings) on first use."""
-    config, created = SyncConfig.objects.get_or_create(integration=integration)
+    config, created = SyncConfig.objects.get_or_create(integration=integration,
+                                                       defaults={"junk_values": default_junk_for_new()})
     if created and not FieldMapping.objects.filter(integration=integration).exists():
         FieldMapping.objects.bulk_create([
             FieldMapping(integration=integration, source=source, target=target, create_if_missing=True)

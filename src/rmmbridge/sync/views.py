@@ -8,14 +8,17 @@ from django.contrib import messages
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rmmbridge.connectors import REGISTRY
-from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability
+from rmmbridge.connectors.base import Capability
 from rmmbridge.connectors.cw_automate import const as cw_automate
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor, record_audit
 from rmmbridge.servicedesk.htmx import is_htmx
+from rmmbridge.servicedesk.models import FieldDefinition
+from rmmbridge.sync.catalog import catalog_for, refresh_catalog, suggestions
 from rmmbridge.sync.forms import (
     DEVICE_TYPE_CHOICES,
     CustomerMappingForm,
@@ -23,9 +26,18 @@ from rmmbridge.sync.forms import (
     SettingsForm,
     TypeMappingForm,
 )
-from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, RowStatus, SyncRun
+from rmmbridge.sync.models import (
+    AssetTypeMapping,
+    CustomerMapping,
+    FieldMapping,
+    RemoteCatalog,
+    RowStatus,
+    SyncRun,
+)
 from rmmbridge.sync.plan import COUNT_KEYS
+from rmmbridge.sync.planner import type_label
 from rmmbridge.sync.snapshot import sync_config
+from rmmbridge.sync.wording import describe_rows
 
 ROW_LIMIT = 500
 APPLICABLE = ("create", "update", "link", "unlink", "deactivate", "reactivate")
@@ -89,21 +101,30 @@ def imports(request: HttpRequest) -> HttpResponse:
     return render(request, "sync/imports.html", {"items": items})
 
 
-def _available_fields(integration: Integration) -> list[tuple[str, str]]:
-    cls = REGISTRY.get(integration.vendor)
-    fields = list(NORMALIZED_FIELDS)
-    if cls is not None:
-        try:
-            probe = object.__new__(cls)
-            fields = [(f.path, f.label) for f in cls.available_fields(probe)]
-        except (AttributeError, TypeError):
-            pass
-    return fields
+def _table_context(integration: Integration, key: str) -> dict[str, Any]:
+    model, _, title = TABLES[key]
+    rows = list(model.objects.filter(integration=integration).select_related(*_RELATED[key]))
+    table: dict[str, Any] = {"key": key, "title": title, "rows": rows}
+    if key == "customers":
+        catalog = RemoteCatalog.objects.filter(integration=integration).first()
+        table["catalog"] = catalog
+        table["suggestions"] = suggestions(integration, catalog) if catalog is not None else []
+    for row in rows if key != "customers" else ():
+        row.device_type_label = type_label(row.device_type) if row.device_type else ""
+    if key == "fields":
+        labels = {d.key: d.label for d in FieldDefinition.objects.all()}
+        labels["name"] = "Name"
+        for row in rows:
+            row.target_label = labels.get(row.target, row.target)
+            row.target_kind = "Custom field" if row.target.startswith("CF") else "Asset field"
+    return table
+
+
+_RELATED = {"customers": ("customer", "site"), "types": ("asset_type",), "fields": ()}
 
 
 def _tables(integration: Integration) -> list[dict[str, Any]]:
-    return [{"key": key, "title": title, "rows": list(model.objects.filter(integration=integration))}
-            for key, (model, _, title) in TABLES.items()]
+    return [_table_context(integration, key) for key in TABLES]
 
 
 @require_http_methods(["GET", "POST"])
@@ -111,7 +132,7 @@ def integration_setup(request: HttpRequest, pk: int) -> HttpResponse:
     """The sync panel of an integration's setup page: settings, mapping tables, import buttons, history."""
     integration = get_object_or_404(Integration, pk=pk)
     config = sync_config(integration)
-    form = SettingsForm(request.POST or None, instance=config)
+    form = SettingsForm(request.POST or None, instance=config, connector_class=REGISTRY.get(integration.vendor))
     if request.method == "POST":
         if form.is_valid():
             before = {k: str(getattr(config, k)) for k in form.changed_data if hasattr(config, k)}
@@ -124,39 +145,83 @@ def integration_setup(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "sync/setup.html", {
         "integration": integration, "form": form, "tables": _tables(integration),
         "buttons": _import_buttons(integration), "runs": SyncRun.objects.filter(integration=integration)[:20],
-        "available_fields": _available_fields(integration),
     })
 
 
 def _table_response(request: HttpRequest, integration: Integration, key: str) -> HttpResponse:
-    model, _, title = TABLES[key]
-    return render(request, "sync/_mapping_table.html", {
-        "integration": integration,
-        "table": {"key": key, "title": title, "rows": list(model.objects.filter(integration=integration))},
-    })
+    return render(request, "sync/_mapping_table.html", {"integration": integration,
+                                                          "table": _table_context(integration, key)})
+
+
+def _dialog(request: HttpRequest, integration: Integration, table: str, row: Any = None) -> HttpResponse:
+    """The Add/Edit dialog of a mapping table (GET; GET with values reloads dependent lists) and saving it."""
+    if table not in TABLES:
+        raise Http404("Unknown mapping table.")
+    _, form_class, title = TABLES[table]
+    catalog = catalog_for(integration)
+    action = (reverse("sync:mapping_edit", args=[integration.pk, table, row.pk]) if row is not None
+              else reverse("sync:mapping_add", args=[integration.pk, table]))
+    kwargs: dict[str, Any] = {"integration": integration, "catalog": catalog, "refresh_url": action,
+                              "instance": row}
+    if request.method == "POST":
+        form = form_class(request.POST, **kwargs)
+    else:
+        form = form_class(initial=request.GET.dict() or None, **kwargs)
+    if request.method == "POST" and form.is_valid():
+        before = str(row) if row is not None else None
+        saved = form.save(commit=False)
+        saved.integration = integration
+        saved.save()
+        record_audit(Actor.ui(request.user), saved, "update" if row is not None else "create",
+                     {"mapping": [before, str(saved)]})
+        response = _table_response(request, integration, table)
+        response["HX-Trigger"] = "mapping-added"
+        return response
+    response = render(request, "sync/_mapping_dialog.html", {
+        "integration": integration, "form": form, "table": table, "title": title, "catalog": catalog,
+        "action": action, "editing": row is not None,
+    }, status=422 if request.method == "POST" else 200)
+    if request.method == "POST":  # the errors go back into the dialog, next to their fields
+        response["HX-Retarget"] = "#mapping-dialog-body"
+        response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 @require_http_methods(["GET", "POST"])
 def mapping_add(request: HttpRequest, pk: int, table: str) -> HttpResponse:
     """The Add dialog of a mapping table (GET) and adding the row (POST, answers with the refreshed table)."""
+    return _dialog(request, get_object_or_404(Integration, pk=pk), table)
+
+
+@require_http_methods(["GET", "POST"])
+def mapping_edit(request: HttpRequest, pk: int, table: str, row_id: int) -> HttpResponse:
+    """The Edit dialog of one mapping row (GET) and saving it (POST, answers with the refreshed table)."""
     integration = get_object_or_404(Integration, pk=pk)
     if table not in TABLES:
         raise Http404("Unknown mapping table.")
-    _, form_class, title = TABLES[table]
-    form = form_class(request.POST or None, integration=integration)
-    if request.method == "POST" and form.is_valid():
-        row = form.save(commit=False)
-        row.integration = integration
-        row.save()
-        record_audit(Actor.ui(request.user), row, "create", {"mapping": [None, str(row)]})
-        response = _table_response(request, integration, table)
-        response["HX-Trigger"] = "mapping-added"
-        return response
-    status = 422 if request.method == "POST" else 200
-    return render(request, "sync/_mapping_dialog.html", {
-        "integration": integration, "form": form, "table": table, "title": title,
-        "available_fields": _available_fields(integration) if table == "fields" else [],
-    }, status=status)
+    row = get_object_or_404(TABLES[table][0], pk=row_id, integration=integration)
+    return _dialog(request, integration, table, row)
+
+
+@require_POST
+def catalog_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    """Fetch the RMM's customers, sites, device types and fields again (answers with the customer table)."""
+    integration = get_object_or_404(Integration, pk=pk)
+    refresh_catalog(integration)
+    return _table_response(request, integration, "customers")
+
+
+@require_POST
+def accept_suggestions(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add a mapping row for every suggested match (RMM customer → local customer of the same name)."""
+    integration = get_object_or_404(Integration, pk=pk)
+    catalog = catalog_for(integration)
+    actor = Actor.ui(request.user)
+    for suggestion in suggestions(integration, catalog):
+        row = CustomerMapping.objects.create(integration=integration, external_id=suggestion.entry["id"],
+                                             external_name=suggestion.label, customer=suggestion.customer)
+        record_audit(actor, row, "create", {"mapping": [None, str(row)]})
+    return _table_response(request, integration, "customers")
 
 
 @require_POST
@@ -172,7 +237,7 @@ def mapping_delete(request: HttpRequest, pk: int, table: str, row_id: int) -> Ht
 
 
 def _filtered_rows(request: HttpRequest, run: SyncRun) -> tuple[list[Any], int]:
-    rows = run.rows.all()
+    rows = run.rows.select_related("run")
     entity, kind, text = request.GET.get("entity", ""), request.GET.get("kind", ""), request.GET.get("q", "").strip()
     if entity:
         rows = rows.filter(entity=entity)
@@ -188,6 +253,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """A run: counts first, then the filterable plan rows with diffs and reasons (apply from a preview)."""
     run = get_object_or_404(SyncRun.objects.select_related("integration"), pk=run_id)
     rows, total = _filtered_rows(request, run)
+    describe_rows(rows)
     context = {
         "run": run, "rows": rows, "total": total, "limit": ROW_LIMIT, "count_keys": COUNT_KEYS,
         "can_apply": run.status in ("planned", "needs_confirmation")

@@ -39,17 +39,23 @@ from rmmbridge.servicedesk.models import (
     Site,
     TopLevel,
 )
+from rmmbridge.sync.plan import DEFAULT_JUNK_VALUES
+from rmmbridge.web.dashboard import integration_cards, open_alert_tickets_by_customer
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Counts of the core objects, and links to each section."""
+    """Each integration's state and what needs the administrator now; open alert tickets by customer; counts."""
     counts = {
         "Customers": Customer.objects.count(),
         "Sites": Site.objects.count(),
         "Users": EndUser.objects.count(),
         "Assets": Asset.objects.filter(active=True).count(),
     }
-    return render(request, "web/dashboard.html", {"counts": counts})
+    cards = integration_cards()
+    return render(request, "web/dashboard.html", {
+        "counts": counts, "cards": cards, "todo": [(card, text, url) for card in cards for text, url in card.todo],
+        "alert_customers": open_alert_tickets_by_customer(),
+    })
 
 
 def _save_settings(actor: Actor, data: dict[str, Any]) -> str:
@@ -116,7 +122,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             bound[section] = form
         else:
             messages.error(request, "Unknown settings section; reload the page and try again.")
-    initial = {"asset_tag_unique": current.asset_tag_unique, "junk_values": "\n".join(current.junk_values)}
+    initial = {"asset_tag_unique": current.asset_tag_unique,
+               "junk_values": "\n".join(current.junk_values or DEFAULT_JUNK_VALUES)}
     forms_by_section = {
         name: bound.get(name) or form_class(prefix=name, initial=initial if name == "settings" else None)
         for name, (form_class, _, _) in SECTIONS.items()
