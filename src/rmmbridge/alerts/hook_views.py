@@ -9,7 +9,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from rmmbridge.alerts.intake.webhooks import MAX_BODY_BYTES, SECRET_HEADERS, SIGNATURE_HEADERS, authenticate
+from rmmbridge.alerts.intake.webhooks import (
+    MAX_BODY_BYTES,
+    SECRET_HEADERS,
+    SIGNATURE_HEADERS,
+    TEST_DELIVERY,
+    authenticate,
+)
 from rmmbridge.alerts.models import AlertingConfig, Channel
 from rmmbridge.alerts.processing import process_event, store_event
 
@@ -69,5 +75,7 @@ def webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     headers = {k: v for k, v in request.headers.items() if k.lower() in KEPT_HEADERS}
     event = store_event(Channel.WEBHOOK, body, headers=headers, integration=config.integration)
     outcome = process_event(event)
+    if outcome.reason.startswith(TEST_DELIVERY):  # a vendor's test fire: acknowledged, recorded, no ticket
+        return JsonResponse({"event_id": outcome.event_id, "status": "test", "ticket_id": None}, status=200)
     return JsonResponse({"event_id": outcome.event_id, "status": outcome.status, "ticket_id": outcome.ticket_id},
                         status=202 if outcome.status != "error" else 500)

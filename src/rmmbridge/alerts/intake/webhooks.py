@@ -13,28 +13,20 @@ from rmmbridge.alerts.decide import EventKind
 from rmmbridge.alerts.models import AlertEvent, AlertingConfig, EventStatus, WebhookAuth
 from rmmbridge.alerts.processing import AlertFacts, RejectEvent
 from rmmbridge.common.secrets import SecretDecryptError
-from rmmbridge.connectors.errors import ConnectorError
+from rmmbridge.connectors.datto_rmm.alerts import WEBHOOK_TEMPLATE
+from rmmbridge.connectors.errors import ConnectorError, WebhookTestDelivery
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
 
 SECRET_HEADERS = ("x-webhook-secret", "x-rmmbridge-secret")
 SIGNATURE_HEADERS = ("x-signature-256", "x-webhook-signature", "x-hub-signature-256", "x-signature")
 MAX_BODY_BYTES = 1_000_000
+#: How a test fire's event reason starts (the endpoint answers it 200 instead of 202).
+TEST_DELIVERY = "Test delivery"
 
-#: The JSON to paste into Datto RMM's webhook body (alert triggered; set "state" to "resolved" for the
-#: resolved payload). Documented in docs/alerting.md.
-DATTO_TEMPLATE = {
-    "alertuid": "[alert_uid]",
-    "device_uid": "[device_uid]",
-    "device_hostname": "[device_hostname]",
-    "device_ip": "[device_ip]",
-    "sitename": "[sitename]",
-    "alert_type": "[alert_type]",
-    "alert_category": "[alert_priority]",
-    "alert_message": "[alert_message]",
-    "platform": "[platform]",
-    "state": "open",
-}
+#: The JSON to paste into Datto RMM's webhook body (alert triggered; "state": "resolved" for the resolved
+#: payload), shown on the Alerting page and in docs/alerting.md; Datto's own parser is connectors.datto_rmm.alerts.
+DATTO_TEMPLATE = WEBHOOK_TEMPLATE
 
 
 def authenticate(config: AlertingConfig, body: bytes, headers: Mapping[str, str]) -> str | None:
@@ -143,6 +135,9 @@ def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
     headers = {str(k): str(v) for k, v in (event.headers or {}).items()}
     try:
         alerts = parser_for(integration.vendor)(bytes(event.raw), headers)
+    except WebhookTestDelivery as exc:
+        event.summary = "Test delivery"
+        raise RejectEvent(EventStatus.PROCESSED, f"{TEST_DELIVERY}: {exc.message} No ticket was made.") from exc
     except ConnectorError as exc:
         raise RejectEvent(EventStatus.REJECTED, f"Webhook not understood: {exc.message}") from exc
     facts: list[AlertFacts] = []

@@ -147,14 +147,20 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
             return error(404, "Not Found", request.url.path)
         return JSONResponse(state.render_device(device))
 
-    async def audit(request: Request) -> Response:
-        denied = bearer_ok(request)
-        if denied:
-            return denied
-        device = state.get_device(request.path_params["device_uid"])
-        if device is None:
-            return error(404, "Not Found", request.url.path)
-        return JSONResponse(state.render_audit(device))
+    def audit_handler(device_class: str, render: Callable[[Any], dict[str, Any]]) -> Handler:
+        async def handler(request: Request) -> Response:
+            denied = bearer_ok(request)
+            if denied:
+                return denied
+            device = state.get_device(request.path_params["device_uid"])
+            if device is None:
+                return error(404, "Not Found", request.url.path)
+            if state.render_device(device).get("deviceClass") != device_class:
+                # the spec: 400 "The device identified by the given device UID is not of class …"
+                return error(400, "Bad Request", request.url.path)
+            return JSONResponse(render(device))
+
+        return handler
 
     def alerts_handler(resolved: bool) -> Handler:
         async def handler(request: Request) -> Response:
@@ -221,7 +227,11 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
         Route(f"{api}/site/{{site_uid}}", one_site, methods=["GET"]),
         Route(f"{api}/site/{{site_uid}}/devices", devices, methods=["GET"]),
         Route(f"{api}/device/{{device_uid}}", one_device, methods=["GET"]),
-        Route(f"{api}/audit/device/{{device_uid}}", audit, methods=["GET"]),
+        Route(f"{api}/audit/device/{{device_uid}}", audit_handler("device", state.render_audit), methods=["GET"]),
+        Route(f"{api}/audit/esxihost/{{device_uid}}", audit_handler("esxihost", state.render_esxi_audit),
+              methods=["GET"]),
+        Route(f"{api}/audit/printer/{{device_uid}}", audit_handler("printer", state.render_printer_audit),
+              methods=["GET"]),
         Route(f"{api}/alert/{{alert_uid}}", one_alert, methods=["GET"]),
         Route(f"{api}/alert/{{alert_uid}}/resolve", resolve, methods=["POST"]),
         Route(f"{api}/system/pagination", pagination, methods=["GET"]),

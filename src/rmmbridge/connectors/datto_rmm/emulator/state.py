@@ -48,6 +48,27 @@ class DattoRmmEmulatorState(EmulatorState):
 
     account_uid = "emu4c0a7"
     account_name = "Emulated MSP Ltd"
+    #: Fields the agent's audit reports: changing one moves the device's lastAuditDate (a new audit ran).
+    #: Share of agents whose audit has a null bios.serialNumber.
+    missing_serial_ratio = 0.02
+    AUDITED_FIELDS = frozenset({"serial_number", "manufacturer", "model", "mac_address", "ip_address"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        #: device id -> when its audit last changed (else the creation time): rendered as lastAuditDate.
+        self.audit_dates: dict[str, datetime] = {}
+        super().__init__(**kwargs)
+
+    def update_device(self, device_id: str, **changes: Any) -> EmulatedDevice:
+        """As the base, and a change of audited hardware moves the device's lastAuditDate forward."""
+        device = super().update_device(device_id, **changes)
+        if self.AUDITED_FIELDS & set(changes):
+            previous = self.audit_dates.get(device.id, device.created_at)
+            self.audit_dates[device.id] = max(datetime.now(UTC).replace(microsecond=0),
+                                              previous + timedelta(seconds=1))
+        return device
+
+    def last_audit(self, device: EmulatedDevice) -> datetime:
+        return self.audit_dates.get(device.id, device.created_at + timedelta(hours=1))
 
     def default_credentials(self) -> dict[str, str]:
         rng = rng_for(self.seed, "credentials", 0)
@@ -121,7 +142,7 @@ class DattoRmmEmulatorState(EmulatorState):
             "deleted": device.deleted,
             "lastSeen": epoch_ms(device.last_seen),
             "lastReboot": seen_ms - rng.randint(1, 30) * 86_400_000 if agent else None,
-            "lastAuditDate": epoch_ms(device.last_seen),
+            "lastAuditDate": epoch_ms(self.last_audit(device)),
             "creationDate": epoch_ms(device.created_at),
             "udf": udf,
             "snmpEnabled": not agent,
@@ -142,17 +163,67 @@ class DattoRmmEmulatorState(EmulatorState):
         data.update(device.extra)
         return data
 
+    def audit_serial(self, device: EmulatedDevice) -> str | None:
+        """The BIOS serial the audit reports: as on real estates, a few machines (some VMs, white boxes) send null."""
+        missing = rng_for(self.seed, "datto-audit-serial", device.index).random() < self.missing_serial_ratio
+        return None if missing and device.id not in self.audit_dates else device.serial_number
+
     def render_audit(self, device: EmulatedDevice) -> dict[str, Any]:
-        """GET /v2/audit/device/{uid}: where serial, manufacturer, model and MAC addresses live."""
+        """GET /v2/audit/device/{uid} (the spec's DeviceAudit): where serial, make, model and MACs live."""
+        rng = rng_for(self.seed, "datto-audit", device.index)
+        number = self.device_number(device)
+        serial = self.audit_serial(device)
         return {
-            "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{self.device_number(device)}",
+            "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{number}",
+            "webRemoteUrl": f"https://{self.platform}.centrastage.net/csm/webremote/{number}",
             "systemInfo": {"manufacturer": device.manufacturer, "model": device.model,
-                           "username": device.last_user or None, "totalPhysicalMemory": 17_179_869_184,
-                           "totalCpuCores": 8},
-            "bios": {"instance": "BIOS", "serialNumber": device.serial_number, "releaseDate": None},
-            "baseBoard": {"manufacturer": device.manufacturer, "product": device.model},
+                           "totalPhysicalMemory": rng.choice((8, 16, 32)) * 1_073_741_824,
+                           "username": f"CORP\\{device.last_user}" if device.last_user else None,
+                           "dotNetVersion": "4.8.09032" if "Windows" in device.os_name else None,
+                           "totalCpuCores": rng.choice((4, 8, 16))},
             "nics": [{"instance": "Ethernet", "ipv4": device.ip_address, "ipv6": None,
                       "macAddress": device.mac_address.replace(":", ""), "type": "Ethernet"}],
+            "bios": {"instance": "BIOS", "releaseDate": None, "serialNumber": serial,
+                     "smBiosVersion": "3.3"},
+            "baseBoard": {"manufacturer": device.manufacturer, "product": device.model},
+            "displays": [{"instance": "Generic PnP Monitor", "screenHeight": 1080, "screenWidth": 1920}],
+            "logicalDisks": [{"description": "Local Fixed Disk", "diskIdentifier": "C:",
+                              "freespace": rng.randint(20, 200) * 1_073_741_824, "size": 256 * 1_073_741_824}],
+            "mobileInfo": [],
+            "processors": [{"name": "Intel(R) Core(TM) i5-10500 CPU @ 3.10GHz"}],
+            "videoBoards": [{"displayAdapter": "Intel(R) UHD Graphics 630"}],
+            "attachedDevices": [],
+            "physicalMemory": [{"module": "DIMM1", "size": 8_589_934_592, "type": "DDR4", "speed": "2666",
+                                "serialNumber": None, "partNumber": None, "bank": "BANK 0"}],
+        }
+
+    def render_printer_audit(self, device: EmulatedDevice) -> dict[str, Any]:
+        """GET /v2/audit/printer/{uid} (the spec's PrinterAudit): make and model in systemInfo, serial via SNMP."""
+        return {
+            "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{self.device_number(device)}",
+            "snmpInfo": {"snmpName": device.hostname, "snmpContact": None, "snmpDescription": device.model,
+                         "snmpLocation": None, "snmpUptime": "12 days", "nicManufacturer": None,
+                         "objectId": "1.3.6.1.4.1.11.2.3.9.1", "snmpSerial": device.serial_number},
+            "printerMarkerSupplies": [{"description": "Black Cartridge", "maxCapacity": "100",
+                                       "suppliesLevel": "64"}],
+            "printer": {"printedPageCount": 10_000 + device.index},
+            "systemInfo": {"manufacturer": device.manufacturer, "model": device.model},
+            "nics": [{"instance": "eth0", "ipv4": device.ip_address, "ipv6": None,
+                      "macAddress": device.mac_address.replace(":", ""), "type": "Ethernet"}],
+        }
+
+    def render_esxi_audit(self, device: EmulatedDevice) -> dict[str, Any]:
+        """GET /v2/audit/esxihost/{uid} (the spec's ESXiHostAudit): the serial is systemInfo.serviceTag."""
+        return {
+            "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{self.device_number(device)}",
+            "systemInfo": {"manufacturer": device.manufacturer, "model": device.model, "name": device.hostname,
+                           "numberOfSnapshots": 0, "serviceTag": device.serial_number},
+            "guests": [],
+            "processors": [{"frequency": 2.4, "name": "Intel(R) Xeon(R) Silver 4210R", "numberOfCores": 10}],
+            "nics": [{"name": "vmnic0", "ipv4": device.ip_address, "ipv6": None,
+                      "macAddress": device.mac_address, "speed": "1000", "type": "Ethernet"}],
+            "physicalMemory": [],
+            "datastores": [],
         }
 
     def render_alert(self, alert: EmulatedAlert) -> dict[str, Any]:
