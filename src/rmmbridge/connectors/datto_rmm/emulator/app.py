@@ -191,6 +191,11 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
         if denied:
             return denied
         alert_uid = request.path_params["alert_uid"]
+        wait = state.resolve_decision()
+        if wait is not None:  # alert-resolve's own limit (100 per 60 s), besides the account's 600
+            state.record_resolve_call(alert_uid, request.method, request.url.path, 429)
+            return JSONResponse(state.error_body(429, "Too Many Requests", request.url.path), status_code=429,
+                                headers={"Retry-After": str(int(wait + 0.999))})
         alert = state.alerts.get(alert_uid)
         if alert is None:
             state.record_resolve_call(alert_uid, request.method, request.url.path, 404)
@@ -211,9 +216,12 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
             return denied
         recent = state.requests_in_window()
         return JSONResponse({
-            "accountCount": recent, "accountRateLimit": const.RATE_LIMIT_PER_MINUTE, "accountCutOffRatio": 0.9,
+            "accountUid": state.account_uid, "accountCount": recent,
+            "accountRateLimit": const.RATE_LIMIT_PER_MINUTE, "accountCutOffRatio": 0.9,
             "accountWriteRateLimit": 600, "accountWriteCount": len(state.resolve_calls),
-            "operationWriteStatus": {}, "slidingTimeWindowSizeSeconds": 60,
+            "operationWriteStatus": {"alert-resolve": {"count": state.resolves_in_window(),
+                                                       "limit": const.ALERT_RESOLVE_PER_MINUTE}},
+            "slidingTimeWindowSizeSeconds": 60,
         })
 
     api = const.API_PREFIX

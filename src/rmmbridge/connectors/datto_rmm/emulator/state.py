@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -53,10 +55,33 @@ class DattoRmmEmulatorState(EmulatorState):
     missing_serial_ratio = 0.02
     AUDITED_FIELDS = frozenset({"serial_number", "manufacturer", "model", "mac_address", "ip_address"})
 
+    #: alert-resolve's own write limit per rolling 60 s (None = off): above it the answer is 429 with Retry-After.
+    resolve_limit_per_minute: int | None = const.ALERT_RESOLVE_PER_MINUTE
+
     def __init__(self, **kwargs: Any) -> None:
         #: device id -> when its audit last changed (else the creation time): rendered as lastAuditDate.
         self.audit_dates: dict[str, datetime] = {}
+        self._resolves: deque[float] = deque()
         super().__init__(**kwargs)
+
+    def resolve_decision(self) -> float | None:
+        """None when one more alert-resolve is allowed now, else the Retry-After seconds of the write limit."""
+        limit = self.resolve_limit_per_minute
+        if not limit:
+            return None
+        now = time.monotonic()
+        with self.lock:
+            while self._resolves and now - self._resolves[0] >= 60.0:
+                self._resolves.popleft()
+            if len(self._resolves) >= limit:
+                return max(60.0 - (now - self._resolves[0]), 1.0)
+            self._resolves.append(now)
+        return None
+
+    def resolves_in_window(self) -> int:
+        now = time.monotonic()
+        with self.lock:
+            return sum(1 for t in self._resolves if now - t < 60.0)
 
     def update_device(self, device_id: str, **changes: Any) -> EmulatedDevice:
         """As the base, and a change of audited hardware moves the device's lastAuditDate forward."""
