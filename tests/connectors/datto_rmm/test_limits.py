@@ -81,9 +81,8 @@ def test_a_block_that_lasts_becomes_retry_later_not_bad_credentials(emulator: Ru
 
 def test_403_on_the_account_call_or_a_never_working_endpoint_needs_permission(emulator: RunningEmulator) -> None:
     emulator.state.faults.add("403:GET:/api/v2/account/devices:times=1")
-    with connect(emulator) as connector:
-        with pytest.raises(ConnectorForbiddenError):  # a ConnectorAuthError: the integration needs re-auth
-            list(connector.iter_devices())
+    with connect(emulator) as connector, pytest.raises(ConnectorForbiddenError):  # an auth error: needs re-auth
+        list(connector.iter_devices())
     emulator.state.faults.add("403:GET:/api/v2/account:times=1")
     with connect(emulator) as connector:
         assert connector.test_connection().error_key == "forbidden"
@@ -128,10 +127,10 @@ def test_bulk_close_paces_resolves_and_reuses_one_token(emulator: RunningEmulato
 
 def test_the_resolve_limiter_is_shared_per_account() -> None:
     forget_tokens()
-    with serve_emulator(const.SLUG, seed=32, customers=1, devices=1, alerts=3) as emulator:
-        with connect(emulator) as one, connect(emulator) as two:
-            assert one.resolve_limiter is two.resolve_limiter
-            started = time.monotonic()
-            one.resolve_alert(emulator.state.open_alerts()[0].id)
-            assert one.resolve_limiter.in_window() == 1
-            assert time.monotonic() - started < 5
+    with serve_emulator(const.SLUG, seed=32, customers=1, devices=1, alerts=3) as emulator, \
+            connect(emulator) as one, connect(emulator) as two:
+        assert one.resolve_limiter is two.resolve_limiter
+        started = time.monotonic()
+        one.resolve_alert(emulator.state.open_alerts()[0].id)
+        assert one.resolve_limiter.in_window() == 1
+        assert time.monotonic() - started < 5
