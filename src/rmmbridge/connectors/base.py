@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
+from pydantic import BaseModel
 
 from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.errors import (
@@ -18,9 +20,11 @@ from rmmbridge.connectors.errors import (
     ConnectorError,
     ConnectorForbiddenError,
     ConnectorRetryableError,
+    SkippableRecordError,
     UnsupportedCapabilityError,
 )
 from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.items import FieldIssues, validate_item
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -32,6 +36,10 @@ from rmmbridge.connectors.records import (
     RemoteSite,
     RemoteUser,
 )
+
+logger = logging.getLogger("rmmbridge.connectors")
+M = TypeVar("M", bound=BaseModel)
+R = TypeVar("R")
 
 
 class Capability(StrEnum):
@@ -73,7 +81,8 @@ def describe_error(exc: ConnectorError) -> tuple[str, str]:
 class Connector(ABC):
     """One RMM vendor's API, normalized. Pure Python: receives its httpx client, never imports Django.
 
-    Iterators stream page by page. Malformed items are skipped and counted in `skipped_records`.
+    Iterators stream page by page through `stream`: an item without a usable id or name is skipped and counted in
+    `skipped_records`; a null or odd optional field is left out of the record and counted in `field_issues`.
     """
 
     slug: ClassVar[str]
@@ -86,6 +95,8 @@ class Connector(ABC):
     rate_limit_per_minute: ClassVar[int | None] = None
     #: The credential field holding the API base URL (Datto RMM "api_url", NinjaOne "instance_url").
     base_url_key: ClassVar[str] = "api_url"
+    #: Keys naming an item in skip messages ("NinjaOne device 12 skipped – …").
+    id_keys: ClassVar[tuple[str, ...]] = ("id",)
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         self.credentials = credentials
@@ -94,6 +105,8 @@ class Connector(ABC):
         self.redactor = redactor if redactor is not None else Redactor(credentials.secret_values())
         self.skipped_records = 0
         self.skipped_messages: list[str] = []
+        #: Optional fields left out of otherwise good records, per record kind ("ipAddresses (null)").
+        self.field_issues = FieldIssues()
 
     @classmethod
     def base_url_from(cls, credentials: CredentialSpec) -> str:
@@ -127,6 +140,41 @@ class Connector(ABC):
         self.skipped_records += 1
         if len(self.skipped_messages) < 100:
             self.skipped_messages.append(message)
+
+    def skip(self, exc: SkippableRecordError) -> None:
+        """Log and count one item that could not be read."""
+        logger.warning("%s", exc.message)
+        self.note_skipped(exc.message)
+
+    def parse(self, model: type[M], raw: Any, what: str, *, id_keys: Sequence[str] | None = None) -> M:
+        """Validate one vendor item leniently (see items.validate_item), counting dropped fields on this connector."""
+        return validate_item(model, raw, what, vendor=self.name, id_keys=id_keys or self.id_keys,
+                             issues=self.field_issues)
+
+    def stream(
+        self,
+        pages: Iterable[Iterable[Any]],
+        model: type[M],
+        what: str,
+        convert: Callable[[M, Mapping[str, Any]], R | None],
+        *,
+        id_keys: Sequence[str] | None = None,
+    ) -> Iterator[R]:
+        """The item loop every vendor uses: page → item → validate → convert, skipping and counting bad items.
+
+        ``pages`` yields lists of raw items (one list for an unpaged answer); ``convert`` gets the parsed model
+        and the raw item and returns the record, or None to leave the item out (e.g. technicians among users).
+        A SkippableRecordError raised by ``convert`` (no name, say) skips that item too.
+        """
+        for page in pages:
+            for raw in page:
+                try:
+                    record = convert(self.parse(model, raw, what, id_keys=id_keys), raw)
+                except SkippableRecordError as exc:
+                    self.skip(exc)
+                    continue
+                if record is not None:
+                    yield record
 
     @abstractmethod
     def account_info(self) -> AccountInfo:

@@ -459,10 +459,17 @@ def request_json(
     json_body: Any = None,
     data: Mapping[str, str] | None = None,
     vendor: str = "The RMM",
+    auth: httpx.Auth | None = None,
 ) -> Any:
-    """Send one request through the client's auth, retry and log stack; return the decoded JSON or raise."""
+    """Send one request through the client's auth, retry and log stack; return the decoded JSON or raise.
+
+    ``auth`` replaces the client's auth for this request (e.g. a token with more scopes for one write).
+    """
     try:
-        response = http.request(method, url, params=params, json=json_body, data=data)
+        if auth is None:
+            response = http.request(method, url, params=params, json=json_body, data=data)
+        else:
+            response = http.request(method, url, params=params, json=json_body, data=data, auth=auth)
     except ConnectorError:
         raise
     except httpx.TimeoutException as exc:
@@ -480,6 +487,16 @@ def request_json(
         ) from None
     raise_for_status(response, vendor=vendor)
     return decode_json(response, vendor=vendor)
+
+
+def _oauth_error(response: httpx.Response) -> str:
+    """The OAuth2 `error` code of a token answer ("invalid_scope", "invalid_client" …), or ""."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    return error.strip() if isinstance(error, str) else ""
 
 
 @dataclass
@@ -507,8 +524,11 @@ class OAuth2TokenAuth(httpx.Auth):
         default_lifetime: float = 3600.0,
         leeway: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        scope: str = "",
     ) -> None:
         self.token_request = token_request
+        #: The scope a rejected `invalid_scope` grant names ("the API client lacks the scope 'management'").
+        self.scope = scope
         self.redactor = redactor
         self.vendor = vendor
         self.default_lifetime = default_lifetime
@@ -529,6 +549,13 @@ class OAuth2TokenAuth(httpx.Auth):
             return None
 
     def _store(self, response: httpx.Response) -> str:
+        if response.status_code == 400 and self.scope and _oauth_error(response) == "invalid_scope":
+            raise ConnectorForbiddenError(
+                f"{self.vendor} refused the token: the API client lacks the scope '{self.scope}'. Allow that scope "
+                f"for the API client in {self.vendor} (the credentials themselves are fine), or switch off the "
+                "feature that needs it.",
+                status=403,
+            )
         if response.status_code in (400, 401, 403):
             detail = error_message_from(response)
             raise ConnectorAuthError(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.items import FieldIssues, validate_item
 from rmmbridge.connectors.ninjaone.normalize import (
     device_type_for,
     epoch_seconds,
@@ -154,7 +155,7 @@ def test_active_alert_is_open_with_epoch_seconds() -> None:
     assert alert.device_external_id == "42"
     assert alert.state is AlertState.OPEN
     assert alert.severity == "MAJOR"
-    assert alert.alert_type == "CONDITION_AGENT_DISK_FREE_SPACE"
+    assert alert.alert_type == "Free disk space"  # readable, from sourceType
     assert alert.hostname == "WS-0042"
     assert alert.raised_at == epoch_seconds(1787898000.25)
 
@@ -162,15 +163,33 @@ def test_active_alert_is_open_with_epoch_seconds() -> None:
 @pytest.mark.parametrize(
     "raw",
     [
-        {"id": "not-a-number", "organizationId": 1, "nodeClass": "MAC"},
-        {"id": 1, "nodeClass": "MAC"},
-        {"id": 1, "organizationId": 1, "nodeClass": ""},
+        {"id": "not-a-number", "organizationId": 1, "nodeClass": "MAC", "systemName": "X"},
+        {"id": None, "systemName": "X"},
+        {"id": 1, "organizationId": 1, "nodeClass": "MAC"},  # no name at all
+        {"id": 1, "systemName": None, "dnsName": "", "displayName": None},
         ["not", "an", "object"],
     ],
 )
-def test_malformed_device_raises_skippable_with_reason(raw: Any) -> None:
+def test_device_without_id_or_name_is_skipped_with_the_reason(raw: Any) -> None:
     with pytest.raises(SkippableRecordError, match="NinjaOne device"):
-        parse_item(Device, raw, "device")
+        to_device(parse_item(Device, raw, "device"), raw)
+
+
+def test_null_lists_and_odd_fields_cost_only_those_fields() -> None:
+    issues = FieldIssues()
+    raw = {"id": 9, "organizationId": "not-a-number", "nodeClass": None, "systemName": "WS-9",
+           "ipAddresses": None, "macAddresses": None, "tags": None, "os": {"name": 7}}
+    device = to_device(validate_item(Device, raw, "device", vendor="NinjaOne", id_keys=("id",), issues=issues), raw)
+    assert (device.external_id, device.hostname) == ("9", "WS-9")
+    assert device.ip_addresses == device.mac_addresses == ()
+    assert device.customer_external_id is None
+    assert device.device_type is DeviceType.OTHER
+    assert device.fields["ipAddresses"] is None  # the raw value stays available
+    summary = issues.summary("device")
+    assert summary.startswith("1 device had unreadable fields: ")
+    for label in ("ipAddresses (null)", "macAddresses (null)", "tags (null)", "organizationId (unreadable)",
+                  "nodeClass (null)", "os.name (unreadable)"):
+        assert label in summary
 
 
 def test_epoch_seconds_handles_none_and_out_of_range() -> None:

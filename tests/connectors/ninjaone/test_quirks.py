@@ -14,7 +14,12 @@ import httpx
 import pytest
 
 from rmmbridge.connectors.base import Capability
-from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorConfigError, ConnectorFatalError
+from rmmbridge.connectors.errors import (
+    ConnectorAuthError,
+    ConnectorConfigError,
+    ConnectorFatalError,
+    ConnectorForbiddenError,
+)
 from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
 from rmmbridge.connectors.ninjaone.alerts import parse_webhook
 from rmmbridge.connectors.ninjaone.client import last_id
@@ -66,7 +71,7 @@ def test_token_request_is_a_form_post_with_the_client_credentials_scopes(emulato
     assert token_entry.method == "POST"
     form = parse_qs(token_entry.request_body)
     assert form["grant_type"] == ["client_credentials"]
-    assert form["scope"] == ["monitoring management control"]
+    assert form["scope"] == ["monitoring"]  # reads ask only for what they need
     assert form["client_id"] == [emulator.credentials["client_id"]]
     assert emulator.credentials["client_secret"] not in token_entry.request_body
     assert '"access_token": "***"' in token_entry.response_body or '"access_token":"***"' in token_entry.response_body
@@ -322,3 +327,79 @@ def test_basic_device_list_expands_organization_and_location(emulator: RunningEm
     assert first["references"]["organization"]["id"] == first["organizationId"]
     assert first["references"]["location"]["id"] == first["locationId"]
     assert "os" not in first  # the detailed list carries os/system
+
+
+def test_scopes_follow_the_features_and_a_missing_one_is_named(emulator: RunningEmulator) -> None:
+    emulator.state.scopes = frozenset({"monitoring"})  # an API client allowed to read only
+    log = RequestLog(max_entries=100)
+    with connect(emulator, log) as connector:
+        assert connector.test_connection().ok
+        assert list(connector.iter_devices())
+        target = next(iter(connector.iter_alerts(AlertState.OPEN))).external_id
+        with pytest.raises(ConnectorForbiddenError, match="lacks the scope 'management'") as info:
+            connector.resolve_alert(target)
+    assert info.value.key == "forbidden"
+    assert not emulator.state.alerts[target].resolved
+    scopes = [parse_qs(e.request_body)["scope"] for e in log.entries() if e.url.endswith("/ws/oauth/token")]
+    assert scopes == [["monitoring"], ["monitoring management"]]
+
+
+def test_reset_asks_for_the_management_scope_once(emulator: RunningEmulator) -> None:
+    log = RequestLog(max_entries=100)
+    with connect(emulator, log) as connector:
+        alerts = list(connector.iter_alerts(AlertState.OPEN))
+        for alert in alerts[:2]:
+            connector.resolve_alert(alert.external_id)
+    scopes = [parse_qs(e.request_body)["scope"] for e in log.entries() if e.url.endswith("/ws/oauth/token")]
+    assert scopes == [["monitoring"], ["monitoring management"]]
+    assert all(emulator.state.alerts[a.external_id].resolved for a in alerts[:2])
+
+
+def test_a_missing_monitoring_scope_is_not_called_bad_credentials(emulator: RunningEmulator) -> None:
+    emulator.state.scopes = frozenset({"control"})
+    with connect(emulator) as connector:
+        result = connector.test_connection()
+    assert not result.ok
+    assert result.error_key == "forbidden"
+    assert "lacks the scope 'monitoring'" in result.message
+
+
+def test_alerts_without_severity_or_device_get_both_from_lookups(emulator: RunningEmulator) -> None:
+    log = RequestLog(max_entries=200)
+    with connect(emulator, log) as connector:
+        alerts = list(connector.iter_alerts(AlertState.OPEN))
+    assert len(alerts) == 3
+    state = emulator.state
+    for alert in alerts:
+        raw = alert.raw
+        assert "severity" not in raw  # the captured shape
+        assert "device" not in raw
+        device = state.get_device(alert.device_external_id or "")
+        assert device is not None
+        assert alert.hostname == device.hostname
+        expected = state.severity_of(state.alerts[alert.external_id])[0]
+        if state.alert_number(state.alerts[alert.external_id]) % 3 == 2:
+            expected = ""  # its activities carry no severity either (as the captured webhook)
+        assert alert.severity == expected
+        assert alert.alert_type
+        assert not alert.alert_type.isupper()  # a readable condition, not a code
+    paths = [urlsplit(e.url).path for e in log.entries()]
+    assert paths.count("/v2/activities") == 1  # one page of TRIGGERED activities serves every alert
+    assert sorted(p for p in paths if p.startswith("/v2/device/")) == sorted(
+        {f"/v2/device/{a.device_external_id}" for a in alerts})  # one lookup per device, cached
+
+
+def test_devices_with_null_or_absent_lists_are_kept_and_counted(emulator: RunningEmulator) -> None:
+    with connect(emulator) as connector:
+        devices = {d.external_id: d for d in connector.iter_devices()}
+        assert connector.skipped_records == 0
+        summary = connector.field_issues.summary("device")
+    assert len(devices) == 45
+    nulls = [i + 1 for i in range(45) if i % 11 == 5]  # the emulator's null-list devices (ids are index + 1)
+    absent = [i + 1 for i in range(45) if i % 11 == 8]
+    for device_id in nulls + absent:
+        device = devices[str(device_id)]
+        assert device.ip_addresses == device.mac_addresses == ()
+        assert device.hostname
+    assert summary == (f"{len(nulls)} devices had unreadable fields: "
+                       "ipAddresses (null), macAddresses (null), tags (null)")

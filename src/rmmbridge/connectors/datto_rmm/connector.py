@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
@@ -27,6 +26,7 @@ from rmmbridge.connectors.datto_rmm.normalize import (
 )
 from rmmbridge.connectors.errors import ConnectorError, ConnectorFatalError, SkippableRecordError
 from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.items import DroppedField
 from rmmbridge.connectors.ratelimit import RollingWindowLimiter, shared_limiter
 from rmmbridge.connectors.records import (
     AccountInfo,
@@ -117,8 +117,6 @@ class DattoRmmConnector(Connector):
         self.audit_cache_changed = False
         self.audits_fetched = 0
         self.audits_failed = 0
-        #: "udf (not an object)" -> how many records had that field dropped.
-        self.unreadable_fields: Counter[str] = Counter()
         self.clock: Callable[[], float] = time.monotonic
         self._progress_note: tuple[str, int, int] | None = None
         secrets = sorted(credentials.secret_values())
@@ -142,10 +140,6 @@ class DattoRmmConnector(Connector):
             return None
         return {"version": STATE_VERSION, "audits": self.audit_cache}
 
-    def note_unreadable(self, problem: str) -> None:
-        """One field dropped from one record (shown on the run as "N devices had unreadable fields: …")."""
-        self.unreadable_fields[problem] += 1
-
     def progress_note(self) -> tuple[str, int, int] | None:
         """(stage, done, total) while audits are fetched, e.g. ("audits (~14 min left)", 1200, 10000)."""
         return self._progress_note
@@ -163,10 +157,10 @@ class DattoRmmConnector(Connector):
                     self.note_skipped(exc.message)
 
     def _device(self, raw: Any) -> RemoteDevice:
-        return normalize_device(raw, self.note_unreadable)
+        return normalize_device(raw, self.field_issues)
 
     def _alert(self, raw: Any) -> RemoteAlert:
-        return normalize_alert(raw, self.note_unreadable)
+        return normalize_alert(raw, self.field_issues)
 
     def iter_sites(self) -> Iterator[RemoteSite]:
         self._require(Capability.SITES)
@@ -241,7 +235,7 @@ class DattoRmmConnector(Connector):
         except (ConnectorFatalError, SkippableRecordError) as exc:
             # One unreadable audit costs that device its audit values, never the device or the run.
             self.audits_failed += 1
-            self.note_unreadable(f"audit ({exc.message[:80]})")
+            self.field_issues.note("device", uid, [DroppedField("audit", "unreadable", exc.message[:120])])
             cached = self.audit_cache.get(uid)
             yield from self._converted({**raw, "audit": cached["audit"]} if cached else raw)
             return

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from rmmbridge.connectors.datto_rmm import alert_text, schemas
+from rmmbridge.connectors.datto_rmm import alert_text, const, schemas
 from rmmbridge.connectors.errors import ConnectorFatalError, SkippableRecordError
+from rmmbridge.connectors.items import FieldIssues, validate_item
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -29,8 +30,6 @@ AUDIT_SECTIONS: dict[str, tuple[str, ...]] = {
     "esxihost": ("systemInfo", "nics"),
     "printer": ("systemInfo", "snmpInfo", "nics", "printer"),
 }
-#: Fields without which a device is not a device: an item missing one is skipped; any other bad field is dropped.
-REQUIRED_DEVICE_FIELDS = ("uid", "hostname")
 
 
 def from_epoch_ms(value: Any) -> datetime | None:
@@ -131,56 +130,14 @@ def audit_identity(raw: Mapping[str, Any]) -> tuple[str | None, str | None, str 
     return serial, manufacturer, model, tuple(macs)
 
 
-def _describe(error: Any) -> str:
-    """`ipAddresses (null)` / `udf (not an object)` for one pydantic error of a dropped field."""
-    field_name = str(error["loc"][0]) if error.get("loc") else "?"
-    given = error.get("input")
-    if given is None:
-        return f"{field_name} (null)"
-    kind = {"dict_type": "not an object", "list_type": "not a list", "string_type": "not text",
-            "int_type": "not a number", "int_parsing": "not a number", "bool_type": "not true/false",
-            "bool_parsing": "not true/false"}.get(str(error.get("type")), str(error.get("msg", "unreadable")))
-    return f"{field_name} ({kind})"
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _lenient(model: type[M], raw: Mapping[str, Any], required: tuple[str, ...], kind: str,
-             on_unreadable: Callable[[str], None] | None) -> M:
-    """Validate, dropping each top-level field that does not fit (reported); skip only without a required one."""
-    data = dict(raw)
-    dropped: list[str] = []
-    while True:
-        try:
-            parsed = model.model_validate(data)
-            break
-        except ValidationError as exc:
-            errors = exc.errors()
-            bad = {str(e["loc"][0]) for e in errors if e["loc"]}
-            if bad & set(required) or not bad & set(data):
-                raise _skip(kind, raw, exc) from None
-            for error in errors:
-                name = str(error["loc"][0]) if error["loc"] else ""
-                if name in data:
-                    dropped.append(_describe(error))
-                    data.pop(name)
-    if on_unreadable is not None:
-        for problem in dict.fromkeys(dropped):
-            on_unreadable(problem)
-    return parsed
-
-
-def normalize_device(raw: Any, on_unreadable: Callable[[str], None] | None = None) -> RemoteDevice:
+def normalize_device(raw: Any, issues: FieldIssues | None = None) -> RemoteDevice:
     """One Datto `Device` (optionally with its audit under "audit") → RemoteDevice.
 
-    Lenient: a field of the wrong type (e.g. `udf` as a list, `deviceType: "x"`) is dropped and reported through
-    `on_unreadable` as "udf (not an object)"; the device is kept. Only an item whose uid or hostname is missing or
-    unreadable is skipped (SkippableRecordError).
+    Lenient (items.validate_item): a field of the wrong type (e.g. `udf` as a list, `deviceType: "x"`) is left out
+    and counted in `issues` as "udf (unreadable)"; the device is kept. Only an item whose uid or hostname is
+    missing or unreadable is skipped (SkippableRecordError).
     """
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"Skipped a Datto RMM device that is not an object: {raw!r:.80}")
-    dev = _lenient(schemas.Device, raw, REQUIRED_DEVICE_FIELDS, "device", on_unreadable)
+    dev = validate_item(schemas.Device, raw, "device", vendor=const.NAME, id_keys=("uid", "id"), issues=issues)
     dtype = dev.deviceType or schemas.DeviceType()
     serial, manufacturer, model, macs = audit_identity(raw)
     return RemoteDevice(
@@ -237,11 +194,9 @@ def alert_message(alert: schemas.Alert) -> str:
     return summary
 
 
-def normalize_alert(raw: Any, on_unreadable: Callable[[str], None] | None = None) -> RemoteAlert:
-    """One Datto `Alert` → RemoteAlert; the alert type is the context class without `_ctx`."""
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"Skipped a Datto RMM alert that is not an object: {raw!r:.80}")
-    alert = _lenient(schemas.Alert, raw, ("alertUid",), "alert", on_unreadable)
+def normalize_alert(raw: Any, issues: FieldIssues | None = None) -> RemoteAlert:
+    """One Datto `Alert` → RemoteAlert; the alert type is the context class without `_ctx` (lenient as devices)."""
+    alert = validate_item(schemas.Alert, raw, "alert", vendor=const.NAME, id_keys=("alertUid",), issues=issues)
     source = alert.alertSourceInfo or schemas.AlertSourceInfo()
     context_class = str((alert.alertContext or {}).get("@class", ""))
     return RemoteAlert(

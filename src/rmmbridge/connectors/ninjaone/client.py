@@ -17,7 +17,8 @@ from rmmbridge.connectors.ninjaone.const import (
     DEFAULT_PAGE_SIZE,
     DEFAULT_TOKEN_LIFETIME_S,
     NAME,
-    SCOPE,
+    SCOPE_MANAGEMENT,
+    SCOPE_MONITORING,
     TOKEN_EXPIRY_MARGIN_S,
     TOKEN_PATH,
 )
@@ -52,18 +53,33 @@ class NinjaOneClient:
         self.credentials = credentials
         self.page_size = page_size
         self.token_url = str(http.base_url.join(TOKEN_PATH))
-        self.auth = OAuth2TokenAuth(
-            self._token_request,
-            redactor,
+        self.clock = clock
+        self.redactor = redactor
+        #: Reads need only `monitoring`; the `management` token is asked for when a write first needs it.
+        self.auth = self._auth_for((SCOPE_MONITORING,), SCOPE_MONITORING)
+        self._manage_auth: OAuth2TokenAuth | None = None
+        http.auth = self.auth
+
+    def _auth_for(self, scopes: tuple[str, ...], named: str) -> OAuth2TokenAuth:
+        return OAuth2TokenAuth(
+            lambda: self._token_request(" ".join(scopes)),
+            self.redactor,
             vendor=NAME,
             default_lifetime=DEFAULT_TOKEN_LIFETIME_S,
             leeway=TOKEN_EXPIRY_MARGIN_S,
-            clock=clock,
+            clock=self.clock,
+            scope=named,
         )
-        http.auth = self.auth
 
-    def _token_request(self) -> httpx.Request:
-        """`POST /ws/oauth/token` with a form body (client_credentials grant)."""
+    @property
+    def manage_auth(self) -> OAuth2TokenAuth:
+        """The token for writes (alert reset, webhook set-up): scopes `monitoring management`."""
+        if self._manage_auth is None:
+            self._manage_auth = self._auth_for((SCOPE_MONITORING, SCOPE_MANAGEMENT), SCOPE_MANAGEMENT)
+        return self._manage_auth
+
+    def _token_request(self, scope: str) -> httpx.Request:
+        """`POST /ws/oauth/token` with a form body (client_credentials grant) asking for `scope`."""
         return httpx.Request(
             "POST",
             self.token_url,
@@ -71,7 +87,7 @@ class NinjaOneClient:
                 "grant_type": "client_credentials",
                 "client_id": self.credentials.client_id,
                 "client_secret": self.credentials.client_secret.get_secret_value(),
-                "scope": SCOPE,
+                "scope": scope,
             },
             headers={"Accept": "application/json"},
         )
@@ -79,11 +95,13 @@ class NinjaOneClient:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return request_json(self.http, "GET", path, params=params, vendor=NAME)
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
-        return request_json(self.http, method, path, json_body=body, vendor=NAME)
+    def request(self, method: str, path: str, body: Any = None, *, manage: bool = False) -> Any:
+        """One request; ``manage`` sends it with the `management`-scoped token (writes)."""
+        return request_json(self.http, method, path, json_body=body, vendor=NAME,
+                            auth=self.manage_auth if manage else None)
 
-    def post(self, path: str, body: Any = None) -> Any:
-        return self.request("POST", path, body)
+    def post(self, path: str, body: Any = None, *, manage: bool = False) -> Any:
+        return self.request("POST", path, body, manage=manage)
 
     def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         """A list endpoint without paging (users, alerts); anything but a JSON array is an error."""

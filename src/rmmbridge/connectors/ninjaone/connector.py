@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -20,8 +20,9 @@ from rmmbridge.connectors.ninjaone.normalize import (
     activity_status,
     activity_time,
     activity_to_alert,
+    alert_severity,
+    epoch_seconds,
     is_condition_activity,
-    parse_item,
     to_alert,
     to_customer,
     to_device,
@@ -130,12 +131,13 @@ class NinjaOneConnector(Connector):
         if not isinstance(credentials, NinjaOneCredentials):
             raise ConnectorConfigError("NinjaOne needs NinjaOneCredentials (instance_url, client_id, client_secret).")
         self.client = NinjaOneClient(http, credentials, self.redactor)
+        self._device_cache: dict[int, dict[str, Any] | None] = {}
+        self._severities: dict[str, str] | None = None
+        self._severities_complete = False
+
+    id_keys = ("id", "uid")
 
     # -- items ---------------------------------------------------------------------------------------------
-
-    def _skip(self, exc: SkippableRecordError) -> None:
-        logger.warning("%s", exc.message)
-        self.note_skipped(exc.message)
 
     def account_info(self) -> AccountInfo:
         """Get a token and read one organization: proves the credentials and the monitoring scope.
@@ -154,45 +156,29 @@ class NinjaOneConnector(Connector):
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
         self._require(Capability.CUSTOMERS)
-        for page in self.client.iter_pages(const.ORGANIZATIONS_PATH):
-            for raw in page:
-                try:
-                    yield to_customer(parse_item(Organization, raw, "organization"), raw)
-                except SkippableRecordError as exc:
-                    self._skip(exc)
+        return self.stream(self.client.iter_pages(const.ORGANIZATIONS_PATH), Organization, "organization",
+                           to_customer)
 
     def iter_sites(self) -> Iterator[RemoteSite]:
         """`GET /v2/locations`: every location of every organization, each with its organizationId."""
         self._require(Capability.SITES)
-        for page in self.client.iter_pages(const.LOCATIONS_PATH):
-            for raw in page:
-                try:
-                    yield to_site(parse_item(Location, raw, "location"), raw)
-                except SkippableRecordError as exc:
-                    self._skip(exc)
+        return self.stream(self.client.iter_pages(const.LOCATIONS_PATH), Location, "location",
+                           lambda location, raw: to_site(location, raw))
 
     def iter_users(self) -> Iterator[RemoteUser]:
         """`GET /v2/users?userType=END_USER` (one unpaged list; technicians are not customers' users)."""
         self._require(Capability.USERS)
-        for raw in self.client.get_list(const.USERS_PATH, {"userType": "END_USER"}):
-            try:
-                user = parse_item(User, raw, "user")
-            except SkippableRecordError as exc:
-                self._skip(exc)
-                continue
-            if user.userType not in (None, "END_USER"):
-                continue
-            yield to_user(user, raw)
+
+        def convert(user: User, raw: Mapping[str, Any]) -> RemoteUser | None:
+            return to_user(user, raw) if user.userType in (None, "END_USER") else None
+
+        return self.stream([self.client.get_list(const.USERS_PATH, {"userType": "END_USER"})], User, "user",
+                           convert)
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
         """`GET /v2/devices-detailed`, page by page (`pageSize` + `after`)."""
         self._require(Capability.DEVICES)
-        for page in self.client.iter_pages(const.DEVICES_PATH):
-            for raw in page:
-                try:
-                    yield to_device(parse_item(Device, raw, "device"), raw)
-                except SkippableRecordError as exc:
-                    self._skip(exc)
+        return self.stream(self.client.iter_pages(const.DEVICES_PATH), Device, "device", to_device)
 
     # -- alerts --------------------------------------------------------------------------------------------
 
@@ -204,24 +190,76 @@ class NinjaOneConnector(Connector):
         else:
             yield from self._reset_alerts(since)
 
-    def _open_alerts(self, since: datetime | None) -> Iterator[RemoteAlert]:
-        for raw in self.client.get_list(const.ALERTS_PATH):
+    def device_summary(self, device_id: int) -> Mapping[str, Any] | None:
+        """`GET /v2/device/{id}` once per device id and connection (None when NinjaOne has no such device)."""
+        if device_id not in self._device_cache:
             try:
-                alert = to_alert(parse_item(Alert, raw, "alert"), raw)
-            except SkippableRecordError as exc:
-                self._skip(exc)
-                continue
-            if since is None or alert.raised_at is None or alert.raised_at >= since:
-                yield alert
+                body = self.client.get(const.DEVICE_PATH.format(device_id=device_id))
+            except ConnectorFatalError as exc:
+                if exc.status != 404:
+                    raise
+                body = None
+            self._device_cache[device_id] = body if isinstance(body, dict) else None
+        return self._device_cache[device_id]
+
+    def condition_severity(self, series_uid: str) -> str:
+        """The severity (else priority) of a condition series, from its TRIGGERED activity ("" when none says).
+
+        One `GET /v2/activities?type=CONDITION&status=TRIGGERED` page serves every alert of a poll; a series not
+        on it (only when that page was full) is asked for by `seriesUid`.
+        """
+        if self._severities is None:
+            page = self._activities({"type": "CONDITION", "status": const.STATUS_TRIGGERED,
+                                     "pageSize": const.SEVERITY_PAGE_SIZE})
+            self._severities = {}
+            for item in page:
+                self._note_severity(item)
+            self._severities_complete = len(page) < const.SEVERITY_PAGE_SIZE
+        if series_uid not in self._severities and not self._severities_complete:
+            for item in self._activities({"type": "CONDITION", "seriesUid": series_uid, "pageSize": 10}):
+                self._note_severity(item)
+            self._severities.setdefault(series_uid, "")
+        return self._severities.get(series_uid, "")
+
+    def _activities(self, params: Mapping[str, str | int]) -> list[Any]:
+        body = self.client.get(const.ACTIVITIES_PATH, params)
+        items = body.get("activities") if isinstance(body, Mapping) else None
+        return items if isinstance(items, list) else []
+
+    def _note_severity(self, item: Any) -> None:
+        if not isinstance(item, Mapping) or not isinstance(item.get("seriesUid"), str) or self._severities is None:
+            return
+        severity = alert_severity(*(v if isinstance(v, str) else None for v in (item.get("severity"),
+                                                                               item.get("priority"))))
+        uid = item["seriesUid"]
+        if severity and not self._severities.get(uid):
+            self._severities[uid] = severity  # newest first: the latest activity that states one wins
+        else:
+            self._severities.setdefault(uid, "")
+
+    def _open_alerts(self, since: datetime | None) -> Iterator[RemoteAlert]:
+        def convert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert | None:
+            raised = epoch_seconds(alert.createTime)
+            if since is not None and raised is not None and raised < since:
+                return None
+            device = None
+            if not alert.device and alert.deviceId is not None:
+                device = self.device_summary(alert.deviceId)
+            severity = ""
+            if not alert_severity(alert.severity, alert.priority, alert.conditionHealthStatus):
+                severity = self.condition_severity(alert.uid)
+            return to_alert(alert, raw, device=device, severity=severity)
+
+        return self.stream([self.client.get_list(const.ALERTS_PATH)], Alert, "alert", convert, id_keys=("uid",))
 
     def _reset_alerts(self, since: datetime | None) -> Iterator[RemoteAlert]:
         params = {"type": "CONDITION", "status": const.STATUS_RESET}
         for page in self.client.iter_activity_pages(params):
             for raw in page:
                 try:
-                    activity = parse_item(Activity, raw, "activity")
+                    activity = self.parse(Activity, raw, "activity")
                 except SkippableRecordError as exc:
-                    self._skip(exc)
+                    self.skip(exc)
                     continue
                 at = activity_time(activity.activityTime)
                 if since is not None and at is not None and at < since:
@@ -239,7 +277,7 @@ class NinjaOneConnector(Connector):
         if not uid or "/" in uid:
             raise ConnectorConfigError(f"Not a NinjaOne alert UID: {external_id!r}.")
         try:
-            self.client.post(const.ALERT_RESET_PATH.format(uid=uid), {"resetBy": "rmmbridge"})
+            self.client.post(const.ALERT_RESET_PATH.format(uid=uid), {"resetBy": "rmmbridge"}, manage=True)
         except ConnectorFatalError as exc:
             if exc.status != 404:
                 raise
@@ -253,7 +291,7 @@ class NinjaOneConnector(Connector):
             "expand": ["device"],
             "headers": [{"name": k, "value": v} for k, v in (headers or {}).items()],
         }
-        self.client.request("PUT", const.WEBHOOK_PATH, body)
+        self.client.request("PUT", const.WEBHOOK_PATH, body, manage=True)
 
     # -- mapping screens ------------------------------------------------------------------------------------
 

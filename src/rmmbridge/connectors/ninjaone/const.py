@@ -21,8 +21,6 @@ INSTANCE_DOMAINS: tuple[str, ...] = ("ninjarmm.com", "ninjaone.com")
 LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 TOKEN_PATH = "/ws/oauth/token"
-#: Client-credentials scopes; NinjaOne rejects (400 invalid_scope) a scope the API client was not granted.
-SCOPE = "monitoring management control"
 #: Used when the token response carries no `expires_in`.
 DEFAULT_TOKEN_LIFETIME_S = 3600
 #: Refresh this many seconds before the token's stated expiry.
@@ -33,6 +31,7 @@ LOCATIONS_PATH = "/v2/locations"
 DEVICES_PATH = "/v2/devices-detailed"
 USERS_PATH = "/v2/users"
 ALERTS_PATH = "/v2/alerts"
+DEVICE_PATH = "/v2/device/{device_id}"
 ACTIVITIES_PATH = "/v2/activities"
 ALERT_RESET_PATH = "/v2/alert/{uid}/reset"
 ALERT_DELETE_PATH = "/v2/alert/{uid}"
@@ -42,6 +41,8 @@ WEBHOOK_PATH = "/v2/webhook"
 DEFAULT_PAGE_SIZE = 500
 #: `/v2/activities` allows 10..1000 per page.
 ACTIVITIES_PAGE_SIZE = 200
+#: One page of recent TRIGGERED condition activities gives the severities of a poll's alerts.
+SEVERITY_PAGE_SIZE = 1000
 
 #: NinjaOne publishes no API rate limit; 429 is handled generically (Retry-After honoured).
 RATE_LIMIT_PER_MINUTE: int | None = None
@@ -90,3 +91,27 @@ LAPTOP_CHASSIS_WORDS: tuple[str, ...] = ("laptop", "notebook", "portable", "sub 
 STATUS_TRIGGERED = "TRIGGERED"
 STATUS_RESET = "RESET"
 CONDITION_ACTIVITY_TYPES = frozenset({"CONDITION"})
+
+#: Words of condition codes (`data.message.code` without its `agent_cond_`/`vmm_cond_` prefix and operator).
+CONDITION_WORDS: dict[str, str] = {
+    "eventlog": "Windows event log",
+    "windows_event_log": "Windows event log",
+    "cpu": "CPU usage",
+    "cpu_usage": "CPU usage",
+    "agent_cpu": "CPU usage",
+    "memory_usage": "Memory usage",
+    "memory": "Memory usage",
+    "disk_usage": "Disk usage",
+    "disk_free_space": "Free disk space",
+    "offline": "Device offline",
+    "agent_offline": "Device offline",
+    "av_threat": "Antivirus threat",
+    "patch_last_installed": "Patch installation",
+    "agent_patch_last_installed": "Patch installation",
+    "script_result": "Script result",
+}
+#: conditionHealthStatus → a severity label, used only when an alert states neither severity nor priority.
+HEALTH_SEVERITIES: dict[str, str] = {"UNHEALTHY": "MAJOR", "NEEDS_ATTENTION": "MINOR"}
+#: The scope every read needs, and the one alert reset (and webhook set-up) needs in addition.
+SCOPE_MONITORING = "monitoring"
+SCOPE_MANAGEMENT = "management"

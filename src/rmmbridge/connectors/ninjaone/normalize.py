@@ -8,9 +8,12 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from rmmbridge.connectors.errors import SkippableRecordError
 from rmmbridge.connectors.items import validate_item
 from rmmbridge.connectors.ninjaone.const import (
     CONDITION_ACTIVITY_TYPES,
+    CONDITION_WORDS,
+    HEALTH_SEVERITIES,
     LAPTOP_CHASSIS_WORDS,
     NODE_CLASS_TYPES,
     STATUS_RESET,
@@ -93,15 +96,23 @@ def _first(*values: str | None) -> str | None:
 
 
 def to_device(device: Device, raw: Mapping[str, Any]) -> RemoteDevice:
-    """A detailed NinjaOne device as a RemoteDevice; every field is kept flattened in `fields`."""
+    """A detailed NinjaOne device as a RemoteDevice; every field is kept flattened in `fields`.
+
+    A device without any name (systemName, dnsName, netbiosName, displayName, name) cannot be matched or shown:
+    it is skipped. Anything else missing only leaves that value empty.
+    """
     system = device.system
-    names = (device.systemName, device.dnsName, device.netbiosName, device.displayName)
-    hostname = _first(*names) or f"device-{device.id}"
+    names = (device.systemName, device.dnsName, device.netbiosName, device.displayName, device.name)
+    hostname = _first(*names)
+    if hostname is None:
+        raise SkippableRecordError(
+            f"NinjaOne device {device.id!r} skipped – it has no systemName, dnsName, netbiosName or displayName"
+        )
     return RemoteDevice(
         external_id=str(device.id),
         hostname=hostname,
         site_external_id=None if device.locationId is None else str(device.locationId),
-        customer_external_id=str(device.organizationId),
+        customer_external_id=None if device.organizationId is None else str(device.organizationId),
         device_type=device_type_for(device.nodeClass, system.chassisType if system else None),
         vendor_type=device.nodeClass,
         serial_number=_first(
@@ -127,20 +138,70 @@ def _alert_message(subject: str | None, message: str | None, fallback: str) -> s
     return _first(message, subject) or fallback
 
 
-def to_alert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert:
-    """An active alert of `GET /v2/alerts` (always open: NinjaOne lists only triggered conditions)."""
-    hostname = None
-    if alert.device:
-        hostname = _first(*(alert.device.get(k) for k in ("systemName", "dnsName", "displayName")))
+def _humanize(code: str) -> str:
+    words = code.strip().lower()
+    for prefix in ("condition_", "agent_", "vmm_", "nms_", "cond_"):
+        words = words.removeprefix(prefix)
+    words = words.removesuffix("_triggered").rstrip("0123456789_")
+    parts = words.split("_")
+    operator = ""
+    if parts and parts[-1] in ("ge", "gt", "le", "lt", "eq"):
+        operator = {"ge": "≥", "gt": ">", "le": "≤", "lt": "<", "eq": "="}[parts.pop()]
+    joined = "_".join(parts)
+    label = CONDITION_WORDS.get(joined) or " ".join(parts).strip().capitalize()
+    return f"{label} {operator}".strip() if label else ""
+
+
+def condition_label(source_type: str | None, source_name: str | None, data: Mapping[str, Any] | None) -> str:
+    """A readable condition name: the policy's sourceName, else one made from `data.message.code` or sourceType.
+
+    Captured webhooks carry a target placeholder as sourceName ("_average_") or none at all (""), so those are
+    not names; `vmm_cond_memory_usage_ge` with threshold 80 and unit % reads "Memory usage ≥ 80%".
+    """
+    name = (source_name or "").strip()
+    if name and not (name.startswith("_") and name.endswith("_")):
+        return name
+    message = data.get("message") if isinstance(data, Mapping) else None
+    code = message.get("code") if isinstance(message, Mapping) else None
+    if isinstance(code, str) and code.strip():
+        label = _humanize(code)
+        params = message.get("params") if isinstance(message, Mapping) else None
+        if label and label[-1] in "≥>≤<=" and isinstance(params, Mapping) and params.get("threshold") is not None:
+            label = f"{label} {params['threshold']}{params.get('unit') or ''}"
+        if label:
+            return label
+    return _humanize(source_type) if source_type else ""
+
+
+def alert_severity(severity: str | None, priority: str | None, health: str | None = None) -> str:
+    """The vendor's severity label, else its priority label, else one from conditionHealthStatus ("" if none)."""
+    return _first(severity, priority) or HEALTH_SEVERITIES.get((health or "").strip().upper(), "")
+
+
+def device_hostname(device: Mapping[str, Any] | None) -> str | None:
+    """The name of a device object (an alert's `device`, or `GET /v2/device/{id}`)."""
+    if not device:
+        return None
+    return _first(*(device.get(k) for k in ("systemName", "dnsName", "displayName", "netbiosName")
+                    if isinstance(device.get(k), str)))
+
+
+def to_alert(alert: Alert, raw: Mapping[str, Any], *, device: Mapping[str, Any] | None = None,
+             severity: str = "") -> RemoteAlert:
+    """An active alert of `GET /v2/alerts` (always open: NinjaOne lists only triggered conditions).
+
+    Real items carry no severity, priority or device object: the connector passes the device it looked up by
+    `deviceId` and the severity of the condition's activity; the alert's own values win when present.
+    """
     return RemoteAlert(
         external_id=alert.uid,
         device_external_id=None if alert.deviceId is None else str(alert.deviceId),
         message=_alert_message(alert.subject, alert.message, alert.sourceName or alert.sourceType or "NinjaOne alert"),
-        severity=alert.severity or "",
-        alert_type=alert.sourceType or alert.conditionName or "",
+        severity=alert_severity(alert.severity, alert.priority, alert.conditionHealthStatus) or severity,
+        alert_type=alert.conditionName or condition_label(alert.sourceType, alert.sourceName, alert.data),
         state=AlertState.OPEN,
         raised_at=epoch_seconds(alert.createTime),
-        hostname=hostname,
+        hostname=device_hostname(alert.device) or device_hostname(device),
         raw=dict(raw),
     )
 
@@ -194,18 +255,20 @@ def activity_to_alert(activity: Activity, raw: Mapping[str, Any]) -> RemoteAlert
     resolved = activity_status(activity) == STATUS_RESET
     at = activity_time(activity.activityTime)
     device = activity.device or {}
-    hostname = _first(*(device.get(k) for k in ("systemName", "dnsName", "displayName")))
     device_id = activity.deviceId if activity.deviceId is not None else device.get("id")
     kind = (activity.type or "").strip()
+    condition = condition_label(None, activity.sourceName, activity.data)
+    if not condition and kind and kind.upper() not in CONDITION_ACTIVITY_TYPES:
+        condition = kind  # e.g. "Alert" in the documented example
     return RemoteAlert(
         external_id=activity.seriesUid or "",
         device_external_id=None if device_id is None else str(device_id),
-        message=_alert_message(activity.subject, activity.message, activity.sourceName or "NinjaOne condition"),
-        severity=activity.severity or "",
-        alert_type=kind if kind and kind.upper() not in CONDITION_ACTIVITY_TYPES else (activity.sourceName or ""),
+        message=_alert_message(activity.subject, activity.message, condition or "NinjaOne condition"),
+        severity=alert_severity(activity.severity, activity.priority),
+        alert_type=condition,
         state=AlertState.RESOLVED if resolved else AlertState.OPEN,
         raised_at=None if resolved else at,
         resolved_at=at if resolved else None,
-        hostname=hostname,
+        hostname=device_hostname(device),
         raw=dict(raw),
     )

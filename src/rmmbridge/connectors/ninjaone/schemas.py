@@ -86,14 +86,17 @@ class ComputerSystem(NinjaModel):
 
 
 class Device(NinjaModel):
-    """Spec `Device` and its detailed sub-types (`AgentDevice`, `VMHost`, `VMGuest`, NMS targets …)."""
+    """Spec `Device` and its detailed sub-types (`AgentDevice`, `VMHost`, `VMGuest`, NMS targets …).
+
+    Only `id` is required; lists the real API sends as null (ipAddresses, macAddresses, tags) read as empty.
+    """
 
     id: int
     uid: str | None = None
-    organizationId: int
+    organizationId: int | None = None
     locationId: int | None = None
     parentDeviceId: int | None = None
-    nodeClass: str = Field(min_length=1)
+    nodeClass: str = ""
     approvalStatus: str | None = None
     offline: bool | None = None
     displayName: str | None = None
@@ -116,6 +119,7 @@ class Device(NinjaModel):
     serviceTag: str | None = None
     releaseName: str | None = None
     guestOSFullName: str | None = None
+    name: str | None = None
 
 
 class User(NinjaModel):
@@ -147,6 +151,7 @@ class Alert(NinjaModel):
     severity: str | None = None
     priority: str | None = None
     conditionName: str | None = None
+    conditionHealthStatus: str | None = None
     data: dict[str, Any] | None = None
     device: dict[str, Any] | None = None
 

@@ -56,10 +56,10 @@ FIRST_ALERT_ID = 70000
 
 
 def _stamp(value: datetime | None) -> str | None:
-    """Atera-style date-time: ISO 8601 without an offset (UTC here)."""
+    """Atera date-time: ISO 8601 in UTC with `Z`, as the spec's `date-time` format and the documented example show."""
     if value is None:
         return None
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 class AteraEmulatorState(EmulatorState):
@@ -340,7 +340,6 @@ class AteraEmulatorState(EmulatorState):
             "MacAddresses": [device.mac_address] if device.mac_address else [],
             "IpAddresses": [device.ip_address] if device.ip_address else [],
             "HardwareDisks": [{"Drive": "C:" if windows else "/", "Free": 120000, "Used": 136000, "Total": 256000}],
-            "BatteryInfo": None,
             "OS": device.os_name,
             "OSType": self._os_type(device),
             "WindowsSerialNumber": f"00330-{device.index % 100000:05d}-00000-AA{device.index % 1000:03d}"
@@ -380,7 +379,7 @@ class AteraEmulatorState(EmulatorState):
             "Community": "public",
             "Type": kind,
             "Version": "V2",
-            "SecurityLevel": "NoAuthNoPriv",
+            "SecurityLevel": "Undefined",
             "Authentication": None,
             "Privacy": None,
             "Monitored": True,

@@ -49,9 +49,13 @@ def _int_param(request: Request, name: str, *, minimum: int | None = None, maxim
 
 
 def _malformed(item: dict[str, Any]) -> dict[str, Any]:
-    """A broken copy of an item (keeps its id, so keyset paging still works): required fields of the wrong type."""
+    """A broken copy of an item (keeps its id, so keyset paging still works): nameless, fields of the wrong type.
+
+    Without any name (organizations: `name`; devices: systemName, dnsName, netbiosName and displayName) the item
+    cannot be read and is skipped; the other broken fields alone would only cost those fields.
+    """
     broken = dict(item)
-    for key in ("organizationId", "name", "nodeClass", "uid"):
+    for key in ("organizationId", "name", "nodeClass", "uid", "systemName", "dnsName", "netbiosName", "displayName"):
         if key in broken:
             broken[key] = None if key != "organizationId" else "not-a-number"
     return broken

@@ -31,6 +31,15 @@ SOURCE_TYPES: dict[str, str] = {
     "patch": "CONDITION_AGENT_PATCH_LAST_INSTALLED",
     "comp_script": "CONDITION_SCRIPT_RESULT",
 }
+#: sourceType → the `data.message.code` a condition of that kind carries (codes as captured where known).
+CONDITION_CODES: dict[str, str] = {
+    "AGENT_OFFLINE": "agent_cond_offline",
+    "CONDITION_AGENT_CPU": "agent_cond_cpu_usage_ge",
+    "CONDITION_WINDOWS_EVENT_LOG_TRIGGERED": "agent_cond_eventlog2",
+    "AV_QUARANTINE_THREAT": "agent_cond_av_threat",
+    "CONDITION_AGENT_PATCH_LAST_INSTALLED": "agent_cond_patch_last_installed",
+    "CONDITION_SCRIPT_RESULT": "agent_cond_script_result",
+}
 SOURCE_NAMES: dict[str, str] = {
     "AGENT_OFFLINE": "Device offline",
     "CONDITION_AGENT_CPU": "CPU utilisation",
@@ -49,6 +58,12 @@ SEVERITIES: dict[str, tuple[str, str]] = {
 }
 NETWORK_NODE_CLASSES: dict[str, str] = {"Cisco": "NMS_SWITCH", "Ubiquiti": "NMS_SWITCH", "Fortinet": "NMS_FIREWALL"}
 HOST_EVERY = 20
+#: Every NULL_LISTS_EVERY-th device sends null ipAddresses/macAddresses/tags (at NULL_LISTS_AT) or none at all.
+NULL_LISTS_EVERY = 11
+NULL_LISTS_AT = 5
+ABSENT_LISTS_AT = 8
+#: Every SEVERITYLESS_EVERY-th alert's activities carry no severity or priority (as the captured webhook).
+SEVERITYLESS_EVERY = 3
 GUESTS_PER_HOST = 2
 
 
@@ -255,6 +270,7 @@ class NinjaOneEmulatorState(EmulatorState):
             "lastUpdate": round(last_contact + 12.5, 3),
             "tags": [],
         }
+        quirk = device.index % NULL_LISTS_EVERY
         if device.parent_id is not None:
             body["parentDeviceId"] = int(device.parent_id)
         if not detailed:  # `NodeWithDetailedReferences`: organization and location expanded
@@ -271,6 +287,11 @@ class NinjaOneEmulatorState(EmulatorState):
         body["ipAddresses"] = [device.ip_address] if device.ip_address else []
         body["macAddresses"] = [device.mac_address] if device.mac_address else []
         body["publicIP"] = device.external_ip
+        if quirk == NULL_LISTS_AT:  # the real API sends null for these lists on some devices
+            body.update(ipAddresses=None, macAddresses=None, tags=None)
+        elif quirk == ABSENT_LISTS_AT:  # … and leaves them out on others (the captured device list item)
+            for key in ("ipAddresses", "macAddresses", "tags"):
+                del body[key]
         if node_class in (
             "WINDOWS_WORKSTATION",
             "WINDOWS_SERVER",
@@ -356,13 +377,15 @@ class NinjaOneEmulatorState(EmulatorState):
         return None if device is None else self.device_json(device, detailed=False)
 
     def alert_json(self, alert: EmulatedAlert) -> dict[str, Any]:
-        """An active alert as `GET /v2/alerts` returns it (spec `Alert`)."""
-        severity, priority = self.severity_of(alert)
+        """An active alert as `GET /v2/alerts` returns it: the captured shape, without severity, priority or device.
+
+        The spec's `Alert` also lists severity, priority, device and conditionName, but a real instance's answer
+        carries none of them (see the connector README); the condition's severity is on its activities.
+        """
         source_type = self.source_type_of(alert)
         source_name = SOURCE_NAMES.get(source_type, alert.alert_type)
-        device = self.get_device(alert.device_id)
         created = alert.raised_at.timestamp()
-        body: dict[str, Any] = {
+        return {
             "uid": alert.id,
             "deviceId": int(alert.device_id),
             "message": alert.message,
@@ -371,29 +394,22 @@ class NinjaOneEmulatorState(EmulatorState):
             "sourceType": source_type,
             "sourceConfigUid": stable_uuid(self.seed, "ninjaone-condition", len(source_type)),
             "sourceName": source_name,
-            "subject": f"{source_name} on {device.hostname if device else alert.device_id}",
-            "userId": 0,
-            "psaTicketId": None,
-            "ticketTemplateId": 0,
-            "data": {"message": {"code": source_type, "params": dict(alert.context)}},
-            "priority": priority,
-            "severity": severity,
-            "conditionName": source_name,
-            "conditionHealthStatus": "UNHEALTHY" if severity in ("CRITICAL", "MAJOR") else "NEEDS_ATTENTION",
+            "subject": "",
+            "data": {"message": {"code": CONDITION_CODES.get(source_type, "agent_cond_custom"),
+                                 "params": dict(alert.context)}},
         }
-        if device is not None:
-            body["device"] = self.device_json(device, detailed=False)
-        return body
 
     def activity_json(self, alert: EmulatedAlert, status_code: str, activity_id: int, at: datetime) -> dict[str, Any]:
-        """A CONDITION activity (also the webhook payload) for a trigger or reset of an alert."""
+        """A CONDITION activity (also the webhook payload) for a trigger or reset of an alert.
+
+        Shaped as the captured webhook (`type: "Condition"`); every SEVERITYLESS_EVERY-th alert's activities carry
+        no severity or priority, as in that capture, the others carry them as the documented example does.
+        """
         base = self.alert_json(alert)
         body: dict[str, Any] = {
             "id": activity_id,
             "activityTime": at.timestamp(),
             "deviceId": base["deviceId"],
-            "severity": base["severity"],
-            "priority": base["priority"],
             "seriesUid": alert.id,
             "activityType": "CONDITION",
             "statusCode": status_code,
@@ -404,12 +420,23 @@ class NinjaOneEmulatorState(EmulatorState):
             "subject": base["subject"],
             "userId": 0,
             "message": base["message"],
-            "type": base["sourceType"],
+            "type": "Condition",
             "data": base["data"],
         }
-        if "device" in base:
-            body["device"] = base["device"]
+        if self.alert_number(alert) % SEVERITYLESS_EVERY != SEVERITYLESS_EVERY - 1:
+            body["severity"], body["priority"] = self.severity_of(alert)
+        device = self.get_device(alert.device_id)
+        if device is not None:
+            body["device"] = self.device_json(device, detailed=False)
         return body
+
+    def alert_number(self, alert: EmulatedAlert) -> int:
+        """A stable small number per alert (its position among the alerts raised)."""
+        with self.lock:
+            for number, alert_id in enumerate(self.alerts):
+                if alert_id == alert.id:
+                    return number
+        return len(self.alerts)
 
     # --- alerts and their activities ------------------------------------------------------------------------------
     def _record_activity(self, alert: EmulatedAlert, status_code: str, at: datetime) -> dict[str, Any]:
