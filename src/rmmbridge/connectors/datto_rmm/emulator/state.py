@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from rmmbridge.connectors.datto_rmm import const
 from rmmbridge.connectors.testing.estate import EmulatedAlert, EmulatedDevice, EmulatedSite, rng_for
-from rmmbridge.connectors.testing.state import EmulatorState
+from rmmbridge.connectors.testing.state import ALERT_TEMPLATES, EmulatorState
 
 #: kind -> (deviceType.category, deviceType.type, deviceClass)
 DEVICE_TYPES: dict[str, tuple[str, str, str]] = {
@@ -24,6 +24,18 @@ DEVICE_TYPES: dict[str, tuple[str, str, str]] = {
     "other": ("Unknown", "Unknown", "unknown"),
 }
 AV_STATUSES = ("RunningAndUpToDate", "RunningAndUpToDate", "RunningAndUpToDate", "RunningAndNotUpToDate", "NotRunning")
+#: alertContext per class for the seeded alerts, with the spec's field names (components/schemas/*Context) and
+#: aaronengels/DattoRMM's (percentage of perf_resource_usage_ctx); values invented.
+SEEDED_CONTEXTS: dict[str, dict[str, Any]] = {
+    "online_offline_status": {"status": "OFFLINE"},
+    "perf_resource_usage": {"type": "CPU", "percentage": 93.5},
+    "eventlog": {"logName": "Application", "code": "1000", "type": "Error", "source": "Application Error",
+                 "description": "Faulting application name: app.exe", "triggerCount": 1},
+    "antivirus": {"status": "NOTRUNNING", "productName": "Windows Defender"},
+    "patch": {"patchUid": "kb5034441", "result": "Failed", "info": "KB5034441 failed to install"},
+    "comp_script": {"samples": {"Result": "Disk Cleanup exited with code 1"}},
+}
+SEEDED_MESSAGES = frozenset((kind, message) for kind, _, message in ALERT_TEMPLATES)
 PATCH_STATUSES = ("FullyPatched", "FullyPatched", "ApprovedPending", "RebootRequired", "InstallError", "NoPolicy")
 
 
@@ -110,24 +122,23 @@ class DattoRmmEmulatorState(EmulatorState):
 
     # --- rendering ----------------------------------------------------------------------------------------------
     def render_site(self, site: EmulatedSite, base: str) -> dict[str, Any]:
-        total = self.count_devices(site.id) if self.device_count() <= 5000 else self._estimate(site)
+        small = self.device_count() <= 5000
+        total = self.count_devices(site.id) if small else self._estimate(site)
+        online = sum(1 for d in self.iter_devices() if d.site_id == site.id and d.online) if small else total
+        # as the captured site (samples/datto-rmm/juict-site.json): no notes/proxy keys, counts as integers
         return {
             "id": self.site_number(site),
             "uid": site.id,
             "accountUid": self.account_uid,
             "name": site.name,
             "description": f"{site.name} (emulated)",
-            "notes": None,
             "onDemand": False,
             "splashtopAutoInstall": False,
-            "proxySettings": None,
             "devicesStatus": {
                 "numberOfDevices": total,
-                "numberOfOnlineDevices": None,
-                "numberOfOfflineDevices": None,
+                "numberOfOnlineDevices": online,
+                "numberOfOfflineDevices": total - online,
             },
-            "autotaskCompanyName": None,
-            "autotaskCompanyId": None,
             "portalUrl": f"https://{self.platform}.centrastage.net/csm/profile/summary/{self.site_number(site)}",
         }
 
@@ -204,11 +215,11 @@ class DattoRmmEmulatorState(EmulatorState):
             "systemInfo": {"manufacturer": device.manufacturer, "model": device.model,
                            "totalPhysicalMemory": rng.choice((8, 16, 32)) * 1_073_741_824,
                            "username": f"CORP\\{device.last_user}" if device.last_user else None,
-                           "dotNetVersion": "4.8.09032" if "Windows" in device.os_name else None,
+                           **({"dotNetVersion": "4.8.09032"} if "Windows" in device.os_name else {}),
                            "totalCpuCores": rng.choice((4, 8, 16))},
-            "nics": [{"instance": "Ethernet", "ipv4": device.ip_address, "ipv6": None,
+            "nics": [{"instance": "Ethernet", "ipv4": device.ip_address,
                       "macAddress": device.mac_address.replace(":", ""), "type": "Ethernet"}],
-            "bios": {"instance": "BIOS", "releaseDate": None, "serialNumber": serial,
+            "bios": {"instance": "BIOS", "releaseDate": "2021-03-15T00:00:00Z", "serialNumber": serial,
                      "smBiosVersion": "3.3"},
             "baseBoard": {"manufacturer": device.manufacturer, "product": device.model},
             "displays": [{"instance": "Generic PnP Monitor", "screenHeight": 1080, "screenWidth": 1920}],
@@ -219,21 +230,20 @@ class DattoRmmEmulatorState(EmulatorState):
             "videoBoards": [{"displayAdapter": "Intel(R) UHD Graphics 630"}],
             "attachedDevices": [],
             "physicalMemory": [{"module": "DIMM1", "size": 8_589_934_592, "type": "DDR4", "speed": "2666",
-                                "serialNumber": None, "partNumber": None, "bank": "BANK 0"}],
+                                "serialNumber": "1A2B3C4D", "partNumber": "M378A1K43DB2-CTD", "bank": "BANK 0"}],
         }
 
     def render_printer_audit(self, device: EmulatedDevice) -> dict[str, Any]:
         """GET /v2/audit/printer/{uid} (the spec's PrinterAudit): make and model in systemInfo, serial via SNMP."""
         return {
             "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{self.device_number(device)}",
-            "snmpInfo": {"snmpName": device.hostname, "snmpContact": None, "snmpDescription": device.model,
-                         "snmpLocation": None, "snmpUptime": "12 days", "nicManufacturer": None,
+            "snmpInfo": {"snmpName": device.hostname, "snmpDescription": device.model, "snmpUptime": "12 days",
                          "objectId": "1.3.6.1.4.1.11.2.3.9.1", "snmpSerial": device.serial_number},
             "printerMarkerSupplies": [{"description": "Black Cartridge", "maxCapacity": "100",
                                        "suppliesLevel": "64"}],
             "printer": {"printedPageCount": 10_000 + device.index},
             "systemInfo": {"manufacturer": device.manufacturer, "model": device.model},
-            "nics": [{"instance": "eth0", "ipv4": device.ip_address, "ipv6": None,
+            "nics": [{"instance": "eth0", "ipv4": device.ip_address,
                       "macAddress": device.mac_address.replace(":", ""), "type": "Ethernet"}],
         }
 
@@ -245,24 +255,26 @@ class DattoRmmEmulatorState(EmulatorState):
                            "numberOfSnapshots": 0, "serviceTag": device.serial_number},
             "guests": [],
             "processors": [{"frequency": 2.4, "name": "Intel(R) Xeon(R) Silver 4210R", "numberOfCores": 10}],
-            "nics": [{"name": "vmnic0", "ipv4": device.ip_address, "ipv6": None,
+            "nics": [{"name": "vmnic0", "ipv4": device.ip_address,
                       "macAddress": device.mac_address, "speed": "1000", "type": "Ethernet"}],
             "physicalMemory": [],
             "datastores": [],
         }
 
     def render_alert(self, alert: EmulatedAlert) -> dict[str, Any]:
+        """As the samples: open alerts carry no resolvedBy/resolvedOn; a seeded alert's text is only in its
+        alertContext (no diagnostics), an alert raised with its own message keeps it as diagnostics."""
         device = self.get_device(alert.device_id)
         site = self.site_by_id(device.site_id) if device else None
         context: dict[str, Any] = {"@class": f"{alert.alert_type}_ctx"}
+        seeded = (alert.alert_type, alert.message) in SEEDED_MESSAGES and not alert.context
+        if seeded:
+            context.update(SEEDED_CONTEXTS.get(alert.alert_type, {}))
         context.update(alert.context)
-        return {
+        data: dict[str, Any] = {
             "alertUid": alert.id,
             "priority": alert.priority,
-            "diagnostics": alert.message,
             "resolved": alert.resolved,
-            "resolvedBy": alert.resolved_by or None,
-            "resolvedOn": epoch_ms(alert.resolved_at),
             "muted": False,
             "ticketNumber": None,
             "timestamp": epoch_ms(alert.raised_at),
@@ -275,19 +287,26 @@ class DattoRmmEmulatorState(EmulatorState):
                 "siteName": site.name if site else None,
             },
             "responseActions": [],
-            "autoresolveMins": None,
+            "autoresolveMins": 1,
         }
+        if not seeded:
+            data["diagnostics"] = alert.message
+        if alert.resolved:
+            data["resolvedBy"] = alert.resolved_by or "auto"
+            data["resolvedOn"] = epoch_ms(alert.resolved_at)
+        return data
 
     def render_account(self) -> dict[str, Any]:
         count = self.device_count()
+        online = sum(1 for d in self.iter_devices() if d.online) if count <= 5000 else count
         return {
             "id": 4711,
             "uid": self.account_uid,
             "name": self.account_name,
             "currency": "GBP",
             "descriptor": {"billingEmail": "billing@msp.example", "deviceLimit": 100_000, "timeZone": "Europe/London"},
-            "devicesStatus": {"numberOfDevices": count, "numberOfOnlineDevices": None,
-                              "numberOfOfflineDevices": None, "numberOfOnDemandDevices": 0,
+            "devicesStatus": {"numberOfDevices": count, "numberOfOnlineDevices": online,
+                              "numberOfOfflineDevices": count - online, "numberOfOnDemandDevices": 0,
                               "numberOfManagedDevices": count},
         }
 
