@@ -12,6 +12,9 @@ OAUTH_CLIENT_SECRET = "public"
 TOKEN_LIFETIME_SECONDS = 100 * 3600
 MAX_PAGE_SIZE = 250
 RATE_LIMIT_PER_MINUTE = 600
+#: Audits are paced below 90 % of the account's 600 (above it Datto delays every answer by a second), leaving room
+#: for the sync's own pages, alert polls and resolves in the same account window.
+AUDITS_PER_MINUTE = 500
 #: alert-resolve has its own write limit besides the account's 600 (Datto's request_rate: operationWriteStatus).
 ALERT_RESOLVE_PER_MINUTE = 100
 #: UDF fields a device can carry (udf1 … udf300 in the spec's Udf schema).
