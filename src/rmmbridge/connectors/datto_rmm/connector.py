@@ -178,8 +178,8 @@ class DattoRmmConnector(Connector):
 
         Page by page: the devices whose cached audit is current come first, then those that need one (new, or
         lastAuditDate moved), each audited as it comes, at most 500 a minute (the account allows 600 and slows
-        every answer above 90 %); progress_note() says "audits (~14 min left)", 1,200 of ~10,000 (the total estimated from
-        pageDetails.totalCount and the share of devices that needed an audit so far).
+        every answer above 90 %); progress_note() says "audits (~14 min left)", 1,200 of ~10,000 (the total
+        estimated from pageDetails.totalCount and the share of devices that needed an audit so far).
         """
         self._require(Capability.DEVICES)
         if not self.include_audit:
