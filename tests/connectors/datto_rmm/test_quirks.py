@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from rmmbridge.connectors.datto_rmm import const
+from rmmbridge.connectors.datto_rmm.alerts import parse_webhook
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
 from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError, ConnectorRateLimitedError
 from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
@@ -324,7 +325,7 @@ def test_send_alert_email_in_datto_format(emulator: RunningEmulator) -> None:
     assert alert.id in message.get_content()
 
 
-def test_send_webhook_posts_the_halo_shape_with_a_signature(emulator: RunningEmulator) -> None:
+def test_send_webhook_posts_the_alerting_page_template_with_a_signature(emulator: RunningEmulator) -> None:
     captured: dict[str, Any] = {}
 
     class Hook(BaseHTTPRequestHandler):
@@ -348,9 +349,13 @@ def test_send_webhook_posts_the_halo_shape_with_a_signature(emulator: RunningEmu
     server.server_close()
     assert answer.json()["status"] == 204
     payload = json.loads(captured["body"])
-    assert payload["alertuid"] == alert.id
-    assert payload["device_uid"] == alert.device_id
-    assert payload["alert_resolved"] is False
+    assert payload["alertUID"] == alert.id
+    assert payload["deviceUID"] == alert.device_id
+    assert payload["state"] == "open"
+    assert not [v for v in payload.values() if str(v).startswith("[")]  # every variable substituted
+    (parsed,) = parse_webhook(captured["body"])
+    assert (parsed.external_id, parsed.device_external_id, parsed.message) == (alert.id, alert.device_id,
+                                                                              alert.message)
     expected = hmac.new(b"s3cret-hook", captured["body"], hashlib.sha256).hexdigest()
     assert captured["headers"]["X-Webhook-Signature"] == f"sha256={expected}"
     assert captured["headers"]["X-Webhook-Secret"] == "s3cret-hook"

@@ -341,32 +341,30 @@ class DattoRmmEmulatorState(EmulatorState):
         ]
         return const.ALERT_EMAIL_SENDER, subject, "\n".join(lines) + "\n"
 
-    def webhook_payload(self, alert: EmulatedAlert) -> dict[str, Any]:
-        """The JSON Halo asks users to template in Datto RMM's webhook (Halo's DattoRMMWebhook shape)."""
+    def webhook_variables(self, alert: EmulatedAlert) -> dict[str, str]:
+        """What Datto substitutes for each webhook variable of this alert."""
         device = self.get_device(alert.device_id)
         site = self.site_by_id(device.site_id) if device else None
         return {
-            "device_id": str(self.device_number(device)) if device else None,
-            "device_uid": alert.device_id,
-            "device_hostname": device.hostname if device else None,
-            "device_os": device.os_name if device else None,
-            "device_description": f"{device.manufacturer} {device.model}" if device else None,
-            "device_ip": device.ip_address if device else None,
-            "last_user": device.last_user if device else None,
-            "site_id": str(self.site_number(site)) if site else None,
-            "site_uid": site.id if site else None,
-            "sitename": site.name if site else None,
-            "alertuid": alert.id,
-            "alert_type": alert.alert_type,
-            "alert_category": alert.priority,
-            "platform": self.platform,
-            "alert": alert.message,
-            "alert_message": alert.message,
-            "alert_message_de": alert.message,
-            "alert_message_fr": alert.message,
-            "alert_resolved": alert.resolved,
-            "state": "resolved" if alert.resolved else "open",
+            "[alert_uid]": alert.id,
+            "[alert_message]": alert.message,
+            "[alert_type]": alert.alert_type,
+            "[alert_priority]": alert.priority,
+            "[device_uid]": alert.device_id,
+            "[device_hostname]": device.hostname if device else "",
+            "[device_ip]": device.ip_address if device else "",
+            "[sitename]": site.name if site else "",
+            "[site_name]": site.name if site else "",
+            "[platform]": self.platform.capitalize(),
         }
+
+    def webhook_payload(self, alert: EmulatedAlert) -> dict[str, Any]:
+        """The body a monitor configured with the Alerting page's template posts (variables substituted)."""
+        from rmmbridge.connectors.datto_rmm.alerts import RESOLVED_TEMPLATE, WEBHOOK_TEMPLATE
+
+        template = RESOLVED_TEMPLATE if alert.resolved else WEBHOOK_TEMPLATE
+        values = self.webhook_variables(alert)
+        return {key: values.get(value, value) for key, value in template.items()}
 
     def new_jti(self) -> str:
         return secrets.token_hex(16)
