@@ -359,3 +359,13 @@ def test_send_webhook_posts_the_alerting_page_template_with_a_signature(emulator
     expected = hmac.new(b"s3cret-hook", captured["body"], hashlib.sha256).hexdigest()
     assert captured["headers"]["X-Webhook-Signature"] == f"sha256={expected}"
     assert captured["headers"]["X-Webhook-Secret"] == "s3cret-hook"
+
+
+def test_udf_1_to_300_are_mappable(emulator: RunningEmulator) -> None:
+    emulator.state.update_device(next(emulator.state.iter_devices()).id, udf={"udf250": "Rack 4"})
+    with connect(emulator) as connector:
+        paths = {f.path for f in connector.available_fields()}
+        devices = list(connector.iter_devices())
+    assert {f"udf.udf{i}" for i in range(1, 301)} <= paths
+    assert "udf.udf301" not in paths
+    assert any(d.fields.get("udf.udf250") == "Rack 4" for d in devices)
