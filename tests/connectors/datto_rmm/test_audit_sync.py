@@ -75,3 +75,18 @@ def test_resync_reads_the_stored_audits_and_a_changed_one_is_fetched_once(
     assert audit_requests(datto) == audits + 1
     assert asset_of(integration, laptop.id).values["serial_number"] == "SWAPPED-BOARD-7"
     assert third.counts["assets"]["updated"] == 1
+
+
+def test_the_sync_progress_shows_the_audits(db: Any) -> None:
+    with serve_emulator("datto_rmm", seed=9, customers=3, devices=300, alerts=0) as datto:
+        integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto", dict(datto.credentials),
+                                                    test=False)
+        seen: list[tuple[str, int, int]] = []
+        run = run_sync(integration.pk, entities=["assets"], progress=lambda s, d, t: seen.append((s, d, t)))
+    assert run.status == SyncStatus.SUCCESS, run.errors
+    audits = [(stage, done, total) for stage, done, total in seen if stage.startswith("audits (~")]
+    assert audits, seen
+    stage, done, total = audits[0]
+    assert stage.endswith("left)")
+    assert 0 < done < total
+    assert abs(total - audit_requests(datto)) <= 0.1 * audit_requests(datto)  # the estimate is close
