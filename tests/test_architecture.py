@@ -1,4 +1,4 @@
-"""Architecture rules: connectors import no Django; every registered vendor has an emulator and contract tests."""
+"""Architecture rules: connectors import no Django; every vendor has one manifest, an emulator and contract tests."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from rmmbridge.connectors import REGISTRY
+from rmmbridge.connectors.manifest import ALERT_HOOKS, VendorManifest
+from rmmbridge.connectors.registry import MANIFESTS
 from rmmbridge.connectors.testing import EMULATORS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,3 +125,34 @@ def test_every_vendor_folder_has_the_same_shape(slug: str) -> None:
 
 def test_every_emulator_is_registered_as_a_connector() -> None:
     assert set(EMULATORS) <= set(REGISTRY)
+
+
+@pytest.mark.parametrize("vendor", MANIFESTS, ids=lambda m: m.slug)
+def test_each_manifest_agrees_with_its_connector_emulator_and_alert_hooks(vendor: VendorManifest) -> None:
+    assert (vendor.slug, vendor.name) == (vendor.connector.slug, vendor.connector.name)
+    assert vendor.connector.__module__ == f"rmmbridge.connectors.{vendor.slug}.connector"
+    assert vendor.emulator_module == f"rmmbridge.connectors.{vendor.slug}.emulator"
+    state_class, _ = EMULATORS[vendor.slug]
+    assert state_class.__name__ == vendor.emulator_state
+    assert vendor.notes, f"{vendor.slug}: say which alert channels apply (shown on the Alerting page)"
+    alerts_file = CONNECTORS / vendor.slug / "alerts.py"
+    if vendor.alerts:
+        assert vendor.alerts == f"rmmbridge.connectors.{vendor.slug}.alerts"
+        assert any(vendor.alert_hook(name) for name in ALERT_HOOKS), f"{vendor.alerts} defines no alert hook"
+    else:
+        assert not alerts_file.exists(), f"{vendor.slug} has alerts.py but its manifest does not name it"
+    if vendor.email_sender:
+        assert "@" in vendor.email_sender
+
+
+def test_every_vendor_folder_has_a_manifest_and_the_lists_derive_from_them() -> None:
+    folders = {p.parent.name for p in CONNECTORS.glob("*/connector.py")}
+    slugs = [m.slug for m in MANIFESTS]
+    assert len(slugs) == len(set(slugs)), "a slug appears in two manifests"
+    assert set(slugs) == folders, "every connectors/<slug>/ folder needs one manifest in connectors/registry.py"
+    assert list(REGISTRY) == slugs
+    assert set(EMULATORS) == set(slugs)
+    # the alert intake reads its hooks from the manifests, not from module names of its own
+    for path in (ROOT / "src" / "rmmbridge" / "alerts").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "import_module(f\"rmmbridge.connectors." not in text, f"{path} imports vendor modules by name"

@@ -27,15 +27,18 @@ KEPT_HEADERS = ("content-type", "user-agent", "x-request-id", "x-ninja-webhook",
 def _challenge_answer(
     slug: str, request: HttpRequest, problem: str | None, integration_id: int
 ) -> HttpResponse | None:
-    """Addigy's webhook validation challenge, answered 200 with its token echoed; nothing is stored.
+    """A vendor's webhook validation challenge (Addigy's), answered 200 with its token echoed; nothing is stored.
 
-    Only reached with a valid URL token. The challenge carries no alert, so a missing secret header is accepted
-    (echoing a token the caller chose reveals nothing), but a secret that is sent must be the right one.
+    The vendor's manifest names the `challenge_response` hook. Only reached with a valid URL token. The challenge
+    carries no alert, so a missing secret header is accepted (echoing a token the caller chose reveals nothing),
+    but a secret that is sent must be the right one.
     """
-    if slug != "addigy":
-        return None
-    from rmmbridge.connectors.addigy.alerts import challenge_response
+    from rmmbridge.connectors.registry import manifest
 
+    vendor = manifest(slug)
+    challenge_response = vendor.alert_hook("challenge_response") if vendor is not None else None
+    if challenge_response is None:
+        return None
     answer = challenge_response(request.headers)
     if answer is None:
         return None
@@ -47,7 +50,8 @@ def _challenge_answer(
     for name, value in headers.items():
         if name.lower() != "content-type":
             response[name] = value
-    log.info("answered Addigy's webhook validation challenge for integration %s", integration_id)
+    log.info("answered %s's webhook validation challenge for integration %s", vendor.name if vendor else slug,
+             integration_id)
     return response
 
 

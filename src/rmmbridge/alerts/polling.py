@@ -58,6 +58,24 @@ def _alert_json(alert: RemoteAlert) -> dict[str, Any]:
     }
 
 
+#: Resolved alerts are read back to the previous stored poll minus this margin (clock skew, slow vendor lists).
+RESOLVED_MARGIN = timedelta(minutes=15)
+
+
+def resolved_since(integration: Integration, lookback: timedelta) -> datetime:
+    """Where the resolved-alert poll starts: the previous stored poll minus a margin, never before the lookback.
+
+    Only polls that fetched their alerts are stored, so a failed poll does not narrow the next one's window.
+    """
+    now = utcnow()
+    since = now - lookback
+    previous = (AlertEvent.objects.filter(integration=integration, channel=Channel.POLL)
+                .order_by("-received_at").values_list("received_at", flat=True).first())
+    if previous is not None:
+        since = max(since, previous - RESOLVED_MARGIN)
+    return since
+
+
 def poll_alerts(integration_id: int, *, trigger: str = "cli", raise_connector_errors: bool = False) -> PollResult:
     """Fetch open + recently resolved alerts, store them raw as one poll event, and process them.
 
@@ -74,7 +92,7 @@ def poll_alerts(integration_id: int, *, trigger: str = "cli", raise_connector_er
     if config is None or not config.enabled:
         return PollResult(integration_id, trigger, False,
                           f"Alerting is off for {integration.name}; switch it on in the integration's Alerting setup.")
-    lookback = timedelta(hours=config.resolved_lookback_hours or 24)
+    since = resolved_since(integration, timedelta(hours=config.resolved_lookback_hours or 24))
     try:
         with connector_for(integration) as connector:
             if not connector.supports(Capability.ALERTS_POLL):
@@ -83,7 +101,7 @@ def poll_alerts(integration_id: int, *, trigger: str = "cli", raise_connector_er
             open_alerts = list(connector.iter_alerts(RemoteState.OPEN))
             # With a malformed alert skipped, the open list is not complete: nothing is closed for being absent.
             complete = connector.skipped_records == 0
-            resolved = list(connector.iter_alerts(RemoteState.RESOLVED, since=utcnow() - lookback))
+            resolved = list(connector.iter_alerts(RemoteState.RESOLVED, since=since))
     except ConnectorError as exc:
         message = f"Polling {integration.name} failed: {exc.message}"
         AlertingConfig.objects.filter(pk=config.pk).update(last_poll_at=utcnow(), last_poll_result=message)

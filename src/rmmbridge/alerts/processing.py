@@ -50,9 +50,11 @@ MAIL_SCOPE = "mail"
 #: Set while the pipeline itself closes a ticket (resolved in the RMM): no resolve is sent back.
 closing_from_rmm: contextvars.ContextVar[bool] = contextvars.ContextVar("closing_from_rmm", default=False)
 
+#: Vendor severity labels → ticket priority; any other label keeps the ticket type's default priority (the label
+#: itself stays on the alert and in the ticket details). Atera says "Warning", NinjaOne "NONE" for none at all.
 SEVERITY_PRIORITY = {
-    "critical": 1, "high": 2, "major": 2, "moderate": 3, "medium": 3, "minor": 4, "low": 4,
-    "information": 4, "informational": 4,
+    "critical": 1, "high": 2, "major": 2, "moderate": 3, "medium": 3, "warning": 3, "minor": 4, "low": 4,
+    "information": 4, "informational": 4, "none": 4,
 }
 SOURCE_FOR_CHANNEL = {
     Channel.EMAIL: TicketSource.EMAIL, Channel.SMTP: TicketSource.EMAIL, Channel.IMAP: TicketSource.EMAIL,
@@ -357,20 +359,10 @@ def _vendor_mail_alert(integration: Integration | None, subject: str, body: str)
 
 
 def _mail_parsers() -> dict[str, Any]:
-    from importlib import import_module
+    """slug -> the `parse_alert_email` hook its manifest's alerts module defines."""
+    from rmmbridge.connectors.registry import MANIFESTS
 
-    from rmmbridge.connectors.registry import REGISTRY
-
-    parsers: dict[str, Any] = {}
-    for slug in REGISTRY:
-        try:
-            module = import_module(f"rmmbridge.connectors.{slug}.alerts")
-        except ImportError:
-            continue
-        parser = getattr(module, "parse_alert_email", None)
-        if callable(parser):
-            parsers[slug] = parser
-    return parsers
+    return {m.slug: hook for m in MANIFESTS if (hook := m.alert_hook("parse_alert_email")) is not None}
 
 
 _MAIL_PARSERS: dict[str, Any] = _mail_parsers()

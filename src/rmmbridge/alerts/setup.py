@@ -9,7 +9,7 @@ from django.db import transaction
 from rmmbridge.alerts.models import AlertingConfig, EmailRule, FromMatch, RuleAction
 from rmmbridge.connectors.base import Capability
 from rmmbridge.connectors.cw_automate import const as cw_automate
-from rmmbridge.connectors.registry import REGISTRY
+from rmmbridge.connectors.registry import BY_SLUG, MANIFESTS, REGISTRY
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor, record_audit
 from rmmbridge.servicedesk.models import EndUser
@@ -38,7 +38,7 @@ VENDOR_MAIL: dict[str, VendorMail] = {
         subject_pattern=r"Alert\{[^}\s]+\}",
         alert_id_pattern=r"Alert\{([^}\s]+)\}",
         recovery_pattern=r"^(RE:\s*)?(resolved|recovered|cleared)\b|^Status:\s*Resolved\b",
-        default_from="noreply@centrastage.net",
+        default_from=BY_SLUG["datto_rmm"].email_sender,
     ),
     # Automate's default monitor message has no alert id: keyed by computer + monitor; FAILED opens, SUCCESS
     # closes. The sender is whatever each Automate server's mail settings say, so there is no default from.
@@ -69,20 +69,7 @@ class VendorChannels:
 
 
 #: What the admin should know per vendor (shown on the Alerting setup page; kept in step with docs/alerting.md).
-VENDOR_NOTES: dict[str, str] = {
-    "datto_rmm": "Alert e-mails (subject token Alert{uid}) or the webhook with the JSON template in "
-                 "docs/alerting.md; polling is the backstop. Closing a ticket resolves the alert in Datto RMM.",
-    "ninjaone": "NinjaOne's webhook (activities) or polling. Closing a ticket resets the alert in NinjaOne.",
-    "atera": "Polling only (every 5 minutes when scheduled), as Halo's Atera integrator does. Closing a ticket "
-             "resolves the alert in Atera.",
-    "ncentral": "Polling, or N-central's Custom PSA notifications posted to the webhook URL. N-central's API "
-                "cannot resolve alerts: they clear in N-central when the condition does.",
-    "addigy": "Webhook only (Addigy's Event Webhooks; the validation challenge is answered automatically). "
-              "Addigy's API cannot resolve alerts.",
-    cw_automate.SLUG: "Alert e-mails from the monitors (FAILED opens, SUCCESS closes) — set the rule's from "
-                      "address to your Automate server's sender; polling also reads open alerts. Automate's API "
-                      "cannot resolve alerts.",
-}
+VENDOR_NOTES: dict[str, str] = {m.slug: m.notes for m in MANIFESTS}
 
 
 def vendor_channels(vendor: str) -> VendorChannels:

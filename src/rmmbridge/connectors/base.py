@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -24,7 +25,7 @@ from rmmbridge.connectors.errors import (
     UnsupportedCapabilityError,
 )
 from rmmbridge.connectors.http import Redactor
-from rmmbridge.connectors.items import FieldIssues, validate_item
+from rmmbridge.connectors.items import FieldIssues, collecting, validate_item
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -40,6 +41,21 @@ from rmmbridge.connectors.records import (
 logger = logging.getLogger("rmmbridge.connectors")
 M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R")
+#: The record iterators whose validated items are counted in the connector's field_issues, whatever loop reads them.
+ITERATORS: tuple[str, ...] = ("iter_customers", "iter_sites", "iter_users", "iter_devices", "iter_alerts")
+
+
+def _counting(method: Callable[..., Iterable[Any]]) -> Callable[..., Iterator[Any]]:
+    """Wrap an iter_* method so items validated while it runs count on its connector (the call itself stays eager,
+    so a capability error is still raised when the method is called)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Connector, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        result = method(self, *args, **kwargs)
+        return collecting(result, self.field_issues)
+
+    wrapper.__rmm_counting__ = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 class Capability(StrEnum):
@@ -97,6 +113,13 @@ class Connector(ABC):
     base_url_key: ClassVar[str] = "api_url"
     #: Keys naming an item in skip messages ("NinjaOne device 12 skipped – …").
     id_keys: ClassVar[tuple[str, ...]] = ("id",)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ITERATORS:
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "__rmm_counting__", False):
+                setattr(cls, name, _counting(method))
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         self.credentials = credentials

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import threading
 from collections import Counter
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from rmmbridge.connectors.errors import SkippableRecordError
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 #: Rounds of "drop the offending fields and validate again" before an item counts as unreadable.
 MAX_ROUNDS = 8
@@ -85,6 +87,33 @@ class FieldIssues:
         return [self.summary(what) for what in kinds]
 
 
+#: The FieldIssues a connector's iterator is filling while it runs (see `collecting`); validate_item counts there
+#: when it is not given its own.
+_CURRENT: contextvars.ContextVar[FieldIssues | None] = contextvars.ContextVar("field_issues", default=None)
+
+
+def collecting(items: Iterable[T], issues: FieldIssues) -> Iterator[T]:
+    """Iterate ``items`` with ``issues`` as the current collector at every step (in whichever thread reads them).
+
+    The Connector base wraps each vendor's iter_* methods with it, so items validated inside a vendor's own loop
+    are counted on the connector too.
+    """
+    iterator = iter(items)
+    while True:
+        token = _CURRENT.set(issues)
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        finally:
+            _CURRENT.reset(token)
+        yield item
+
+
+def current_issues() -> FieldIssues | None:
+    return _CURRENT.get()
+
+
 def _reason(value: Any) -> str:
     return "null" if value is None else "unreadable"
 
@@ -124,7 +153,8 @@ def validate_item(
     """Validate one list item leniently; raise SkippableRecordError only when a required field is unusable.
 
     A null or unreadable optional field (also inside nested objects, or one bad element of a list) is left out —
-    the model's default applies, so a null list reads as empty — and counted in ``issues`` as "field (reason)".
+    the model's default applies, so a null list reads as empty — and counted in ``issues`` (by default the
+    collector of the connector iterator running, see `collecting`) as "field (reason)".
     ``raw`` itself is never changed: every vendor field, null or odd, stays available to the caller.
     """
     if not isinstance(raw, Mapping):
@@ -161,8 +191,9 @@ def validate_item(
         except ValidationError as again:
             error = again
             continue
-        if issues is not None:
-            issues.note(what, ident, dropped)
+        collector = issues if issues is not None else _CURRENT.get()
+        if collector is not None:
+            collector.note(what, ident, dropped)
         return result
     problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3])
     raise SkippableRecordError(f"{vendor} {what} {ident!r} skipped – {problems}") from None

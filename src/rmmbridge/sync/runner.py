@@ -214,8 +214,9 @@ def run_sync(
                 plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
                                   entities=chosen, now=run.started_at)
             skipped = connector.skipped_records
+            unreadable = connector.field_issues.summaries()  # "N devices had unreadable fields: ipAddresses (null)"
         del remote, snapshot  # the plan is all that apply needs: keep peak memory down on large estates
-        warnings = list(plan.warnings)
+        warnings = [*plan.warnings, *unreadable]
         if skipped:
             warnings.append(f"{skipped} malformed record(s) were skipped by the connector; "
                             "missing devices were not deactivated.")

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -13,6 +14,8 @@ import pytest
 from rmmbridge.connectors.atera.client import AteraKeyAuth
 from rmmbridge.connectors.atera.connector import AteraConnector
 from rmmbridge.connectors.atera.emulator.state import AteraEmulatorState
+from rmmbridge.connectors.atera.normalize import parse_item, to_alert
+from rmmbridge.connectors.atera.schemas import Alert
 from rmmbridge.connectors.base import Connector
 from rmmbridge.connectors.errors import ConnectorFatalError
 from rmmbridge.connectors.http import RequestLog, open_connector
@@ -237,3 +240,64 @@ def test_list_answers_are_paged_results_with_absolute_links(emulator: RunningEmu
     assert second["prevLink"] == f"{emulator.url}/api/v3/agents?page=1&itemsInPage=50"
     assert first["totalItemCount"] == sum(1 for d in state_of(emulator).iter_devices()
                                           if not state_of(emulator).is_snmp(d))
+
+
+def test_alerts_without_agent_id_link_by_device_guid(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    log = RequestLog(max_entries=200)
+    with open_connector("atera", emulator.credentials, request_log=log, retry=FAST_RETRY) as connector:
+        alerts = list(connector.iter_alerts(AlertState.OPEN))
+    guid_only = [a for a in alerts if "AgentId" not in a.raw]
+    assert guid_only, "the emulator serves the documented DeviceGuid-only shape for some alerts"
+    for alert in alerts:
+        device = state.alerts[alert.external_id].device_id
+        expected = f"snmp-{device}" if state.is_snmp(state.get_device(device)) else device  # type: ignore[arg-type]
+        assert alert.device_external_id == expected, alert.raw
+    lookups = [e.url for e in log.entries() if "/api/v3/agents/machine/" in e.url]
+    assert len(lookups) == len({a.raw["DeviceName"] for a in guid_only})  # one lookup per name, cached
+
+
+def test_alert_device_falls_back_to_the_hostname_within_the_customer(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    agent = next(state.agent_json(d) for d in state.iter_devices() if not state.is_snmp(d))
+    unknown_guid = "00000000-0000-4000-8000-000000000000"
+    with open_connector("atera", emulator.credentials, retry=FAST_RETRY) as connector:
+        same = Alert.model_validate({"AlertID": 1, "DeviceGuid": unknown_guid, "DeviceName": agent["MachineName"],
+                                     "CustomerID": agent["CustomerID"]})
+        other = Alert.model_validate({"AlertID": 2, "DeviceGuid": unknown_guid, "DeviceName": agent["MachineName"],
+                                      "CustomerID": agent["CustomerID"] + 100})
+        nameless = Alert.model_validate({"AlertID": 3, "DeviceGuid": agent["DeviceGuid"]})
+        assert atera(connector).alert_device(same) == str(agent["AgentID"])
+        assert atera(connector).alert_device(other) is None  # a same-named machine of another customer is not it
+        assert atera(connector).alert_device(nameless) is None  # no name to look up, not an SNMP device's GUID
+
+
+def test_resolved_alerts_are_read_from_the_newest_end_within_the_window(emulator: RunningEmulator) -> None:
+    state = state_of(emulator)
+    raised = [state.raise_alert(message=f"check {n}") for n in range(290)]  # 6 pages of 50
+    for alert in raised:
+        state.resolve_alert(alert.id)
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    for alert in raised[:270]:  # resolved days ago: outside the window
+        alert.resolved_at = long_ago
+    log = RequestLog(max_entries=200)
+    since = datetime.now(UTC) - timedelta(hours=1)
+    with open_connector("atera", emulator.credentials, request_log=log, retry=FAST_RETRY) as connector:
+        resolved = list(connector.iter_alerts(AlertState.RESOLVED, since=since))
+        everything = list(connector.iter_alerts(AlertState.RESOLVED))
+    assert {a.external_id for a in resolved} == {a.id for a in raised[270:]}
+    assert len(everything) == 290
+    urls = [e.url for e in log.entries() if "alertStatus=Resolved" in e.url]
+    assert len(urls) == 3 + 6  # windowed: 3 pages; then the unwindowed read of all 6
+    pages = [parse_qs(urlsplit(url).query)["page"] for url in urls[:3]]
+    # page 1 (to learn the order and page count), the newest page, and the one before it (nothing new: stop)
+    assert pages == [["1"], ["6"], ["5"]]
+
+
+def test_lower_case_categories_get_the_spec_spelling_and_warning_is_kept() -> None:
+    raw = {"AlertID": 5, "Severity": "Warning", "AlertCategoryID": "performance", "DeviceGuid": "g",
+           "Created": "2024-02-15T10:30:00Z"}
+    alert = to_alert(parse_item(Alert, raw, "alert"), raw)
+    assert (alert.severity, alert.alert_type) == ("Warning", "Performance")
+    assert alert.device_external_id is None
+    assert alert.raised_at == datetime(2024, 2, 15, 10, 30, tzinfo=UTC)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -119,12 +118,11 @@ Parser = Callable[[bytes, Mapping[str, str]], list[RemoteAlert]]
 
 def parser_for(vendor: str) -> Parser:
     """The vendor's own `connectors.<slug>.alerts.parse_webhook`, else the documented generic template."""
-    try:
-        module = importlib.import_module(f"rmmbridge.connectors.{vendor}.alerts")
-    except ImportError:
-        return parse_generic
-    found = getattr(module, "parse_webhook", None)
-    return found if callable(found) else parse_generic
+    from rmmbridge.connectors.registry import manifest
+
+    vendor_manifest = manifest(vendor)
+    found = vendor_manifest.alert_hook("parse_webhook") if vendor_manifest is not None else None
+    return found if found is not None else parse_generic
 
 
 def webhook_facts(event: AlertEvent) -> list[AlertFacts]:

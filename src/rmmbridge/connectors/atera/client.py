@@ -61,6 +61,14 @@ class AteraClient:
     def put(self, path: str, body: Any = None) -> Any:
         return request_json(self.http, "PUT", path, json_body=body, vendor=NAME)
 
+    def get_page(self, path: str, number: int, params: Mapping[str, Any] | None = None) -> tuple[list[Any], int]:
+        """One page by number: its `items` and `totalPages` (1 when the answer does not say)."""
+        body = self.get(path, {**(params or {}), "page": number, "itemsInPage": self.items_in_page})
+        if not isinstance(body, Mapping) or not isinstance(body.get("items", []), list | None):
+            raise ConnectorFatalError(f"{NAME} answered {path} with {type(body).__name__}, expected a paged result.")
+        total = body.get("totalPages")
+        return list(body.get("items") or []), total if isinstance(total, int) and total > 0 else 1
+
     def iter_pages(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[list[Any]]:
         """Every page's `items`: `page=1&itemsInPage=50`, then the `nextLink` each page carries until it is empty.
 

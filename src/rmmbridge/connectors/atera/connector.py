@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
+from urllib.parse import quote
 
 import httpx
 
@@ -13,7 +14,8 @@ from rmmbridge.connectors.atera import const
 from rmmbridge.connectors.atera.client import AteraClient
 from rmmbridge.connectors.atera.credentials import AteraCredentials
 from rmmbridge.connectors.atera.normalize import (
-    parse_item,
+    alert_time,
+    parse_timestamp,
     to_alert,
     to_customer,
     to_device,
@@ -23,7 +25,7 @@ from rmmbridge.connectors.atera.normalize import (
 from rmmbridge.connectors.atera.schemas import AccountInfoResponse, Agent, Alert, Contact, Customer, SnmpDevice
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
-from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError, SkippableRecordError
+from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError
 from rmmbridge.connectors.http import Redactor
 from rmmbridge.connectors.records import (
     AccountInfo,
@@ -105,16 +107,17 @@ class AteraConnector(Connector):
     })
     rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
     base_url_key = "api_url"
+    id_keys = ("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID")
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         super().__init__(credentials, http, redactor=redactor)
         if not isinstance(credentials, AteraCredentials):
             raise ConnectorConfigError("Atera needs AteraCredentials (api_url, api_key).")
         self.client = AteraClient(http, credentials)
-
-    def _skip(self, exc: SkippableRecordError) -> None:
-        logger.warning("%s", exc.message)
-        self.note_skipped(exc.message)
+        self._agents_by_name: dict[str, list[dict[str, Any]]] = {}
+        self._snmp_by_guid_cache: dict[str, str | None] = {}
+        #: Pages read by the last windowed resolved-alerts poll (for tests and the request budget).
+        self.resolved_pages_read = 0
 
     def account_info(self) -> AccountInfo:
         """`GET /api/v3/account`: proves the key and names the Atera account."""
@@ -132,58 +135,111 @@ class AteraConnector(Connector):
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
         self._require(Capability.CUSTOMERS)
-        for page in self.client.iter_pages(const.CUSTOMERS_PATH):
-            for raw in page:
-                try:
-                    yield to_customer(parse_item(Customer, raw, "customer"), raw)
-                except SkippableRecordError as exc:
-                    self._skip(exc)
+        return self.stream(self.client.iter_pages(const.CUSTOMERS_PATH), Customer, "customer", to_customer)
 
     def iter_users(self) -> Iterator[RemoteUser]:
         """`GET /api/v3/contacts`; archived contacts are left out."""
         self._require(Capability.USERS)
-        for page in self.client.iter_pages(const.CONTACTS_PATH):
-            for raw in page:
-                try:
-                    contact = parse_item(Contact, raw, "contact")
-                except SkippableRecordError as exc:
-                    self._skip(exc)
-                    continue
-                if not contact.Archived:
-                    yield to_user(contact, raw)
+
+        def convert(contact: Contact, raw: Mapping[str, Any]) -> RemoteUser | None:
+            return None if contact.Archived else to_user(contact, raw)
+
+        return self.stream(self.client.iter_pages(const.CONTACTS_PATH), Contact, "contact", convert)
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
         """Agents (`GET /api/v3/agents`), then SNMP devices (`GET /api/v3/devices/snmpdevices`), page by page."""
         self._require(Capability.DEVICES)
-        for page in self.client.iter_pages(const.AGENTS_PATH):
-            for raw in page:
-                try:
-                    yield to_device(parse_item(Agent, raw, "agent"), raw)
-                except SkippableRecordError as exc:
-                    self._skip(exc)
-        for page in self.client.iter_pages(const.SNMP_DEVICES_PATH):
-            for raw in page:
-                try:
-                    yield to_snmp_device(parse_item(SnmpDevice, raw, "SNMP device"), raw)
-                except SkippableRecordError as exc:
-                    self._skip(exc)
+        yield from self.stream(self.client.iter_pages(const.AGENTS_PATH), Agent, "agent", to_device)
+        yield from self.stream(self.client.iter_pages(const.SNMP_DEVICES_PATH), SnmpDevice, "SNMP device",
+                               to_snmp_device)
 
     def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
-        """`GET /api/v3/alerts?alertStatus=Open` (or `Resolved`); `since` filters on Created / ArchivedDate."""
+        """`GET /api/v3/alerts?alertStatus=Open` (or `Resolved`); `since` filters on Created / ArchivedDate.
+
+        Atera has no date filter, so resolved alerts are read from the newest end of the list (by AlertID, either
+        order the API uses) and reading stops at the first page with nothing archived since `since`.
+        """
         self._require(Capability.ALERTS_POLL)
         status = const.ALERT_STATUS_OPEN if state is AlertState.OPEN else const.ALERT_STATUS_RESOLVED
-        for page in self.client.iter_pages(const.ALERTS_PATH, {"alertStatus": status}):
-            for raw in page:
-                try:
-                    alert = to_alert(parse_item(Alert, raw, "alert"), raw)
-                except SkippableRecordError as exc:
-                    self._skip(exc)
-                    continue
-                if alert.state is not state:
-                    continue
-                when = alert.raised_at if state is AlertState.OPEN else alert.resolved_at
-                if since is None or when is None or when >= since:
-                    yield alert
+
+        def convert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert | None:
+            if bool(alert.Archived) is not (state is AlertState.RESOLVED):
+                return None
+            when = alert_time(alert)
+            if since is not None and when is not None and when < since:
+                return None
+            return to_alert(alert, raw, device_external_id=self.alert_device(alert))
+
+        if state is AlertState.RESOLVED and since is not None:
+            pages: Iterable[list[Any]] = self._newest_pages({"alertStatus": status}, since)
+        else:
+            pages = self.client.iter_pages(const.ALERTS_PATH, {"alertStatus": status})
+        return self.stream(pages, Alert, "alert", convert)
+
+    def _newest_pages(self, params: Mapping[str, str], since: datetime) -> Iterator[list[Any]]:
+        """Alert pages from the newest AlertID down, until a page has no alert that changed since `since`."""
+        first, total = self.client.get_page(const.ALERTS_PATH, 1, params)
+        if total <= 1:
+            yield first
+            return
+        last, total = self.client.get_page(const.ALERTS_PATH, total, params)
+        descending = max(_alert_ids(first), default=0) >= max(_alert_ids(last), default=0)
+        numbers = list(range(1, total + 1)) if descending else list(range(total, 0, -1))
+        fetched = {1: first, total: last}
+        self.resolved_pages_read = 0
+        for number in numbers:
+            page = fetched.pop(number, None)
+            if page is None:
+                page, _ = self.client.get_page(const.ALERTS_PATH, number, params)
+            self.resolved_pages_read += 1
+            yield page
+            if not any(_changed_since(item, since) for item in page):
+                return
+
+    def alert_device(self, alert: Alert) -> str | None:
+        """The device of an alert without AgentId: the agent with its DeviceGuid, else the one agent of that name
+        in the alert's customer (`GET /api/v3/agents/machine/{name}`, once per name), else the SNMP device with
+        that DeviceGuid. None when nothing matches (the alert still carries DeviceName as hostname)."""
+        if alert.AgentId:
+            return str(alert.AgentId)
+        agents = self._agents_named(alert.DeviceName) if alert.DeviceName else []
+        guid = (alert.DeviceGuid or "").lower()
+        for agent in agents:
+            if guid and str(agent.get("DeviceGuid") or "").lower() == guid:
+                return str(agent["AgentID"])
+        same_customer = [a for a in agents if alert.CustomerID is not None and a.get("CustomerID") == alert.CustomerID]
+        if len(same_customer) == 1:
+            return str(same_customer[0]["AgentID"])
+        if guid:
+            return self._snmp_by_guid(guid)
+        return None
+
+    def _agents_named(self, name: str) -> list[dict[str, Any]]:
+        key = name.strip().lower()
+        if key not in self._agents_by_name:
+            path = const.AGENTS_BY_MACHINE_PATH.format(machine_name=quote(name.strip(), safe=""))
+            found: list[dict[str, Any]] = []
+            try:
+                for page in self.client.iter_pages(path):
+                    found += [a for a in page if isinstance(a, dict) and isinstance(a.get("AgentID"), int)]
+            except ConnectorFatalError as exc:
+                if exc.status != 404:
+                    raise
+            self._agents_by_name[key] = found
+        return self._agents_by_name[key]
+
+    def _snmp_by_guid(self, guid: str) -> str | None:
+        if guid not in self._snmp_by_guid_cache:
+            try:
+                body = self.client.get(const.SNMP_DEVICE_BY_GUID_PATH.format(device_guid=quote(guid, safe="")))
+            except ConnectorFatalError as exc:
+                if exc.status != 404:
+                    raise
+                body = None
+            device_id = body.get("DeviceID") if isinstance(body, dict) else None
+            found = f"{const.SNMP_ID_PREFIX}{device_id}" if isinstance(device_id, int) else None
+            self._snmp_by_guid_cache[guid] = found
+        return self._snmp_by_guid_cache[guid]
 
     def resolve_alert(self, external_id: str) -> None:
         """`PUT /api/v3/alerts/{alertId}` ("Resolve specified alert", 204).
@@ -216,3 +272,13 @@ class AteraConnector(Connector):
         return result
 
 
+def _alert_ids(page: list[Any]) -> list[int]:
+    return [item["AlertID"] for item in page if isinstance(item, Mapping) and type(item.get("AlertID")) is int]
+
+
+def _changed_since(item: Any, since: datetime) -> bool:
+    """True when a raw alert was archived (or, unarchived, created) at or after `since`, or its time is unreadable."""
+    if not isinstance(item, Mapping):
+        return True
+    when = parse_timestamp(item.get("ArchivedDate") if item.get("Archived") else item.get("Created"))
+    return when is None or when >= since

@@ -23,6 +23,8 @@ AGENTS_PATH = "/api/v3/agents"
 SNMP_DEVICES_PATH = "/api/v3/devices/snmpdevices"
 ALERTS_PATH = "/api/v3/alerts"
 ALERT_PATH = "/api/v3/alerts/{alert_id}"
+AGENTS_BY_MACHINE_PATH = "/api/v3/agents/machine/{machine_name}"
+SNMP_DEVICE_BY_GUID_PATH = "/api/v3/devices/snmpdevice/guid/{device_guid}"
 
 #: `itemsInPage`: default 20, maximum 50 (spec parameter descriptions).
 DEFAULT_ITEMS_IN_PAGE = 20
@@ -53,3 +55,6 @@ VIRTUAL_WORDS: tuple[str, ...] = ("vmware", "virtual machine", "virtual platform
 PRINTER_WORDS: tuple[str, ...] = ("printer", "mfp", "copier")
 #: SNMP fields that are credentials of the device, never copied into records.
 SNMP_SECRET_FIELDS = frozenset({"Community", "Authentication", "Privacy"})
+
+#: AlertDto.AlertCategoryID values as the spec spells them (a sample writes them in lower case).
+ALERT_CATEGORIES: tuple[str, ...] = ("Hardware", "Disk", "Availability", "Performance", "Exchange", "General")

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import Field, SecretStr, field_validator
 
-from rmmbridge.connectors.atera.const import ATERA_DOMAIN, DEFAULT_API_URL, LOOPBACK_HOSTS
+from rmmbridge.connectors.atera.const import ATERA_DOMAIN, DEFAULT_API_URL
 from rmmbridge.connectors.credentials import CredentialSpec
+from rmmbridge.connectors.urls import UrlRule, normalize_url
+
+URL_RULE = UrlRule(
+    example=DEFAULT_API_URL,
+    empty_hint=f"enter the Atera application URL, usually {DEFAULT_API_URL}",
+    noun="an Atera address",
+    address="application address",
+    domains=(ATERA_DOMAIN,),
+    api_paths=("/api/v3", "/api"),
+)
 
 
 def normalize_api_url(value: str) -> str:
@@ -16,38 +24,7 @@ def normalize_api_url(value: str) -> str:
     Accepts `https://app.atera.com`, with a trailing `/` or `/api/v3` (both removed); loopback URLs (http or https)
     are accepted for the emulator.
     """
-    raw = (value or "").strip()
-    example = DEFAULT_API_URL
-    if not raw:
-        raise ValueError(f"enter the Atera application URL, usually {example}")
-    if "://" not in raw:
-        raise ValueError(f"must start with https://, e.g. {example}; got {raw!r}")
-    parts = urlsplit(raw)
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ValueError(f"has no host name, e.g. {example}; got {raw!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"has an invalid port; got {raw!r}") from None
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"must be just the application address, without query, fragment or user info; got {raw!r}")
-    path = parts.path.rstrip("/")
-    if path.lower() in ("/api/v3", "/api"):
-        path = ""
-    if path:
-        raise ValueError(f"must be the application address without a path, e.g. {example}; got {raw!r}")
-    netloc_host = f"[{host}]" if ":" in host else host
-    netloc = netloc_host if port is None else f"{netloc_host}:{port}"
-    if host in LOOPBACK_HOSTS:
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"must use http or https; got {raw!r}")
-        return f"{parts.scheme}://{netloc}"
-    if parts.scheme != "https":
-        raise ValueError(f"must use https, e.g. {example}; got {raw!r}")
-    if host != ATERA_DOMAIN and not host.endswith("." + ATERA_DOMAIN):
-        raise ValueError(f"is not an Atera address (a host under {ATERA_DOMAIN}), e.g. {example}; got {raw!r}")
-    return f"https://{netloc}"
+    return normalize_url(value, URL_RULE)
 
 
 class AteraCredentials(CredentialSpec):

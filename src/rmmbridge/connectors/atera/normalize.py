@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from rmmbridge.connectors.atera.const import (
+    ALERT_CATEGORIES,
     OS_TYPE_TYPES,
     PRINTER_WORDS,
     SNMP_ID_PREFIX,
@@ -163,15 +164,32 @@ def to_snmp_device(device: SnmpDevice, raw: Mapping[str, Any]) -> RemoteDevice:
     )
 
 
-def to_alert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert:
-    """An AlertDto as a RemoteAlert; `Archived` alerts are resolved (at `ArchivedDate`)."""
+def alert_category(value: str | None) -> str | None:
+    """An AlertCategoryID in the spec's spelling when it is one of them in another case, else as sent."""
+    text = _first(value)
+    if text is None:
+        return None
+    return next((c for c in ALERT_CATEGORIES if c.lower() == text.lower()), text)
+
+
+def alert_time(alert: Alert) -> datetime | None:
+    """When an alert last changed: ArchivedDate for resolved alerts, else Created."""
+    return parse_timestamp(alert.ArchivedDate) if alert.Archived else parse_timestamp(alert.Created)
+
+
+def to_alert(alert: Alert, raw: Mapping[str, Any], *, device_external_id: str | None = None) -> RemoteAlert:
+    """An AlertDto as a RemoteAlert; `Archived` alerts are resolved (at `ArchivedDate`).
+
+    The device is `AgentId`; alerts without one (older shapes and the documented examples carry only
+    `DeviceGuid` and `DeviceName`) take the device the connector looked up (``device_external_id``).
+    """
     resolved = bool(alert.Archived)
     return RemoteAlert(
         external_id=str(alert.AlertID),
-        device_external_id=_id(alert.AgentId) if alert.AgentId else None,
+        device_external_id=_id(alert.AgentId) if alert.AgentId else device_external_id,
         message=_first(alert.Title, alert.AlertMessage, alert.AdditionalInfo) or f"Atera alert {alert.AlertID}",
         severity=alert.Severity or "",
-        alert_type=_first(alert.AlertCategoryID, alert.Source) or "",
+        alert_type=alert_category(alert.AlertCategoryID) or _first(alert.Source) or "",
         state=AlertState.RESOLVED if resolved else AlertState.OPEN,
         raised_at=parse_timestamp(alert.Created),
         resolved_at=parse_timestamp(alert.ArchivedDate) if resolved else None,

@@ -125,6 +125,7 @@ class NinjaOneConnector(Connector):
     )
     rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
     base_url_key = "instance_url"
+    id_keys = ("id", "uid")
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         super().__init__(credentials, http, redactor=redactor)
@@ -134,8 +135,6 @@ class NinjaOneConnector(Connector):
         self._device_cache: dict[int, dict[str, Any] | None] = {}
         self._severities: dict[str, str] | None = None
         self._severities_complete = False
-
-    id_keys = ("id", "uid")
 
     # -- items ---------------------------------------------------------------------------------------------
 
@@ -162,8 +161,7 @@ class NinjaOneConnector(Connector):
     def iter_sites(self) -> Iterator[RemoteSite]:
         """`GET /v2/locations`: every location of every organization, each with its organizationId."""
         self._require(Capability.SITES)
-        return self.stream(self.client.iter_pages(const.LOCATIONS_PATH), Location, "location",
-                           lambda location, raw: to_site(location, raw))
+        return self.stream(self.client.iter_pages(const.LOCATIONS_PATH), Location, "location", to_site)
 
     def iter_users(self) -> Iterator[RemoteUser]:
         """`GET /v2/users?userType=END_USER` (one unpaged list; technicians are not customers' users)."""
@@ -172,8 +170,10 @@ class NinjaOneConnector(Connector):
         def convert(user: User, raw: Mapping[str, Any]) -> RemoteUser | None:
             return to_user(user, raw) if user.userType in (None, "END_USER") else None
 
-        return self.stream([self.client.get_list(const.USERS_PATH, {"userType": "END_USER"})], User, "user",
-                           convert)
+        def pages() -> Iterator[list[Any]]:  # one unpaged answer, asked for when the first user is read
+            yield self.client.get_list(const.USERS_PATH, {"userType": "END_USER"})
+
+        return self.stream(pages(), User, "user", convert)
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
         """`GET /v2/devices-detailed`, page by page (`pageSize` + `after`)."""

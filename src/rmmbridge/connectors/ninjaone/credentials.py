@@ -2,46 +2,25 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import Field, SecretStr, field_validator
 
 from rmmbridge.connectors.credentials import CredentialSpec
-from rmmbridge.connectors.ninjaone.const import INSTANCE_DOMAINS, INSTANCE_HOSTS, LOOPBACK_HOSTS
+from rmmbridge.connectors.ninjaone.const import INSTANCE_DOMAINS, INSTANCE_HOSTS
+from rmmbridge.connectors.urls import UrlRule, normalize_url
+
+_EXAMPLE = f"https://{INSTANCE_HOSTS[0]} (or {', '.join('https://' + h for h in INSTANCE_HOSTS[1:3])} …)"
+URL_RULE = UrlRule(
+    example=_EXAMPLE,
+    empty_hint=f"enter your NinjaOne instance URL, e.g. {_EXAMPLE}",
+    noun="a NinjaOne instance",
+    address="instance address",
+    domains=INSTANCE_DOMAINS,
+)
 
 
 def normalize_instance_url(value: str) -> str:
     """Return the instance root (scheme://host[:port]) or raise ValueError saying what a valid URL looks like."""
-    raw = value.strip()
-    example = f"https://{INSTANCE_HOSTS[0]} (or {', '.join('https://' + h for h in INSTANCE_HOSTS[1:3])} …)"
-    if not raw:
-        raise ValueError(f"enter your NinjaOne instance URL, e.g. {example}")
-    if "://" not in raw:
-        raise ValueError(f"must start with https://, e.g. {example}; got {raw!r}")
-    parts = urlsplit(raw)
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ValueError(f"has no host name, e.g. {example}; got {raw!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"has an invalid port; got {raw!r}") from None
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"must be just the instance address, without query, fragment or user info; got {raw!r}")
-    if parts.path not in ("", "/"):
-        raise ValueError(f"must be the instance root without a path, e.g. {example}; got {raw!r}")
-    netloc = host if port is None else f"{host}:{port}"
-    if host in LOOPBACK_HOSTS or host.strip("[]") in LOOPBACK_HOSTS:
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"must use http or https; got {raw!r}")
-        if ":" in host:
-            netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
-        return f"{parts.scheme}://{netloc}"
-    if parts.scheme != "https":
-        raise ValueError(f"must use https, e.g. {example}; got {raw!r}")
-    if not any(host == d or host.endswith("." + d) for d in INSTANCE_DOMAINS):
-        raise ValueError(f"is not a NinjaOne instance (a host under ninjarmm.com), e.g. {example}; got {raw!r}")
-    return f"https://{netloc}"
+    return normalize_url(value, URL_RULE)
 
 
 class NinjaOneCredentials(CredentialSpec):

@@ -123,8 +123,8 @@ def to_device(device: Device, raw: Mapping[str, Any]) -> RemoteDevice:
         os_name=_first(device.os.name if device.os else None, device.guestOSFullName, device.releaseName),
         manufacturer=_first(system.manufacturer if system else None, device.vendor),
         model=_first(system.model if system else None, device.model),
-        ip_addresses=tuple(device.ipAddresses),
-        mac_addresses=tuple(device.macAddresses),
+        ip_addresses=tuple(dict.fromkeys(ip for ip in device.ipAddresses if ip)),
+        mac_addresses=tuple(dict.fromkeys(mac for mac in device.macAddresses if mac)),  # VM hosts repeat MACs
         last_logged_in_user=_first(device.lastLoggedInUser),
         last_seen=epoch_seconds(device.lastContact),
         online=None if device.offline is None else not device.offline,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from functools import cache
 from importlib import import_module
 
 from starlette.applications import Starlette
@@ -25,32 +26,29 @@ __all__ = [
 
 EmulatorEntry = tuple[type[EmulatorState], Callable[[EmulatorState], Starlette]]
 
-# One line per vendor: slug -> (emulator package, state class name). The package exposes `create_app(state)`.
-_EMULATOR_MODULES: dict[str, tuple[str, str]] = {
-    "addigy": ("rmmbridge.connectors.addigy.emulator", "AddigyEmulatorState"),
-    "atera": ("rmmbridge.connectors.atera.emulator", "AteraEmulatorState"),
-    "cw_automate": ("rmmbridge.connectors.cw_automate.emulator", "CwAutomateEmulatorState"),
-    "datto_rmm": ("rmmbridge.connectors.datto_rmm.emulator", "DattoRmmEmulatorState"),
-    "ncentral": ("rmmbridge.connectors.ncentral.emulator", "NcentralEmulatorState"),
-    "ninjaone": ("rmmbridge.connectors.ninjaone.emulator", "NinjaOneEmulatorState"),
-}
+@cache
+def _emulator_modules() -> dict[str, tuple[str, str]]:
+    """slug -> (emulator package, state class name), from the vendors' manifests (imported on first use)."""
+    from rmmbridge.connectors.registry import MANIFESTS
+
+    return {m.slug: (m.emulator_module, m.emulator_state) for m in MANIFESTS}
 
 
 class _Emulators(Mapping[str, EmulatorEntry]):
     """slug -> (state class, create_app), imported on first use (vendor emulators import this package)."""
 
     def __getitem__(self, slug: str) -> EmulatorEntry:
-        module_name, class_name = _EMULATOR_MODULES[slug]
+        module_name, class_name = _emulator_modules()[slug]
         module = import_module(module_name)
         state_class: type[EmulatorState] = getattr(module, class_name)
         create_app: Callable[[EmulatorState], Starlette] = module.create_app
         return state_class, create_app
 
     def __iter__(self) -> Iterator[str]:
-        return iter(_EMULATOR_MODULES)
+        return iter(_emulator_modules())
 
     def __len__(self) -> int:
-        return len(_EMULATOR_MODULES)
+        return len(_emulator_modules())
 
 
 EMULATORS: Mapping[str, EmulatorEntry] = _Emulators()

@@ -208,6 +208,14 @@ def create_app(state: EmulatorState) -> Starlette:
         return paged(request, snmp_iter(customer_id, agent_id), extra)
 
     @authed
+    async def snmp_device_by_guid(request: Request) -> Response:
+        guid = request.path_params["device_guid"].lower()
+        found = next((d for d in snmp_iter() if str(d["DeviceGuid"]).lower() == guid), None)
+        if found is None:
+            return error(404, f"SNMP device {guid} was not found.", request.url.path)
+        return JSONResponse(found)
+
+    @authed
     async def alerts(request: Request) -> Response:
         status = request.query_params.get("alertStatus")
         if status not in (None, "", "Open", "Resolved", "Snoozed"):
@@ -261,6 +269,7 @@ def create_app(state: EmulatorState) -> Starlette:
         Route(f"{p}/agents/machine/{{machine_name}}", machine_agents, methods=["GET"]),
         Route(f"{p}/agents/{{agent_id}}", agent, methods=["GET"]),
         Route(f"{p}/devices/snmpdevices", snmp_devices, methods=["GET"]),
+        Route(f"{p}/devices/snmpdevice/guid/{{device_guid}}", snmp_device_by_guid, methods=["GET"]),
         Route(f"{p}/alerts", alerts, methods=["GET"]),
         Route(f"{p}/alerts/{{alert_id}}", alert, methods=["GET", "PUT", "DELETE"]),
     ]

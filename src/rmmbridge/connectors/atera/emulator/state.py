@@ -53,6 +53,8 @@ PROCESSORS: dict[str, tuple[str, ...]] = {
     "apple": ("Apple M2", "Apple M1 Pro"),
 }
 FIRST_ALERT_ID = 70000
+#: Every GUID_ONLY_EVERY-th alert (by AlertID) of an agent carries no AgentId, only DeviceGuid and DeviceName.
+GUID_ONLY_EVERY = 3
 
 
 def _stamp(value: datetime | None) -> str | None:
@@ -396,7 +398,7 @@ class AteraEmulatorState(EmulatorState):
         category, source, code = ALERT_KINDS.get(alert.alert_type, ("General", alert.alert_type or "Custom", 1))
         customer = self.customer_by_id(device.customer_id) if device else None
         snmp = device is not None and self.is_snmp(device)
-        return {
+        body: dict[str, Any] = {
             "AlertID": int(alert.id),
             "Code": code,
             "Source": source,
@@ -419,3 +421,6 @@ class AteraEmulatorState(EmulatorState):
             "PollingCyclesCount": 1 + alert.raised_at.minute % 5,
             "DeviceType": None,
         }
+        if body["AgentId"] is not None and int(alert.id) % GUID_ONLY_EVERY == 0:
+            del body["AgentId"]  # older shapes and Atera's documented examples link the device only by DeviceGuid
+        return body
