@@ -25,7 +25,8 @@ import json, sys, time
 from rmmbridge.connectors.testing.server import make_state, serve_state
 state = make_state(sys.argv[1], seed=1, customers=50, devices=int(sys.argv[2]), alerts=0)
 with serve_state(state) as em:
-    print(json.dumps({"url": em.url, "credentials": em.credentials}), flush=True)
+    credentials = {**em.credentials, "fetch_audits": False} if sys.argv[1] == "datto_rmm" else em.credentials
+    print(json.dumps({"url": em.url, "credentials": credentials}), flush=True)  # paging only, no audits
     while True:
         time.sleep(3600)
 """

@@ -31,7 +31,7 @@ def test_create_tests_credentials_and_stores_account(integration: Integration, d
     assert integration.account_id
     assert integration.account_name
     assert integration.last_tested_at is not None
-    assert integration.get_credentials() == datto_creds
+    assert integration.get_credentials() == {**datto_creds, "fetch_audits": True}  # the setting's default is kept
     assert integration.secret_keys_set()["api_secret"] is True
     assert IntegrationModule.objects.get(vendor="datto_rmm").enabled
     # The test's requests are in the request log, redacted.

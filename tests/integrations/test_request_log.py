@@ -17,7 +17,8 @@ from rmmbridge.servicedesk.actions import Actor
 def test_paged_fetch_is_logged_bounded_and_redacted(monkeypatch: pytest.MonkeyPatch, admin_client: Any) -> None:
     monkeypatch.setenv("RMMBRIDGE_REQUEST_LOG_MAX", "4")
     with serve_emulator("datto_rmm", seed=3, customers=2, devices=30, alerts=0, page_size=5) as emulator:
-        integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Paged", emulator.credentials)
+        credentials = {**emulator.credentials, "fetch_audits": False}  # pages only, no audit requests
+        integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Paged", credentials)
         with connector_for(integration) as connector:
             devices = list(connector.iter_devices())
         tokens = list(emulator.state.tokens)

@@ -44,10 +44,15 @@ def services(tmp_path: Path) -> Iterator[Services]:
             flush_redis()
 
 
+def no_audits(emulator: Any) -> dict[str, Any]:
+    """Datto credentials without audits: these tests time scheduling, not Datto's 500-a-minute audit pace."""
+    return {**emulator.credentials, "fetch_audits": False}
+
+
 def distinct_account(emulator: Any, name: str) -> Any:
     """Each emulated RMM is its own tenant (rmmbridge refuses to add one account twice)."""
     emulator.state.account_uid = f"acct-{name.lower().replace(' ', '-')}"
-    return emulator.credentials
+    return no_audits(emulator)
 
 
 def live_devices(emulator: Any) -> int:
@@ -125,7 +130,7 @@ def test_a_worker_killed_mid_sync_is_redelivered_and_leaves_no_duplicates(servic
 
     with serve_emulator("datto_rmm", seed=5, devices=3000, customers=6) as em:
         [integration_id] = services.setup([
-            {"vendor": "datto_rmm", "name": "Big RMM", "credentials": em.credentials, "schedule": {}},
+            {"vendor": "datto_rmm", "name": "Big RMM", "credentials": no_audits(em), "schedule": {}},
         ])
         expected = live_devices(em)
         first = services.worker("doomed")
@@ -169,7 +174,7 @@ def test_the_lock_holds_under_concurrent_triggers(services: Services) -> None:
     with serve_emulator("datto_rmm", seed=7, devices=800, faults=["slow:GET:/api/v2/account/devices:times=0,delay=0.3"]
                         ) as em:
         [integration_id] = services.setup([
-            {"vendor": "datto_rmm", "name": "Busy RMM", "credentials": em.credentials, "schedule": {}},
+            {"vendor": "datto_rmm", "name": "Busy RMM", "credentials": no_audits(em), "schedule": {}},
         ])
         services.worker("c1")
         services.worker("c2")
@@ -199,7 +204,7 @@ def test_a_killed_pool_process_is_requeued_by_its_worker(services: Services) -> 
     with serve_emulator("datto_rmm", seed=9, devices=600,
                         faults=["slow:GET:/api/v2/account/devices:times=0,delay=1"]) as em:
         [integration_id] = services.setup([
-            {"vendor": "datto_rmm", "name": "Slow RMM", "credentials": em.credentials, "schedule": {}},
+            {"vendor": "datto_rmm", "name": "Slow RMM", "credentials": no_audits(em), "schedule": {}},
         ])
         worker = services.worker("solo")
         job_id = services.trigger(integration_id, "sync")

@@ -16,6 +16,7 @@ from rmmbridge.alerts.intake.webhooks import (
     REPLAY_WINDOW_SECONDS,
     SECRET_HEADERS,
     SIGNATURE_HEADERS,
+    TEST_DELIVERY,
     authenticate,
     body_digest,
 )
@@ -108,6 +109,8 @@ def webhook(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         return JsonResponse({"event_id": event.pk, "status": "pending", "ticket_id": None,
                              "error": f"Stored; processing failed ({type(exc).__name__}) and is retried."},
                             status=202)
+    if outcome.reason.startswith(TEST_DELIVERY):  # a vendor's test fire: acknowledged, recorded, no ticket
+        return JsonResponse({"event_id": outcome.event_id, "status": "test", "ticket_id": None}, status=200)
     return JsonResponse({"event_id": outcome.event_id, "status": outcome.status, "ticket_id": outcome.ticket_id,
                          "reason": outcome.reason[:500]},
                         status=outcome.http_status or 202)

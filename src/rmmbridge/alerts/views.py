@@ -218,7 +218,17 @@ def integration_alerting(request: HttpRequest, integration_id: int) -> HttpRespo
         "states": AlertState.objects.filter(integration=integration).select_related("ticket")[:50],
         "can_resolve": can_resolve(integration),
         "channels": channels,
+        "webhook_template": _webhook_template(integration.vendor),
     })
+
+
+def _webhook_template(vendor: str) -> dict[str, str] | None:
+    """The body to paste into the vendor's webhook settings, when the vendor's payload is user-templated."""
+    if vendor != "datto_rmm":
+        return None
+    from rmmbridge.connectors.datto_rmm.alerts import template_json
+
+    return {"triggered": template_json(), "resolved": template_json(resolved=True)}
 
 
 def ticket_panel(request: HttpRequest, ticket_id: int) -> HttpResponse:

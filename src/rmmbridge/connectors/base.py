@@ -139,6 +139,18 @@ class Connector(ABC):
             raise ConnectorConfigError(f"{cls.name}: the API URL ({cls.base_url_key}) is missing.")
         return value.rstrip("/")
 
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Restore what this connector kept from earlier runs (integrations.connect stores it; default: nothing)."""
+        return None
+
+    def dump_state(self) -> dict[str, Any] | None:
+        """JSON-able state to keep for the next run (e.g. Datto RMM's audit cache); None = unchanged, keep as is."""
+        return None
+
+    def progress_note(self) -> tuple[str, int, int] | None:
+        """(stage, done, total) of a long fetch step the sync should show instead of its count (e.g. audits)."""
+        return None
+
     def supports(self, capability: Capability) -> bool:
         return capability in self.capabilities
 

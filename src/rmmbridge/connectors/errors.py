@@ -9,7 +9,8 @@ ConnectorError
 │   └── ConnectorUnavailableError – cannot connect / 5xx after the client's own retries
 ├── ConnectorFatalError       – other 4xx, unexpected payloads, repeated page tokens: fail the run, report
 ├── UnsupportedCapabilityError – the vendor's API cannot do this (e.g. resolve an alert): show it, don't call
-└── SkippableRecordError      – one malformed item in a page: count it, log it, continue
+├── SkippableRecordError      – one malformed item in a page: count it, log it, continue
+└── WebhookTestDelivery       – a webhook test fire (placeholders unreplaced): acknowledge, record as a test, no ticket
 """
 
 from __future__ import annotations
@@ -88,6 +89,12 @@ class IgnorableEventError(ConnectorError):
     """A pushed event is understood but is not an alert: record it as ignored with this reason (no ticket)."""
 
     key = "not_an_alert"
+
+
+class WebhookTestDelivery(ConnectorError):
+    """A webhook body that is a vendor's test fire (e.g. `[alert_uid]` unreplaced): answer 200, make no ticket."""
+
+    key = "test_delivery"
 
 
 class UnknownConnectorError(ConnectorConfigError):

@@ -40,9 +40,10 @@ MANIFESTS: tuple[VendorManifest, ...] = (
     VendorManifest(
         slug="datto_rmm", name="Datto RMM", connector=DattoRmmConnector,
         emulator="rmmbridge.connectors.datto_rmm.emulator:DattoRmmEmulatorState",
+        alerts="rmmbridge.connectors.datto_rmm.alerts",
         email_sender="noreply@centrastage.net",
-        notes="Alert e-mails (subject token Alert{uid}) or the webhook with the JSON template in "
-              "docs/alerting.md; polling is the backstop. Closing a ticket resolves the alert in Datto RMM.",
+        notes="Alert e-mails (subject token Alert{uid}) or the webhook with the JSON template shown below; "
+              "polling is the backstop. Closing a ticket resolves the alert in Datto RMM (paced to 100 a minute).",
     ),
     VendorManifest(
         slug="ncentral", name="N-central", connector=NcentralConnector,

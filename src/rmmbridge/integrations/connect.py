@@ -15,7 +15,7 @@ from django.db import DatabaseError
 from rmmbridge.connectors.base import Connector
 from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
 from rmmbridge.connectors.http import RequestLogEntry as LoggedRequest
-from rmmbridge.integrations.models import Integration, RequestLogEntry
+from rmmbridge.integrations.models import ConnectorState, Integration, RequestLogEntry
 
 logger = logging.getLogger(__name__)
 
@@ -150,4 +150,21 @@ def connector_for(integration: Integration, *, retry: RetryPolicy | None = None)
     credentials = integration.get_credentials()
     sink = RequestLogSink(int(integration.pk))
     with open_with_credentials(integration.vendor, credentials, sink=sink, retry=retry) as (connector, _log):
-        yield connector
+        stored = ConnectorState.objects.filter(integration_id=integration.pk).values_list("data", flat=True).first()
+        if stored:
+            connector.load_state(stored)
+        try:
+            yield connector
+        finally:
+            _keep_state(int(integration.pk), connector)
+
+
+def _keep_state(integration_id: int, connector: Connector) -> None:
+    """Store the connector's state when it changed (also after a failed run: what it learned stays true)."""
+    state = connector.dump_state()
+    if state is None:
+        return
+    try:
+        ConnectorState.objects.update_or_create(integration_id=integration_id, defaults={"data": state})
+    except DatabaseError:
+        logger.warning("Could not store the connector state of integration %s", integration_id, exc_info=True)

@@ -84,6 +84,18 @@ class Integration(models.Model):
         return {key: bool(stored.get(key)) for key in self.connector_class.credentials_model.secret_keys()}
 
 
+class ConnectorState(models.Model):
+    """What an integration's connector keeps between runs (Datto RMM: its audit cache), apart from the row that
+    every page loads. Written by integrations.connect.connector_for when the connector reports a change."""
+
+    integration = models.OneToOneField(Integration, on_delete=models.CASCADE, related_name="connector_state")
+    data: models.JSONField[dict[str, Any]] = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"connector state of {self.integration_id}"
+
+
 class IntegrationModule(models.Model):
     """A vendor module on the Integrations page, enabled (+) or disabled (x) as a whole."""
 

@@ -55,12 +55,17 @@ def _actor(trigger: str, actor_label: str, user: Any = None) -> Actor:
     return Actor.sync(label)
 
 
-def _counted(items: Iterable[T], stage: str, progress: Progress | None) -> Iterator[T]:
+def _counted(items: Iterable[T], stage: str, progress: Progress | None,
+             note: Callable[[], tuple[str, int, int] | None] | None = None) -> Iterator[T]:
     count = 0
     for item in items:
         count += 1
         if progress and count % 250 == 0:
-            progress(stage, count, 0)
+            current = note() if note is not None else None  # e.g. ("audits (~14 min left)", 1200, 10000)
+            if current is not None:
+                progress(*current)
+            else:
+                progress(stage, count, 0)
         yield item
     if progress:
         progress(stage, count, count)
@@ -100,7 +105,7 @@ def streaming_devices(connector: Connector, remote: RemoteData, entities: Sequen
     pages = Prefetched(connector.iter_devices(), chunk=PREFETCH_CHUNK, depth=PREFETCH_DEPTH, name="sync-fetch")
 
     def stream() -> Iterator[RemoteDevice]:
-        yield from _counted(pages, "fetch devices", progress)
+        yield from _counted(pages, "fetch devices", progress, connector.progress_note)
         if connector.skipped_records == before:
             remote.complete.add("assets")
 

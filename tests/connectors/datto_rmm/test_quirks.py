@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from rmmbridge.connectors.datto_rmm import const
+from rmmbridge.connectors.datto_rmm.alerts import parse_webhook
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
 from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError, ConnectorRateLimitedError
 from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
@@ -155,27 +156,28 @@ def test_site_devices_and_audit(emulator: RunningEmulator) -> None:
     assert len(devices) == emulator.state.count_devices(site.id)
     generated = emulator.state.get_device(devices[0].external_id)
     assert generated is not None
-    assert audit["bios"]["serialNumber"] == generated.serial_number
+    assert audit["bios"]["serialNumber"] == emulator.state.audit_serial(generated)  # type: ignore[attr-defined]
     assert audit["systemInfo"]["model"] == generated.model
 
 
-def test_include_audit_fills_serial_make_model_and_macs(emulator: RunningEmulator) -> None:
+def test_audits_fill_serial_make_model_and_macs(emulator: RunningEmulator) -> None:
+    with connect(emulator, fetch_audits=False) as connector:
+        plain = list(connector.iter_devices())
     with connect(emulator) as connector:
         assert isinstance(connector, DattoRmmConnector)
-        plain = list(connector.iter_devices())
-        connector.include_audit = True
         audited = list(connector.iter_devices())
     assert all(d.serial_number is None for d in plain)
-    agents = [d for d in audited if d.fields["deviceClass"] == "device"]
+    agents = [d for d in audited if d.fields["deviceClass"] == "device" and not d.deleted]
     assert agents
     for device in agents:
         generated = emulator.state.get_device(device.external_id)
         assert generated is not None
-        assert device.serial_number == generated.serial_number
+        assert device.serial_number == emulator.state.audit_serial(generated)  # type: ignore[attr-defined]
+        assert device.fields["audit.bios.serialNumber"] == device.serial_number
         assert (device.manufacturer, device.model) == (generated.manufacturer, generated.model)
         assert device.mac_addresses == (generated.mac_address.replace(":", ""),)
-        assert device.fields["audit.bios.serialNumber"] == generated.serial_number
-    assert all(d.serial_number is None for d in audited if d.fields["deviceClass"] != "device")
+    assert sum(1 for d in agents if d.serial_number) >= 0.9 * len(agents)
+    assert all(d.serial_number is None for d in audited if d.fields["deviceClass"] == "rmmnetworkdevice")
     audit_calls = sum(n for k, n in emulator.state.requests_by_path.items() if "/audit/device/" in k)
     assert audit_calls == len(agents)
 
@@ -323,7 +325,7 @@ def test_send_alert_email_in_datto_format(emulator: RunningEmulator) -> None:
     assert alert.id in message.get_content()
 
 
-def test_send_webhook_posts_the_halo_shape_with_a_signature(emulator: RunningEmulator) -> None:
+def test_send_webhook_posts_the_alerting_page_template_with_a_signature(emulator: RunningEmulator) -> None:
     captured: dict[str, Any] = {}
 
     class Hook(BaseHTTPRequestHandler):
@@ -347,9 +349,23 @@ def test_send_webhook_posts_the_halo_shape_with_a_signature(emulator: RunningEmu
     server.server_close()
     assert answer.json()["status"] == 204
     payload = json.loads(captured["body"])
-    assert payload["alertuid"] == alert.id
-    assert payload["device_uid"] == alert.device_id
-    assert payload["alert_resolved"] is False
+    assert payload["alertUID"] == alert.id
+    assert payload["deviceUID"] == alert.device_id
+    assert payload["state"] == "open"
+    assert not [v for v in payload.values() if str(v).startswith("[")]  # every variable substituted
+    (parsed,) = parse_webhook(captured["body"])
+    assert (parsed.external_id, parsed.device_external_id, parsed.message) == (alert.id, alert.device_id,
+                                                                              alert.message)
     expected = hmac.new(b"s3cret-hook", captured["body"], hashlib.sha256).hexdigest()
     assert captured["headers"]["X-Webhook-Signature"] == f"sha256={expected}"
     assert captured["headers"]["X-Webhook-Secret"] == "s3cret-hook"
+
+
+def test_udf_1_to_300_are_mappable(emulator: RunningEmulator) -> None:
+    emulator.state.update_device(next(emulator.state.iter_devices()).id, udf={"udf250": "Rack 4"})
+    with connect(emulator) as connector:
+        paths = {f.path for f in connector.available_fields()}
+        devices = list(connector.iter_devices())
+    assert {f"udf.udf{i}" for i in range(1, 301)} <= paths
+    assert "udf.udf301" not in paths
+    assert any(d.fields.get("udf.udf250") == "Rack 4" for d in devices)

@@ -15,7 +15,8 @@ from rmmbridge.alerts.decide import EventKind
 from rmmbridge.alerts.models import AlertEvent, AlertingConfig, EventStatus, WebhookAuth
 from rmmbridge.alerts.processing import AlertFacts, RejectEvent
 from rmmbridge.common.secrets import SecretDecryptError
-from rmmbridge.connectors.errors import ConnectorError, IgnorableEventError
+from rmmbridge.connectors.datto_rmm.alerts import WEBHOOK_TEMPLATE
+from rmmbridge.connectors.errors import ConnectorError, IgnorableEventError, WebhookTestDelivery
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
 
@@ -33,21 +34,12 @@ MAX_ITEMS_PER_REQUEST = 100
 #: A body identical to one already handled within this window is not processed again (replay protection for
 #: senders that cannot sign a timestamp; a vendor's own retry of the same delivery is acknowledged too).
 REPLAY_WINDOW_SECONDS = 24 * 3600
+#: How a test fire's event reason starts (the endpoint answers it 200 instead of 202).
+TEST_DELIVERY = "Test delivery"
 
-#: The JSON to paste into Datto RMM's webhook body (alert triggered; set "state" to "resolved" for the
-#: resolved payload). Documented in docs/alerting.md.
-DATTO_TEMPLATE = {
-    "alertuid": "[alert_uid]",
-    "device_uid": "[device_uid]",
-    "device_hostname": "[device_hostname]",
-    "device_ip": "[device_ip]",
-    "sitename": "[sitename]",
-    "alert_type": "[alert_type]",
-    "alert_category": "[alert_priority]",
-    "alert_message": "[alert_message]",
-    "platform": "[platform]",
-    "state": "open",
-}
+#: The JSON to paste into Datto RMM's webhook body (alert triggered; "state": "resolved" for the resolved
+#: payload), shown on the Alerting page and in docs/alerting.md; Datto's own parser is connectors.datto_rmm.alerts.
+DATTO_TEMPLATE = WEBHOOK_TEMPLATE
 
 
 def authenticate(config: AlertingConfig, body: bytes, headers: Mapping[str, str]) -> str | None:
@@ -273,6 +265,9 @@ def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
         alerts = parser_for(integration.vendor)(body, headers)
     except IgnorableEventError as exc:  # understood, but not an alert (e.g. an Addigy system event)
         raise RejectEvent(EventStatus.PROCESSED, f"Ignored: {exc.message}") from exc
+    except WebhookTestDelivery as exc:
+        event.summary = "Test delivery"
+        raise RejectEvent(EventStatus.PROCESSED, f"{TEST_DELIVERY}: {exc.message} No ticket was made.") from exc
     except ConnectorError as exc:
         raise RejectEvent(EventStatus.REJECTED, f"Webhook not understood: {exc.message}", http_status=400) from exc
     except RecursionError:

@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from rmmbridge.connectors.datto_rmm import schemas
+from rmmbridge.connectors.datto_rmm import alert_text, const, schemas
 from rmmbridge.connectors.errors import ConnectorFatalError, SkippableRecordError
+from rmmbridge.connectors.items import FieldIssues, validate_item
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -21,13 +22,13 @@ from rmmbridge.connectors.records import (
     flatten,
 )
 
-ALERT_CONTEXT_LABELS: dict[str, str] = {
-    "online_offline_status_ctx": "Online/offline status",
-    "perf_resource_usage_ctx": "Resource usage",
-    "eventlog_ctx": "Event log",
-    "comp_script_ctx": "Component script",
-    "antivirus_ctx": "Antivirus",
-    "patch_ctx": "Patch",
+#: Device classes with an audit endpoint (spec: /v2/audit/device, /v2/audit/esxihost, /v2/audit/printer).
+AUDIT_CLASSES = ("device", "esxihost", "printer")
+#: The audit sections kept (and cached): identity and network data; software, disks and memory lists are left out.
+AUDIT_SECTIONS: dict[str, tuple[str, ...]] = {
+    "device": ("systemInfo", "bios", "baseBoard", "nics", "snmpInfo"),
+    "esxihost": ("systemInfo", "nics"),
+    "printer": ("systemInfo", "snmpInfo", "nics", "printer"),
 }
 
 
@@ -80,32 +81,65 @@ def _skip(kind: str, raw: Any, exc: ValidationError) -> SkippableRecordError:
     return SkippableRecordError(f"Skipped malformed Datto RMM {kind} {ident!r}: {problems}")
 
 
-def _audit(raw: Mapping[str, Any], section: str, key: str) -> str | None:
-    """A value from the device audit merged under raw["audit"] (serial, make and model live there)."""
+def audit_class(raw: Mapping[str, Any]) -> str | None:
+    """The audit endpoint's class for a device record (`device`, `esxihost`, `printer`), None when it has none."""
+    value = raw.get("deviceClass")
+    cls = value.strip().lower() if isinstance(value, str) else ""
+    return cls if cls in AUDIT_CLASSES else None
+
+
+def prune_audit(audit: Mapping[str, Any], device_class: str) -> dict[str, Any]:
+    """The sections of an audit answer that normalize_device reads (kept in the connector's audit cache)."""
+    return {key: audit[key] for key in AUDIT_SECTIONS.get(device_class, ()) if key in audit}
+
+
+def _section_value(raw: Mapping[str, Any], section: str, key: str) -> str | None:
     audit = raw.get("audit")
     part = audit.get(section) if isinstance(audit, Mapping) else None
     value = part.get(key) if isinstance(part, Mapping) else None
-    return str(value) if value not in (None, "") else None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        text = str(value).strip()
+        return text or None
+    return None
 
 
-def _nics(raw: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def audit_identity(raw: Mapping[str, Any]) -> tuple[str | None, str | None, str | None, tuple[str, ...]]:
+    """(serial, manufacturer, model, MACs) from the audit merged under raw["audit"], per device class.
+
+    Agents: bios.serialNumber, systemInfo.manufacturer/model, nics[].macAddress. ESXi hosts: systemInfo.serviceTag
+    as the serial. Printers: snmpInfo.snmpSerial. A missing or odd value gives None, never an error.
+    """
+    cls = audit_class(raw) or "device"
+    if cls == "esxihost":
+        serial = _section_value(raw, "systemInfo", "serviceTag")
+    elif cls == "printer":
+        serial = _section_value(raw, "snmpInfo", "snmpSerial")
+    else:
+        serial = _section_value(raw, "bios", "serialNumber")
+    manufacturer = _section_value(raw, "systemInfo", "manufacturer")
+    model = _section_value(raw, "systemInfo", "model")
+    if cls == "device" and manufacturer is None:
+        manufacturer = _section_value(raw, "baseBoard", "manufacturer")
     audit = raw.get("audit")
     nics = audit.get("nics") if isinstance(audit, Mapping) else None
-    return [n for n in nics if isinstance(n, Mapping)] if isinstance(nics, list) else []
+    macs: list[str] = []
+    for nic in nics if isinstance(nics, list) else []:
+        mac = nic.get("macAddress") if isinstance(nic, Mapping) else None
+        if isinstance(mac, str) and mac.strip() and mac.strip() not in macs:
+            macs.append(mac.strip())
+    return serial, manufacturer, model, tuple(macs)
 
 
-def normalize_device(raw: Any) -> RemoteDevice:
+def normalize_device(raw: Any, issues: FieldIssues | None = None) -> RemoteDevice:
     """One Datto `Device` (optionally with its audit under "audit") → RemoteDevice.
 
-    Raise SkippableRecordError when the item is malformed (e.g. a numeric uid or no hostname).
+    Lenient (items.validate_item): a field of the wrong type (e.g. `udf` as a list, `deviceType: "x"`) is left out
+    and counted in `issues` as "udf (unreadable)"; the device is kept. Only an item whose uid or hostname is
+    missing or unreadable is skipped (SkippableRecordError).
     """
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"Skipped a Datto RMM device that is not an object: {raw!r:.80}")
-    try:
-        dev = schemas.Device.model_validate(raw)
-    except ValidationError as exc:
-        raise _skip("device", raw, exc) from None
+    dev = validate_item(schemas.Device, raw, "device", vendor=const.NAME, id_keys=("uid", "id"), issues=issues)
     dtype = dev.deviceType or schemas.DeviceType()
+    serial, manufacturer, model, macs = audit_identity(raw)
     return RemoteDevice(
         external_id=dev.uid,
         hostname=dev.hostname,
@@ -113,12 +147,12 @@ def normalize_device(raw: Any) -> RemoteDevice:
         customer_external_id=dev.siteUid,  # Datto sites are the customers
         device_type=device_type(dtype.category, dtype.type, dev.deviceClass),
         vendor_type=" / ".join(p for p in (dtype.category, dtype.type) if p) or (dev.deviceClass or ""),
-        serial_number=_audit(raw, "bios", "serialNumber"),
+        serial_number=serial,
         os_name=dev.operatingSystem or None,
-        manufacturer=_audit(raw, "systemInfo", "manufacturer"),
-        model=_audit(raw, "systemInfo", "model"),
+        manufacturer=manufacturer,
+        model=model,
         ip_addresses=tuple(ip for ip in (dev.intIpAddress, dev.extIpAddress) if ip),
-        mac_addresses=tuple(str(n["macAddress"]) for n in _nics(raw) if n.get("macAddress")),
+        mac_addresses=macs,
         last_logged_in_user=dev.lastLoggedInUser or None,
         last_seen=from_epoch_ms(dev.lastSeen),
         online=dev.online,
@@ -144,23 +178,25 @@ def site_as_customer(site: RemoteSite) -> RemoteCustomer:
 
 
 def alert_message(alert: schemas.Alert) -> str:
-    """A readable message: the diagnostics, else a summary of the alert context."""
-    if alert.diagnostics:
-        return alert.diagnostics
+    """A readable message: the summary of the alert context (by its @class), with Datto's diagnostics after it.
+
+    Without a context the diagnostics alone; never a dict repr (nested values read as `key: value`).
+    """
+    source = alert.alertSourceInfo or schemas.AlertSourceInfo()
     context = alert.alertContext or {}
-    label = ALERT_CONTEXT_LABELS.get(str(context.get("@class", "")), str(context.get("@class", "Alert")))
-    details = ", ".join(f"{k}={v}" for k, v in context.items() if k != "@class" and v not in (None, ""))
-    return f"{label}: {details}" if details else label
+    diagnostics = " ".join((alert.diagnostics or "").split())[:300]
+    if not any(k != "@class" and alert_text.text(v) for k, v in context.items()):
+        # a context with nothing but its class says less than Datto's own text
+        return diagnostics or (alert_text.label(str(context.get("@class") or "")) if context else "Datto RMM alert")
+    summary = alert_text.summarize(context, source.deviceName or "")
+    if diagnostics and diagnostics.lower() not in summary.lower():
+        return f"{summary} – {diagnostics}"
+    return summary
 
 
-def normalize_alert(raw: Any) -> RemoteAlert:
-    """One Datto `Alert` → RemoteAlert; the alert type is the context class without `_ctx`."""
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"Skipped a Datto RMM alert that is not an object: {raw!r:.80}")
-    try:
-        alert = schemas.Alert.model_validate(raw)
-    except ValidationError as exc:
-        raise _skip("alert", raw, exc) from None
+def normalize_alert(raw: Any, issues: FieldIssues | None = None) -> RemoteAlert:
+    """One Datto `Alert` → RemoteAlert; the alert type is the context class without `_ctx` (lenient as devices)."""
+    alert = validate_item(schemas.Alert, raw, "alert", vendor=const.NAME, id_keys=("alertUid",), issues=issues)
     source = alert.alertSourceInfo or schemas.AlertSourceInfo()
     context_class = str((alert.alertContext or {}).get("@class", ""))
     return RemoteAlert(

@@ -147,14 +147,20 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
             return error(404, "Not Found", request.url.path)
         return JSONResponse(state.render_device(device))
 
-    async def audit(request: Request) -> Response:
-        denied = bearer_ok(request)
-        if denied:
-            return denied
-        device = state.get_device(request.path_params["device_uid"])
-        if device is None:
-            return error(404, "Not Found", request.url.path)
-        return JSONResponse(state.render_audit(device))
+    def audit_handler(device_class: str, render: Callable[[Any], dict[str, Any]]) -> Handler:
+        async def handler(request: Request) -> Response:
+            denied = bearer_ok(request)
+            if denied:
+                return denied
+            device = state.get_device(request.path_params["device_uid"])
+            if device is None:
+                return error(404, "Not Found", request.url.path)
+            if state.render_device(device).get("deviceClass") != device_class:
+                # the spec: 400 "The device identified by the given device UID is not of class …"
+                return error(400, "Bad Request", request.url.path)
+            return JSONResponse(render(device))
+
+        return handler
 
     def alerts_handler(resolved: bool) -> Handler:
         async def handler(request: Request) -> Response:
@@ -185,6 +191,11 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
         if denied:
             return denied
         alert_uid = request.path_params["alert_uid"]
+        wait = state.resolve_decision()
+        if wait is not None:  # alert-resolve's own limit (100 per 60 s), besides the account's 600
+            state.record_resolve_call(alert_uid, request.method, request.url.path, 429)
+            return JSONResponse(state.error_body(429, "Too Many Requests", request.url.path), status_code=429,
+                                headers={"Retry-After": str(int(wait + 0.999))})
         alert = state.alerts.get(alert_uid)
         if alert is None:
             state.record_resolve_call(alert_uid, request.method, request.url.path, 404)
@@ -205,9 +216,12 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
             return denied
         recent = state.requests_in_window()
         return JSONResponse({
-            "accountCount": recent, "accountRateLimit": const.RATE_LIMIT_PER_MINUTE, "accountCutOffRatio": 0.9,
+            "accountUid": state.account_uid, "accountCount": recent,
+            "accountRateLimit": const.RATE_LIMIT_PER_MINUTE, "accountCutOffRatio": 0.9,
             "accountWriteRateLimit": 600, "accountWriteCount": len(state.resolve_calls),
-            "operationWriteStatus": {}, "slidingTimeWindowSizeSeconds": 60,
+            "operationWriteStatus": {"alert-resolve": {"count": state.resolves_in_window(),
+                                                       "limit": const.ALERT_RESOLVE_PER_MINUTE}},
+            "slidingTimeWindowSizeSeconds": 60,
         })
 
     api = const.API_PREFIX
@@ -221,7 +235,11 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
         Route(f"{api}/site/{{site_uid}}", one_site, methods=["GET"]),
         Route(f"{api}/site/{{site_uid}}/devices", devices, methods=["GET"]),
         Route(f"{api}/device/{{device_uid}}", one_device, methods=["GET"]),
-        Route(f"{api}/audit/device/{{device_uid}}", audit, methods=["GET"]),
+        Route(f"{api}/audit/device/{{device_uid}}", audit_handler("device", state.render_audit), methods=["GET"]),
+        Route(f"{api}/audit/esxihost/{{device_uid}}", audit_handler("esxihost", state.render_esxi_audit),
+              methods=["GET"]),
+        Route(f"{api}/audit/printer/{{device_uid}}", audit_handler("printer", state.render_printer_audit),
+              methods=["GET"]),
         Route(f"{api}/alert/{{alert_uid}}", one_alert, methods=["GET"]),
         Route(f"{api}/alert/{{alert_uid}}/resolve", resolve, methods=["POST"]),
         Route(f"{api}/system/pagination", pagination, methods=["GET"]),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+import time
+from collections import deque
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from rmmbridge.connectors.datto_rmm import const
 from rmmbridge.connectors.testing.estate import EmulatedAlert, EmulatedDevice, EmulatedSite, rng_for
-from rmmbridge.connectors.testing.state import EmulatorState
+from rmmbridge.connectors.testing.state import ALERT_TEMPLATES, EmulatorState
 
 #: kind -> (deviceType.category, deviceType.type, deviceClass)
 DEVICE_TYPES: dict[str, tuple[str, str, str]] = {
@@ -22,6 +24,18 @@ DEVICE_TYPES: dict[str, tuple[str, str, str]] = {
     "other": ("Unknown", "Unknown", "unknown"),
 }
 AV_STATUSES = ("RunningAndUpToDate", "RunningAndUpToDate", "RunningAndUpToDate", "RunningAndNotUpToDate", "NotRunning")
+#: alertContext per class for the seeded alerts, with the spec's field names (components/schemas/*Context) and
+#: aaronengels/DattoRMM's (percentage of perf_resource_usage_ctx); values invented.
+SEEDED_CONTEXTS: dict[str, dict[str, Any]] = {
+    "online_offline_status": {"status": "OFFLINE"},
+    "perf_resource_usage": {"type": "CPU", "percentage": 93.5},
+    "eventlog": {"logName": "Application", "code": "1000", "type": "Error", "source": "Application Error",
+                 "description": "Faulting application name: app.exe", "triggerCount": 1},
+    "antivirus": {"status": "NOTRUNNING", "productName": "Windows Defender"},
+    "patch": {"patchUid": "kb5034441", "result": "Failed", "info": "KB5034441 failed to install"},
+    "comp_script": {"samples": {"Result": "Disk Cleanup exited with code 1"}},
+}
+SEEDED_MESSAGES = frozenset((kind, message) for kind, _, message in ALERT_TEMPLATES)
 PATCH_STATUSES = ("FullyPatched", "FullyPatched", "ApprovedPending", "RebootRequired", "InstallError", "NoPolicy")
 
 
@@ -48,6 +62,50 @@ class DattoRmmEmulatorState(EmulatorState):
 
     account_uid = "emu4c0a7"
     account_name = "Emulated MSP Ltd"
+    #: Fields the agent's audit reports: changing one moves the device's lastAuditDate (a new audit ran).
+    #: Share of agents whose audit has a null bios.serialNumber.
+    missing_serial_ratio = 0.02
+    AUDITED_FIELDS = frozenset({"serial_number", "manufacturer", "model", "mac_address", "ip_address"})
+
+    #: alert-resolve's own write limit per rolling 60 s (None = off): above it the answer is 429 with Retry-After.
+    resolve_limit_per_minute: int | None = const.ALERT_RESOLVE_PER_MINUTE
+
+    def __init__(self, **kwargs: Any) -> None:
+        #: device id -> when its audit last changed (else the creation time): rendered as lastAuditDate.
+        self.audit_dates: dict[str, datetime] = {}
+        self._resolves: deque[float] = deque()
+        super().__init__(**kwargs)
+
+    def resolve_decision(self) -> float | None:
+        """None when one more alert-resolve is allowed now, else the Retry-After seconds of the write limit."""
+        limit = self.resolve_limit_per_minute
+        if not limit:
+            return None
+        now = time.monotonic()
+        with self.lock:
+            while self._resolves and now - self._resolves[0] >= 60.0:
+                self._resolves.popleft()
+            if len(self._resolves) >= limit:
+                return max(60.0 - (now - self._resolves[0]), 1.0)
+            self._resolves.append(now)
+        return None
+
+    def resolves_in_window(self) -> int:
+        now = time.monotonic()
+        with self.lock:
+            return sum(1 for t in self._resolves if now - t < 60.0)
+
+    def update_device(self, device_id: str, **changes: Any) -> EmulatedDevice:
+        """As the base, and a change of audited hardware moves the device's lastAuditDate forward."""
+        device = super().update_device(device_id, **changes)
+        if self.AUDITED_FIELDS & set(changes):
+            previous = self.audit_dates.get(device.id, device.created_at)
+            self.audit_dates[device.id] = max(datetime.now(UTC).replace(microsecond=0),
+                                              previous + timedelta(seconds=1))
+        return device
+
+    def last_audit(self, device: EmulatedDevice) -> datetime:
+        return self.audit_dates.get(device.id, device.created_at + timedelta(hours=1))
 
     def default_credentials(self) -> dict[str, str]:
         rng = rng_for(self.seed, "credentials", 0)
@@ -64,24 +122,23 @@ class DattoRmmEmulatorState(EmulatorState):
 
     # --- rendering ----------------------------------------------------------------------------------------------
     def render_site(self, site: EmulatedSite, base: str) -> dict[str, Any]:
-        total = self.count_devices(site.id) if self.device_count() <= 5000 else self._estimate(site)
+        small = self.device_count() <= 5000
+        total = self.count_devices(site.id) if small else self._estimate(site)
+        online = sum(1 for d in self.iter_devices() if d.site_id == site.id and d.online) if small else total
+        # as the captured site (samples/datto-rmm/juict-site.json): no notes/proxy keys, counts as integers
         return {
             "id": self.site_number(site),
             "uid": site.id,
             "accountUid": self.account_uid,
             "name": site.name,
             "description": f"{site.name} (emulated)",
-            "notes": None,
             "onDemand": False,
             "splashtopAutoInstall": False,
-            "proxySettings": None,
             "devicesStatus": {
                 "numberOfDevices": total,
-                "numberOfOnlineDevices": None,
-                "numberOfOfflineDevices": None,
+                "numberOfOnlineDevices": online,
+                "numberOfOfflineDevices": total - online,
             },
-            "autotaskCompanyName": None,
-            "autotaskCompanyId": None,
             "portalUrl": f"https://{self.platform}.centrastage.net/csm/profile/summary/{self.site_number(site)}",
         }
 
@@ -121,7 +178,7 @@ class DattoRmmEmulatorState(EmulatorState):
             "deleted": device.deleted,
             "lastSeen": epoch_ms(device.last_seen),
             "lastReboot": seen_ms - rng.randint(1, 30) * 86_400_000 if agent else None,
-            "lastAuditDate": epoch_ms(device.last_seen),
+            "lastAuditDate": epoch_ms(self.last_audit(device)),
             "creationDate": epoch_ms(device.created_at),
             "udf": udf,
             "snmpEnabled": not agent,
@@ -142,31 +199,82 @@ class DattoRmmEmulatorState(EmulatorState):
         data.update(device.extra)
         return data
 
+    def audit_serial(self, device: EmulatedDevice) -> str | None:
+        """The BIOS serial the audit reports: as on real estates, a few machines (some VMs, white boxes) send null."""
+        missing = rng_for(self.seed, "datto-audit-serial", device.index).random() < self.missing_serial_ratio
+        return None if missing and device.id not in self.audit_dates else device.serial_number
+
     def render_audit(self, device: EmulatedDevice) -> dict[str, Any]:
-        """GET /v2/audit/device/{uid}: where serial, manufacturer, model and MAC addresses live."""
+        """GET /v2/audit/device/{uid} (the spec's DeviceAudit): where serial, make, model and MACs live."""
+        rng = rng_for(self.seed, "datto-audit", device.index)
+        number = self.device_number(device)
+        serial = self.audit_serial(device)
+        return {
+            "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{number}",
+            "webRemoteUrl": f"https://{self.platform}.centrastage.net/csm/webremote/{number}",
+            "systemInfo": {"manufacturer": device.manufacturer, "model": device.model,
+                           "totalPhysicalMemory": rng.choice((8, 16, 32)) * 1_073_741_824,
+                           "username": f"CORP\\{device.last_user}" if device.last_user else None,
+                           **({"dotNetVersion": "4.8.09032"} if "Windows" in device.os_name else {}),
+                           "totalCpuCores": rng.choice((4, 8, 16))},
+            "nics": [{"instance": "Ethernet", "ipv4": device.ip_address,
+                      "macAddress": device.mac_address.replace(":", ""), "type": "Ethernet"}],
+            "bios": {"instance": "BIOS", "releaseDate": "2021-03-15T00:00:00Z", "serialNumber": serial,
+                     "smBiosVersion": "3.3"},
+            "baseBoard": {"manufacturer": device.manufacturer, "product": device.model},
+            "displays": [{"instance": "Generic PnP Monitor", "screenHeight": 1080, "screenWidth": 1920}],
+            "logicalDisks": [{"description": "Local Fixed Disk", "diskIdentifier": "C:",
+                              "freespace": rng.randint(20, 200) * 1_073_741_824, "size": 256 * 1_073_741_824}],
+            "mobileInfo": [],
+            "processors": [{"name": "Intel(R) Core(TM) i5-10500 CPU @ 3.10GHz"}],
+            "videoBoards": [{"displayAdapter": "Intel(R) UHD Graphics 630"}],
+            "attachedDevices": [],
+            "physicalMemory": [{"module": "DIMM1", "size": 8_589_934_592, "type": "DDR4", "speed": "2666",
+                                "serialNumber": "1A2B3C4D", "partNumber": "M378A1K43DB2-CTD", "bank": "BANK 0"}],
+        }
+
+    def render_printer_audit(self, device: EmulatedDevice) -> dict[str, Any]:
+        """GET /v2/audit/printer/{uid} (the spec's PrinterAudit): make and model in systemInfo, serial via SNMP."""
         return {
             "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{self.device_number(device)}",
-            "systemInfo": {"manufacturer": device.manufacturer, "model": device.model,
-                           "username": device.last_user or None, "totalPhysicalMemory": 17_179_869_184,
-                           "totalCpuCores": 8},
-            "bios": {"instance": "BIOS", "serialNumber": device.serial_number, "releaseDate": None},
-            "baseBoard": {"manufacturer": device.manufacturer, "product": device.model},
-            "nics": [{"instance": "Ethernet", "ipv4": device.ip_address, "ipv6": None,
+            "snmpInfo": {"snmpName": device.hostname, "snmpDescription": device.model, "snmpUptime": "12 days",
+                         "objectId": "1.3.6.1.4.1.11.2.3.9.1", "snmpSerial": device.serial_number},
+            "printerMarkerSupplies": [{"description": "Black Cartridge", "maxCapacity": "100",
+                                       "suppliesLevel": "64"}],
+            "printer": {"printedPageCount": 10_000 + device.index},
+            "systemInfo": {"manufacturer": device.manufacturer, "model": device.model},
+            "nics": [{"instance": "eth0", "ipv4": device.ip_address,
                       "macAddress": device.mac_address.replace(":", ""), "type": "Ethernet"}],
         }
 
+    def render_esxi_audit(self, device: EmulatedDevice) -> dict[str, Any]:
+        """GET /v2/audit/esxihost/{uid} (the spec's ESXiHostAudit): the serial is systemInfo.serviceTag."""
+        return {
+            "portalUrl": f"https://{self.platform}.centrastage.net/csm/audit/{self.device_number(device)}",
+            "systemInfo": {"manufacturer": device.manufacturer, "model": device.model, "name": device.hostname,
+                           "numberOfSnapshots": 0, "serviceTag": device.serial_number},
+            "guests": [],
+            "processors": [{"frequency": 2.4, "name": "Intel(R) Xeon(R) Silver 4210R", "numberOfCores": 10}],
+            "nics": [{"name": "vmnic0", "ipv4": device.ip_address,
+                      "macAddress": device.mac_address, "speed": "1000", "type": "Ethernet"}],
+            "physicalMemory": [],
+            "datastores": [],
+        }
+
     def render_alert(self, alert: EmulatedAlert) -> dict[str, Any]:
+        """As the samples: open alerts carry no resolvedBy/resolvedOn; a seeded alert's text is only in its
+        alertContext (no diagnostics), an alert raised with its own message keeps it as diagnostics."""
         device = self.get_device(alert.device_id)
         site = self.site_by_id(device.site_id) if device else None
         context: dict[str, Any] = {"@class": f"{alert.alert_type}_ctx"}
+        seeded = (alert.alert_type, alert.message) in SEEDED_MESSAGES and not alert.context
+        if seeded:
+            context.update(SEEDED_CONTEXTS.get(alert.alert_type, {}))
         context.update(alert.context)
-        return {
+        data: dict[str, Any] = {
             "alertUid": alert.id,
             "priority": alert.priority,
-            "diagnostics": alert.message,
             "resolved": alert.resolved,
-            "resolvedBy": alert.resolved_by or None,
-            "resolvedOn": epoch_ms(alert.resolved_at),
             "muted": False,
             "ticketNumber": None,
             "timestamp": epoch_ms(alert.raised_at),
@@ -179,19 +287,26 @@ class DattoRmmEmulatorState(EmulatorState):
                 "siteName": site.name if site else None,
             },
             "responseActions": [],
-            "autoresolveMins": None,
+            "autoresolveMins": 1,
         }
+        if not seeded:
+            data["diagnostics"] = alert.message
+        if alert.resolved:
+            data["resolvedBy"] = alert.resolved_by or "auto"
+            data["resolvedOn"] = epoch_ms(alert.resolved_at)
+        return data
 
     def render_account(self) -> dict[str, Any]:
         count = self.device_count()
+        online = sum(1 for d in self.iter_devices() if d.online) if count <= 5000 else count
         return {
             "id": 4711,
             "uid": self.account_uid,
             "name": self.account_name,
             "currency": "GBP",
             "descriptor": {"billingEmail": "billing@msp.example", "deviceLimit": 100_000, "timeZone": "Europe/London"},
-            "devicesStatus": {"numberOfDevices": count, "numberOfOnlineDevices": None,
-                              "numberOfOfflineDevices": None, "numberOfOnDemandDevices": 0,
+            "devicesStatus": {"numberOfDevices": count, "numberOfOnlineDevices": online,
+                              "numberOfOfflineDevices": count - online, "numberOfOnDemandDevices": 0,
                               "numberOfManagedDevices": count},
         }
 
@@ -226,32 +341,30 @@ class DattoRmmEmulatorState(EmulatorState):
         ]
         return const.ALERT_EMAIL_SENDER, subject, "\n".join(lines) + "\n"
 
-    def webhook_payload(self, alert: EmulatedAlert) -> dict[str, Any]:
-        """The JSON Halo asks users to template in Datto RMM's webhook (Halo's DattoRMMWebhook shape)."""
+    def webhook_variables(self, alert: EmulatedAlert) -> dict[str, str]:
+        """What Datto substitutes for each webhook variable of this alert."""
         device = self.get_device(alert.device_id)
         site = self.site_by_id(device.site_id) if device else None
         return {
-            "device_id": str(self.device_number(device)) if device else None,
-            "device_uid": alert.device_id,
-            "device_hostname": device.hostname if device else None,
-            "device_os": device.os_name if device else None,
-            "device_description": f"{device.manufacturer} {device.model}" if device else None,
-            "device_ip": device.ip_address if device else None,
-            "last_user": device.last_user if device else None,
-            "site_id": str(self.site_number(site)) if site else None,
-            "site_uid": site.id if site else None,
-            "sitename": site.name if site else None,
-            "alertuid": alert.id,
-            "alert_type": alert.alert_type,
-            "alert_category": alert.priority,
-            "platform": self.platform,
-            "alert": alert.message,
-            "alert_message": alert.message,
-            "alert_message_de": alert.message,
-            "alert_message_fr": alert.message,
-            "alert_resolved": alert.resolved,
-            "state": "resolved" if alert.resolved else "open",
+            "[alert_uid]": alert.id,
+            "[alert_message]": alert.message,
+            "[alert_type]": alert.alert_type,
+            "[alert_priority]": alert.priority,
+            "[device_uid]": alert.device_id,
+            "[device_hostname]": device.hostname if device else "",
+            "[device_ip]": device.ip_address if device else "",
+            "[sitename]": site.name if site else "",
+            "[site_name]": site.name if site else "",
+            "[platform]": self.platform.capitalize(),
         }
+
+    def webhook_payload(self, alert: EmulatedAlert) -> dict[str, Any]:
+        """The body a monitor configured with the Alerting page's template posts (variables substituted)."""
+        from rmmbridge.connectors.datto_rmm.alerts import RESOLVED_TEMPLATE, WEBHOOK_TEMPLATE
+
+        template = RESOLVED_TEMPLATE if alert.resolved else WEBHOOK_TEMPLATE
+        values = self.webhook_variables(alert)
+        return {key: values.get(value, value) for key, value in template.items()}
 
     def new_jti(self) -> str:
         return secrets.token_hex(16)

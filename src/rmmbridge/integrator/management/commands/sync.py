@@ -55,9 +55,10 @@ class Command(BaseCommand):
             tasks: dict[str, Any] = {}
 
             def callback(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress_bar.add_task(stage, total=total or None)
-                progress_bar.update(tasks[stage], completed=done, total=total or None)
+                key = stage.split(" (")[0]  # "audits (~14 min left)": one bar per step, its text updated
+                if key not in tasks:
+                    tasks[key] = progress_bar.add_task(stage, total=total or None)
+                progress_bar.update(tasks[key], completed=done, total=total or None, description=stage)
 
             progress_bar.start()
         error: ConnectorError | None = None
