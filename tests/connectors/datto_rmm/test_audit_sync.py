@@ -18,7 +18,9 @@ from rmmbridge.sync import runner
 from rmmbridge.sync.models import SyncStatus
 from rmmbridge.sync.runner import run_sync
 
-pytestmark = pytest.mark.django_db(transaction=False)
+# The fetch thread writes the request log while the sync plans: a test transaction held open by the main
+# thread would make it wait on the SQLite write lock (real runs hold no transaction while fetching).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +79,7 @@ def test_resync_reads_the_stored_audits_and_a_changed_one_is_fetched_once(
     assert third.counts["assets"]["updated"] == 1
 
 
-def test_the_sync_progress_shows_the_audits(db: Any) -> None:
+def test_the_sync_progress_shows_the_audits(transactional_db: Any) -> None:
     with serve_emulator("datto_rmm", seed=9, customers=3, devices=300, alerts=0) as datto:
         integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto", dict(datto.credentials),
                                                     test=False)
