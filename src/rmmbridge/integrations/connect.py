@@ -82,7 +82,11 @@ def persist_entries(integration_id: int, entries: Iterable[LoggedRequest], keep:
 
 
 class RequestLogSink:
-    """A RequestLog listener that buffers entries and writes them for one integration in batches."""
+    """A RequestLog listener that buffers entries and writes them for one integration in batches.
+
+    Only the thread that opened the connector writes: a background fetch thread only buffers (keeping the newest
+    entries the log would keep anyway), so it never waits on the database's write lock while the sync holds it.
+    """
 
     def __init__(self, integration_id: int, *, keep: int | None = None, flush_every: int = FLUSH_EVERY) -> None:
         self.integration_id = integration_id
@@ -90,13 +94,19 @@ class RequestLogSink:
         self.flush_every = flush_every
         self._buffer: list[LoggedRequest] = []
         self._lock = threading.Lock()
+        self._owner = threading.get_ident()
         self.written = 0
 
     def __call__(self, entry: LoggedRequest) -> None:
+        owner = threading.get_ident() == self._owner
         with self._lock:
             self._buffer.append(entry)
             full = len(self._buffer) >= self.flush_every
-        if full:
+            if full and not owner:
+                cap = max(self.keep if self.keep is not None else max_entries(), self.flush_every)
+                if len(self._buffer) > cap:  # the log keeps only the newest entries: older ones would be pruned
+                    del self._buffer[: len(self._buffer) - cap]
+        if full and owner:
             self.flush()
 
     def flush(self) -> int:
