@@ -57,7 +57,7 @@ def test_filter_asset_list_then_open_an_asset(page: Any, live_server: Any, estat
     fields = page.locator("#asset-fields")
     expect(fields.locator("tr[data-key=serial_number] th")).to_have_text("Serial number")
     expect(fields.locator("tr[data-key=serial_number] td").first).to_have_text("SN-B-0003")  # then its source
-    expect(page.locator("#custom-fields tr[data-key=CFwarranty_end] td")).to_have_text("2027-05-31")
+    expect(page.locator("#custom-fields tr[data-key=CFwarranty_end] td").first).to_have_text("2027-05-31")
     expect(page.locator("main")).to_contain_text("Beta Freight")
 
 
