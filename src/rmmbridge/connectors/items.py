@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
@@ -12,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from rmmbridge.connectors.errors import SkippableRecordError
+from rmmbridge.connectors.errors import ConnectorError, SkippableRecordError
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -34,6 +35,20 @@ class DroppedField:
     @property
     def label(self) -> str:
         return f"{self.name} ({self.reason})"
+
+
+def json_objects(body: bytes, *, template_from: str, needs: str) -> list[Mapping[str, Any]]:
+    """A pushed JSON body as its objects (one object or a list of them); a clear error saying what to paste else."""
+    try:
+        payload: Any = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConnectorError(f"The webhook body is not JSON ({exc}); paste the template from {template_from}.") \
+            from None
+    items = payload if isinstance(payload, list) else [payload]
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise ConnectorError(f"Each webhook item must be a JSON object with at least {needs}.")
+    return items
 
 
 def _plural(what: str) -> str:

@@ -17,6 +17,7 @@ from rmmbridge.alerts.processing import AlertFacts, RejectEvent
 from rmmbridge.common.secrets import SecretDecryptError
 from rmmbridge.connectors.datto_rmm.alerts import WEBHOOK_TEMPLATE
 from rmmbridge.connectors.errors import ConnectorError, IgnorableEventError, WebhookTestDelivery
+from rmmbridge.connectors.items import json_objects
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
 
@@ -183,16 +184,9 @@ def _truthy(value: object) -> bool:
 
 def parse_generic(body: bytes, headers: Mapping[str, str] | None = None) -> list[RemoteAlert]:
     """Parse the documented JSON template (Datto RMM and any vendor without its own parser): one object or a list."""
-    try:
-        payload: Any = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConnectorError(f"The webhook body is not JSON ({exc}); paste the template from docs/alerting.md.") \
-            from None
-    items = payload if isinstance(payload, list) else [payload]
+    items = json_objects(body, template_from="docs/alerting.md", needs="'alertUid'")
     alerts: list[RemoteAlert] = []
     for item in items:
-        if not isinstance(item, dict):
-            raise ConnectorError("Each webhook item must be a JSON object with at least 'alertUid'.")
         info = item.get("alertSourceInfo")
         source: dict[str, Any] = info if isinstance(info, dict) else {}
         external_id = _first(item, "alertUid", "alert_uid", "alertuid", "alertId", "alert_id", "uid", "id")

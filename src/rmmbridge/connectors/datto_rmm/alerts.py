@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rmmbridge.connectors.errors import ConnectorError, WebhookTestDelivery
+from rmmbridge.connectors.items import json_objects
 from rmmbridge.connectors.records import AlertState, RemoteAlert
 
 #: The alert-triggered body to paste into the monitor's webhook response (or Setup → Integrations → Global
@@ -81,16 +82,9 @@ def parse_webhook(body: bytes, headers: Mapping[str, str] | None = None) -> list
     A body whose alert id is still an unreplaced placeholder (Datto's "test" button, or a template pasted
     without a monitor) raises WebhookTestDelivery: acknowledged, recorded as a test, no ticket.
     """
-    try:
-        payload: Any = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConnectorError(f"The webhook body is not JSON ({exc}); paste the template from the Alerting page.") \
-            from None
-    items = payload if isinstance(payload, list) else [payload]
+    items = json_objects(body, template_from="the Alerting page", needs="'alertUID'")
     alerts: list[RemoteAlert] = []
     for item in items:
-        if not isinstance(item, Mapping):
-            raise ConnectorError("Each webhook item must be a JSON object with at least 'alertUID'.")
         keyed = _flat(item)
         external_id = _value(keyed, ID_KEYS)
         device = _value(keyed, DEVICE_KEYS)
