@@ -42,8 +42,10 @@ browser-deps:
 pytest: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# The PostgreSQL re-run runs the tests that touch the database (RMMBRIDGE_DB_TESTS_ONLY, see tests/conftest.py):
+# pure tests (connectors against emulators, planner, parsers) do not depend on the database and ran already.
 pytest-postgres: install
-	DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -m "not browser" $(PYTEST_ARGS)
+	DATABASE_URL=$(PG_URL) RMMBRIDGE_DB_TESTS_ONLY=1 $(BIN)/pytest -q -m "not browser" $(PYTEST_ARGS)
 
 test: install browser-deps lint types pytest
 	@if [ "$(CI)" = "true" ]; then $(MAKE) --no-print-directory pytest-postgres; \

@@ -80,3 +80,24 @@ def page(browser: Any, live_server: Any, admin_user: Any) -> Iterator[Any]:
     page.wait_for_url(f"{live_server.url}/")
     yield page
     context.close()
+
+
+DB_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "_django_db_helper", "live_server"})
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """True when a test touches the database (django_db marker or a database fixture in its closure)."""
+    if item.get_closest_marker("django_db") or item.get_closest_marker("postgres"):
+        return True
+    return bool(DB_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With RMMBRIDGE_DB_TESTS_ONLY=1 (the PostgreSQL re-run) keep only the tests that touch the database."""
+    if os.environ.get("RMMBRIDGE_DB_TESTS_ONLY", "").lower() not in {"1", "true", "yes"}:
+        return
+    keep = [item for item in items if uses_database(item)]
+    dropped = [item for item in items if not uses_database(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
