@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -142,3 +142,17 @@ def iter_offset_pages(
             return
         position += page_size if step_by_items else 1
     raise ConnectorFatalError(f"More than {max_pages} pages; stopped. Narrow the query or raise the limit.")
+
+
+def pages_until(
+    pages: Iterable[list[Any]], last: Callable[[list[Any]], bool], *, max_pages: int | None = None
+) -> Iterator[list[Any]]:
+    """``pages`` up to and including the first page ``last(page)`` is true for, and at most ``max_pages`` of them.
+
+    The stop logic of a list read newest first ("stop at the first page with nothing new since the last poll"),
+    kept on the pages so the item loop stays `Connector.stream`'s.
+    """
+    for number, page in enumerate(pages, start=1):
+        yield page
+        if last(page) or (max_pages is not None and number >= max_pages):
+            return
