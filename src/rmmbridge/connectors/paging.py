@@ -117,9 +117,11 @@ def iter_offset_pages(
     size_param: str = "pageSize",
     first: int = 0,
     step_by_items: bool = False,
+    stop_on_short_page: bool = True,
     max_pages: int = DEFAULT_MAX_PAGES,
 ) -> Iterator[Any]:
-    """Page by number (`page=0,1,2…`) or by offset (`offset=0,50,100…` with step_by_items) until a short page.
+    """Page by number (`page=0,1,2…`) or by offset (`offset=0,50,100…` with step_by_items) until a short page
+    (or, with ``stop_on_short_page=False`` for servers that cap the page size silently, until an empty page).
 
     A page whose items are identical to an earlier page (the server ignored the page parameter) raises
     ConnectorFatalError.
@@ -137,8 +139,9 @@ def iter_offset_pages(
             if digest in seen:
                 raise _repeated("page", f"{page_param}={position}", page_no)
             seen.add(digest)
-        yield page
-        if len(items) < page_size:
+        if items or stop_on_short_page:
+            yield page
+        if (len(items) < page_size) if stop_on_short_page else not items:
             return
         position += page_size if step_by_items else 1
     raise ConnectorFatalError(f"More than {max_pages} pages; stopped. Narrow the query or raise the limit.")

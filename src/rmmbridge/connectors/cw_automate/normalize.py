@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from rmmbridge.connectors.cw_automate.const import (
     COMPUTER_TYPES,
@@ -27,7 +25,7 @@ from rmmbridge.connectors.cw_automate.schemas import (
     Ref,
     RetiredAsset,
 )
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.records import (
     AlertState,
     DeviceType,
@@ -39,8 +37,6 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
-
-M = TypeVar("M", bound=BaseModel)
 
 #: Network devices live in their own table (ids overlap with computers'), so their external ids carry a prefix;
 #: so do locations' routers and computers' printers.
@@ -58,9 +54,8 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _MIN_YEAR = 1971  # .NET serialises "no date" as 0001-01-01T00:00:00; treat anything that early as unset
 
 
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one Automate list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="Automate", id_keys=("Id", "AlertId", "ComputerId"))
+#: Validates one Automate item; raises SkippableRecordError naming the item and what is wrong.
+parse_item = ItemParser("Automate", ("Id", "AlertId", "ComputerId"))
 
 
 def parse_time(value: Any, tz: tzinfo = UTC) -> datetime | None:
