@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from rmmbridge.connectors.atera.const import (
     ALERT_CATEGORIES,
@@ -18,7 +16,7 @@ from rmmbridge.connectors.atera.const import (
     VIRTUAL_WORDS,
 )
 from rmmbridge.connectors.atera.schemas import Agent, Alert, Contact, Customer, SnmpDevice
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.records import (
     AlertState,
     DeviceType,
@@ -29,15 +27,11 @@ from rmmbridge.connectors.records import (
     flatten,
 )
 
-M = TypeVar("M", bound=BaseModel)
-
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one Atera list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="Atera",
-                         id_keys=("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID"))
+#: Validates one Atera item; raises SkippableRecordError naming the item and what is wrong.
+parse_item = ItemParser("Atera", ("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID"))
 
 
 def parse_timestamp(value: Any) -> datetime | None:

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from rmmbridge.connectors.errors import SkippableRecordError
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.ninjaone.const import (
     CONDITION_ACTIVITY_TYPES,
     CONDITION_WORDS,
@@ -32,12 +30,8 @@ from rmmbridge.connectors.records import (
     flatten,
 )
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one NinjaOne list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="NinjaOne", id_keys=("id", "uid"))
+#: Validates one NinjaOne item; raises SkippableRecordError naming the item and what is wrong.
+parse_item = ItemParser("NinjaOne", ("id", "uid"))
 
 
 def epoch_seconds(value: float | int | None) -> datetime | None:
