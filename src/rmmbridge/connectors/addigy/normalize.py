@@ -21,6 +21,7 @@ from rmmbridge.connectors.records import (
     RemoteDevice,
     flatten,
 )
+from rmmbridge.connectors.timestamps import from_epoch
 
 #: Epoch values above this are milliseconds (year 2286 in seconds).
 _MS_THRESHOLD = 10_000_000_000
@@ -46,13 +47,7 @@ def to_datetime(value: Any) -> datetime | None:
                 return None
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     if isinstance(value, int | float):
-        seconds = float(value) / 1000 if abs(value) >= _MS_THRESHOLD else float(value)
-        if seconds <= 0:
-            return None
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(float(value), ms_from=_MS_THRESHOLD) if value > 0 else None
     return None
 
 

@@ -26,6 +26,7 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
+from rmmbridge.connectors.timestamps import from_epoch
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
@@ -45,11 +46,7 @@ def parse_timestamp(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(value)
     if not isinstance(value, str):
         return None
     text = _FRACTION.sub(lambda m: m.group(1), value.strip())

@@ -37,6 +37,7 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
+from rmmbridge.connectors.timestamps import from_epoch
 
 #: Network devices live in their own table (ids overlap with computers'), so their external ids carry a prefix;
 #: so do locations' routers and computers' printers.
@@ -69,20 +70,13 @@ def parse_time(value: Any, tz: tzinfo = UTC) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value) / (1000 if value > 1e11 else 1)
-        try:
-            return datetime.fromtimestamp(number, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(float(value))
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
     match = _MS_DATE.match(text)
     if match:
-        try:
-            return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(int(match.group(1)), ms_from=0)
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

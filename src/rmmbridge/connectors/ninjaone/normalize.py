@@ -29,6 +29,7 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
+from rmmbridge.connectors.timestamps import from_epoch
 
 #: Validates one NinjaOne item; raises SkippableRecordError naming the item and what is wrong.
 parse_item = ItemParser("NinjaOne", ("id", "uid"))
@@ -36,12 +37,7 @@ parse_item = ItemParser("NinjaOne", ("id", "uid"))
 
 def epoch_seconds(value: float | int | None) -> datetime | None:
     """NinjaOne timestamps are epoch seconds with a fraction (e.g. 1787898261.504) → aware UTC datetime."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    return None if value is None else from_epoch(float(value), ms_from=float("inf"))
 
 
 def device_type_for(node_class: str, chassis_type: str | None = None) -> DeviceType:
@@ -215,9 +211,7 @@ def activity_time(value: float | str | None) -> datetime | None:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     else:
         number = float(value)
-    if number > 1e11:  # milliseconds
-        number /= 1000
-    return epoch_seconds(number)
+    return from_epoch(number)
 
 
 def activity_status(activity: Activity) -> str:
