@@ -21,7 +21,7 @@ from rmmbridge.connectors.records import (
     RemoteDevice,
     flatten,
 )
-from rmmbridge.connectors.timestamps import from_epoch
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
 #: Epoch values above this are milliseconds (year 2286 in seconds).
 _MS_THRESHOLD = 10_000_000_000
@@ -41,11 +41,8 @@ def to_datetime(value: Any) -> datetime | None:
         if _NUMBER.match(text):
             value = float(text)
         else:
-            try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-            except ValueError:
-                return None
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            parsed = from_iso(text)
+            return parsed.astimezone(UTC) if parsed is not None else None
     if isinstance(value, int | float):
         return from_epoch(float(value), ms_from=_MS_THRESHOLD) if value > 0 else None
     return None

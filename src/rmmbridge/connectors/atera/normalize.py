@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rmmbridge.connectors.atera.const import (
@@ -26,7 +26,7 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
-from rmmbridge.connectors.timestamps import from_epoch
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
@@ -49,16 +49,7 @@ def parse_timestamp(value: Any) -> datetime | None:
         return from_epoch(value)
     if not isinstance(value, str):
         return None
-    text = _FRACTION.sub(lambda m: m.group(1), value.strip())
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    return from_iso(_FRACTION.sub(lambda m: m.group(1), value.strip()))
 
 
 def _first(*values: str | None) -> str | None:

@@ -37,7 +37,7 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
-from rmmbridge.connectors.timestamps import from_epoch
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
 #: Network devices live in their own table (ids overlap with computers'), so their external ids carry a prefix;
 #: so do locations' routers and computers' printers.
@@ -77,14 +77,9 @@ def parse_time(value: Any, tz: tzinfo = UTC) -> datetime | None:
     match = _MS_DATE.match(text)
     if match:
         return from_epoch(int(match.group(1)), ms_from=0)
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+    parsed = from_iso(text, tz=tz)
+    if parsed is None or parsed.year < _MIN_YEAR:
         return None
-    if parsed.year < _MIN_YEAR:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
     try:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):

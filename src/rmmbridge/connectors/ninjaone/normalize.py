@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from rmmbridge.connectors.errors import SkippableRecordError
@@ -29,7 +29,7 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
-from rmmbridge.connectors.timestamps import from_epoch
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
 #: Validates one NinjaOne item; raises SkippableRecordError naming the item and what is wrong.
 parse_item = ItemParser("NinjaOne", ("id", "uid"))
@@ -204,11 +204,7 @@ def activity_time(value: float | str | None) -> datetime | None:
         try:
             number = float(value)
         except ValueError:
-            try:
-                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            except ValueError:
-                return None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return from_iso(value)
     else:
         number = float(value)
     return from_epoch(number)
