@@ -5,14 +5,17 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 
 from rmmbridge.connectors import REGISTRY
+from rmmbridge.connectors.errors import ConnectorConfigError
 from rmmbridge.connectors.manifest import ALERT_HOOKS, VendorManifest
 from rmmbridge.connectors.registry import MANIFESTS
 from rmmbridge.connectors.testing import EMULATORS
+from rmmbridge.connectors.urls import UrlRule, normalize_url
 
 ROOT = Path(__file__).resolve().parents[1]
 CONNECTORS = ROOT / "src" / "rmmbridge" / "connectors"
@@ -156,3 +159,126 @@ def test_every_vendor_folder_has_a_manifest_and_the_lists_derive_from_them() -> 
     for path in (ROOT / "src" / "rmmbridge" / "alerts").rglob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert "import_module(f\"rmmbridge.connectors." not in text, f"{path} imports vendor modules by name"
+
+
+# --- the item loop and the URL normaliser belong to the connector core (DEVELOPERS.md, "Connector core") ----------
+
+#: The vendor modules that read the vendor's lists; alerts.py parses pushed bodies (a bad body is refused, not
+#: skipped) and the emulator is the other side of the wire.
+LIST_READERS = ("client.py", "connector.py", "normalize.py")
+#: Inputs a URL field is probed with: accepted, normalised, refused for each reason normalize_url has.
+URL_PROBES = ("", "   ", "host.example.com", "https://a.example.com", "https://a.example.com/x?y=1",
+              "https://user@a.example.com", "https://a.example.com/some/path", "http://a.example.com",
+              "ftp://127.0.0.1", "http://127.0.0.1:8765/", "https://[::1]:99", "https://a b.example.com",
+              "https://a.example.com:99999")
+
+
+def _catches_skippable(handler: ast.ExceptHandler) -> bool:
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    return any(getattr(t, "id", getattr(t, "attr", "")) == "SkippableRecordError" for t in types if t is not None)
+
+
+def item_loops_in(source: str, where: str) -> list[str]:
+    """Where a module runs an item loop of its own: catches SkippableRecordError inside a loop, counts skipped
+    items itself (note_skipped/skip) or has a loop helper method (_skip, _items, _stream) — Connector.stream's job."""
+    found: list[str] = []
+    loops = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+    def visit(node: ast.AST, in_loop: bool, in_class: bool = False) -> None:
+        line = f"{where}:{getattr(node, 'lineno', '?')}"
+        if isinstance(node, ast.ExceptHandler) and in_loop and _catches_skippable(node):
+            found.append(f"{line} catches SkippableRecordError in a loop")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in (
+            "note_skipped", "skip", "_skip"
+        ):
+            found.append(f"{line} calls {node.func.attr}()")
+        elif isinstance(node, ast.FunctionDef) and node.name in ("_skip", "_items", "_stream") and in_class:
+            found.append(f"{line} defines its own item loop {node.name}()")
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            in_loop = False  # a function defined in a loop runs where it is called
+        for child in ast.iter_child_nodes(node):
+            visit(child, in_loop or isinstance(node, loops), isinstance(node, ast.ClassDef))
+
+    visit(ast.parse(source), False)
+    return found
+
+
+def own_item_loops(slug: str) -> list[str]:
+    return [loop for name in LIST_READERS
+            for loop in item_loops_in((CONNECTORS / slug / name).read_text(encoding="utf-8"), f"{slug}/{name}")]
+
+
+def iterators_not_streaming(slug: str) -> list[str]:
+    """The iter_* methods of a vendor's connector class from which no self.stream/self.parse call is reachable."""
+    tree = ast.parse((CONNECTORS / slug / "connector.py").read_text(encoding="utf-8"))
+    [cls] = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == REGISTRY[slug].__name__]
+    methods = {n.name: n for n in cls.body if isinstance(n, ast.FunctionDef)}
+
+    def calls_of(method: ast.FunctionDef) -> set[str]:
+        return {n.func.attr for n in ast.walk(method) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+                and isinstance(n.func.value, ast.Name) and n.func.value.id == "self"}
+
+    def streams(name: str, seen: set[str]) -> bool:
+        called = calls_of(methods[name])
+        if called & {"stream", "parse"}:
+            return True
+        return any(streams(c, seen | {c}) for c in called if c in methods and c not in seen)
+
+    return [name for name in methods if name.startswith("iter_") and not streams(name, {name})]
+
+
+def test_the_item_loop_check_finds_a_vendor_local_loop() -> None:
+    source = (
+        "class C:\n"
+        "    def iter_devices(self):\n"
+        "        for raw in self.client.iter_pages('/d'):\n"
+        "            try:\n"
+        "                yield to_device(raw)\n"
+        "            except (ValueError, errors.SkippableRecordError) as exc:\n"
+        "                self.note_skipped(exc.message)\n"
+    )
+    assert item_loops_in(source, "c.py") == ["c.py:6 catches SkippableRecordError in a loop",
+                                             "c.py:7 calls note_skipped()"]
+    streaming = "def iter_devices(self):\n    return self.stream(self.client.iter_pages('/d'), D, 'd', to_device)\n"
+    assert item_loops_in(streaming, "c.py") == []
+    fallback = "try:\n    account = whoami()\nexcept SkippableRecordError:\n    account = from_policies()\n"
+    assert item_loops_in(fallback, "c.py") == []  # one answer read with a fallback is not an item loop
+
+
+@pytest.mark.parametrize("slug", sorted(REGISTRY))
+def test_every_vendor_reads_its_lists_through_connector_stream(slug: str) -> None:
+    """Page → item → skip is Connector.stream's loop (or Connector.parse for a single item); a vendor's stop
+    logic is its pages iterable (paging.pages_until), never a second item loop."""
+    loops = own_item_loops(slug)
+    assert not loops, f"{slug} skips items itself: {loops}; use self.stream(pages, Model, what, convert)"
+    missing = iterators_not_streaming(slug)
+    assert not missing, f"{slug}: {missing} read no list through self.stream/self.parse"
+
+
+@pytest.mark.parametrize("slug", sorted(REGISTRY))
+def test_every_vendor_validates_its_url_with_the_core_normaliser(slug: str) -> None:
+    """A vendor states its hosts and API paths as a connectors.urls.UrlRule; its URL field validates exactly as
+    normalize_url does with that rule (same accepted values, same messages)."""
+    module = import_module(f"rmmbridge.connectors.{slug}.credentials")
+    source = (CONNECTORS / slug / "credentials.py").read_text(encoding="utf-8")
+    imported = imported_modules(ast.parse(source), CONNECTORS / slug / "credentials.py")
+    assert "urllib.parse" not in imported, f"{slug}/credentials.py parses URLs itself; use connectors.urls"
+    rules = [v for v in vars(module).values() if isinstance(v, UrlRule)]
+    assert len(rules) == 1, f"{slug}/credentials.py must state its hosts and paths as one UrlRule"
+    connector = REGISTRY[slug]
+    model = connector.credentials_model
+    field = model.model_fields[connector.base_url_key]
+    state_class, _ = EMULATORS[slug]
+    good = state_class(devices=1).default_credentials()
+    for probe in URL_PROBES:
+        try:
+            expected: str | ValueError = normalize_url(probe, rules[0])
+        except ValueError as exc:
+            expected = exc
+        if isinstance(expected, ValueError):
+            with pytest.raises(ConnectorConfigError) as info:
+                model.parse({**good, connector.base_url_key: probe})
+            assert f"{field.title}: Value error, {expected}" in info.value.message, (slug, probe)
+        else:
+            spec = model.parse({**good, connector.base_url_key: probe})
+            assert getattr(spec, connector.base_url_key) == expected, (slug, probe)

@@ -114,3 +114,13 @@ def test_alerts_raise_and_resolve() -> None:
         state.raise_alert("nope")
     with pytest.raises(KeyError):
         state.resolve_alert("nope")
+
+
+def test_numbered_ids_read_back_the_vendors_prefixed_device_ids() -> None:
+    from rmmbridge.connectors.testing import EMULATORS
+
+    atera, automate, ninja = (EMULATORS[slug][0](devices=3) for slug in ("atera", "cw_automate", "ninjaone"))
+    assert [atera.customer_id(0), atera.site_id(1), atera.device_id(2)] == ["1", "2", "3"]
+    assert (atera.device_index("snmp-2"), atera.device_index(" 2 "), atera.device_index("nd-2")) == (1, 1, None)
+    assert (automate.device_index("nd-3"), automate.device_index("snmp-3")) == (2, None)
+    assert (ninja.device_index("3"), ninja.device_index("nd-3"), ninja.device_index("0")) == (2, None, None)

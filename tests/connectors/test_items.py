@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rmmbridge.connectors.base import Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
-from rmmbridge.connectors.errors import SkippableRecordError, UnsupportedCapabilityError
-from rmmbridge.connectors.items import FieldIssues, current_issues, validate_item
-from rmmbridge.connectors.records import AccountInfo
+from rmmbridge.connectors.errors import ConnectorFatalError, SkippableRecordError, UnsupportedCapabilityError
+from rmmbridge.connectors.items import FieldIssues, ItemParser, current_issues, field_list, validate_item, webhook_items
+from rmmbridge.connectors.records import AccountInfo, AvailableField
 
 
 class Chassis(BaseModel):
@@ -125,3 +125,27 @@ def test_a_vendors_own_loop_counts_on_its_connector_in_any_thread() -> None:
         assert current_issues() is None  # nothing leaks out of the iterator
         with pytest.raises(UnsupportedCapabilityError):
             connector.iter_sites()  # still raised on the call, not on the first item
+
+
+def test_a_vendors_item_parser_names_the_vendor_and_the_item_by_its_id_keys() -> None:
+    parse = ItemParser("Vendor", ("uid", "id"))
+    assert parse(Item, {"id": 4, "name": "pc"}, "device").name == "pc"
+    with pytest.raises(SkippableRecordError) as info:
+        parse(Item, {"uid": "u-9", "id": 4}, "device")
+    assert info.value.message.startswith("Vendor device 'u-9' skipped – name")
+    assert parse.id_keys == ("uid", "id")
+
+
+def test_field_list_keeps_each_path_once_with_its_first_label() -> None:
+    fields = field_list([("a", "A"), ("b", "B")], (), [("b", "B again"), ("c", "C")])
+    assert fields == [AvailableField(path="a", label="A"), AvailableField(path="b", label="B"),
+                      AvailableField(path="c", label="C")]
+
+
+def test_webhook_items_reads_one_value_or_a_list_and_says_what_was_expected() -> None:
+    assert webhook_items(b'{"a": 1}', vendor="V", expected="an alert") == [{"a": 1}]
+    assert webhook_items(b"\xef\xbb\xbf[1, 2]", vendor="V", expected="an alert") == [1, 2]
+    with pytest.raises(ConnectorFatalError, match=r"^V webhook body is not JSON \(.*\); expected an alert\.$"):
+        webhook_items(b"{nope", vendor="V", expected="an alert")
+    with pytest.raises(ConnectorFatalError, match="not UTF-8 text; expected an alert"):
+        webhook_items(b"\xff\xfe", vendor="V", expected="an alert")

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from rmmbridge.connectors.errors import ConnectorFatalError
-from rmmbridge.connectors.paging import Params, iter_cursor_pages, iter_next_url_pages, iter_offset_pages
+from rmmbridge.connectors.paging import (
+    Params,
+    iter_cursor_pages,
+    iter_next_url_pages,
+    iter_offset_pages,
+    pages_until,
+)
 
 
 class Recorder:
@@ -84,6 +90,37 @@ def test_offset_pages_stop_on_a_short_page_and_detect_ignored_page_params() -> N
     with pytest.raises(ConnectorFatalError) as info:
         list(iter_offset_pages(ignores, "/x", None, lambda p: p, page_size=3))
     assert "page=1" in info.value.message
+
+
+def test_offset_pages_can_run_on_past_short_pages_until_an_empty_one() -> None:
+    """A server that caps the page size silently (Automate) serves short pages that are not the end."""
+    items = list(range(7))
+    calls: list[int] = []
+
+    def capped(url: str, params: Params | None) -> Any:
+        assert params is not None
+        page = int(params["page"])
+        calls.append(page)
+        return items[(page - 1) * 2:page * 2]  # asked for 5 a page, serves 2
+
+    pages = list(iter_offset_pages(capped, "/x", None, lambda p: p, page_size=5, first=1, stop_on_short_page=False))
+    assert pages == [[0, 1], [2, 3], [4, 5], [6]]
+    assert calls == [1, 2, 3, 4, 5]
+    assert list(iter_offset_pages(capped, "/x", None, lambda p: p, page_size=5, first=1)) == [[0, 1]]
+
+
+def test_pages_until_stops_after_the_first_last_page_or_at_max_pages() -> None:
+    read: list[int] = []
+
+    def pages() -> Any:
+        for number in range(1, 100):
+            read.append(number)
+            yield [number] * 3
+
+    assert list(pages_until(pages(), lambda page: page[0] == 3)) == [[1] * 3, [2] * 3, [3] * 3]
+    assert read == [1, 2, 3]  # the fourth page is never asked for
+    assert list(pages_until(pages(), lambda page: False, max_pages=2)) == [[1] * 3, [2] * 3]
+    assert list(pages_until(iter([[1], [2]]), lambda page: False)) == [[1], [2]]
 
 
 def test_max_pages_guard() -> None:

@@ -13,7 +13,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from rmmbridge.connectors.errors import ConnectorError, SkippableRecordError
+from rmmbridge.connectors.errors import ConnectorError, ConnectorFatalError, SkippableRecordError
+from rmmbridge.connectors.records import AvailableField
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -49,6 +50,30 @@ def json_objects(body: bytes, *, template_from: str, needs: str) -> list[Mapping
         if not isinstance(item, Mapping):
             raise ConnectorError(f"Each webhook item must be a JSON object with at least {needs}.")
     return items
+
+
+def webhook_items(body: bytes, *, vendor: str, expected: str) -> list[Any]:
+    """A pushed body as its items (one JSON value or a list of them); ConnectorFatalError naming ``expected`` else."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConnectorFatalError(f"{vendor} webhook body is not UTF-8 text; expected {expected}.") from None
+    try:
+        payload: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConnectorFatalError(
+            f"{vendor} webhook body is not JSON ({exc.msg} at position {exc.pos}); expected {expected}."
+        ) from None
+    return payload if isinstance(payload, list) else [payload]
+
+
+def field_list(*groups: Iterable[tuple[str, str]]) -> list[AvailableField]:
+    """(path, label) groups as the fields a mapping can read, each path once (the first label wins)."""
+    labels: dict[str, str] = {}
+    for group in groups:
+        for path, label in group:
+            labels.setdefault(path, label)
+    return [AvailableField(path=path, label=label) for path, label in labels.items()]
 
 
 def _plural(what: str) -> str:
@@ -212,3 +237,19 @@ def validate_item(
         return result
     problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3])
     raise SkippableRecordError(f"{vendor} {what} {ident!r} skipped – {problems}") from None
+
+
+class ItemParser:
+    """A vendor's `validate_item` with its name and id keys bound: ``parse_item(Model, raw, "device")``.
+
+    Each vendor's normalize.py holds one (``parse_item = ItemParser("Addigy", (...))``); its connector uses the same
+    ``id_keys``, so an item skipped inside ``Connector.stream`` is named the same way.
+    """
+
+    def __init__(self, vendor: str, id_keys: Sequence[str]) -> None:
+        self.vendor = vendor
+        self.id_keys: tuple[str, ...] = tuple(id_keys)
+
+    def __call__(self, model: type[M], raw: Any, what: str) -> M:
+        """Validate one list item leniently; raise SkippableRecordError naming the item and what is wrong."""
+        return validate_item(model, raw, what, vendor=self.vendor, id_keys=self.id_keys)

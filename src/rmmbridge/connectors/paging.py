@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -117,9 +117,11 @@ def iter_offset_pages(
     size_param: str = "pageSize",
     first: int = 0,
     step_by_items: bool = False,
+    stop_on_short_page: bool = True,
     max_pages: int = DEFAULT_MAX_PAGES,
 ) -> Iterator[Any]:
-    """Page by number (`page=0,1,2…`) or by offset (`offset=0,50,100…` with step_by_items) until a short page.
+    """Page by number (`page=0,1,2…`) or by offset (`offset=0,50,100…` with step_by_items) until a short page
+    (or, with ``stop_on_short_page=False`` for servers that cap the page size silently, until an empty page).
 
     A page whose items are identical to an earlier page (the server ignored the page parameter) raises
     ConnectorFatalError.
@@ -137,8 +139,23 @@ def iter_offset_pages(
             if digest in seen:
                 raise _repeated("page", f"{page_param}={position}", page_no)
             seen.add(digest)
-        yield page
-        if len(items) < page_size:
+        if items or stop_on_short_page:
+            yield page
+        if (len(items) < page_size) if stop_on_short_page else not items:
             return
         position += page_size if step_by_items else 1
     raise ConnectorFatalError(f"More than {max_pages} pages; stopped. Narrow the query or raise the limit.")
+
+
+def pages_until(
+    pages: Iterable[list[Any]], last: Callable[[list[Any]], bool], *, max_pages: int | None = None
+) -> Iterator[list[Any]]:
+    """``pages`` up to and including the first page ``last(page)`` is true for, and at most ``max_pages`` of them.
+
+    The stop logic of a list read newest first ("stop at the first page with nothing new since the last poll"),
+    kept on the pages so the item loop stays `Connector.stream`'s.
+    """
+    for number, page in enumerate(pages, start=1):
+        yield page
+        if last(page) or (max_pages is not None and number >= max_pages):
+            return

@@ -16,7 +16,8 @@ class UrlRule:
     ``api_paths``: paths people paste along that are removed (e.g. ``/api/v3``); any other path is refused;
     ``empty_hint``: the message for an empty value; ``noun``: how a refused host is described ("a NinjaOne
     instance"); ``address``: what the value is ("instance address"). Loopback URLs (http or https) are accepted for
-    the emulators.
+    the emulators. ``default_scheme``: added to a value typed without one (empty: such a value is refused);
+    ``path_note`` / ``https_note``: said after "without a path" / "must use https" (e.g. why).
     """
 
     example: str
@@ -25,6 +26,9 @@ class UrlRule:
     address: str
     domains: tuple[str, ...] = ()
     api_paths: tuple[str, ...] = ()
+    default_scheme: str = ""
+    path_note: str = ""
+    https_note: str = ""
 
 
 def normalize_url(value: str | None, rule: UrlRule) -> str:
@@ -34,11 +38,15 @@ def normalize_url(value: str | None, rule: UrlRule) -> str:
     if not raw:
         raise ValueError(rule.empty_hint)
     if "://" not in raw:
-        raise ValueError(f"must start with https://, e.g. {example}; got {raw!r}")
+        if not rule.default_scheme:
+            raise ValueError(f"must start with https://, e.g. {example}; got {raw!r}")
+        raw = f"{rule.default_scheme}://{raw}"
     parts = urlsplit(raw)
     host = (parts.hostname or "").lower()
     if not host:
         raise ValueError(f"has no host name, e.g. {example}; got {raw!r}")
+    if any(c.isspace() for c in raw):
+        raise ValueError(f"must be the {rule.address} without spaces, e.g. {example}; got {raw!r}")
     try:
         port = parts.port
     except ValueError:
@@ -49,7 +57,8 @@ def normalize_url(value: str | None, rule: UrlRule) -> str:
     if path.lower() in tuple(p.lower().rstrip("/") for p in rule.api_paths):
         path = ""
     if path:
-        raise ValueError(f"must be the {rule.address} without a path, e.g. {example}; got {raw!r}")
+        note = f" {rule.path_note}" if rule.path_note else ""
+        raise ValueError(f"must be the {rule.address} without a path{note}, e.g. {example}; got {raw!r}")
     bare = host.strip("[]")
     netloc_host = f"[{bare}]" if ":" in bare else bare
     netloc = netloc_host if port is None else f"{netloc_host}:{port}"
@@ -58,7 +67,8 @@ def normalize_url(value: str | None, rule: UrlRule) -> str:
             raise ValueError(f"must use http or https; got {raw!r}")
         return f"{parts.scheme}://{netloc}"
     if parts.scheme != "https":
-        raise ValueError(f"must use https, e.g. {example}; got {raw!r}")
+        note = f" {rule.https_note}" if rule.https_note else ""
+        raise ValueError(f"must use https{note}, e.g. {example}; got {raw!r}")
     if rule.domains and not any(bare == d or bare.endswith("." + d) for d in rule.domains):
         under = " or ".join(rule.domains)
         raise ValueError(f"is not {rule.noun} (a host under {under}), e.g. {example}; got {raw!r}")

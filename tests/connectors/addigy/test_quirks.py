@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -275,3 +276,37 @@ def test_the_alert_list_is_asked_at_most_100_per_page(emulator: RunningEmulator)
             alerts = list(connector.iter_alerts())
         assert len(alerts) == 130
         assert running.state.requests_by_path[f"POST {const.ALERTS_QUERY}"] == 2
+
+
+def _resolved_alerts(state: Any, recent: int, old: int) -> None:
+    """``recent`` alerts raised now and ``old`` ones raised 30 days ago, all resolved."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    for number in range(recent + old):
+        alert = state.raise_alert(message=f"Alert {number}")
+        if number >= recent:
+            alert.raised_at = now - timedelta(days=30)
+        state.resolve_alert(alert.id)
+
+
+def test_the_resolved_poll_stops_at_the_first_page_older_than_the_lookback() -> None:
+    with serve_emulator(const.SLUG, seed=4, customers=1, devices=3, alerts=0) as running:
+        state: Any = running.state
+        _resolved_alerts(state, recent=150, old=250)
+        with connect(running) as connector:
+            resolved = list(connector.iter_alerts(AlertState.RESOLVED, since=datetime.now(UTC)))
+        # newest first, 100 a page: page 1 recent, page 2 half recent, page 3 only old → stop after page 3
+        assert len(resolved) == 150
+        assert {a.state for a in resolved} == {AlertState.RESOLVED}
+        assert state.requests_by_path[f"POST {const.ALERTS_QUERY}"] == 3
+
+
+def test_the_resolved_poll_reads_at_most_resolved_max_pages() -> None:
+    with serve_emulator(const.SLUG, seed=4, customers=1, devices=3, alerts=0) as running:
+        state: Any = running.state
+        _resolved_alerts(state, recent=const.ALERTS_PAGE_SIZE * (const.RESOLVED_MAX_PAGES + 2), old=0)
+        with connect(running) as connector:
+            resolved = list(connector.iter_alerts(AlertState.RESOLVED, since=datetime.now(UTC)))
+            everything = list(connector.iter_alerts(AlertState.RESOLVED))
+        assert len(resolved) == const.ALERTS_PAGE_SIZE * const.RESOLVED_MAX_PAGES
+        assert len(everything) == const.ALERTS_PAGE_SIZE * const.RESOLVED_MAX_PAGES  # without since: the cap too
+        assert state.requests_by_path[f"POST {const.ALERTS_QUERY}"] == 2 * const.RESOLVED_MAX_PAGES

@@ -244,6 +244,8 @@ GOOD = {"server_url": "https://acme.hostedrmm.com", "username": "halo", "passwor
         ("https://acme.hostedrmm.com/cwa/api/v1/", "https://acme.hostedrmm.com"),
         ("https://rmm.example.com:8443/automate", "https://rmm.example.com:8443"),
         ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
+        ("HTTPS://Acme.HostedRMM.com/CWA/API/V1", "https://acme.hostedrmm.com"),
+        ("rmm.example.com:8443/cwa", "https://rmm.example.com:8443"),
     ],
 )
 def test_server_url_is_normalised(url: str, expected: str) -> None:
@@ -257,7 +259,10 @@ def test_server_url_is_normalised(url: str, expected: str) -> None:
     ("changes", "words"),
     [
         ({"server_url": "http://acme.hostedrmm.com"}, "Server URL: Value error, must use https"),
-        ({"server_url": "https://acme.hostedrmm.com/portal"}, "without a path"),
+        ({"server_url": "https://acme.hostedrmm.com/portal"}, "without a path (we add /cwa/api/v1)"),
+        ({"server_url": "http://acme.hostedrmm.com"}, "only accepts API logins over TLS"),
+        ({"server_url": "https://acme hostedrmm.com"}, "without spaces"),
+        ({"server_url": "https://acme.hostedrmm.com?x=1"}, "without query"),
         ({"server_url": ""}, "enter your Automate server URL"),
         ({"password": "  "}, "Password: Value error, enter the Integrator user's password"),
         ({"client_id": "abc 123"}, "Client ID: Value error, enter the ClientId exactly"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -403,3 +404,21 @@ def test_devices_with_null_or_absent_lists_are_kept_and_counted(emulator: Runnin
         assert device.hostname
     assert summary == (f"{len(nulls)} devices had unreadable fields: "
                        "ipAddresses (null), macAddresses (null), tags (null)")
+
+
+def test_the_reset_poll_stops_at_the_page_holding_the_first_reset_older_than_since() -> None:
+    with serve_emulator("ninjaone", seed=5, customers=1, devices=3, alerts=0) as running:
+        state: Any = running.state
+        for number in range(300):
+            state.resolve_alert(state.raise_alert(message=f"Alert {number}").id)
+        since = datetime.now(UTC) - timedelta(hours=1)
+        resets = [a for a in state.activities if a["statusCode"] == "RESET"]
+        for activity in resets[:250]:  # the oldest 250 resets happened a day ago
+            activity["activityTime"] = (since - timedelta(days=1)).timestamp()
+        with connect(running) as connector:
+            resolved = list(connector.iter_alerts(AlertState.RESOLVED, since=since))
+            everything = list(connector.iter_alerts(AlertState.RESOLVED))
+        assert {a.external_id for a in resolved} == {a["seriesUid"] for a in resets[250:]}
+        assert len(everything) == 300
+        # newest first, 200 a page: page 1 already reaches before `since`; without `since` 2 pages + the empty end
+        assert state.requests_by_path["GET /v2/activities"] == 1 + 3

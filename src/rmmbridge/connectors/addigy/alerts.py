@@ -16,6 +16,7 @@ from typing import Any
 from rmmbridge.connectors.addigy.const import VALIDATION_HEADER
 from rmmbridge.connectors.addigy.normalize import normalize_alert, to_datetime
 from rmmbridge.connectors.errors import ConnectorFatalError, IgnorableEventError, SkippableRecordError
+from rmmbridge.connectors.items import webhook_items
 from rmmbridge.connectors.records import AlertState, RemoteAlert
 
 _ALERT_KEYS = frozenset({"_id", "id", "agentid", "agent_id", "name", "status", "fact", "fact_identifier", "level",
@@ -102,18 +103,7 @@ def parse_webhook(body: bytes, headers: Mapping[str, str] | None = None) -> list
     """
     if validation_token(headers) is not None:
         return []
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConnectorFatalError("Addigy webhook body is not UTF-8 text; expected a JSON alert object.") from None
-    try:
-        payload: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConnectorFatalError(
-            f"Addigy webhook body is not JSON ({exc.msg} at position {exc.pos}); expected an alert object "
-            "with _id, agentid, name and status."
-        ) from None
-    items = payload if isinstance(payload, list) else [payload]
+    items = webhook_items(body, vendor="Addigy", expected="an alert object with _id, agentid, name and status")
     alerts: list[RemoteAlert] = []
     ignored: list[str] = []
     for raw in items:

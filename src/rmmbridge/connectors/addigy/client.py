@@ -6,14 +6,17 @@ import hashlib
 import json
 import logging
 from collections.abc import Generator, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from rmmbridge.connectors.addigy import const
 from rmmbridge.connectors.addigy.credentials import AddigyCredentials
+from rmmbridge.connectors.addigy.normalize import alert_time
 from rmmbridge.connectors.errors import ConnectorFatalError, ConnectorUnavailableError
 from rmmbridge.connectors.http import DEFAULT_RETRY_POLICY, ResilientTransport, RetryPolicy, request_json
+from rmmbridge.connectors.paging import pages_until
 
 logger = logging.getLogger("rmmbridge.connectors.addigy")
 
@@ -121,6 +124,18 @@ class AddigyClient:
                 return
             page_no += 1
         raise ConnectorFatalError(f"More than {MAX_PAGES} pages from Addigy {path}; stopped.")
+
+    def iter_alert_pages(self, body: Mapping[str, Any], *, floor: datetime | None = None,
+                         max_pages: int | None = None) -> Iterator[list[Any]]:
+        """Pages of the v2 alert list (newest first); with ``floor``, up to the first page whose alerts were all
+        raised before it, and at most ``max_pages`` pages."""
+        pages = self.iter_pages(const.ALERTS_QUERY, body, per_page=const.ALERTS_PAGE_SIZE)
+
+        def all_older(items: list[Any]) -> bool:
+            times = [alert_time(raw) for raw in items]
+            return floor is not None and bool(items) and all(t is not None and t < floor for t in times)
+
+        return pages_until(pages, all_older, max_pages=max_pages)
 
 
 def _page_parts(raw: Any, path: str) -> tuple[list[Any], dict[str, Any]]:

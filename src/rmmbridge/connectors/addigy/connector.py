@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import httpx
 
@@ -14,14 +15,17 @@ from rmmbridge.connectors.addigy.credentials import AddigyCredentials
 from rmmbridge.connectors.addigy.normalize import (
     account_from,
     account_from_whoami,
-    normalize_alert,
-    normalize_device,
-    normalize_policy,
+    parse_item,
+    to_alert,
+    to_customer,
+    to_device,
 )
+from rmmbridge.connectors.addigy.schemas import AddigyAlert, DeviceAudit, Policy
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.errors import ConnectorForbiddenError, SkippableRecordError
 from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.items import field_list
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -32,7 +36,7 @@ from rmmbridge.connectors.records import (
     RemoteDevice,
 )
 
-T = TypeVar("T")
+logger = logging.getLogger("rmmbridge.connectors.addigy")
 
 #: Facts worth offering on the mapping screens (every other flattened field is mappable too).
 ADDIGY_FIELDS: tuple[tuple[str, str], ...] = (
@@ -79,6 +83,7 @@ class AddigyConnector(Connector):
     })
     rate_limit_per_minute: ClassVar[int | None] = const.RATE_LIMIT_PER_MINUTE
     base_url_key: ClassVar[str] = "api_url"
+    id_keys: ClassVar[tuple[str, ...]] = parse_item.id_keys
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         super().__init__(credentials, http, redactor=redactor)
@@ -89,36 +94,23 @@ class AddigyConnector(Connector):
         self.page_size = const.PAGE_SIZE
 
     def account_info(self) -> AccountInfo:
-        """`GET /configuration/whoami` names the organization; a key without that permission (403) falls back to
-        the first policy's `orgid`."""
+        """`GET /configuration/whoami` names the organization; a key without that permission (403), or an answer
+        without the organization id, falls back to the first policy's `orgid`."""
         try:
             return account_from_whoami(self.client.get(const.WHOAMI), self.addigy_credentials.api_url)
-        except ConnectorForbiddenError:
-            policies = self.client.list_all(const.POLICIES_QUERY)
-            return account_from(policies, self.addigy_credentials.api_url)
-        except SkippableRecordError as exc:
-            policies = self.client.list_all(const.POLICIES_QUERY)
-            account = account_from(policies, self.addigy_credentials.api_url)
-            self.note_skipped(exc.message)
-            return account
-
-    def _stream(self, path: str, body: dict[str, Any], convert: Callable[[Any], T]) -> Iterator[T]:
-        for items in self.client.iter_pages(path, body, per_page=self.page_size):
-            for raw in items:
-                try:
-                    yield convert(raw)
-                except SkippableRecordError as exc:
-                    self.note_skipped(exc.message)
+        except (ConnectorForbiddenError, SkippableRecordError) as exc:
+            logger.info("Addigy whoami gave no organization (%s); naming it from the policies.", exc.message)
+            return account_from(self.client.list_all(const.POLICIES_QUERY), self.addigy_credentials.api_url)
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
         """Every policy, child policies included (`parent` names the parent policy): one unpaged query answered
         with a bare array."""
         self._require(Capability.CUSTOMERS)
-        for raw in self.client.list_all(const.POLICIES_QUERY):
-            try:
-                yield normalize_policy(raw)
-            except SkippableRecordError as exc:
-                self.note_skipped(exc.message)
+
+        def pages() -> Iterator[list[Any]]:  # one unpaged answer, asked for when the first policy is read
+            yield self.client.list_all(const.POLICIES_QUERY)
+
+        return self.stream(pages(), Policy, "policy", to_customer)
 
     def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
         """The v2 alert list: open = Unattended and Acknowledged; resolved = Resolved, newest first, created within
@@ -130,21 +122,16 @@ class AddigyConnector(Connector):
         body: dict[str, Any] = {"sort_field": "created_date", "sort_direction": "asc",
                                 "query": {"statuses": statuses}}
         floor = since - timedelta(days=const.RESOLVED_LOOKBACK_DAYS) if (resolved and since) else None
-        for number, items in enumerate(self.client.iter_pages(const.ALERTS_QUERY, body,
-                                                              per_page=const.ALERTS_PAGE_SIZE), start=1):
-            older = 0
-            for raw in items:
-                try:
-                    alert = normalize_alert(raw)
-                except SkippableRecordError as exc:
-                    self.note_skipped(exc.message)
-                    continue
-                if floor is not None and alert.raised_at is not None and alert.raised_at < floor:
-                    older += 1
-                    continue
-                yield alert
-            if resolved and (number >= const.RESOLVED_MAX_PAGES or (items and older == len(items))):
-                return
+
+        def convert(alert: AddigyAlert, raw: Mapping[str, Any]) -> RemoteAlert | None:
+            remote = to_alert(alert, raw)
+            if floor is not None and remote.raised_at is not None and remote.raised_at < floor:
+                return None
+            return remote
+
+        pages = self.client.iter_alert_pages(body, floor=floor,
+                                             max_pages=const.RESOLVED_MAX_PAGES if resolved else None)
+        return self.stream(pages, AddigyAlert, "alert", convert)
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
         """Every device with the facts in const.DESIRED_FACTS, sorted by agent id so paging is stable."""
@@ -155,11 +142,9 @@ class AddigyConnector(Connector):
             "sort_field": "agentid",
             "sort_direction": "asc",
         }
-        return self._stream(const.DEVICES, body, normalize_device)
+        return self.stream(self.client.iter_pages(const.DEVICES, body, per_page=self.page_size), DeviceAudit,
+                           "device", to_device)
 
     def available_fields(self, device_type: DeviceType | None = None) -> list[AvailableField]:
-        fields = [AvailableField(path=p, label=label) for p, label in NORMALIZED_FIELDS]
-        fields += [AvailableField(path=p, label=f"Addigy: {label}") for p, label in ADDIGY_FIELDS]
-        if device_type in (None, DeviceType.MOBILE):
-            fields += [AvailableField(path=p, label=f"Addigy: {label}") for p, label in MOBILE_FIELDS]
-        return fields
+        mobile = MOBILE_FIELDS if device_type in (None, DeviceType.MOBILE) else ()
+        return field_list(NORMALIZED_FIELDS, ((p, f"Addigy: {label}") for p, label in (*ADDIGY_FIELDS, *mobile)))

@@ -2,53 +2,21 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import Field, SecretStr, field_validator
 
 from rmmbridge.connectors.addigy.const import DEFAULT_API_URL
 from rmmbridge.connectors.credentials import CredentialSpec
+from rmmbridge.connectors.urls import UrlRule, normalize_url
 
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 ADDIGY_DOMAIN = "addigy.com"
-
-
-def normalize_api_url(value: str) -> str:
-    """The API root (scheme://host[:port]) or ValueError saying what to enter; a trailing /api/v2 is dropped."""
-    raw = (value or "").strip()
-    example = DEFAULT_API_URL
-    if not raw:
-        raise ValueError(f"enter the Addigy API URL, e.g. {example}")
-    if "://" not in raw:
-        raise ValueError(f"must start with https://, e.g. {example}; got {raw!r}")
-    parts = urlsplit(raw)
-    host = (parts.hostname or "").lower()
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"has an invalid port; got {raw!r}") from None
-    if not host:
-        raise ValueError(f"has no host name, e.g. {example}; got {raw!r}")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"must be just the API address, without query, fragment or user info; got {raw!r}")
-    path = parts.path.rstrip("/")
-    for suffix in ("/api/v2", "/api"):
-        if path.endswith(suffix):
-            path = path[: -len(suffix)]
-    if path:
-        raise ValueError(f"must be the API root without a path, e.g. {example}; got {raw!r}")
-    netloc = host if port is None else f"{host}:{port}"
-    if ":" in host:
-        netloc = f"[{host}]" if port is None else f"[{host}]:{port}"
-    if host in LOOPBACK_HOSTS:
-        if parts.scheme not in ("http", "https"):
-            raise ValueError(f"must use http or https; got {raw!r}")
-        return f"{parts.scheme}://{netloc}"
-    if parts.scheme != "https":
-        raise ValueError(f"must use https, e.g. {example}; got {raw!r}")
-    if host != ADDIGY_DOMAIN and not host.endswith("." + ADDIGY_DOMAIN):
-        raise ValueError(f"is not an Addigy API host (a host under {ADDIGY_DOMAIN}), e.g. {example}; got {raw!r}")
-    return f"https://{netloc}"
+URL_RULE = UrlRule(
+    example=DEFAULT_API_URL,
+    empty_hint=f"enter the Addigy API URL, e.g. {DEFAULT_API_URL}",
+    noun="an Addigy API host",
+    address="API address",
+    domains=(ADDIGY_DOMAIN,),
+    api_paths=("/api/v2", "/api"),
+)
 
 
 class AddigyCredentials(CredentialSpec):
@@ -73,7 +41,7 @@ class AddigyCredentials(CredentialSpec):
     @field_validator("api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
-        return normalize_api_url(value)
+        return normalize_url(value, URL_RULE)
 
     @field_validator("client_secret")
     @classmethod

@@ -5,14 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from rmmbridge.connectors.addigy.const import ALERT_STATUS_RESOLVED
 from rmmbridge.connectors.addigy.schemas import AddigyAlert, DeviceAudit, Policy, WhoAmI
 from rmmbridge.connectors.errors import SkippableRecordError
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -23,17 +21,15 @@ from rmmbridge.connectors.records import (
     RemoteDevice,
     flatten,
 )
-
-M = TypeVar("M", bound=BaseModel)
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
 #: Epoch values above this are milliseconds (year 2286 in seconds).
 _MS_THRESHOLD = 10_000_000_000
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one Addigy list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="Addigy", id_keys=("agentid", "agent_id", "policyId", "_id"))
+#: Validates one Addigy item; raises SkippableRecordError naming the item and what is wrong.
+parse_item = ItemParser("Addigy", ("agentid", "agent_id", "policyId", "_id"))
 
 
 def to_datetime(value: Any) -> datetime | None:
@@ -45,19 +41,10 @@ def to_datetime(value: Any) -> datetime | None:
         if _NUMBER.match(text):
             value = float(text)
         else:
-            try:
-                parsed = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-            except ValueError:
-                return None
-            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            parsed = from_iso(text)
+            return parsed.astimezone(UTC) if parsed is not None else None
     if isinstance(value, int | float):
-        seconds = float(value) / 1000 if abs(value) >= _MS_THRESHOLD else float(value)
-        if seconds <= 0:
-            return None
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(float(value), ms_from=_MS_THRESHOLD) if value > 0 else None
     return None
 
 
@@ -120,7 +107,11 @@ def device_fields(audit: DeviceAudit, raw: Mapping[str, Any]) -> dict[str, Field
 
 def normalize_device(raw: Any) -> RemoteDevice:
     """One `POST /api/v2/devices` item → RemoteDevice (the customer is the device's policy)."""
-    audit = parse_item(DeviceAudit, raw, "device")
+    return to_device(parse_item(DeviceAudit, raw, "device"), raw)
+
+
+def to_device(audit: DeviceAudit, raw: Mapping[str, Any]) -> RemoteDevice:
+    """A validated device audit → RemoteDevice."""
     facts = fact_values(audit)
     hostname = _text(facts, "device_name", "host_name", "localhost_name", "serial_number") or audit.agentid
     platform = _text(facts, "os_platform")
@@ -161,7 +152,11 @@ def normalize_device(raw: Any) -> RemoteDevice:
 
 def normalize_policy(raw: Any) -> RemoteCustomer:
     """One policy → RemoteCustomer (Halo maps each Halo customer to an Addigy policy)."""
-    policy = parse_item(Policy, raw, "policy")
+    return to_customer(parse_item(Policy, raw, "policy"), raw)
+
+
+def to_customer(policy: Policy, raw: Mapping[str, Any]) -> RemoteCustomer:
+    """A validated policy → RemoteCustomer."""
     return RemoteCustomer(external_id=policy.policyId, name=policy.name, fields=flatten(dict(raw)))
 
 
@@ -187,8 +182,19 @@ def account_from(policies: list[Any], api_url: str) -> AccountInfo:
 
 
 def normalize_alert(raw: Any) -> RemoteAlert:
-    """An AddigyAlert (webhook body) → RemoteAlert; status "Resolved" closes it, anything else is open."""
-    alert = parse_item(AddigyAlert, raw, "alert")
+    """An AddigyAlert (webhook body or alert list item) → RemoteAlert."""
+    return to_alert(parse_item(AddigyAlert, raw, "alert"), raw)
+
+
+def alert_time(raw: Any) -> datetime | None:
+    """When a raw alert was raised (`created_on`, else `created_date`); None when unreadable."""
+    if not isinstance(raw, Mapping):
+        return None
+    return to_datetime(raw.get("created_on")) or to_datetime(raw.get("created_date"))
+
+
+def to_alert(alert: AddigyAlert, raw: Mapping[str, Any]) -> RemoteAlert:
+    """A validated alert → RemoteAlert; status "Resolved" closes it, anything else is open."""
     if str(alert.id).strip() == "" and not alert.agentid:
         raise SkippableRecordError("Addigy alert without an id or a device skipped")
     resolved = (alert.status or "").strip().lower() == ALERT_STATUS_RESOLVED.lower()

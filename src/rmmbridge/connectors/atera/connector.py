@@ -15,6 +15,7 @@ from rmmbridge.connectors.atera.client import AteraClient
 from rmmbridge.connectors.atera.credentials import AteraCredentials
 from rmmbridge.connectors.atera.normalize import (
     alert_time,
+    parse_item,
     parse_timestamp,
     to_alert,
     to_customer,
@@ -27,6 +28,7 @@ from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError
 from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.items import field_list
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -107,7 +109,7 @@ class AteraConnector(Connector):
     })
     rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
     base_url_key = "api_url"
-    id_keys = ("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID")
+    id_keys = parse_item.id_keys
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         super().__init__(credentials, http, redactor=redactor)
@@ -263,13 +265,7 @@ class AteraConnector(Connector):
             fields += AGENT_FIELDS
         if device_type in (None, DeviceType.PRINTER, DeviceType.NETWORK_DEVICE):
             fields += SNMP_FIELDS
-        seen: set[str] = set()
-        result: list[AvailableField] = []
-        for path, label in fields:
-            if path not in seen:
-                seen.add(path)
-                result.append(AvailableField(path=path, label=label))
-        return result
+        return field_list(fields)
 
 
 def _alert_ids(page: list[Any]) -> list[int]:

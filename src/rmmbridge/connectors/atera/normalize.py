@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Any
 
 from rmmbridge.connectors.atera.const import (
     ALERT_CATEGORIES,
@@ -18,7 +16,7 @@ from rmmbridge.connectors.atera.const import (
     VIRTUAL_WORDS,
 )
 from rmmbridge.connectors.atera.schemas import Agent, Alert, Contact, Customer, SnmpDevice
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.records import (
     AlertState,
     DeviceType,
@@ -28,16 +26,13 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
-
-M = TypeVar("M", bound=BaseModel)
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
 _FRACTION = re.compile(r"(\.\d{1,6})\d*")
 
 
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one Atera list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="Atera",
-                         id_keys=("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID"))
+#: Validates one Atera item; raises SkippableRecordError naming the item and what is wrong.
+parse_item = ItemParser("Atera", ("AgentID", "DeviceID", "AlertID", "EndUserID", "CustomerID"))
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -51,23 +46,10 @@ def parse_timestamp(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(value)
     if not isinstance(value, str):
         return None
-    text = _FRACTION.sub(lambda m: m.group(1), value.strip())
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    return from_iso(_FRACTION.sub(lambda m: m.group(1), value.strip()))
 
 
 def _first(*values: str | None) -> str | None:

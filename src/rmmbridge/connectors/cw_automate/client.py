@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -33,11 +32,9 @@ from rmmbridge.connectors.errors import (
     ConnectorUnavailableError,
 )
 from rmmbridge.connectors.http import Redactor, decode_json, raise_for_status
+from rmmbridge.connectors.paging import iter_offset_pages
 
 logger = logging.getLogger("rmmbridge.connectors.cw_automate")
-
-MAX_PAGES = 100_000
-
 
 def automate_message(response: httpx.Response) -> str:
     """The error text of an Automate (ASP.NET Web API) error body: `Message`, `MessageDetail`, `ExceptionMessage`."""
@@ -225,10 +222,6 @@ class AutomateTokenAuth(httpx.Auth):
             yield request
 
 
-def _digest(items: list[Any]) -> str:
-    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
-
-
 class AutomateClient:
     """Authenticated access to one Automate server through the shared retry/log/redaction stack."""
 
@@ -287,18 +280,6 @@ class AutomateClient:
     ) -> Iterator[list[Any]]:
         """`page=1,2,…` with `pageSize` until an empty page (the server may cap pageSize, so a short page is not
         the end). A page identical to an earlier one (the server ignored `page`) stops with ConnectorFatalError."""
-        size = page_size or self.page_size
-        seen: set[str] = set()
-        for page in range(1, MAX_PAGES + 1):
-            items = self.get_list(path, {**(params or {}), "page": page, "pageSize": size})
-            if not items:
-                return
-            digest = _digest(items)
-            if digest in seen:
-                raise ConnectorFatalError(
-                    f"{NAME} returned the same page twice on {path} (page={page}); stopped to avoid an endless loop. "
-                    "This is a fault in the server's paging; try again later."
-                )
-            seen.add(digest)
-            yield items
-        raise ConnectorFatalError(f"More than {MAX_PAGES} pages on {path}; stopped. Narrow the query.")
+        return iter_offset_pages(lambda url, query: self.get_list(url, query), path, params, lambda page: page,
+                                 page_size=page_size or self.page_size, size_param="pageSize", first=1,
+                                 stop_on_short_page=False)

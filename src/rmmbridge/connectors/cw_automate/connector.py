@@ -44,9 +44,9 @@ from rmmbridge.connectors.errors import (
     ConnectorFatalError,
     ConnectorForbiddenError,
     ConnectorRetryableError,
-    SkippableRecordError,
 )
 from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.items import field_list
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -136,6 +136,7 @@ class CwAutomateConnector(Connector):
     )
     rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
     base_url_key = "server_url"
+    id_keys = parse_item.id_keys
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         super().__init__(credentials, http, redactor=redactor)
@@ -160,10 +161,6 @@ class CwAutomateConnector(Connector):
         self.include_printers = bool(lowered & {"printer", "printers"})
         self.include_routers = bool(lowered & {"network_device", "router", "routers"})
 
-    def _skip(self, exc: SkippableRecordError) -> None:
-        logger.warning("%s", exc.message)
-        self.note_skipped(exc.message)
-
     def account_info(self) -> AccountInfo:
         """Log in and read one client (Clients > Read is the least permission Halo's guide asks for)."""
         first = self.client.get_list(const.CLIENTS_PATH, {"page": 1, "pageSize": 1})
@@ -178,105 +175,83 @@ class CwAutomateConnector(Connector):
             account_id=f"{host}/{username}", display_name=f"ConnectWise Automate ({host})", details=details
         )
 
-    def _items(self, path: str, model: Any, what: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        for page in self.client.iter_pages(path, params):
-            for raw in page:
-                try:
-                    yield parse_item(model, raw, what), raw
-                except SkippableRecordError as exc:
-                    self._skip(exc)
+    def _pages(self, path: str, order_by: str = "Id asc") -> Iterator[list[Any]]:
+        return self.client.iter_pages(path, {"orderBy": order_by})
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
         """`GET /Clients`, ordered by Id."""
         self._require(Capability.CUSTOMERS)
-        for client, raw in self._items(const.CLIENTS_PATH, Client, "client", {"orderBy": "Id asc"}):
-            yield to_customer(client, raw)
+        return self.stream(self._pages(const.CLIENTS_PATH), Client, "client", to_customer)
 
     def iter_sites(self) -> Iterator[RemoteSite]:
         """`GET /Locations`: every location with its `Client` reference."""
         self._require(Capability.SITES)
-        for location, raw in self._items(const.LOCATIONS_PATH, Location, "location", {"orderBy": "Id asc"}):
-            yield to_site(location, raw)
+        return self.stream(self._pages(const.LOCATIONS_PATH), Location, "location", to_site)
 
     def iter_users(self) -> Iterator[RemoteUser]:
         """`GET /Contacts` (client contacts with their Client and Location)."""
         self._require(Capability.USERS)
-        for contact, raw in self._items(const.CONTACTS_PATH, Contact, "contact", {"orderBy": "Id asc"}):
-            yield to_user(contact, raw)
+        return self.stream(self._pages(const.CONTACTS_PATH), Contact, "contact", to_user)
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
         """Computers (with their chassis, and their printers when printers are mapped), then retired computers
         (deleted), then the locations' routers (when routers are mapped), then probe-discovered network devices."""
         self._require(Capability.DEVICES)
-        for page in self.client.iter_pages(const.COMPUTERS_PATH, {"orderBy": "Id asc"}):
-            parsed: list[tuple[Computer, Mapping[str, Any]]] = []
-            for raw in page:
-                try:
-                    parsed.append((parse_item(Computer, raw, "computer"), raw))
-                except SkippableRecordError as exc:
-                    self._skip(exc)
-            chassis = self._chassis_for([c for c, _ in parsed])
-            for computer, raw in parsed:
-                found = chassis.get(str(ident(computer.Id)))
-                device = to_computer(computer, raw, found[0] if found else None, found[1] if found else None, self.tz)
-                yield device
-                if self.include_printers:
-                    yield from self._printers_of(device)
-        for asset, raw in self._items(const.RETIRED_ASSETS_PATH, RetiredAsset, "retired asset", {"orderBy": "Id asc"}):
-            yield to_retired(asset, raw, self.tz)
-        for location, raw in (self._items(const.LOCATIONS_PATH, Location, "location", {"orderBy": "Id asc"})
-                              if self.include_routers else ()):
-            router_raw = raw.get("Router") if isinstance(raw, Mapping) else None
-            if location.Router is not None and isinstance(router_raw, Mapping):
-                router = to_router(location, location.Router, router_raw)
-                if router is not None:
-                    yield router
-        for device, raw in self._items(
-            const.NETWORK_DEVICES_PATH, NetworkDevice, "network device", {"orderBy": "Id asc"}
-        ):
-            yield to_network_device(device, raw, self.tz)
+        chassis: dict[str, tuple[ComputerChassis, Mapping[str, Any]]] = {}
+
+        def computer_pages() -> Iterator[list[Any]]:  # each page's chassis rows are read before its computers
+            for page in self._pages(const.COMPUTERS_PATH):
+                chassis.clear()
+                chassis.update(self._chassis_for(page))
+                yield page
+
+        def computer(row: Computer, raw: Mapping[str, Any]) -> RemoteDevice:
+            found = chassis.get(str(ident(row.Id)))
+            return to_computer(row, raw, found[0] if found else None, found[1] if found else None, self.tz)
+
+        for device in self.stream(computer_pages(), Computer, "computer", computer):
+            yield device
+            if self.include_printers:
+                yield from self._printers_of(device)
+        yield from self.stream(self._pages(const.RETIRED_ASSETS_PATH), RetiredAsset, "retired asset",
+                               lambda asset, raw: to_retired(asset, raw, self.tz))
+        if self.include_routers:
+            yield from self.stream(self._pages(const.LOCATIONS_PATH), Location, "location", _router_of)
+        yield from self.stream(self._pages(const.NETWORK_DEVICES_PATH), NetworkDevice, "network device",
+                               lambda device, raw: to_network_device(device, raw, self.tz))
 
     def _printers_of(self, computer: RemoteDevice) -> Iterator[RemoteDevice]:
         """`GET /Computers/{id}/Printers` for one computer; a computer gone meanwhile (404) has none."""
         if not computer.external_id.isdigit():
-            return
+            return iter(())
         path = const.COMPUTER_PRINTERS_PATH.format(computer_id=computer.external_id)
-        try:
-            rows = self.client.get_list(path, {"pageSize": const.MAX_PAGE_SIZE})
-        except ConnectorFatalError as exc:
-            if exc.status == 404:
-                return
-            raise
-        except ConnectorForbiddenError as exc:
-            logger.warning("%s: no printers (%s); grant Computers > Printers read, or unmap printers.", self.name,
-                           exc.message)
-            self.include_printers = False
-            return
-        for raw in rows:
-            try:
-                printer = parse_item(ComputerPrinter, raw, "printer")
-            except SkippableRecordError as exc:
-                self._skip(exc)
-                continue
-            yield to_printer(printer, raw, computer)
 
-    def _chassis_for(self, computers: list[Computer]) -> dict[str, tuple[ComputerChassis, Mapping[str, Any]]]:
+        def pages() -> Iterator[list[Any]]:
+            try:
+                yield self.client.get_list(path, {"pageSize": const.MAX_PAGE_SIZE})
+            except ConnectorFatalError as exc:
+                if exc.status != 404:
+                    raise
+            except ConnectorForbiddenError as exc:
+                logger.warning("%s: no printers (%s); grant Computers > Printers read, or unmap printers.",
+                               self.name, exc.message)
+                self.include_printers = False
+
+        return self.stream(pages(), ComputerPrinter, "printer", lambda printer, raw: to_printer(printer, raw, computer))
+
+    def _chassis_for(self, computers: list[Any]) -> dict[str, tuple[ComputerChassis, Mapping[str, Any]]]:
         """Make, model and chassis type of one page of computers: `GET /Computers/Chassis?condition=ComputerId in
         (…)`. Without the permission (403) the devices come without them; a passing failure skips this page's."""
-        ids = [i for i in (ident(c.Id) for c in computers) if i is not None and i.isdigit()]
+        raw_ids = (ident(raw.get("Id")) for raw in computers if isinstance(raw, Mapping))
+        ids = [i for i in raw_ids if i is not None and i.isdigit()]
         if not ids or not self._chassis_available:
             return {}
         params = {"condition": f"ComputerId in ({','.join(ids)})"}
+        pages = self.client.iter_pages(const.CHASSIS_PATH, params, page_size=max(len(ids), 1))
         found: dict[str, tuple[ComputerChassis, Mapping[str, Any]]] = {}
         try:
-            for page in self.client.iter_pages(const.CHASSIS_PATH, params, page_size=max(len(ids), 1)):
-                for raw in page:
-                    try:
-                        row = parse_item(ComputerChassis, raw, "computer chassis")
-                    except SkippableRecordError as exc:
-                        logger.info("%s", exc.message)
-                        continue
-                    found[str(ident(row.ComputerId))] = (row, raw)
+            for row, raw in self.stream(pages, ComputerChassis, "computer chassis", lambda row, raw: (row, raw)):
+                found[str(ident(row.ComputerId))] = (row, raw)
                 if len(found) >= len(ids):
                     break  # every computer of the page has its row: no need to ask for the (empty) next page
         except (ConnectorForbiddenError, ConnectorFatalError) as exc:
@@ -293,29 +268,25 @@ class CwAutomateConnector(Connector):
         cleared alerts; an alert missing from the open list has cleared."""
         self._require(Capability.ALERTS_POLL)
         if state is not AlertState.OPEN:
-            return
-        for alert, raw in self._items(const.ALERTS_PATH, Alert, "alert", {"orderBy": "AlertId asc"}):
+            return iter(())
+
+        def convert(alert: Alert, raw: Mapping[str, Any]) -> RemoteAlert | None:
             remote = to_alert(alert, raw, self.tz)
-            if since is None or remote.raised_at is None or remote.raised_at >= since:
-                yield remote
+            return remote if since is None or remote.raised_at is None or remote.raised_at >= since else None
+
+        return self.stream(self._pages(const.ALERTS_PATH, "AlertId asc"), Alert, "alert", convert)
 
     def available_fields(self, device_type: DeviceType | None = None) -> list[AvailableField]:
-        fields = list(NORMALIZED_FIELDS)
-        if device_type in (
-            None,
-            DeviceType.SERVER,
-            DeviceType.WORKSTATION,
-            DeviceType.LAPTOP,
-            DeviceType.VIRTUAL_MACHINE,
-            DeviceType.OTHER,
-        ):
-            fields += COMPUTER_FIELDS
-        if device_type in (None, DeviceType.NETWORK_DEVICE, DeviceType.PRINTER, DeviceType.OTHER):
-            fields += NETWORK_DEVICE_FIELDS
-        seen: set[str] = set()
-        result = []
-        for path, label in fields:
-            if path not in seen:
-                seen.add(path)
-                result.append(AvailableField(path=path, label=label))
-        return result
+        computers = device_type in (None, DeviceType.SERVER, DeviceType.WORKSTATION, DeviceType.LAPTOP,
+                                    DeviceType.VIRTUAL_MACHINE, DeviceType.OTHER)
+        network = device_type in (None, DeviceType.NETWORK_DEVICE, DeviceType.PRINTER, DeviceType.OTHER)
+        return field_list(NORMALIZED_FIELDS, COMPUTER_FIELDS if computers else (),
+                          NETWORK_DEVICE_FIELDS if network else ())
+
+
+def _router_of(location: Location, raw: Mapping[str, Any]) -> RemoteDevice | None:
+    """The router of a location (`Location.Router`), or None when the location has none."""
+    router_raw = raw.get("Router")
+    if location.Router is None or not isinstance(router_raw, Mapping):
+        return None
+    return to_router(location, location.Router, router_raw)

@@ -2,53 +2,25 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import Field, SecretStr, field_validator
 
 from rmmbridge.connectors.credentials import CredentialSpec
+from rmmbridge.connectors.urls import UrlRule, normalize_url
 
 EXAMPLE = "https://automate.example.com (on-premises) or https://yourname.hostedrmm.com (cloud)"
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Paths people paste from the browser or from API docs; the connector adds /cwa/api/v1 itself.
-STRIPPED_SUFFIXES = ("/cwa/api/v1", "/cwa/api", "/cwa", "/automate")
-
-
-def normalize_server_url(value: str) -> str:
-    """The server root (https://host[:port]) or ValueError saying what to enter.
-
-    A bare host name gets https://; a pasted `/cwa/api/v1` or `/automate` path is dropped. Plain http is accepted
-    only for loopback (the emulator).
-    """
-    raw = (value or "").strip()
-    if not raw:
-        raise ValueError(f"enter your Automate server URL, e.g. {EXAMPLE}")
-    if "://" not in raw:
-        raw = "https://" + raw
-    parts = urlsplit(raw)
-    host = (parts.hostname or "").lower()
-    if not host or " " in raw:
-        raise ValueError(f"is not a server address, e.g. {EXAMPLE}; got {value!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"has an invalid port; got {value!r}") from None
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"must be just the server address, without '?', '#' or user info; got {value!r}")
-    path = parts.path.rstrip("/")
-    for suffix in STRIPPED_SUFFIXES:
-        if path.lower().endswith(suffix):
-            path = path[: -len(suffix)]
-            break
-    if path:
-        raise ValueError(f"must be the server root without a path (we add /cwa/api/v1), e.g. {EXAMPLE}; got {value!r}")
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"must start with https://, e.g. {EXAMPLE}; got {value!r}")
-    if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
-        raise ValueError(f"must use https (Automate only accepts API logins over TLS), e.g. {EXAMPLE}; got {value!r}")
-    shown = f"[{host}]" if ":" in host else host
-    return f"{parts.scheme}://{shown}" + (f":{port}" if port is not None else "")
+URL_RULE = UrlRule(
+    example=EXAMPLE,
+    empty_hint=f"enter your Automate server URL, e.g. {EXAMPLE}",
+    noun="an Automate server",
+    address="server address",
+    api_paths=("/cwa/api/v1", "/cwa/api", "/cwa", "/automate"),
+    default_scheme="https",
+    path_note="(we add /cwa/api/v1)",
+    https_note="(Automate only accepts API logins over TLS)",
+)
 
 
 class CwAutomateCredentials(CredentialSpec):
@@ -93,7 +65,7 @@ class CwAutomateCredentials(CredentialSpec):
     @field_validator("server_url")
     @classmethod
     def _server_url(cls, value: str) -> str:
-        return normalize_server_url(value)
+        return normalize_url(value, URL_RULE)
 
     @field_validator("password")
     @classmethod

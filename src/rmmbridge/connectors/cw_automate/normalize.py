@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from rmmbridge.connectors.cw_automate.const import (
     COMPUTER_TYPES,
@@ -27,7 +25,7 @@ from rmmbridge.connectors.cw_automate.schemas import (
     Ref,
     RetiredAsset,
 )
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.records import (
     AlertState,
     DeviceType,
@@ -39,8 +37,7 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
-
-M = TypeVar("M", bound=BaseModel)
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
 #: Network devices live in their own table (ids overlap with computers'), so their external ids carry a prefix;
 #: so do locations' routers and computers' printers.
@@ -58,9 +55,8 @@ _MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
 _MIN_YEAR = 1971  # .NET serialises "no date" as 0001-01-01T00:00:00; treat anything that early as unset
 
 
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one Automate list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="Automate", id_keys=("Id", "AlertId", "ComputerId"))
+#: Validates one Automate item; raises SkippableRecordError naming the item and what is wrong.
+parse_item = ItemParser("Automate", ("Id", "AlertId", "ComputerId"))
 
 
 def parse_time(value: Any, tz: tzinfo = UTC) -> datetime | None:
@@ -74,28 +70,16 @@ def parse_time(value: Any, tz: tzinfo = UTC) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value) / (1000 if value > 1e11 else 1)
-        try:
-            return datetime.fromtimestamp(number, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(float(value))
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
     match = _MS_DATE.match(text)
     if match:
-        try:
-            return datetime.fromtimestamp(int(match.group(1)) / 1000, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        return from_epoch(int(match.group(1)), ms_from=0)
+    parsed = from_iso(text, tz=tz)
+    if parsed is None or parsed.year < _MIN_YEAR:
         return None
-    if parsed.year < _MIN_YEAR:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
     try:
         return parsed.astimezone(UTC)
     except (OverflowError, ValueError):

@@ -8,11 +8,10 @@ types (patching, logins, NODE_* …) are ignored. The alert's external id is the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
 
 from rmmbridge.connectors.errors import ConnectorFatalError, SkippableRecordError
+from rmmbridge.connectors.items import webhook_items
 from rmmbridge.connectors.ninjaone.normalize import activity_to_alert, is_condition_activity, parse_item
 from rmmbridge.connectors.ninjaone.schemas import Activity
 from rmmbridge.connectors.records import RemoteAlert
@@ -24,17 +23,7 @@ def parse_webhook(body: bytes, headers: Mapping[str, str] | None = None) -> list
     Returns [] for activities that are not alert conditions. Raises ConnectorFatalError when the body is not
     JSON or not an activity, with a message saying what was received.
     """
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ConnectorFatalError("NinjaOne webhook body is not UTF-8 text; expected a JSON activity object.") from None
-    try:
-        payload: Any = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConnectorFatalError(
-            f"NinjaOne webhook body is not JSON ({exc.msg} at position {exc.pos}); expected an activity object."
-        ) from None
-    items = payload if isinstance(payload, list) else [payload]
+    items = webhook_items(body, vendor="NinjaOne", expected="a NinjaOne activity object")
     alerts: list[RemoteAlert] = []
     for raw in items:
         try:

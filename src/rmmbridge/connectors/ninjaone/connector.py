@@ -11,8 +11,9 @@ import httpx
 
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
-from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError, SkippableRecordError
+from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError
 from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.items import field_list
 from rmmbridge.connectors.ninjaone import const
 from rmmbridge.connectors.ninjaone.client import NinjaOneClient
 from rmmbridge.connectors.ninjaone.credentials import NinjaOneCredentials
@@ -23,6 +24,7 @@ from rmmbridge.connectors.ninjaone.normalize import (
     alert_severity,
     epoch_seconds,
     is_condition_activity,
+    parse_item,
     to_alert,
     to_customer,
     to_device,
@@ -30,6 +32,7 @@ from rmmbridge.connectors.ninjaone.normalize import (
     to_user,
 )
 from rmmbridge.connectors.ninjaone.schemas import Activity, Alert, Device, Location, Organization, User
+from rmmbridge.connectors.paging import pages_until
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -125,7 +128,7 @@ class NinjaOneConnector(Connector):
     )
     rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
     base_url_key = "instance_url"
-    id_keys = ("id", "uid")
+    id_keys = parse_item.id_keys
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         super().__init__(credentials, http, redactor=redactor)
@@ -254,18 +257,19 @@ class NinjaOneConnector(Connector):
 
     def _reset_alerts(self, since: datetime | None) -> Iterator[RemoteAlert]:
         params = {"type": "CONDITION", "status": const.STATUS_RESET}
-        for page in self.client.iter_activity_pages(params):
-            for raw in page:
-                try:
-                    activity = self.parse(Activity, raw, "activity")
-                except SkippableRecordError as exc:
-                    self.skip(exc)
-                    continue
-                at = activity_time(activity.activityTime)
-                if since is not None and at is not None and at < since:
-                    return  # newest first: everything after this is older still
-                if is_condition_activity(activity) and activity_status(activity) == const.STATUS_RESET:
-                    yield activity_to_alert(activity, raw)
+
+        def older(raw: Any) -> bool:
+            at = activity_time(raw.get("activityTime")) if isinstance(raw, Mapping) else None
+            return since is not None and at is not None and at < since
+
+        def convert(activity: Activity, raw: Mapping[str, Any]) -> RemoteAlert | None:
+            if older(raw) or not is_condition_activity(activity) or activity_status(activity) != const.STATUS_RESET:
+                return None
+            return activity_to_alert(activity, raw)
+
+        # newest first: the page holding the first activity older than `since` is the last one read
+        pages = pages_until(self.client.iter_activity_pages(params), lambda page: any(older(raw) for raw in page))
+        return self.stream(pages, Activity, "activity", convert)
 
     def resolve_alert(self, external_id: str) -> None:
         """`POST /v2/alert/{uid}/reset` with a note as the activity's custom data.
@@ -303,10 +307,4 @@ class NinjaOneConnector(Connector):
             fields += VM_HOST_FIELDS
         if device_type in (None, DeviceType.VIRTUAL_MACHINE):
             fields += VM_GUEST_FIELDS
-        seen: set[str] = set()
-        result = []
-        for path, label in fields:
-            if path not in seen:
-                seen.add(path)
-                result.append(AvailableField(path=path, label=label))
-        return result
+        return field_list(fields)

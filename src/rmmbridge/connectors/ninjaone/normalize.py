@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from datetime import datetime
+from typing import Any
 
 from rmmbridge.connectors.errors import SkippableRecordError
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.ninjaone.const import (
     CONDITION_ACTIVITY_TYPES,
     CONDITION_WORDS,
@@ -31,23 +29,15 @@ from rmmbridge.connectors.records import (
     RemoteUser,
     flatten,
 )
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one NinjaOne list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="NinjaOne", id_keys=("id", "uid"))
+#: Validates one NinjaOne item; raises SkippableRecordError naming the item and what is wrong.
+parse_item = ItemParser("NinjaOne", ("id", "uid"))
 
 
 def epoch_seconds(value: float | int | None) -> datetime | None:
     """NinjaOne timestamps are epoch seconds with a fraction (e.g. 1787898261.504) → aware UTC datetime."""
-    if value is None:
-        return None
-    try:
-        return datetime.fromtimestamp(float(value), tz=UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
+    return None if value is None else from_epoch(float(value), ms_from=float("inf"))
 
 
 def device_type_for(node_class: str, chassis_type: str | None = None) -> DeviceType:
@@ -214,16 +204,10 @@ def activity_time(value: float | str | None) -> datetime | None:
         try:
             number = float(value)
         except ValueError:
-            try:
-                parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-            except ValueError:
-                return None
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return from_iso(value)
     else:
         number = float(value)
-    if number > 1e11:  # milliseconds
-        number /= 1000
-    return epoch_seconds(number)
+    return from_epoch(number)
 
 
 def activity_status(activity: Activity) -> str:

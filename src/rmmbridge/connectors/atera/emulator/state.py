@@ -23,7 +23,7 @@ from rmmbridge.connectors.testing.estate import (
     rng_for,
     stable_uuid,
 )
-from rmmbridge.connectors.testing.state import EmulatorState
+from rmmbridge.connectors.testing.numbered import NumberedIds
 
 SNMP_KINDS = frozenset({"printer", "network_device"})
 #: Shared-estate alert types → (AlertCategoryID, Source, Code).
@@ -64,7 +64,7 @@ def _stamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
-class AteraEmulatorState(EmulatorState):
+class AteraEmulatorState(NumberedIds):
     """Emulated Atera account: one API key (plus a JWT token), `page`/`itemsInPage` paging with `nextLink`."""
 
     slug: ClassVar[str] = "atera"
@@ -73,6 +73,7 @@ class AteraEmulatorState(EmulatorState):
     default_page_size: ClassVar[int] = 20
     max_page_size: ClassVar[int] = 50
     rate_limit_per_minute: ClassVar[int | None] = None
+    device_id_prefixes: ClassVar[tuple[str, ...]] = ("snmp-",)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -114,21 +115,6 @@ class AteraEmulatorState(EmulatorState):
         }
 
     # --- ids ---------------------------------------------------------------------------------------------------
-    def customer_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def site_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def device_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def device_index(self, device_id: str) -> int | None:
-        text = str(device_id).strip().removeprefix("snmp-")
-        if not text.isdigit() or int(text) < 1:
-            return None
-        return int(text) - 1
-
     def alert_id(self, number: int) -> str:
         return str(FIRST_ALERT_ID + number)
 

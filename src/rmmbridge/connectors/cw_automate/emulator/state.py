@@ -22,7 +22,7 @@ from rmmbridge.connectors.testing.estate import (
     rng_for,
     stable_uuid,
 )
-from rmmbridge.connectors.testing.state import EmulatorState
+from rmmbridge.connectors.testing.numbered import NumberedIds
 
 COMPUTER_KINDS = frozenset({"workstation", "laptop", "server", "virtual_machine", "mobile", "other"})
 NETWORK_KINDS = frozenset({"network_device", "printer"})
@@ -79,7 +79,7 @@ def _timespan(delta: timedelta) -> str:
     return (f"{days}." if days else "") + f"{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
-class CwAutomateEmulatorState(EmulatorState):
+class CwAutomateEmulatorState(NumberedIds):
     """Emulated Automate server: apitoken login with a ClientId, clients → locations, page/pageSize lists."""
 
     slug: ClassVar[str] = const.SLUG
@@ -90,6 +90,7 @@ class CwAutomateEmulatorState(EmulatorState):
     max_page_size: ClassVar[int] = const.MAX_PAGE_SIZE
     rate_limit_per_minute: ClassVar[int | None] = None
     token_lifetime: ClassVar[float] = 3600.0
+    device_id_prefixes: ClassVar[tuple[str, ...]] = ("nd-",)
 
     def __init__(self, **kwargs: Any) -> None:
         #: index → "computer" | "retired" | "network", so list pages skip devices without rendering them.
@@ -116,23 +117,6 @@ class CwAutomateEmulatorState(EmulatorState):
             "password": "emu-" + stable_uuid(self.seed, "cw-automate-password", 0).replace("-", "")[:20],
             "client_id": stable_uuid(self.seed, "cw-automate-client-id", 0),
         }
-
-    def customer_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def site_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def device_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def device_index(self, device_id: str) -> int | None:
-        text = str(device_id).strip()
-        if text.startswith("nd-"):
-            text = text[3:]
-        if not text.isdigit() or int(text) < 1:
-            return None
-        return int(text) - 1
 
     def alert_id(self, number: int) -> str:
         return str(7000 + number)

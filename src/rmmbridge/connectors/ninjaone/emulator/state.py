@@ -20,7 +20,7 @@ from rmmbridge.connectors.testing.estate import (
     rng_for,
     stable_uuid,
 )
-from rmmbridge.connectors.testing.state import EmulatorState
+from rmmbridge.connectors.testing.numbered import NumberedIds
 
 #: Seeded alert types of the shared estate → NinjaOne alert `sourceType`.
 SOURCE_TYPES: dict[str, str] = {
@@ -99,7 +99,7 @@ def node_class_of(device: EmulatedDevice) -> str:
     return "UNMANAGED_DEVICE"
 
 
-class NinjaOneEmulatorState(EmulatorState):
+class NinjaOneEmulatorState(NumberedIds):
     """Emulated NinjaOne instance: OAuth2 client credentials, organizations → locations, keyset paging."""
 
     slug: ClassVar[str] = "ninjaone"
@@ -125,21 +125,6 @@ class NinjaOneEmulatorState(EmulatorState):
             "client_id": f"emu-ninjaone-{self.seed}",
             "client_secret": "emu-" + stable_uuid(self.seed, "ninjaone-client-secret", 0).replace("-", ""),
         }
-
-    def customer_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def site_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def device_id(self, index: int) -> str:
-        return str(index + 1)
-
-    def device_index(self, device_id: str) -> int | None:
-        text = str(device_id).strip()
-        if not text.isdigit() or int(text) < 1:
-            return None
-        return int(text) - 1
 
     def issue_token(self) -> str:
         with self.lock:
