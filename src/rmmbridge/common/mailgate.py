@@ -223,12 +223,13 @@ def _answer_text(body: bytes) -> str:
     except ValueError:
         return body.decode("utf-8", errors="replace").strip()[:300]
     if isinstance(answer, dict):
-        for key in ("error", "reason", "detail"):
-            if answer.get(key):
-                return str(answer[key])[:300]
         if answer.get("event_id"):
             ticket = f", ticket #{answer['ticket_id']}" if answer.get("ticket_id") else ""
-            return f"stored as alert event #{answer['event_id']} ({answer.get('status', 'pending')}){ticket}"
+            reason = f": {str(answer['reason'])[:200]}" if answer.get("reason") else ""
+            return f"stored as alert event #{answer['event_id']} ({answer.get('status', 'pending')}{ticket}){reason}"
+        for key in ("error", "detail"):
+            if answer.get(key):
+                return str(answer[key])[:300]
     return str(answer)[:300]
 
 
