@@ -3,6 +3,7 @@
 Two phases: (1) `--count` Datto alert e-mails sent as fast as `--senders` SMTP connections allow (throughput);
 (2) `--paced` e-mails offered at `--rate` per second (p50/p99 from SMTP accept to ticket commit). Prints JSON.
 Targets: ≥ 300 alerts/s; p99 ≤ 250 ms at an offered 50 alerts/s.
+`--pipe` measures the mail pipe instead (`bench/mail_pipe.py`): ≥ 20 mails/s, one mailgate process per mail.
 """
 
 from __future__ import annotations
@@ -101,6 +102,10 @@ def main() -> None:
     parser.add_argument("--paced", type=int, default=1000, help="E-mails for the latency phase.")
     parser.add_argument("--rate", type=float, default=50.0, help="Offered e-mails per second (latency phase).")
     parser.add_argument("--assets", type=int, default=2000, help="Assets (devices) the alerts land on.")
+    parser.add_argument("--pipe", action="store_true",
+                        help="Instead: one `rmmbridge mailgate` process per mail, over HTTP and via the spool.")
+    parser.add_argument("--pipe-count", type=int, default=300, help="E-mails per mailgate mode (--pipe).")
+    parser.add_argument("--baseline", type=int, default=20, help="E-mails through `mail ingest -` (--pipe).")
     args = parser.parse_args()
 
     os.environ["RMMBRIDGE_HOME"] = tempfile.mkdtemp(prefix="rmmbridge-bench-alerts-")
@@ -116,6 +121,14 @@ def main() -> None:
     from rmmbridge.tickets.models import Ticket
 
     hosts = _setup(args.assets)
+    if args.pipe:
+        from mail_pipe import run_pipe
+
+        piped = run_pipe(args.pipe_count, args.baseline, lambda n: _mail(n, hosts[n % len(hosts)]))
+        piped["targets"] = {"mailgate_http_mails_per_s>=20": piped["http"]["mails_per_s"] >= 20,
+                            "mailgate_spool_mails_per_s>=20": piped["spool"]["mails_per_s"] >= 20}
+        print(json.dumps({"database": "sqlite", "assets": len(hosts), **piped}, indent=2))
+        return
     deliveries: list[Delivery] = []
     lock = threading.Lock()
 

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,14 @@ def write_token(tmp_path: Path, desk: Desk, scope: str = "write") -> Path:
     return path
 
 
+def settled(check: Any, timeout: float = 30.0) -> None:
+    """Wait until `check()` holds: the intake answers 202 once the mail is stored; processing follows."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the stored mail was not processed in time"
+        time.sleep(0.05)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -55,8 +64,10 @@ def test_mailgate_over_http_opens_a_ticket(desk: Desk, live_server: Any, tmp_pat
     message = datto_mail("mg-1")
     done = mailgate("--url", live_server.url, "--token-file", str(token), stdin=message)
     assert done.returncode == 0, done.stderr
-    assert b"stored as alert event" in done.stderr and b"ticket #" in done.stderr
+    assert b"stored as alert event #" in done.stderr and b"(pending)" in done.stderr
     event = AlertEvent.objects.get()
+    settled(lambda: AlertEvent.objects.get().status != EventStatus.PENDING)
+    event.refresh_from_db()
     assert event.status == EventStatus.PROCESSED, event.reason
     assert bytes(event.raw) == message  # stored byte for byte
     ticket = Ticket.objects.get(pk=event.ticket_id)
@@ -68,7 +79,7 @@ def test_token_from_the_environment_and_the_full_intake_url(desk: Desk, live_ser
     done = mailgate("--url", f"{live_server.url}/intake/mail/", stdin=datto_mail("mg-env"),
                     env={"RMMBRIDGE_MAILGATE_TOKEN": raw})
     assert done.returncode == 0, done.stderr
-    assert Ticket.objects.count() == 1
+    settled(lambda: Ticket.objects.count() == 1)
 
 
 def test_service_down_exits_75_and_the_mta_retry_delivers(desk: Desk, live_server: Any, tmp_path: Path) -> None:
@@ -82,10 +93,11 @@ def test_service_down_exits_75_and_the_mta_retry_delivers(desk: Desk, live_serve
     # The MTA keeps the deferred message and runs the pipe again later with the same bytes.
     again = mailgate("--url", live_server.url, "--token-file", str(token), stdin=message)
     assert again.returncode == 0, again.stderr
-    assert Ticket.objects.count() == 1
+    settled(lambda: Ticket.objects.count() == 1)
     # A retry the MTA makes after the service had already stored it (answer lost) opens no second ticket.
     twice = mailgate("--url", live_server.url, "--token-file", str(token), stdin=message)
     assert twice.returncode == 0, twice.stderr
+    settled(lambda: not AlertEvent.objects.filter(status=EventStatus.PENDING).exists())
     assert AlertEvent.objects.count() == 2 and Ticket.objects.count() == 1
     assert AlertEvent.objects.order_by("id").last().status == EventStatus.DUPLICATE
 

@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from rmmbridge.alerts.intake.background import submit
 from rmmbridge.alerts.intake.spool import INTAKE_HEADER
 from rmmbridge.alerts.models import Channel
-from rmmbridge.alerts.processing import process_event, store_event
+from rmmbridge.alerts.processing import store_event
 from rmmbridge.api.models import TokenScope
 from rmmbridge.api.permissions import allowed
 from rmmbridge.api.tokens import check_token
@@ -66,7 +67,7 @@ def _body(request: HttpRequest) -> bytes | JsonResponse:
 @login_not_required
 @require_POST
 def receive_mail(request: HttpRequest) -> HttpResponse:
-    """Store the message raw (committed on its own), then process it as any alert e-mail; 202 with the outcome."""
+    """Store the message raw (committed on its own) and answer 202; it is then processed as any alert e-mail."""
     try:
         refused = _refusal(request)
     except DatabaseError as exc:  # the token cannot even be checked: the database is locked or down
@@ -87,12 +88,6 @@ def receive_mail(request: HttpRequest) -> HttpResponse:
         log.error("mail intake: message could not be stored: %s", exc)
         return _error(503, "The message could not be stored right now (database locked or unavailable); "
                            "send it again shortly.")
-    try:
-        outcome = process_event(event)
-    except Exception as exc:  # stored and committed: processed later by `rmmbridge alerts process-pending`
-        log.exception("mail intake: event %s stored but not processed", event.pk)
-        return JsonResponse({"event_id": event.pk, "status": "pending", "ticket_id": None,
-                             "reason": f"Stored; processing failed ({type(exc).__name__}) and is retried."},
-                            status=202)
-    return JsonResponse({"event_id": outcome.event_id, "status": outcome.status, "ticket_id": outcome.ticket_id,
-                         "reason": outcome.reason[:500]}, status=202)
+    submit(int(event.pk))  # committed: processed next on the intake thread (or by `alerts process-pending`)
+    return JsonResponse({"event_id": event.pk, "status": "pending", "ticket_id": None,
+                         "reason": "Stored; processed as alert e-mail next."}, status=202)
