@@ -64,7 +64,8 @@ def test_mailgate_over_http_opens_a_ticket(desk: Desk, live_server: Any, tmp_pat
     message = datto_mail("mg-1")
     done = mailgate("--url", live_server.url, "--token-file", str(token), stdin=message)
     assert done.returncode == 0, done.stderr
-    assert b"stored as alert event #" in done.stderr and b"(pending)" in done.stderr
+    assert b"stored as alert event #" in done.stderr
+    assert b"(pending)" in done.stderr
     event = AlertEvent.objects.get()
     settled(lambda: AlertEvent.objects.get().status != EventStatus.PENDING)
     event.refresh_from_db()
@@ -88,7 +89,8 @@ def test_service_down_exits_75_and_the_mta_retry_delivers(desk: Desk, live_serve
     down = mailgate("--url", f"http://127.0.0.1:{free_port()}", "--token-file", str(token), "--timeout", "5",
                     stdin=message)
     assert down.returncode == 75, down.stderr
-    assert b"cannot reach the service" in down.stderr and b"tries again" in down.stderr
+    assert b"cannot reach the service" in down.stderr
+    assert b"tries again" in down.stderr
     assert AlertEvent.objects.count() == 0
     # The MTA keeps the deferred message and runs the pipe again later with the same bytes.
     again = mailgate("--url", live_server.url, "--token-file", str(token), stdin=message)
@@ -98,7 +100,8 @@ def test_service_down_exits_75_and_the_mta_retry_delivers(desk: Desk, live_serve
     twice = mailgate("--url", live_server.url, "--token-file", str(token), stdin=message)
     assert twice.returncode == 0, twice.stderr
     settled(lambda: not AlertEvent.objects.filter(status=EventStatus.PENDING).exists())
-    assert AlertEvent.objects.count() == 2 and Ticket.objects.count() == 1
+    assert AlertEvent.objects.count() == 2
+    assert Ticket.objects.count() == 1
     assert AlertEvent.objects.order_by("id").last().status == EventStatus.DUPLICATE
 
 
@@ -106,16 +109,19 @@ def test_missing_wrong_and_read_only_tokens_defer_the_mail(desk: Desk, live_serv
     message = datto_mail("mg-token")
     missing = mailgate("--url", live_server.url, stdin=message)
     assert missing.returncode == 75
-    assert b"no API token" in missing.stderr and b"--token-file" in missing.stderr
+    assert b"no API token" in missing.stderr
+    assert b"--token-file" in missing.stderr
     wrong = tmp_path / "wrong.token"
     wrong.write_text("rmb_" + "x" * 40)
     refused = mailgate("--url", live_server.url, "--token-file", str(wrong), stdin=message)
     assert refused.returncode == 75
-    assert b"refused the API token (401)" in refused.stderr and b"not valid" in refused.stderr
+    assert b"refused the API token (401)" in refused.stderr
+    assert b"not valid" in refused.stderr
     read_only = write_token(tmp_path, desk, scope="read")
     limited = mailgate("--url", live_server.url, "--token-file", str(read_only), stdin=message)
     assert limited.returncode == 75
-    assert b"(403)" in limited.stderr and b"scope write" in limited.stderr
+    assert b"(403)" in limited.stderr
+    assert b"scope write" in limited.stderr
     on_command_line = mailgate("--url", live_server.url, "--token", "rmb_secret", stdin=message)
     assert on_command_line.returncode == 64
     assert b"never given on the command line" in on_command_line.stderr
@@ -132,7 +138,7 @@ def test_the_endpoint_refuses_requests_without_a_token(desk: Desk, live_server: 
     assert AlertEvent.objects.count() == 0
 
 
-@pytest.mark.parametrize("body, says", [
+@pytest.mark.parametrize(("body", "says"), [
     (b"", b"the message is empty"),
     (b"   \n\n", b"the message is empty"),
     (b"\x00\x01\x02 binary garbage \xff\xfe", b"not an e-mail message"),
@@ -175,14 +181,17 @@ def test_spool_then_drain_opens_a_ticket_and_empties_the_spool(desk: Desk, tmp_p
     done = mailgate("--spool", str(root), stdin=datto_mail("sp-1"))
     assert done.returncode == 0, done.stderr
     names = spool.pending_names(root, 10)
-    assert len(names) == 1 and b"spooled as" in done.stderr
+    assert len(names) == 1
+    assert b"spooled as" in done.stderr
     assert os.listdir(root / "tmp") == []
     result = drain(str(root))
-    assert len(result.stored) == 1 and not result.failed
+    assert len(result.stored) == 1
+    assert not result.failed
     event = AlertEvent.objects.get()
     assert event.headers[FILE_HEADER] == names[0]
     assert Ticket.objects.get(pk=event.ticket_id).assets.get() == desk.asset
-    assert os.listdir(root / "new") == [] and os.listdir(root / "cur") == []
+    assert os.listdir(root / "new") == []
+    assert os.listdir(root / "cur") == []
 
 
 def test_spool_is_the_default_under_the_home(desk: Desk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -208,7 +217,8 @@ def test_a_file_that_cannot_be_stored_moves_to_failed_with_a_reason(desk: Desk, 
     good = mailgate("--spool", root, stdin=datto_mail("sp-ok"))
     assert good.returncode == 0
     result = drain(root)
-    assert result.failed == ["1.garbage"] and len(result.stored) == 1
+    assert result.failed == ["1.garbage"]
+    assert len(result.stored) == 1
     failed = Path(root) / "failed"
     assert (failed / "1.garbage").read_bytes() == b"\xff\xfe not mail"  # kept byte for byte
     assert "not an e-mail message" in (failed / "1.garbage.reason").read_text()
@@ -256,7 +266,8 @@ def test_concurrent_drains_store_each_file_once(desk: Desk, tmp_path: Path) -> N
     assert len(stored) == count == len(set(stored))
     files = [event.headers[FILE_HEADER] for event in AlertEvent.objects.all()]
     assert len(files) == count == len(set(files))
-    assert os.listdir(Path(root) / "new") == [] and os.listdir(Path(root) / "cur") == []
+    assert os.listdir(Path(root) / "new") == []
+    assert os.listdir(Path(root) / "cur") == []
 
 
 def test_concurrent_drain_processes_store_each_file_once(desk: Desk, tmp_path: Path) -> None:
