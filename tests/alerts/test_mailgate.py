@@ -291,3 +291,23 @@ def test_concurrent_drain_processes_store_each_file_once(desk: Desk, tmp_path: P
     assert sum(counts) == count, counts
     files = [event.headers[FILE_HEADER] for event in AlertEvent.objects.all()]
     assert len(files) == count == len(set(files))
+
+
+@pytest.mark.parametrize("mode", ["spool", "http"])
+def test_mailgate_imports_no_django(tmp_path: Path, mode: str) -> None:
+    """The MTA starts one process per mail: mailgate runs before Django (or pathlib, or cryptography) loads."""
+    code = ("import sys\nimport rmmbridge.__main__ as entry\ntry:\n    entry.main(sys.argv[1:])\n"
+            "except SystemExit as exc:\n    status = exc.code\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'cryptography', 'pathlib', "
+            "'typing', 'dataclasses', 'json', 'urllib', 'socket', 'encodings.idna'))\n"
+            "ours = sorted(m for m in sys.modules if m.startswith('rmmbridge'))\nprint(status, heavy, ours)")
+    args = (["mailgate", "--spool", str(tmp_path / "spool"), "-q"] if mode == "spool"
+            else ["mailgate", "--url", f"http://127.0.0.1:{free_port()}", "--timeout", "5"])
+    env = {**os.environ, "RMMBRIDGE_MAILGATE_TOKEN": "rmb_" + "t" * 40}
+    done = subprocess.run([sys.executable, "-c", code, *args], input=datto_mail("imports"), env=env,
+                          capture_output=True, timeout=60, check=False)
+    status, heavy, ours = done.stdout.decode().strip().split(" ", 2)
+    assert status == ("0" if mode == "spool" else "75"), done.stderr
+    assert heavy == "[]"
+    assert ours == str(["rmmbridge", "rmmbridge.__main__", "rmmbridge.common", "rmmbridge.common.mailgate",
+                        "rmmbridge.common.spool"])
