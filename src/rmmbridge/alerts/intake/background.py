@@ -31,6 +31,10 @@ def _process(event_id: int) -> str:
             if conn.connection is not None and not conn.is_usable():
                 conn.close()
         return "pending"
+    finally:
+        executor = _executor
+        if executor is None or executor._work_queue.empty():
+            connections.close_all()  # idle: hold no database connection (this thread's only) until the next mail
 
 
 def submit(event_id: int) -> Future[str]:
