@@ -105,6 +105,20 @@ def test_service_down_exits_75_and_the_mta_retry_delivers(desk: Desk, live_serve
     assert AlertEvent.objects.order_by("id").last().status == EventStatus.DUPLICATE
 
 
+def test_a_service_that_never_answers_exits_75(tmp_path: Path) -> None:
+    """A hung service (it accepts the connection, then says nothing): mailgate gives up after --timeout."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        done = mailgate("--url", f"http://127.0.0.1:{port}", "--timeout", "1", stdin=datto_mail("mg-hung"),
+                        env={"RMMBRIDGE_MAILGATE_TOKEN": "rmb_" + "h" * 40})
+    assert done.returncode == 75, done.stderr
+    assert b"did not answer within 1 s" in done.stderr
+    assert time.monotonic() - started < 30
+
+
 def test_missing_wrong_and_read_only_tokens_defer_the_mail(desk: Desk, live_server: Any, tmp_path: Path) -> None:
     message = datto_mail("mg-token")
     missing = mailgate("--url", live_server.url, stdin=message)

@@ -165,16 +165,23 @@ def _target(url: str) -> tuple[str, str, int, str]:
 
 
 def _read_response(sock: Any) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of the answer: read until its Content-Length is complete, or until close."""
     data = b""
-    while True:
+    expected: int | None = None
+    while expected is None or len(data) < expected:
         chunk = sock.recv(65536)
         if not chunk:
             break
         data += chunk
+        if expected is None and b"\r\n\r\n" in data:
+            head = data.partition(b"\r\n\r\n")[0].lower()
+            for line in head.split(b"\r\n")[1:]:
+                if line.startswith(b"content-length:") and line[15:].strip().isdigit():
+                    expected = len(head) + 4 + int(line[15:].strip())
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     status_parts = lines[0].split(" ", 2)
-    if len(status_parts) < 2 or not status_parts[1].isdigit():
+    if not status_parts[0].startswith("HTTP/") or len(status_parts) < 2 or not status_parts[1].isdigit():
         raise GateError(EX_TEMPFAIL, "mailgate: the service sent no HTTP answer; the mail server will try again.")
     headers = {}
     for line in lines[1:]:
@@ -231,6 +238,8 @@ def post(options: Options, data: bytes, token: str) -> tuple[int, dict[str, str]
             sent_error = None
         try:
             return _read_response(sock)
+        except TimeoutError:
+            raise
         except OSError:
             raise sent_error or GateError(EX_TEMPFAIL, "mailgate: the service closed the connection without an "
                                                        "answer; the mail server will try again.") from None
