@@ -2,7 +2,8 @@
 
 A real `rmmbridge serve` (uvicorn, embedded spool drainer) on a fresh SQLite home; each mail is one new
 process started the way an MTA's pipe transport starts it, with the message on stdin. The old path
-(`rmmbridge mail ingest -`, Django started per mail) is measured on a few mails as the baseline.
+(`rmmbridge mail ingest -`, Django started per mail) is measured on a few mails as the baseline, and a bare
+`python -c pass` per mail as the floor no per-process pipe can beat.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def run_pipe(count: int, baseline: int, make_mail: Callable[[int], bytes]) -> di
         server.terminate()
         server.wait(30)
     connections.close_all()
+    # The floor of any one-process-per-mail pipe: starting this Python and exiting (no import, no work).
+    result["python_start_floor"] = _run_each([b""] * min(count, 100), [sys.executable, "-c", "pass"], env)
     if baseline:
         events_before = AlertEvent.objects.count()
         old = [make_mail(3 * count + n) for n in range(baseline)]
