@@ -29,6 +29,7 @@ def _print_help() -> None:
     width = max((len(n) for n in commands), default=10)
     for name, text in commands.items():
         print(f"  {name.ljust(width)}  {text}")
+    print(f"  {'mailgate'.ljust(width)}  Mail pipe for Postfix/Exim: one message on stdin to the service or its spool.")
     print(f"  {'manage'.ljust(width)}  Run any Django management command (migrate, createsuperuser, shell, …).")
 
 
@@ -72,6 +73,10 @@ def _database_problem(args: list[str]) -> str | None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["mailgate"]:  # the MTA's pipe: one short process per mail, so no Django at all
+        from rmmbridge.common.mailgate import run
+
+        sys.exit(run(args[1:]))
     problem = _missing_home(args)
     if problem:
         print(problem, file=sys.stderr)

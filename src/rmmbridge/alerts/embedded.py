@@ -1,4 +1,4 @@
-"""Embedded mode (`rmmbridge serve`): the SMTP receiver when RMMBRIDGE_SMTP_PORT is set, and IMAP mailbox polling."""
+"""Embedded mode (`rmmbridge serve`): the SMTP receiver (RMMBRIDGE_SMTP_PORT), IMAP polling, the mail spool drainer."""
 
 from __future__ import annotations
 
@@ -36,6 +36,35 @@ def _imap_loop() -> None:
             logger.exception("IMAP polling failed; trying again in %s s", imap_interval())
 
 
+def spool_interval() -> float:
+    """Seconds between passes over the mail spool (RMMBRIDGE_SPOOL_POLL_SECONDS, default 1)."""
+    try:
+        return max(float(os.environ.get("RMMBRIDGE_SPOOL_POLL_SECONDS", "1")), 0.05)
+    except ValueError:
+        return 1.0
+
+
+def _spool_loop() -> None:
+    from django.db import close_old_connections
+
+    from rmmbridge.alerts.intake.spool import default_root, drain
+    from rmmbridge.common.spool import ensure
+
+    try:
+        ensure(default_root())
+    except OSError as exc:
+        logger.error("mail spool %s cannot be created (%s); `rmmbridge mailgate --spool` mail waits there",
+                     default_root(), exc)
+    while not _stop.wait(spool_interval()):
+        close_old_connections()
+        try:
+            result = drain()
+            if result.stored or result.failed:
+                logger.info("%s", result.message)
+        except Exception:
+            logger.exception("mail spool drain failed; trying again in %s s", spool_interval())
+
+
 def start() -> None:
     """Start the SMTP receiver (if configured) and the IMAP poller, once per process."""
     if not _started.acquire(blocking=False):
@@ -51,3 +80,4 @@ def start() -> None:
         except (OSError, ValueError) as exc:
             logger.error("SMTP receiver not started on %s:%s: %s", host, port, exc)
     threading.Thread(target=_imap_loop, name="alerts-imap", daemon=True).start()
+    threading.Thread(target=_spool_loop, name="alerts-mail-spool", daemon=True).start()

@@ -8,6 +8,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from rmmbridge.api import views
 from rmmbridge.api.api import api
+from rmmbridge.api.mail_intake import receive_mail
 
 
 def _login_exempt(patterns: list[Any]) -> list[Any]:
@@ -41,4 +42,5 @@ token_patterns = [
 urlpatterns = [
     path("api/v1/", include((_login_exempt(api_patterns), api_app), namespace=api_namespace)),
     path("settings/api-tokens/", include((token_patterns, "apitokens"))),
+    path("intake/mail/", receive_mail, name="mail_intake"),  # `rmmbridge mailgate` posts here
 ]

@@ -6,12 +6,10 @@ import os
 import secrets
 from pathlib import Path
 
-from cryptography.fernet import Fernet
-
-DEFAULT_HOME = "~/.rmmbridge"
-#: The folder `make demo` uses inside a checkout; found there when RMMBRIDGE_HOME is not set.
-CHECKOUT_HOME = ".rmmbridge"
-DATABASE_FILE = "rmmbridge.sqlite3"
+from rmmbridge.common.homepath import CHECKOUT_HOME as CHECKOUT_HOME
+from rmmbridge.common.homepath import DATABASE_FILE as DATABASE_FILE
+from rmmbridge.common.homepath import DEFAULT_HOME as DEFAULT_HOME
+from rmmbridge.common.homepath import locate_home
 
 
 def resolve_home() -> Path:
@@ -19,13 +17,7 @@ def resolve_home() -> Path:
 
     Creates nothing.
     """
-    configured = os.environ.get("RMMBRIDGE_HOME", "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    checkout = Path.cwd() / CHECKOUT_HOME
-    if (checkout / DATABASE_FILE).is_file():
-        return checkout
-    return Path(DEFAULT_HOME).expanduser()
+    return Path(locate_home())
 
 
 def home_dir() -> Path:
@@ -60,4 +52,6 @@ def encryption_keys() -> list[str]:
     from_env = [k.strip() for k in os.environ.get("RMMBRIDGE_ENCRYPTION_KEYS", "").split(",") if k.strip()]
     if from_env:
         return from_env
+    from cryptography.fernet import Fernet  # here, not at the top: `rmmbridge mailgate` reads the home without it
+
     return [_read_or_create(home_dir() / "encryption_key", Fernet.generate_key().decode("ascii"))]

@@ -14,7 +14,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from rmmbridge.alerts.models import AlertEvent, Channel, EventStatus
-from rmmbridge.alerts.processing import Outcome, process_event, use_cache
+from rmmbridge.alerts.processing import AlertFacts, Outcome, apply_prepared, prepare_event, process_event, use_cache
 from rmmbridge.common.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -60,21 +60,75 @@ def _store_batch(items: list[Pending]) -> list[AlertEvent]:
         ])
 
 
-def _process_batch(events: list[AlertEvent]) -> list[Outcome]:
-    """Process stored events in order, each on its own: read outside any transaction (an RMM lookup may be
-    slow), then applied in its own short transaction with no network call inside it.
+#: Prepared events applied in one transaction (each still in its own savepoint): one commit per group.
+APPLY_GROUP_MAX = 16
 
-    A message that fails is kept pending for `rmmbridge alerts process-pending`; it never costs the others.
+
+def _process_one(event: AlertEvent) -> Outcome:
+    try:
+        return process_event(event)
+    except Exception as exc:
+        log.exception("SMTP event %s stored but not processed", event.pk)
+        _drop_broken_connections()
+        return Outcome(int(event.pk), EventStatus.PENDING, f"Stored; processing failed: {exc}")
+
+
+def _apply_group(group: list[tuple[AlertEvent, list[AlertFacts]]], outcomes: dict[int, Outcome]) -> None:
+    """Apply prepared events in one transaction; if it fails as a whole, each event again on its own."""
+    from django.db import transaction
+
+    if not group:
+        return
+    try:
+        with transaction.atomic():
+            done = {int(event.pk): apply_prepared(event, facts) for event, facts in group}
+    except Exception:
+        log.exception("SMTP group of %s event(s) rolled back; applying each on its own", len(group))
+        _drop_broken_connections()
+        for event, _facts in group:
+            event.refresh_from_db()
+            outcomes[int(event.pk)] = _process_one(event)
+        return
+    outcomes.update(done)
+    group.clear()
+
+
+def _process_batch(events: list[AlertEvent]) -> list[Outcome]:
+    """Process stored events in order: each is read outside any transaction (an RMM lookup may be slow), then
+    up to APPLY_GROUP_MAX read events are applied in one short transaction (one savepoint each, no network
+    call inside it) — one commit per group instead of one per alert.
+
+    A mail whose Message-ID repeats one in the open group is read only after that group commits (so it is
+    seen as a duplicate, as it would be one by one). A message that fails is kept pending for `rmmbridge
+    alerts process-pending`; it never costs the others.
     """
-    outcomes = []
+    outcomes: dict[int, Outcome] = {}
+    group: list[tuple[AlertEvent, list[AlertFacts]]] = []
+    message_ids: set[str] = set()
     for event in events:
         try:
-            outcomes.append(process_event(event))
+            prepared = prepare_event(event)
+            if not isinstance(prepared, Outcome) and event.message_id in message_ids:
+                _apply_group(group, outcomes)
+                group.clear()
+                message_ids.clear()
+                prepared = prepare_event(event)
         except Exception as exc:
             log.exception("SMTP event %s stored but not processed", event.pk)
             _drop_broken_connections()
-            outcomes.append(Outcome(int(event.pk), EventStatus.PENDING, f"Stored; processing failed: {exc}"))
-    return outcomes
+            outcomes[int(event.pk)] = Outcome(int(event.pk), EventStatus.PENDING, f"Stored; processing failed: {exc}")
+            continue
+        if isinstance(prepared, Outcome):
+            outcomes[int(event.pk)] = prepared
+            continue
+        group.append((event, prepared))
+        message_ids.add(event.message_id)
+        if len(group) >= APPLY_GROUP_MAX:
+            _apply_group(group, outcomes)
+            group.clear()
+            message_ids.clear()
+    _apply_group(group, outcomes)
+    return [outcomes[int(event.pk)] for event in events]
 
 
 def _close_connections() -> None:

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         enable.add_argument("integration", help="Integration id or name.")
         enable.add_argument("--from-address", default="", help="Sender address of the RMM's alert e-mails.")
         enable.add_argument("--ticket-type", default="", help="Ticket type for new alerts (name).")
-        sub.add_parser("process-pending", help="Process events stored but not yet processed (after a crash).")
+        sub.add_parser("process-pending", help="Drain the mail spool, then process events stored but not yet "
+                                               "processed (after a crash).")
         sub.add_parser("rotate-keys", help="Re-encrypt webhook secrets and mailbox passwords with the newest key.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -86,7 +87,11 @@ class Command(BaseCommand):
                 raise CommandError("; ".join(exc.messages)) from exc
             self.stdout.write(f"Re-encrypted {count} alerting secret(s) with the newest key.")
         else:
+            from rmmbridge.alerts.intake.spool import drain
             from rmmbridge.alerts.processing import process_pending
 
+            drained = drain(process=False)
+            if drained.stored or drained.failed or drained.deferred:
+                self.stdout.write(drained.message)
             outcomes = process_pending()
             self.stdout.write(f"Processed {len(outcomes)} pending event(s).")
