@@ -212,3 +212,18 @@ def validate_item(
         return result
     problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:3])
     raise SkippableRecordError(f"{vendor} {what} {ident!r} skipped – {problems}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemParser:
+    """A vendor's `validate_item` with its name and id keys bound: ``parse_item = ItemParser("N-central", (...))``.
+
+    The vendor's pure normalisers and tests call it; its connector states the same ``id_keys`` for `stream`.
+    """
+
+    vendor: str
+    id_keys: tuple[str, ...]
+
+    def __call__(self, model: type[M], raw: Any, what: str) -> M:
+        """Validate one item leniently (see validate_item); SkippableRecordError names the item and the problem."""
+        return validate_item(model, raw, what, vendor=self.vendor, id_keys=self.id_keys)

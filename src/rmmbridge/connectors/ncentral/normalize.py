@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
-
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.ncentral.const import (
     DEVICE_CLASS_KEYWORDS,
     DEVICE_CLASS_TYPES,
@@ -29,16 +27,14 @@ from rmmbridge.connectors.records import (
     flatten,
 )
 
-M = TypeVar("M", bound=BaseModel)
-
 #: "2025-05-19 15:29:40.586 -0700" / "2025-01-15 09:00:00.000" (assets and task timestamps).
 _SPACED = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: ?([+-]\d{2}:?\d{2}|Z|UTC))?$")
 
 
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one N-central list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="N-central",
-                         id_keys=("deviceId", "customerId", "siteId", "taskId", "soId"))
+#: Keys naming an N-central item in skip messages; the connector's stream uses the same.
+ID_KEYS = ("deviceId", "customerId", "siteId", "taskId", "soId")
+#: Validate one N-central list item leniently; SkippableRecordError names the item and what is wrong.
+parse_item = ItemParser("N-central", ID_KEYS)
 
 
 def parse_time(value: Any) -> datetime | None:
