@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -21,6 +21,7 @@ from rmmbridge.connectors.records import (
     RemoteSite,
     flatten,
 )
+from rmmbridge.connectors.times import from_epoch, from_iso
 
 #: Keys naming a Datto item in skip messages (devices and sites by uid, alerts by alertUid).
 ID_KEYS = ("uid", "alertUid", "id")
@@ -43,15 +44,9 @@ def from_epoch_ms(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        return from_epoch(value, milliseconds=True)
     if isinstance(value, str):
-        if value.isdigit():
-            return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return from_epoch(int(value), milliseconds=True) if value.isdigit() else from_iso(value)
     return None
 
 

@@ -26,6 +26,7 @@ from rmmbridge.connectors.records import (
     RemoteSite,
     flatten,
 )
+from rmmbridge.connectors.times import from_epoch, from_iso
 
 #: "2025-05-19 15:29:40.586 -0700" / "2025-01-15 09:00:00.000" (assets and task timestamps).
 _SPACED = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: ?([+-]\d{2}:?\d{2}|Z|UTC))?$")
@@ -46,11 +47,7 @@ def parse_time(value: Any) -> datetime | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -61,15 +58,8 @@ def parse_time(value: Any) -> datetime | None:
         if len(zone) == 5:
             zone = f"{zone[:3]}:{zone[3:]}"
         text = f"{day}T{clock}{zone}"
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    parsed = from_iso(text)
+    return parsed.astimezone(UTC) if parsed is not None else None
 
 
 def device_type_for(device_class: str | None) -> DeviceType:
