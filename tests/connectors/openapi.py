@@ -14,8 +14,8 @@ of the emulator app (path parameters filled from ``path_params``; routes needing
 unwalked) plus any ``extra`` URLs, and validates each response whose path and method the document describes with
 ``openapi-core`` (status, content type and body against the documented schema, ``nullable`` honoured). Routes the
 document does not describe (the emulator control API, vendor paths missing from the copy) are reported, not failed.
-The documents are read in place from ../shared/research/specs/<vendor>/; without them the tests skip, under CI=true
-they fail.
+The documents are read in place from shared/research/specs/<vendor>/ beside the checkout or one of its parents (or
+``RMMBRIDGE_SPECS``), as samples.py finds the samples; without them the tests skip, under CI=true they fail.
 """
 
 from __future__ import annotations
@@ -33,13 +33,16 @@ from openapi_core.templating.paths.exceptions import OperationNotFound, PathNotF
 from openapi_core.testing import MockRequest, MockResponse
 from starlette.routing import Route
 from tests.conftest import require_service
+from tests.connectors.research import find_research_dir
 
 from rmmbridge.connectors.http import open_connector
 from rmmbridge.connectors.testing import EMULATORS
 from rmmbridge.connectors.testing.contract import FAST_RETRY
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 
-SPECS_ROOT = Path(__file__).resolve().parents[3] / "shared" / "research" / "specs"
+#: ``shared/research/specs`` beside the checkout or one of its parents (as samples.py finds ``samples``);
+#: ``RMMBRIDGE_SPECS`` overrides.
+SPECS_ROOT = find_research_dir("specs", "RMMBRIDGE_SPECS")
 
 PathParams = Mapping[str, str] | Callable[[RunningEmulator], Mapping[str, str]]
 
@@ -52,9 +55,10 @@ class SpecFile:
     name: str
 
     def load(self) -> OpenAPI:
-        """The parsed document; skips (fails under CI=true) when the research specs are not beside the clone."""
+        """The parsed document; skips (fails under CI=true) when the research specs are not found."""
         path = SPECS_ROOT / self.folder / self.name
-        require_service(path.is_file(), f"the OpenAPI document ../shared/research/specs/{self.folder}/{self.name}")
+        require_service(path.is_file(), f"the OpenAPI document shared/research/specs/{self.folder}/{self.name} "
+                        "(beside the checkout or a parent of it, or RMMBRIDGE_SPECS)")
         return _load(str(path))
 
 

@@ -9,7 +9,6 @@ The samples are read in place, never copied into the project; without them the t
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,21 +16,10 @@ from typing import Any
 
 import pytest
 from tests.conftest import require_service
+from tests.connectors.research import find_research_dir
 
-
-def _find_samples_root() -> Path:
-    """``shared/research/samples`` beside the checkout or one of its parents; ``RMMBRIDGE_SAMPLES`` overrides."""
-    if os.environ.get("RMMBRIDGE_SAMPLES"):
-        return Path(os.environ["RMMBRIDGE_SAMPLES"])
-    here = Path(__file__).resolve()
-    for parent in here.parents[2:]:
-        candidate = parent / "shared" / "research" / "samples"
-        if candidate.is_dir():
-            return candidate
-    return here.parents[3] / "shared" / "research" / "samples"
-
-
-SAMPLES_ROOT = _find_samples_root()
+#: ``shared/research/samples`` beside the checkout or one of its parents; ``RMMBRIDGE_SAMPLES`` overrides.
+SAMPLES_ROOT = find_research_dir("samples", "RMMBRIDGE_SAMPLES")
 
 
 @dataclass(frozen=True)

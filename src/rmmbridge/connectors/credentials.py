@@ -62,18 +62,3 @@ class CredentialSpec(BaseModel):
             for name, value in self.model_dump().items()
         }
 
-
-def check_base_url(value: str, *, example: str) -> str:
-    """Validate an API base URL (http or https, with a host); return it without a trailing slash.
-
-    Raise ValueError (which pydantic reports with the field's title) saying what to enter instead.
-    """
-    from urllib.parse import urlsplit
-
-    text = (value or "").strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"enter the full API URL starting with https://, e.g. {example}; got {text!r}")
-    if parts.query or parts.fragment:
-        raise ValueError(f"the API URL must not contain '?' or '#'; e.g. {example}")
-    return text.rstrip("/")

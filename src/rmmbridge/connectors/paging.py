@@ -17,6 +17,11 @@ FetchPage = Callable[[str, Params | None], Any]
 DEFAULT_MAX_PAGES = 100_000
 
 
+def items_digest(items: list[Any]) -> str:
+    """A page's items as a digest, to tell a page the server repeated (it ignored the page parameter)."""
+    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _repeated(what: str, value: str, page: int) -> ConnectorFatalError:
     return ConnectorFatalError(
         f"The API returned the same {what} twice ({value!r}, page {page}); stopped to avoid an endless loop. "
@@ -135,7 +140,7 @@ def iter_offset_pages(
         page = fetch(url, query)
         items = items_of(page)
         if items:
-            digest = hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
+            digest = items_digest(items)
             if digest in seen:
                 raise _repeated("page", f"{page_param}={position}", page_no)
             seen.add(digest)

@@ -8,10 +8,12 @@ from datetime import UTC, datetime, tzinfo
 MS_FROM = 1e11
 
 
-def from_epoch(value: float, *, ms_from: float = MS_FROM) -> datetime | None:
-    """Epoch seconds, or milliseconds when ``abs(value) >= ms_from``, as an aware UTC datetime; None when the
-    number is out of range for a date."""
-    seconds = value / 1000 if abs(value) >= ms_from else value
+def from_epoch(value: float, *, ms_from: float = MS_FROM, milliseconds: bool | None = None) -> datetime | None:
+    """Epoch seconds, or milliseconds when ``abs(value) >= ms_from`` (or ``milliseconds`` says so), as an aware UTC
+    datetime; None when the number is out of range for a date."""
+    if milliseconds is None:
+        milliseconds = abs(value) >= ms_from
+    seconds = value / 1000 if milliseconds else value
     try:
         return datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError):

@@ -78,7 +78,7 @@ def test_one_token_serves_many_calls(emulator: RunningEmulator) -> None:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"api_url": "pinotage-api.centrastage.net"}, "API URL: Value error, enter the full API URL starting with https://"),
+        ({"api_url": "pinotage-api.centrastage.net"}, "API URL: Value error, must start with https://"),
         ({"api_url": ""}, "API URL"),
         ({"api_secret": "  "}, "API Secret Key"),
         ({"api_key": ""}, "API Key"),

@@ -5,24 +5,26 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import httpx
 
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
-from rmmbridge.connectors.datto_rmm import const
+from rmmbridge.connectors.datto_rmm import const, schemas
 from rmmbridge.connectors.datto_rmm.client import DattoRmmClient
 from rmmbridge.connectors.datto_rmm.credentials import DattoRmmCredentials
 from rmmbridge.connectors.datto_rmm.normalize import (
+    ID_KEYS,
     audit_class,
     normalize_account,
-    normalize_alert,
-    normalize_device,
-    normalize_site,
     prune_audit,
     site_as_customer,
+    to_alert,
+    to_device,
+    to_site,
 )
 from rmmbridge.connectors.errors import ConnectorError, ConnectorFatalError, SkippableRecordError
 from rmmbridge.connectors.http import Redactor
@@ -39,7 +41,6 @@ from rmmbridge.connectors.records import (
     RemoteSite,
 )
 
-T = TypeVar("T")
 #: Version of the audit cache kept in the connector state (a different version is ignored and rebuilt).
 STATE_VERSION = 1
 
@@ -73,6 +74,18 @@ DATTO_FIELDS: tuple[tuple[str, str], ...] = (
     *((f"udf.udf{i}", f"UDF {i}") for i in range(1, const.UDF_COUNT + 1)),
 )
 
+
+@dataclass
+class _AuditRun:
+    """Counts of one audited device listing: devices listed, audits needed and done, uids seen."""
+
+    started: float
+    listed: int = 0
+    needed: int = 0
+    done: int = 0
+    seen: set[str] = field(default_factory=set)
+
+
 def format_eta(seconds: float) -> str:
     """`~14 min left`, `~40 s left`, `~2 h 5 min left`."""
     if seconds < 60:
@@ -101,6 +114,7 @@ class DattoRmmConnector(Connector):
     sites_are_customers: ClassVar[bool] = True
     rate_limit_per_minute: ClassVar[int | None] = const.RATE_LIMIT_PER_MINUTE
     base_url_key: ClassVar[str] = "api_url"
+    id_keys: ClassVar[tuple[str, ...]] = ID_KEYS
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         super().__init__(credentials, http, redactor=redactor)
@@ -150,23 +164,12 @@ class DattoRmmConnector(Connector):
     def account_info(self) -> AccountInfo:
         return normalize_account(self.client.get(const.ACCOUNT))
 
-    def _stream(self, path: str, key: str, convert: Callable[[Any], T]) -> Iterator[T]:
-        for items in self.client.iter_pages(path, key, page_size=self.page_size):
-            for raw in items:
-                try:
-                    yield convert(raw)
-                except SkippableRecordError as exc:
-                    self.note_skipped(exc.message)
-
-    def _device(self, raw: Any) -> RemoteDevice:
-        return normalize_device(raw, self.field_issues)
-
-    def _alert(self, raw: Any) -> RemoteAlert:
-        return normalize_alert(raw, self.field_issues)
+    def _pages(self, path: str, key: str) -> Iterator[list[Any]]:
+        return self.client.iter_pages(path, key, page_size=self.page_size)
 
     def iter_sites(self) -> Iterator[RemoteSite]:
         self._require(Capability.SITES)
-        return self._stream(const.ACCOUNT_SITES, "sites", normalize_site)
+        return self.stream(self._pages(const.ACCOUNT_SITES, "sites"), schemas.Site, "site", to_site)
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
         """Each site as a customer (Datto RMM has nothing above the site)."""
@@ -182,46 +185,49 @@ class DattoRmmConnector(Connector):
         estimated from pageDetails.totalCount and the share of devices that needed an audit so far).
         """
         self._require(Capability.DEVICES)
+        pages = self._pages(const.ACCOUNT_DEVICES, "devices")
         if not self.include_audit:
-            return self._stream(const.ACCOUNT_DEVICES, "devices", self._device)
-        return self._devices_with_audits()
+            return self.stream(pages, schemas.Device, "device", to_device)
+        return self.stream(self._audited_pages(pages), schemas.Device, "device", to_device)
 
-    def _devices_with_audits(self) -> Iterator[RemoteDevice]:
-        seen: set[str] = set()
-        listed = needed = done = 0
-        started = self.clock()
-        for items in self.client.iter_pages(const.ACCOUNT_DEVICES, "devices", page_size=self.page_size):
-            pending: list[dict[str, Any]] = []
-            for raw in items:
-                listed += 1
-                if not isinstance(raw, dict) or not isinstance(raw.get("uid"), str):
-                    yield from self._converted(raw)
-                    continue
-                uid = raw["uid"]
-                seen.add(uid)
-                cls = audit_class(raw)
-                cached = self.audit_cache.get(uid)
-                if cls is None or raw.get("deleted") is True:
-                    yield from self._converted({**raw, "audit": cached["audit"]} if cached else raw)
-                elif cached is not None and cached.get("at") == raw.get("lastAuditDate") \
-                        and cached.get("class") == cls:
-                    yield from self._converted({**raw, "audit": cached["audit"]})
-                else:
-                    pending.append(raw)
-            needed += len(pending)
-            total_listed = max(self.client.last_total_count or listed, listed)
-            expected = needed + round((total_listed - listed) * needed / listed) if listed else needed
-            for raw in pending:
-                self._progress_note = (f"audits ({self._eta(done, expected, started)})", done, expected)
-                yield from self._audited(raw)
-                done += 1
-        if needed:
-            self._progress_note = ("audits", done, done)
-        gone = [uid for uid in self.audit_cache if uid not in seen]
+    def _audited_pages(self, pages: Iterator[list[Any]]) -> Iterator[Iterator[Any]]:
+        """Each page's raw devices with their audit merged in (cached, or fetched lazily as the stream reads on)."""
+        run = _AuditRun(started=self.clock())
+        for items in pages:
+            yield self._audited_page(items, run)
+        if run.needed:
+            self._progress_note = ("audits", run.done, run.done)
+        gone = [uid for uid in self.audit_cache if uid not in run.seen]
         for uid in gone:  # the stream was read to its end: devices no longer listed leave the cache
             del self.audit_cache[uid]
         if gone:
             self.audit_cache_changed = True
+
+    def _audited_page(self, items: list[Any], run: _AuditRun) -> Iterator[Any]:
+        pending: list[dict[str, Any]] = []
+        for raw in items:
+            run.listed += 1
+            if not isinstance(raw, dict) or not isinstance(raw.get("uid"), str):
+                yield raw  # the stream skips it and says why
+                continue
+            uid = raw["uid"]
+            run.seen.add(uid)
+            cls = audit_class(raw)
+            cached = self.audit_cache.get(uid)
+            if cls is None or raw.get("deleted") is True:
+                yield {**raw, "audit": cached["audit"]} if cached else raw
+            elif cached is not None and cached.get("at") == raw.get("lastAuditDate") and cached.get("class") == cls:
+                yield {**raw, "audit": cached["audit"]}
+            else:
+                pending.append(raw)
+        run.needed += len(pending)
+        listed, needed = run.listed, run.needed
+        total_listed = max(self.client.last_total_count or listed, listed)
+        expected = needed + round((total_listed - listed) * needed / listed) if listed else needed
+        for raw in pending:
+            self._progress_note = (f"audits ({self._eta(run.done, expected, run.started)})", run.done, expected)
+            yield self._audited(raw)
+            run.done += 1
 
     def _eta(self, done: int, total: int, started: float) -> str:
         """Time left at the rate seen so far, never faster than the audits' 500 requests per minute."""
@@ -230,7 +236,8 @@ class DattoRmmConnector(Connector):
         rate = min(done / elapsed, per_second) if done and elapsed > 0 else per_second
         return format_eta(max(total - done, 0) / rate)
 
-    def _audited(self, raw: dict[str, Any]) -> Iterator[RemoteDevice]:
+    def _audited(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """The raw device with its freshly fetched audit (or its cached one when the audit cannot be read)."""
         uid, cls = str(raw["uid"]), audit_class(raw) or "device"
         self.audit_limiter.acquire()
         try:
@@ -240,22 +247,16 @@ class DattoRmmConnector(Connector):
             self.audits_failed += 1
             self.field_issues.note("device", uid, [DroppedField("audit", "unreadable", exc.message[:120])])
             cached = self.audit_cache.get(uid)
-            yield from self._converted({**raw, "audit": cached["audit"]} if cached else raw)
-            return
+            return {**raw, "audit": cached["audit"]} if cached else raw
         self.audits_fetched += 1
         self.audit_cache[uid] = {"at": raw.get("lastAuditDate"), "class": cls, "audit": audit}
         self.audit_cache_changed = True
-        yield from self._converted({**raw, "audit": audit})
-
-    def _converted(self, raw: Any) -> Iterator[RemoteDevice]:
-        try:
-            yield self._device(raw)
-        except SkippableRecordError as exc:
-            self.note_skipped(exc.message)
+        return {**raw, "audit": audit}
 
     def iter_site_devices(self, site_uid: str) -> Iterator[RemoteDevice]:
         """The devices of one site (GET /v2/site/{uid}/devices), without audits."""
-        return self._stream(const.SITE_DEVICES.format(site_uid=site_uid), "devices", self._device)
+        return self.stream(self._pages(const.SITE_DEVICES.format(site_uid=site_uid), "devices"), schemas.Device,
+                           "device", to_device)
 
     def device_audit(self, device_uid: str, device_class: str = "device") -> dict[str, Any]:
         """The audit of one device by its class: /v2/audit/device, /v2/audit/esxihost or /v2/audit/printer.
@@ -278,16 +279,13 @@ class DattoRmmConnector(Connector):
         """Open or resolved alerts of the account; `since` filters on the raise (or resolve) time client-side."""
         self._require(Capability.ALERTS_POLL)
         path = const.ACCOUNT_ALERTS_OPEN if state is AlertState.OPEN else const.ACCOUNT_ALERTS_RESOLVED
-        alerts = self._stream(path, "alerts", self._alert)
-        if since is None:
-            return alerts
-        cutoff = since
 
-        def after_cutoff(alert: RemoteAlert) -> bool:
+        def convert(parsed: schemas.Alert, raw: Mapping[str, Any]) -> RemoteAlert | None:
+            alert = to_alert(parsed, raw)
             when = alert.resolved_at if state is AlertState.RESOLVED else alert.raised_at
-            return when is None or when >= cutoff
+            return alert if since is None or when is None or when >= since else None
 
-        return (a for a in alerts if after_cutoff(a))
+        return self.stream(self._pages(path, "alerts"), schemas.Alert, "alert", convert)
 
     # --- writes ---------------------------------------------------------------------------------------------
     def resolve_alert(self, external_id: str) -> None:

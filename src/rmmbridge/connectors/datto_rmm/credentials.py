@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from rmmbridge.connectors.credentials import CredentialSpec, check_base_url
+from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.datto_rmm.const import EXAMPLE_URL
+from rmmbridge.connectors.urls import UrlRule, normalize_url
+
+#: Any https host (platforms are `<platform>-api.centrastage.net`; tests and proxies use others); `/api/v2` and
+#: `/api`, as copied from Datto's API page, are dropped.
+URL_RULE = UrlRule(
+    example=EXAMPLE_URL,
+    empty_hint=f"enter the full API URL starting with https://, e.g. {EXAMPLE_URL}",
+    noun="a Datto RMM API URL",
+    address="API URL",
+    api_paths=("/api/v2", "/api"),
+)
 
 
 class DattoRmmCredentials(CredentialSpec):
@@ -24,11 +35,7 @@ class DattoRmmCredentials(CredentialSpec):
     @field_validator("api_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        url = check_base_url(value, example=EXAMPLE_URL)
-        for suffix in ("/api/v2", "/api"):
-            if url.endswith(suffix):
-                url = url[: -len(suffix)]
-        return url
+        return normalize_url(value, URL_RULE)
 
     @field_validator("api_key", "api_secret")
     @classmethod

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
 
 from rmmbridge.connectors.datto_rmm import alert_text, const, schemas
-from rmmbridge.connectors.errors import ConnectorFatalError, SkippableRecordError
-from rmmbridge.connectors.items import FieldIssues, validate_item
+from rmmbridge.connectors.errors import ConnectorFatalError
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -21,7 +21,12 @@ from rmmbridge.connectors.records import (
     RemoteSite,
     flatten,
 )
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
+#: Keys naming a Datto item in skip messages (devices and sites by uid, alerts by alertUid).
+ID_KEYS = ("uid", "alertUid", "id")
+#: Lenient validation of one Datto list item (items.validate_item); the connector's stream uses the same keys.
+parse_item = ItemParser(const.NAME, ID_KEYS)
 #: Device classes with an audit endpoint (spec: /v2/audit/device, /v2/audit/esxihost, /v2/audit/printer).
 AUDIT_CLASSES = ("device", "esxihost", "printer")
 #: The audit sections kept (and cached): identity and network data; software, disks and memory lists are left out.
@@ -39,15 +44,9 @@ def from_epoch_ms(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, tz=UTC)
+        return from_epoch(value, milliseconds=True)
     if isinstance(value, str):
-        if value.isdigit():
-            return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        return from_epoch(int(value), milliseconds=True) if value.isdigit() else from_iso(value)
     return None
 
 
@@ -73,12 +72,6 @@ def device_type(category: str | None, type_: str | None, device_class: str | Non
     if "mobile" in cat or "phone" in cat or "tablet" in cat:
         return DeviceType.MOBILE
     return DeviceType.OTHER
-
-
-def _skip(kind: str, raw: Any, exc: ValidationError) -> SkippableRecordError:
-    ident = raw.get("uid") or raw.get("alertUid") or raw.get("id") if isinstance(raw, Mapping) else None
-    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:3])
-    return SkippableRecordError(f"Skipped malformed Datto RMM {kind} {ident!r}: {problems}")
 
 
 def audit_class(raw: Mapping[str, Any]) -> str | None:
@@ -130,14 +123,18 @@ def audit_identity(raw: Mapping[str, Any]) -> tuple[str | None, str | None, str 
     return serial, manufacturer, model, tuple(macs)
 
 
-def normalize_device(raw: Any, issues: FieldIssues | None = None) -> RemoteDevice:
-    """One Datto `Device` (optionally with its audit under "audit") → RemoteDevice.
+def normalize_device(raw: Any) -> RemoteDevice:
+    """One raw Datto `Device` (optionally with its audit under "audit") → RemoteDevice (parse_item, then to_device).
 
     Lenient (items.validate_item): a field of the wrong type (e.g. `udf` as a list, `deviceType: "x"`) is left out
-    and counted in `issues` as "udf (unreadable)"; the device is kept. Only an item whose uid or hostname is
-    missing or unreadable is skipped (SkippableRecordError).
+    and counted as "udf (unreadable)"; the device is kept. Only an item whose uid or hostname is missing or
+    unreadable is skipped (SkippableRecordError).
     """
-    dev = validate_item(schemas.Device, raw, "device", vendor=const.NAME, id_keys=("uid", "id"), issues=issues)
+    return to_device(parse_item(schemas.Device, raw, "device"), raw)
+
+
+def to_device(dev: schemas.Device, raw: Mapping[str, Any]) -> RemoteDevice:
+    """A validated Datto `Device` and its raw item → RemoteDevice (serial, make, model, MACs from raw["audit"])."""
     dtype = dev.deviceType or schemas.DeviceType()
     serial, manufacturer, model, macs = audit_identity(raw)
     return RemoteDevice(
@@ -162,13 +159,12 @@ def normalize_device(raw: Any, issues: FieldIssues | None = None) -> RemoteDevic
 
 
 def normalize_site(raw: Any) -> RemoteSite:
-    """One Datto `Site` → RemoteSite (its own customer: customer_external_id is the site uid)."""
-    if not isinstance(raw, Mapping):
-        raise SkippableRecordError(f"Skipped a Datto RMM site that is not an object: {raw!r:.80}")
-    try:
-        site = schemas.Site.model_validate(raw)
-    except ValidationError as exc:
-        raise _skip("site", raw, exc) from None
+    """One raw Datto `Site` → RemoteSite (lenient like devices: only a site without uid or name is skipped)."""
+    return to_site(parse_item(schemas.Site, raw, "site"), raw)
+
+
+def to_site(site: schemas.Site, raw: Mapping[str, Any]) -> RemoteSite:
+    """A validated Datto `Site` → RemoteSite (its own customer: customer_external_id is the site uid)."""
     return RemoteSite(external_id=site.uid, name=site.name, customer_external_id=site.uid, fields=flatten(dict(raw)))
 
 
@@ -194,9 +190,13 @@ def alert_message(alert: schemas.Alert) -> str:
     return summary
 
 
-def normalize_alert(raw: Any, issues: FieldIssues | None = None) -> RemoteAlert:
-    """One Datto `Alert` → RemoteAlert; the alert type is the context class without `_ctx` (lenient as devices)."""
-    alert = validate_item(schemas.Alert, raw, "alert", vendor=const.NAME, id_keys=("alertUid",), issues=issues)
+def normalize_alert(raw: Any) -> RemoteAlert:
+    """One raw Datto `Alert` → RemoteAlert (lenient as devices: only an alert without alertUid is skipped)."""
+    return to_alert(parse_item(schemas.Alert, raw, "alert"), raw)
+
+
+def to_alert(alert: schemas.Alert, raw: Mapping[str, Any]) -> RemoteAlert:
+    """A validated Datto `Alert` → RemoteAlert; the alert type is the context class without `_ctx`."""
     source = alert.alertSourceInfo or schemas.AlertSourceInfo()
     context_class = str((alert.alertContext or {}).get("@class", ""))
     return RemoteAlert(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
@@ -27,6 +25,7 @@ from rmmbridge.connectors.ncentral.const import (
     TOKEN_EXPIRY_MARGIN_S,
 )
 from rmmbridge.connectors.ncentral.schemas import AuthResponse, Page
+from rmmbridge.connectors.paging import items_digest
 
 logger = logging.getLogger("rmmbridge.connectors.ncentral")
 
@@ -174,10 +173,6 @@ class NcentralAuth(httpx.Auth):
             yield request
 
 
-def _digest(items: list[Any]) -> str:
-    return hashlib.sha256(json.dumps(items, sort_keys=True, default=str).encode()).hexdigest()
-
-
 class NcentralClient:
     """Authenticated access to one N-central server through the shared retry/log/redaction stack."""
 
@@ -227,7 +222,7 @@ class NcentralClient:
             items = page.data
             repeated = page.pageNumber is not None and page.pageNumber != number and number > FIRST_PAGE
             if items:
-                digest = _digest(items)
+                digest = items_digest(items)
                 repeated = repeated or digest in seen
                 seen.add(digest)
             if repeated:

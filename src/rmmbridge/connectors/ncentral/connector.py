@@ -15,15 +15,14 @@ from rmmbridge.connectors.errors import (
     ConnectorConfigError,
     ConnectorFatalError,
     ConnectorForbiddenError,
-    SkippableRecordError,
 )
 from rmmbridge.connectors.http import Redactor
 from rmmbridge.connectors.ncentral import const
 from rmmbridge.connectors.ncentral.client import NcentralClient
 from rmmbridge.connectors.ncentral.credentials import NcentralCredentials
 from rmmbridge.connectors.ncentral.normalize import (
+    ID_KEYS,
     account_from_server_info,
-    parse_item,
     to_alert,
     to_customer,
     to_device,
@@ -94,6 +93,7 @@ class NcentralConnector(Connector):
     )
     rate_limit_per_minute = const.RATE_LIMIT_PER_MINUTE
     base_url_key = "server_url"
+    id_keys = ID_KEYS
 
     def __init__(self, credentials: CredentialSpec, http: httpx.Client, *, redactor: Redactor | None = None) -> None:
         super().__init__(credentials, http, redactor=redactor)
@@ -106,10 +106,6 @@ class NcentralConnector(Connector):
         #: Why inventory was not fetched in this run (set when the assets endpoint refuses access).
         self.assets_warning = ""
 
-    def _skip(self, exc: SkippableRecordError) -> None:
-        logger.warning("%s", exc.message)
-        self.note_skipped(exc.message)
-
     def account_info(self) -> AccountInfo:
         """Authenticate (POST /api/auth/authenticate) and read `GET /api/server-info` (the versions it names)."""
         info = self.client.get(const.SERVER_INFO_PATH)
@@ -118,39 +114,27 @@ class NcentralConnector(Connector):
         return account_from_server_info(info, host if port is None else f"{host}:{port}",
                                         str(self.http.base_url).rstrip("/"))
 
-    def _items(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Any]:
-        for page in self.client.iter_pages(path, params):
-            yield from page
+    def _pages(self, path: str) -> Iterator[list[Any]]:
+        return self.client.iter_pages(path)
 
     def iter_customers(self) -> Iterator[RemoteCustomer]:
         """`GET /api/customers`: every customer of every service organization the API user can see."""
         self._require(Capability.CUSTOMERS)
-        for raw in self._items(const.CUSTOMERS_PATH):
-            try:
-                yield to_customer(parse_item(Customer, raw, "customer"), raw)
-            except SkippableRecordError as exc:
-                self._skip(exc)
+        return self.stream(self._pages(const.CUSTOMERS_PATH), Customer, "customer", to_customer)
 
     def iter_sites(self) -> Iterator[RemoteSite]:
         """`GET /api/sites`: every site; `parentId` is its customer."""
         self._require(Capability.SITES)
-        for raw in self._items(const.SITES_PATH):
-            try:
-                yield to_site(parse_item(Site, raw, "site"), raw)
-            except SkippableRecordError as exc:
-                self._skip(exc)
+        return self.stream(self._pages(const.SITES_PATH), Site, "site", to_site)
 
     def iter_devices(self) -> Iterator[RemoteDevice]:
         """`GET /api/devices` page by page (plus `/api/devices/{id}/assets` per device with include_assets)."""
         self._require(Capability.DEVICES)
-        for raw in self._items(const.DEVICES_PATH):
-            try:
-                device = parse_item(Device, raw, "device")
-            except SkippableRecordError as exc:
-                self._skip(exc)
-                continue
-            assets = self._assets_or_none(device.deviceId) if self.include_assets else None
-            yield to_device(device, raw, assets)
+
+        def convert(device: Device, raw: Mapping[str, Any]) -> RemoteDevice:
+            return to_device(device, raw, self._assets_or_none(device.deviceId) if self.include_assets else None)
+
+        return self.stream(self._pages(const.DEVICES_PATH), Device, "device", convert)
 
     def _assets_or_none(self, device_id: int | str) -> dict[str, Any] | None:
         """Assets for one device; a 403 turns the option off for this run (devices still come, without inventory)."""
@@ -184,18 +168,14 @@ class NcentralConnector(Connector):
         The active-issues endpoint serves customer and site org units (not the service organization), so each is
         asked in turn — one request at a time, which keeps a large tenant's first poll inside N-central's
         in-flight limit (it counts concurrent requests per endpoint, 3–50)."""
-        units: list[str] = []
-        for path, model, key in ((const.CUSTOMERS_PATH, Customer, "customerId"), (const.SITES_PATH, Site, "siteId")):
-            for raw in self._items(path):
-                try:
-                    parsed = parse_item(model, raw, "customer" if model is Customer else "site")
-                except SkippableRecordError as exc:
-                    self._skip(exc)
-                    continue
-                unit = str(getattr(parsed, key)).strip()
-                if unit and unit not in units:
-                    units.append(unit)
-        return units
+        units: dict[str, None] = {}
+        for unit in (*self.stream(self._pages(const.CUSTOMERS_PATH), Customer, "customer",
+                                  lambda customer, _raw: str(customer.customerId).strip()),
+                     *self.stream(self._pages(const.SITES_PATH), Site, "site",
+                                  lambda site, _raw: str(site.siteId).strip())):
+            if unit:
+                units.setdefault(unit)
+        return list(units)
 
     def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
         """Open: the active issues of every customer and site org unit (an issue seen twice counts once).
@@ -205,27 +185,24 @@ class NcentralConnector(Connector):
         if state is not AlertState.OPEN:
             return
         seen: set[str] = set()
+
+        def convert(issue: ActiveIssue, raw: Mapping[str, Any]) -> RemoteAlert | None:
+            task = str(issue.taskId).strip()
+            if task in seen:
+                return None
+            seen.add(task)
+            alert = to_alert(issue, raw)
+            return alert if since is None or alert.raised_at is None or alert.raised_at >= since else None
+
         for unit in self._issue_org_units():
             try:
-                issues = list(self._items(const.ACTIVE_ISSUES_PATH.format(org_unit_id=unit)))
+                pages = list(self._pages(const.ACTIVE_ISSUES_PATH.format(org_unit_id=unit)))
             except ConnectorFatalError as exc:
                 if exc.status != 404:
                     raise
                 logger.info("N-central org unit %s has gone since it was listed; skipped.", unit)
                 continue
-            for raw in issues:
-                try:
-                    issue = parse_item(ActiveIssue, raw, "active issue")
-                except SkippableRecordError as exc:
-                    self._skip(exc)
-                    continue
-                task = str(issue.taskId).strip()
-                if task in seen:
-                    continue
-                seen.add(task)
-                alert = to_alert(issue, raw)
-                if since is None or alert.raised_at is None or alert.raised_at >= since:
-                    yield alert
+            yield from self.stream(pages, ActiveIssue, "active issue", convert)
 
     # -- mapping screens -----------------------------------------------------------------------------------------
     def available_fields(self, device_type: DeviceType | None = None) -> list[AvailableField]:

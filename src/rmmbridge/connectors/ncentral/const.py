@@ -7,8 +7,6 @@ from rmmbridge.connectors.records import DeviceType
 SLUG = "ncentral"
 NAME = "N-central"
 
-LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
-
 AUTHENTICATE_PATH = "/api/auth/authenticate"
 REFRESH_PATH = "/api/auth/refresh"
 VALIDATE_PATH = "/api/auth/validate"

@@ -2,48 +2,26 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import Field, SecretStr, field_validator
 
 from rmmbridge.connectors.credentials import CredentialSpec
-from rmmbridge.connectors.ncentral.const import LOOPBACK_HOSTS
+from rmmbridge.connectors.urls import UrlRule, normalize_url
 
 EXAMPLE_URL = "https://ncentral.example.com"
+#: Any https host (on-premises or N-able hosted); a trailing `/api` (as copied from the API Explorer) is dropped.
+URL_RULE = UrlRule(
+    example=EXAMPLE_URL,
+    empty_hint=f"enter the address of your N-central server, e.g. {EXAMPLE_URL}",
+    noun="an N-central server",
+    address="server address",
+    api_paths=("/api",),
+)
 
 
 def normalize_server_url(value: str) -> str:
-    """The server root (scheme://host[:port]) or ValueError saying what a valid URL looks like.
-
-    https is required, except on loopback (the emulator). A trailing `/api` (as copied from the API Explorer)
-    is dropped; any other path is refused.
-    """
-    raw = (value or "").strip()
-    if not raw:
-        raise ValueError(f"enter the address of your N-central server, e.g. {EXAMPLE_URL}")
-    if "://" not in raw:
-        raise ValueError(f"must start with https://, e.g. {EXAMPLE_URL}; got {raw!r}")
-    parts = urlsplit(raw)
-    host = (parts.hostname or "").lower()
-    if not host:
-        raise ValueError(f"has no host name, e.g. {EXAMPLE_URL}; got {raw!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"has an invalid port; got {raw!r}") from None
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"must be just the server address, without query, fragment or user info; got {raw!r}")
-    path = parts.path.rstrip("/")
-    if path.lower() == "/api":
-        path = ""
-    if path:
-        raise ValueError(f"must be the server root without a path (e.g. {EXAMPLE_URL}); got {raw!r}")
-    loopback = host in LOOPBACK_HOSTS
-    if parts.scheme != "https" and not (loopback and parts.scheme == "http"):
-        raise ValueError(f"must use https (N-central serves its API over TLS), e.g. {EXAMPLE_URL}; got {raw!r}")
-    shown = f"[{host}]" if ":" in host else host
-    netloc = shown if port is None else f"{shown}:{port}"
-    return f"{parts.scheme}://{netloc}"
+    """The server root (scheme://host[:port]) or ValueError saying what a valid URL looks like (https, or
+    http on loopback for the emulator)."""
+    return normalize_url(value, URL_RULE)
 
 
 class NcentralCredentials(CredentialSpec):

@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from pydantic import BaseModel
-
-from rmmbridge.connectors.items import validate_item
+from rmmbridge.connectors.items import ItemParser
 from rmmbridge.connectors.ncentral.const import (
     DEVICE_CLASS_KEYWORDS,
     DEVICE_CLASS_TYPES,
@@ -28,17 +26,16 @@ from rmmbridge.connectors.records import (
     RemoteSite,
     flatten,
 )
-
-M = TypeVar("M", bound=BaseModel)
+from rmmbridge.connectors.timestamps import from_epoch, from_iso
 
 #: "2025-05-19 15:29:40.586 -0700" / "2025-01-15 09:00:00.000" (assets and task timestamps).
 _SPACED = re.compile(r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)(?: ?([+-]\d{2}:?\d{2}|Z|UTC))?$")
 
 
-def parse_item(model: type[M], raw: Any, what: str) -> M:
-    """Validate one N-central list item; raise SkippableRecordError naming the item and what is wrong."""
-    return validate_item(model, raw, what, vendor="N-central",
-                         id_keys=("deviceId", "customerId", "siteId", "taskId", "soId"))
+#: Keys naming an N-central item in skip messages; the connector's stream uses the same.
+ID_KEYS = ("deviceId", "customerId", "siteId", "taskId", "soId")
+#: Validate one N-central list item leniently; SkippableRecordError names the item and what is wrong.
+parse_item = ItemParser("N-central", ID_KEYS)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -50,11 +47,7 @@ def parse_time(value: Any) -> datetime | None:
     if value is None or value == "" or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        seconds = value / 1000 if abs(value) > 1e11 else value
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            return None
+        return from_epoch(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -65,15 +58,8 @@ def parse_time(value: Any) -> datetime | None:
         if len(zone) == 5:
             zone = f"{zone[:3]}:{zone[3:]}"
         text = f"{day}T{clock}{zone}"
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    parsed = from_iso(text)
+    return parsed.astimezone(UTC) if parsed is not None else None
 
 
 def device_type_for(device_class: str | None) -> DeviceType:

@@ -100,14 +100,21 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
     async def account(request: Request) -> Response:
         return bearer_ok(request) or JSONResponse(state.render_account())
 
-    async def sites(request: Request) -> Response:
-        denied = bearer_ok(request)
-        if denied:
-            return denied
-        params = page_params(request)
-        if isinstance(params, JSONResponse):
-            return params
-        page, size = params
+    def paged(list_page: Callable[[Request, int, int], Response]) -> Handler:
+        """A list endpoint: the bearer token, then `page`/`max` checked, then ``list_page(request, page, size)``."""
+        async def handler(request: Request) -> Response:
+            denied = bearer_ok(request)
+            if denied:
+                return denied
+            params = page_params(request)
+            if isinstance(params, JSONResponse):
+                return params
+            return list_page(request, *params)
+
+        return handler
+
+    @paged
+    def sites(request: Request, page: int, size: int) -> Response:
         base = str(request.base_url).rstrip("/")
         chunk = state.sites[page * size:(page + 1) * size]
         items = [state.render_site(s, base) for s in chunk]
@@ -122,14 +129,8 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
             return error(404, "Not Found", request.url.path)
         return JSONResponse(state.render_site(site, str(request.base_url)))
 
-    async def devices(request: Request) -> Response:
-        denied = bearer_ok(request)
-        if denied:
-            return denied
-        params = page_params(request)
-        if isinstance(params, JSONResponse):
-            return params
-        page, size = params
+    @paged
+    def devices(request: Request, page: int, size: int) -> Response:
         site_uid = request.path_params.get("site_uid")
         if site_uid is not None and state.site_by_id(site_uid) is None:
             return error(404, "Not Found", request.url.path)
@@ -163,19 +164,12 @@ def create_app(state: DattoRmmEmulatorState) -> Starlette:
         return handler
 
     def alerts_handler(resolved: bool) -> Handler:
-        async def handler(request: Request) -> Response:
-            denied = bearer_ok(request)
-            if denied:
-                return denied
-            params = page_params(request)
-            if isinstance(params, JSONResponse):
-                return params
-            page, size = params
+        def alerts_page(request: Request, page: int, size: int) -> Response:
             chosen = state.resolved_alerts() if resolved else state.open_alerts()
             items = [state.render_alert(a) for a in chosen[page * size:(page + 1) * size]]
             return JSONResponse(page_body(request, "alerts", items, len(chosen), page, size))
 
-        return handler
+        return paged(alerts_page)
 
     async def one_alert(request: Request) -> Response:
         denied = bearer_ok(request)
