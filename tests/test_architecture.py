@@ -52,7 +52,8 @@ def imported_modules(tree: ast.AST, path: Path) -> list[str]:
 
 def test_the_walk_finds_the_connector_modules() -> None:
     modules = connector_modules()
-    assert CONNECTORS / "http.py" in modules
+    assert CONNECTORS / "http" / "__init__.py" in modules
+    assert CONNECTORS / "http" / "opening.py" in modules
     assert CONNECTORS / "testing" / "contract.py" in modules
     assert len(modules) > 20
 
@@ -282,3 +283,79 @@ def test_every_vendor_validates_its_url_with_the_core_normaliser(slug: str) -> N
         else:
             spec = model.parse({**good, connector.base_url_key: probe})
             assert getattr(spec, connector.base_url_key) == expected, (slug, probe)
+
+
+# --- The layer table of DEVELOPERS.md: every app imports only the apps its row allows (and what they allow) ------
+
+SRC = ROOT / "src" / "rmmbridge"
+
+
+def layer_table(text: str) -> dict[str, set[str]]:
+    """App -> the apps it may import, read from the 'Layout and ownership' table (transitively closed).
+
+    "everything above" is every earlier row; "everything above web" every earlier row but web; "everything" all rows.
+    """
+    rows: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0].startswith("`rmmbridge."):
+            rows.append((cells[0].strip("`").removeprefix("rmmbridge."), cells[2]))
+    apps = [app for app, _ in rows]
+    allowed: dict[str, set[str]] = {}
+    for index, (app, may) in enumerate(rows):
+        earlier = set(apps[:index])
+        if may == "everything above":
+            allowed[app] = earlier
+        elif may.startswith("everything above "):
+            allowed[app] = earlier - {may.removeprefix("everything above ").strip()}
+        elif may.startswith("everything"):
+            allowed[app] = set(apps) - {app}
+        else:
+            allowed[app] = {a for a in apps if a != app and a in {w.strip(" ,()") for w in may.split()}}
+    changed = True
+    while changed:  # an app may import what the apps it may import may import
+        changed = False
+        for app, below in allowed.items():
+            closure = below.union(*(allowed[b] for b in below)) - {app}
+            if closure != below:
+                allowed[app], changed = closure, True
+    return allowed
+
+
+LAYERS = layer_table((ROOT / "DEVELOPERS.md").read_text(encoding="utf-8"))
+
+
+def upward_imports(app: str, allowed: dict[str, set[str]]) -> list[str]:
+    """'file: module' for every import (function-level, management commands included) of an app not allowed."""
+    bad = []
+    for path in sorted((SRC / app).rglob("*.py")):
+        for name in imported_modules(ast.parse(path.read_text(encoding="utf-8")), path):
+            parts = name.split(".")
+            inside = parts[0] == "rmmbridge" and len(parts) > 1 and parts[1] in allowed and parts[1] != app
+            if inside and parts[1] not in allowed[app]:
+                bad.append(f"{path.relative_to(ROOT)}: {name}")
+    return bad
+
+
+def test_the_layer_table_is_read_from_developers_md() -> None:
+    assert {"common", "connectors", "servicedesk", "integrations", "sync", "alerts", "web"} <= set(LAYERS)
+    assert "web" not in LAYERS["api"]
+    assert "integrator" in LAYERS["api"]
+    assert LAYERS["servicedesk"] == {"common"}
+    assert "common" in LAYERS["integrations"]  # through servicedesk
+    assert "sync" not in LAYERS["alerts"]
+    assert "sync" in LAYERS["integrator"]
+
+
+@pytest.mark.parametrize("app", sorted(LAYERS))
+def test_each_app_imports_only_the_apps_below_it(app: str) -> None:
+    bad = upward_imports(app, LAYERS)
+    assert not bad, f"rmmbridge.{app} imports apps its row in DEVELOPERS.md does not allow: {bad}"
+
+
+def test_the_layer_check_catches_an_import_running_up(tmp_path: Path) -> None:
+    """The check reads function-level imports too (the serve command used to import web this way)."""
+    source = "def serve() -> None:\n    from rmmbridge.web.embedded import start_embedded_services\n"
+    names = imported_modules(ast.parse(source), SRC / "servicedesk" / "management" / "commands" / "serve.py")
+    assert "rmmbridge.web.embedded" in names
+    assert "web" not in LAYERS["servicedesk"]

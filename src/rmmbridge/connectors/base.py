@@ -24,7 +24,7 @@ from rmmbridge.connectors.errors import (
     SkippableRecordError,
     UnsupportedCapabilityError,
 )
-from rmmbridge.connectors.http import Redactor
+from rmmbridge.connectors.http.redaction import Redactor
 from rmmbridge.connectors.items import FieldIssues, collecting, validate_item
 from rmmbridge.connectors.records import (
     AccountInfo,

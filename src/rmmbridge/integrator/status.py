@@ -63,9 +63,9 @@ def _iso(value: datetime | None) -> str | None:
 def outbox_backlog() -> int | None:
     """Resolves waiting to be sent to the RMMs (None when the alerts app has no outbox)."""
     try:
-        from rmmbridge.alerts.models import ResolveOutbox
+        from rmmbridge.alerts.models import OutboxStatus, ResolveOutbox
 
-        return ResolveOutbox.objects.filter(status="pending").count()
+        return ResolveOutbox.objects.filter(status=OutboxStatus.PENDING).count()
     except Exception:
         logger.debug("Outbox backlog unavailable", exc_info=True)
         return None
@@ -157,7 +157,7 @@ def scheduler_check(now: datetime | None = None) -> str:
     """'ok' when the scheduler ticked recently, else what to start (informational: not part of `healthy`)."""
     from rmmbridge.integrator import metrics
     from rmmbridge.integrator.embedded import tick_seconds
-    from rmmbridge.integrator.tasks import SCHEDULER_TICK_METRIC
+    from rmmbridge.integrator.metrics import SCHEDULER_TICK_METRIC
 
     where = "`rmmbridge scheduler`" if settings.RUN_MODE == "distributed" else "`rmmbridge serve`"
     try:

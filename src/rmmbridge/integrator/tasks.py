@@ -17,8 +17,9 @@ from django.db.models import Q
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
-from rmmbridge.integrations.models import Integration
-from rmmbridge.integrator import locks, scheduling
+from rmmbridge.integrations.models import Integration, IntegrationStatus
+from rmmbridge.integrator import locks, metrics, scheduling
+from rmmbridge.integrator.metrics import HEALTH_TICK_METRIC, SCHEDULER_TICK_METRIC
 from rmmbridge.integrator.models import (
     DONE_STATUSES,
     OPEN_STATUSES,
@@ -33,7 +34,6 @@ from rmmbridge.integrator.models import (
 logger = logging.getLogger(__name__)
 
 OUTBOX_LOCK = "outbox"
-SCHEDULER_TICK_METRIC = "rmmbridge_scheduler_last_tick_timestamp_seconds"
 NOTES_LIMIT = 4000
 
 
@@ -102,13 +102,13 @@ def _requested_by(options: Mapping[str, Any]) -> Any:
 
 def handle_sync(job: JobRun) -> Outcome:
     """Run the sync engine for the job's entities, or what a person asked for in the UI (job.options)."""
-    from rmmbridge.sync.models import SyncRun
+    from rmmbridge.sync.models import SyncRun, SyncStatus, SyncTrigger
     from rmmbridge.sync.runner import apply_rows, run_sync
 
     assert job.integration_id is not None
     options = job.options or {}
     user = _requested_by(options)
-    trigger = "ui" if options.get("user_id") else "schedule"
+    trigger = SyncTrigger.UI if options.get("user_id") else SyncTrigger.SCHEDULE
     actor_label = str(options.get("actor_label") or "integrator")
     if options.get("apply_run"):
         preview = SyncRun.objects.select_related("integration").get(pk=int(options["apply_run"]),
@@ -130,13 +130,14 @@ def handle_sync(job: JobRun) -> Outcome:
         )
     status = str(run.status)
     error = str(run.message or "; ".join(str(e) for e in (run.errors or [])[:5]))
-    mapped = {
-        "success": JobStatus.SUCCESS,
-        "planned": JobStatus.SUCCESS,  # a preview is done once its plan is stored
-        "partial": JobStatus.PARTIAL,
-        "failed": JobStatus.FAILED,
-    }.get(status)
-    if mapped is None and trigger == "ui":  # the person who asked sees the guard's question on the run's page
+    statuses: dict[str, JobStatus] = {
+        SyncStatus.SUCCESS: JobStatus.SUCCESS,
+        SyncStatus.PLANNED: JobStatus.SUCCESS,  # a preview is done once its plan is stored
+        SyncStatus.PARTIAL: JobStatus.PARTIAL,
+        SyncStatus.FAILED: JobStatus.FAILED,
+    }
+    mapped = statuses.get(status)
+    if mapped is None and trigger == SyncTrigger.UI:  # the person who asked sees the guard's question on the run's page
         mapped = JobStatus.SUCCESS
     if mapped is None:  # needs_confirmation: the mass-deactivation guard stopped the run
         mapped = JobStatus.FAILED
@@ -163,14 +164,14 @@ def handle_poll(job: JobRun) -> Outcome:
         return Outcome(JobStatus.SKIPPED, error="Alerting is off for this integration; switch it on in its "
                        "Alerting setup, or untick 'Poll alerts' in the integrator schedule.")
     result = poll_alerts(job.integration_id, trigger="schedule", raise_connector_errors=True)
-    details = {
-        f"alerts.{name}": int(value)
-        for name in ("open_alerts", "resolved_alerts", "opened", "noted", "closed", "ignored", "rejected")
-        if isinstance(value := getattr(result, name, None), int)
+    counts = {
+        "open_alerts": result.open_alerts, "resolved_alerts": result.resolved_alerts, "opened": result.opened,
+        "noted": result.noted, "closed": result.closed, "ignored": result.ignored, "rejected": result.rejected,
     }
-    items = details.get("alerts.open_alerts", 0) + details.get("alerts.resolved_alerts", 0)
-    if not getattr(result, "ok", True):
-        return Outcome(JobStatus.FAILED, items, str(getattr(result, "message", "")), details=details)
+    details = {f"alerts.{name}": value for name, value in counts.items()}
+    items = result.open_alerts + result.resolved_alerts
+    if not result.ok:
+        return Outcome(JobStatus.FAILED, items, result.message, details=details)
     return Outcome(JobStatus.SUCCESS, items, details=details)
 
 
@@ -255,7 +256,7 @@ def facts_of(schedule: IntegratorSchedule) -> scheduling.ScheduleFacts:
 
 
 def integration_status(integration: Integration) -> str:
-    return str(getattr(integration, "status", "ok") or "ok")
+    return str(integration.status or IntegrationStatus.OK)
 
 
 def refresh_next_run(schedule: IntegratorSchedule, now: datetime | None = None) -> None:
@@ -307,9 +308,9 @@ def plan_due(now: datetime | None = None) -> list[JobRun]:
 
 def outbox_due(now: datetime) -> bool:
     """True when a resolve is waiting to be sent to an RMM."""
-    from rmmbridge.alerts.models import ResolveOutbox
+    from rmmbridge.alerts.models import OutboxStatus, ResolveOutbox
 
-    return ResolveOutbox.objects.filter(status="pending", next_attempt_at__lte=now).exists()
+    return ResolveOutbox.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now).exists()
 
 
 def plan_outbox(now: datetime | None = None) -> JobRun | None:
@@ -376,11 +377,12 @@ def close_orphan_sync_runs(job: JobRun) -> int:
     """Mark the SyncRuns a lost attempt of `job` left running as failed, so the run record stays consistent."""
     if job.kind != JobKind.SYNC or job.integration_id is None or job.started_at is None:
         return 0
-    from rmmbridge.sync.models import SyncRun
+    from rmmbridge.sync.models import SyncRun, SyncStatus, SyncTrigger
 
     return SyncRun.objects.filter(
-        integration_id=job.integration_id, status="running", trigger="schedule", started_at__gte=job.started_at
-    ).update(status="failed", finished_at=utcnow(), message="The worker running this sync was lost; "
+        integration_id=job.integration_id, status=SyncStatus.RUNNING, trigger=SyncTrigger.SCHEDULE,
+        started_at__gte=job.started_at,
+    ).update(status=SyncStatus.FAILED, finished_at=utcnow(), message="The worker running this sync was lost; "
              f"integrator job #{job.pk} ran it again.")
 
 
@@ -422,13 +424,8 @@ def tick(
         send(job_id)
     prune_history(now)
     check_health(now)
-    from rmmbridge.integrator import metrics
-
     metrics.set_value(SCHEDULER_TICK_METRIC, "", now.timestamp())
     return result
-
-
-HEALTH_TICK_METRIC = "rmmbridge_health_last_check_timestamp_seconds"
 
 
 def check_health(now: datetime) -> None:
@@ -439,7 +436,6 @@ def check_health(now: datetime) -> None:
     """
     if os.environ.get("RMMBRIDGE_HEALTH_CHECKS", "1").strip().lower() in {"0", "false", "no", "off"}:
         return
-    from rmmbridge.integrator import metrics
     from rmmbridge.integrator.integration_health import evaluate_and_notify
 
     try:
@@ -615,8 +611,6 @@ def _run_locked(job: JobRun) -> JobRun:
     job.duration_ms = (time.monotonic() - started) * 1000
     job.save()
     _finish_schedule(job)
-    from rmmbridge.integrator import metrics
-
     metrics.observe_job(job)
     logger.info(
         "Job %s %s integration=%s status=%s items=%s duration_ms=%.0f",

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from rmmbridge.integrations.models import Integration
-from rmmbridge.integrator import metrics, status
+from rmmbridge.integrator import exposition, status
 from rmmbridge.integrator.actions import BOOL_FIELDS, INTERVAL_FIELDS, do_update_schedule
 from rmmbridge.integrator.models import JobKind, JobRun
 from rmmbridge.integrator.tasks import refresh_next_run, schedule_for, trigger_now
@@ -137,4 +137,4 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
                                 content_type="text/plain")
         response["WWW-Authenticate"] = "Bearer"
         return response
-    return HttpResponse(metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+    return HttpResponse(exposition.render(), content_type="text/plain; version=0.0.4; charset=utf-8")

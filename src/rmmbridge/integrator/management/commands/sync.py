@@ -37,7 +37,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object {status, counts}.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from rmmbridge.integrations.management.commands.integration import find_integration
+        from rmmbridge.integrator.management.commands.integration import find_integration
         from rmmbridge.sync.runner import parse_entities, run_sync
 
         integration = find_integration(options["integration"])

@@ -48,7 +48,7 @@ class Command(BaseCommand):
         self.stdout.write(f"  Login:    {DEMO_USER} / {password}   (a new password on every demo run)")
         if options["no_serve"]:
             return
-        from rmmbridge.servicedesk.management.commands.serve import serve
+        from rmmbridge.web.management.commands.serve import serve
 
         self.stdout.write("Serving; press Ctrl+C to stop.")
         serve(options["host"], options["port"])

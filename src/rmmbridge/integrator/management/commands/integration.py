@@ -375,7 +375,7 @@ class Command(BaseCommand):
         with transaction.atomic():  # all or nothing: credentials and the alerting secrets together
             count = actions.do_rotate_encryption(self.actor)
             if apps.is_installed("rmmbridge.alerts"):
-                # Webhook secrets and mailbox passwords live in the alerts app (a layer above this one).
+                # Webhook secrets and mailbox passwords live in the alerts app.
                 from rmmbridge.alerts.secrets import rotate_alert_secrets
 
                 alert_count = rotate_alert_secrets()
