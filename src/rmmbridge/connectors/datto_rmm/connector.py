@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import httpx
 
+from rmmbridge.common.prefetch import Prefetched
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.datto_rmm import const
@@ -17,6 +18,7 @@ from rmmbridge.connectors.datto_rmm.client import DattoRmmClient
 from rmmbridge.connectors.datto_rmm.credentials import DattoRmmCredentials
 from rmmbridge.connectors.datto_rmm.normalize import (
     audit_class,
+    audit_identity,
     normalize_account,
     normalize_alert,
     normalize_device,
@@ -28,6 +30,7 @@ from rmmbridge.connectors.errors import ConnectorError, ConnectorFatalError, Ski
 from rmmbridge.connectors.http import Redactor
 from rmmbridge.connectors.items import DroppedField
 from rmmbridge.connectors.ratelimit import RollingWindowLimiter, shared_limiter
+from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -40,6 +43,8 @@ from rmmbridge.connectors.records import (
 )
 
 T = TypeVar("T")
+#: Device pages requested ahead of the one being read.
+PAGES_AHEAD = 2
 #: Version of the audit cache kept in the connector state (a different version is ignored and rebuilt).
 STATE_VERSION = 1
 
@@ -72,6 +77,23 @@ DATTO_FIELDS: tuple[tuple[str, str], ...] = (
     ("audit.baseBoard.product", "Audit: base board"),
     *((f"udf.udf{i}", f"UDF {i}") for i in range(1, const.UDF_COUNT + 1)),
 )
+
+#: The raw device keys each normalized attribute is read from (normalize_device; the audit holds serial, make,
+#: model and MACs). Every raw fingerprint also covers the keys that identify, place, type and delete a device.
+RAW_ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
+    "hostname": ("hostname",), "site_external_id": ("siteUid",), "customer_external_id": ("siteUid",),
+    "device_type": ("deviceType", "deviceClass"), "vendor_type": ("deviceType", "deviceClass"),
+    "serial_number": ("audit", "deviceClass"), "manufacturer": ("audit", "deviceClass"), "model": ("audit",),
+    "mac_addresses": ("audit",), "os_name": ("operatingSystem",), "ip_addresses": ("intIpAddress", "extIpAddress"),
+    "last_logged_in_user": ("lastLoggedInUser",), "last_seen": ("lastSeen",), "online": ("online",),
+    "parent_external_id": (), "deleted": ("deleted",), "external_id": ("uid",),
+}
+RAW_BASE_KEYS = ("uid", "hostname", "siteUid", "deviceType", "deviceClass", "deleted")
+
+
+def _raw_macs(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    return audit_identity(raw)[3]
+
 
 def format_eta(seconds: float) -> str:
     """`~14 min left`, `~40 s left`, `~2 h 5 min left`."""
@@ -150,16 +172,36 @@ class DattoRmmConnector(Connector):
     def account_info(self) -> AccountInfo:
         return normalize_account(self.client.get(const.ACCOUNT))
 
-    def _stream(self, path: str, key: str, convert: Callable[[Any], T]) -> Iterator[T]:
-        for items in self.client.iter_pages(path, key, page_size=self.page_size):
+    def _stream(self, path: str, key: str, convert: Callable[[Any], T], *, ahead: bool = False) -> Iterator[T]:
+        pages: Iterable[list[Any]] = self.client.iter_pages(path, key, page_size=self.page_size)
+        if ahead:  # the next page is on the wire while this one is read
+            pages = Prefetched(pages, chunk=1, depth=PAGES_AHEAD, name="datto-pages")
+        for items in pages:
             for raw in items:
                 try:
                     yield convert(raw)
                 except SkippableRecordError as exc:
                     self.note_skipped(exc.message)
 
-    def _device(self, raw: Any) -> RemoteDevice:
-        return normalize_device(raw, self.field_issues)
+    def raw_keys(self, paths: Sequence[str]) -> tuple[str, ...] | None:
+        """Top-level raw keys behind `paths` (attributes by RAW_ATTRIBUTE_KEYS; `udf.udf1` → `udf`)."""
+        keys = dict.fromkeys(RAW_BASE_KEYS)
+        for path in paths:
+            found = RAW_ATTRIBUTE_KEYS.get(path)
+            if found is None:
+                field = path[7:] if path.startswith("fields.") else path
+                found = (field.split(".", 1)[0],)
+            keys.update(dict.fromkeys(found))
+        return tuple(keys)
+
+    def _device(self, raw: Any) -> RemoteDevice | KnownDevice:
+        check = self.raw_check
+        if check is None or not isinstance(raw, Mapping):
+            return normalize_device(raw, self.field_issues)
+        read = check.read(raw, raw.get("uid"), raw.get("hostname"), _raw_macs)
+        if isinstance(read, KnownDevice):
+            return read
+        return normalize_device(raw, self.field_issues, keep=check.keep, digest=read)
 
     def _alert(self, raw: Any) -> RemoteAlert:
         return normalize_alert(raw, self.field_issues)
@@ -183,10 +225,16 @@ class DattoRmmConnector(Connector):
         """
         self._require(Capability.DEVICES)
         if not self.include_audit:
-            return self._stream(const.ACCOUNT_DEVICES, "devices", self._device)
-        return self._devices_with_audits()
+            return cast(Iterator[RemoteDevice], self._stream(const.ACCOUNT_DEVICES, "devices", self._device,
+                                                             ahead=True))
+        return cast(Iterator[RemoteDevice], self._devices_with_audits())  # KnownDevice only with a raw_check
 
-    def _devices_with_audits(self) -> Iterator[RemoteDevice]:
+    def iter_device_records(self, check: RawCheck | None) -> Iterator[RemoteDevice | KnownDevice]:
+        """iter_devices; with an armed `check`, devices unchanged since their last import come as KnownDevice."""
+        self.raw_check = check
+        return iter(self.iter_devices())
+
+    def _devices_with_audits(self) -> Iterator[RemoteDevice | KnownDevice]:
         seen: set[str] = set()
         listed = needed = done = 0
         started = self.clock()
@@ -230,7 +278,7 @@ class DattoRmmConnector(Connector):
         rate = min(done / elapsed, per_second) if done and elapsed > 0 else per_second
         return format_eta(max(total - done, 0) / rate)
 
-    def _audited(self, raw: dict[str, Any]) -> Iterator[RemoteDevice]:
+    def _audited(self, raw: dict[str, Any]) -> Iterator[RemoteDevice | KnownDevice]:
         uid, cls = str(raw["uid"]), audit_class(raw) or "device"
         self.audit_limiter.acquire()
         try:
@@ -247,7 +295,7 @@ class DattoRmmConnector(Connector):
         self.audit_cache_changed = True
         yield from self._converted({**raw, "audit": audit})
 
-    def _converted(self, raw: Any) -> Iterator[RemoteDevice]:
+    def _converted(self, raw: Any) -> Iterator[RemoteDevice | KnownDevice]:
         try:
             yield self._device(raw)
         except SkippableRecordError as exc:
@@ -255,7 +303,8 @@ class DattoRmmConnector(Connector):
 
     def iter_site_devices(self, site_uid: str) -> Iterator[RemoteDevice]:
         """The devices of one site (GET /v2/site/{uid}/devices), without audits."""
-        return self._stream(const.SITE_DEVICES.format(site_uid=site_uid), "devices", self._device)
+        return self._stream(const.SITE_DEVICES.format(site_uid=site_uid), "devices",
+                            lambda raw: normalize_device(raw, self.field_issues))
 
     def device_audit(self, device_uid: str, device_class: str = "device") -> dict[str, Any]:
         """The audit of one device by its class: /v2/audit/device, /v2/audit/esxihost or /v2/audit/printer.

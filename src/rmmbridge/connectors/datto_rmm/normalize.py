@@ -130,12 +130,14 @@ def audit_identity(raw: Mapping[str, Any]) -> tuple[str | None, str | None, str 
     return serial, manufacturer, model, tuple(macs)
 
 
-def normalize_device(raw: Any, issues: FieldIssues | None = None) -> RemoteDevice:
+def normalize_device(raw: Any, issues: FieldIssues | None = None, *, keep: frozenset[str] | None = None,
+                     digest: str = "") -> RemoteDevice:
     """One Datto `Device` (optionally with its audit under "audit") → RemoteDevice.
 
     Lenient (items.validate_item): a field of the wrong type (e.g. `udf` as a list, `deviceType: "x"`) is left out
     and counted in `issues` as "udf (unreadable)"; the device is kept. Only an item whose uid or hostname is
-    missing or unreadable is skipped (SkippableRecordError).
+    missing or unreadable is skipped (SkippableRecordError). `keep` limits `fields` to those top-level keys (the
+    sync's RawCheck: only what is mapped is flattened); `digest` is stamped as the record's raw_digest.
     """
     dev = validate_item(schemas.Device, raw, "device", vendor=const.NAME, id_keys=("uid", "id"), issues=issues)
     dtype = dev.deviceType or schemas.DeviceType()
@@ -157,7 +159,8 @@ def normalize_device(raw: Any, issues: FieldIssues | None = None) -> RemoteDevic
         last_seen=from_epoch_ms(dev.lastSeen),
         online=dev.online,
         deleted=bool(dev.deleted),
-        fields=flatten(dict(raw)),
+        fields=flatten(dict(raw) if keep is None else {k: raw[k] for k in keep if k in raw}),
+        raw_digest=digest,
     )
 
 
