@@ -72,7 +72,8 @@ def test_audit_entries_and_refs_go_in_as_tuples_with_json_dates_and_nulls() -> N
     entry = AuditEntry.objects.get(object_type="asset", object_id=assets[1234].pk)
     assert (entry.actor_id, entry.action, entry.object_repr) == (person.pk, "create", "PC1234")
     assert entry.changes == {"name": [None, "PC1234"], "ip": ["1", None]}
-    assert entry.at is not None and entry.at.tzinfo is not None
+    assert entry.at is not None
+    assert entry.at.tzinfo is not None
 
     integration = Integration.objects.create(vendor="datto_rmm", name="Datto")
     now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)

@@ -41,6 +41,8 @@ def test_raw_check_recognises_only_an_identical_armed_record() -> None:
     check.arm("k" * 40, {"d1": "k" * 16 + digest})
     assert isinstance(check.read({**raw, "lastSeen": 2}, "d1", "PC-1"), KnownDevice)  # an unread key moved
     assert check.read({**raw, "udf": {"udf1": "b"}}, "d1", "PC-1") != digest  # a read key changed
+    reordered = {"udf": {"udf1": "a"}, "hostname": "PC-1", "uid": "d1"}  # e.g. read back from jsonb
+    assert isinstance(check.read(reordered, "d1", "PC-1"), KnownDevice)
     check.arm("j" * 40, {"d1": "k" * 16 + digest})  # other settings: other fingerprints
     assert isinstance(check.read(raw, "d1", "PC-1"), str)
 

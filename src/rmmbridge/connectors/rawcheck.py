@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -29,8 +30,9 @@ class KnownDevice:
 
 
 def raw_digest(raw: Mapping[str, Any], keys: tuple[str, ...]) -> str:
-    """A stable hash of the raw item's values at `keys` (top-level keys; nested values hash as a whole)."""
-    text = repr(tuple(raw.get(key) for key in keys))
+    """A stable hash of the raw item's values at `keys` (top-level keys; nested values hash as a whole, whatever
+    the order of their keys: an audit read back from a PostgreSQL jsonb cache has its keys reordered)."""
+    text = json.dumps([raw.get(key) for key in keys], sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:DIGEST_WIDTH]
 
 
