@@ -48,3 +48,39 @@ def test_update_rows_writes_json_datetimes_nulls_and_foreign_keys_and_nothing_el
 def test_update_rows_refuses_what_is_not_a_column() -> None:
     with pytest.raises(ValueError, match="not a column"):
         update_rows([Asset(pk=1)], ["children"])
+
+
+@pytest.mark.django_db
+def test_audit_entries_and_refs_go_in_as_tuples_with_json_dates_and_nulls() -> None:
+    from django.contrib.auth import get_user_model
+
+    from rmmbridge.integrations.refs import RefRow, create_refs, refs_of
+    from rmmbridge.servicedesk.actions import record_audit_many
+    from rmmbridge.servicedesk.bulk import insert_rows
+    from rmmbridge.servicedesk.models import AuditEntry
+
+    actor = Actor.system("test")
+    customer = do_create_customer(actor, "Acme")
+    kind = do_create_asset_type(actor, "PC", do_create_asset_group(actor, "Devices"))
+    assets = Asset.objects.bulk_create([Asset(name=f"PC{i}", asset_type=kind, site=customer.sites.get(),
+                                              customer=customer) for i in range(1500)])
+    person = get_user_model().objects.create_user("ann", password="x")
+    before = AuditEntry.objects.count()
+    written = record_audit_many(Actor.ui(person), ((a, "create", {"name": [None, a.name], "ip": ["1", None]})
+                                                   for a in assets))
+    assert written == 1500 == AuditEntry.objects.count() - before
+    entry = AuditEntry.objects.get(object_type="asset", object_id=assets[1234].pk)
+    assert (entry.actor_id, entry.action, entry.object_repr) == (person.pk, "create", "PC1234")
+    assert entry.changes == {"name": [None, "PC1234"], "ip": ["1", None]}
+    assert entry.at is not None
+    assert entry.at.tzinfo is not None
+
+    integration = Integration.objects.create(vendor="datto_rmm", name="Datto")
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert create_refs(integration.pk, [RefRow("asset", f"d{a.pk}", a.pk, "f" * 56) for a in assets], now=now) == 1500
+    refs = {r.external_id: r for r in refs_of(integration.pk)}
+    ref = ExternalRef.objects.get(pk=refs[f"d{assets[7].pk}"].pk)
+    assert (ref.object_id, ref.fingerprint, ref.first_seen, ref.last_seen, ref.missing_since) == (
+        assets[7].pk, "f" * 56, now, now, None)
+    with pytest.raises(ValueError, match="not a column"):
+        insert_rows(AuditEntry, ["actor"], [(None,)])

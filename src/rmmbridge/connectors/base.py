@@ -26,6 +26,7 @@ from rmmbridge.connectors.errors import (
 )
 from rmmbridge.connectors.http.redaction import Redactor
 from rmmbridge.connectors.items import FieldIssues, collecting, validate_item
+from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -130,6 +131,8 @@ class Connector(ABC):
         self.skipped_messages: list[str] = []
         #: Optional fields left out of otherwise good records, per record kind ("ipAddresses (null)").
         self.field_issues = FieldIssues()
+        #: Set by the sync for one device stream: recognise unchanged devices before normalising them.
+        self.raw_check: RawCheck | None = None
 
     @classmethod
     def base_url_from(cls, credentials: CredentialSpec) -> str:
@@ -149,6 +152,12 @@ class Connector(ABC):
 
     def progress_note(self) -> tuple[str, int, int] | None:
         """(stage, done, total) of a long fetch step the sync should show instead of its count (e.g. audits)."""
+        return None
+
+    def raw_keys(self, paths: Sequence[str]) -> tuple[str, ...] | None:
+        """The raw device item's top-level keys holding everything that `paths` (normalized attributes such as
+        `hostname`, vendor field paths such as `udf.udf1` or `fields.udf.udf1`) read, for `RawCheck`; None when this
+        connector cannot say (then every device is normalised, the default)."""
         return None
 
     def supports(self, capability: Capability) -> bool:
@@ -182,15 +191,20 @@ class Connector(ABC):
         convert: Callable[[M, Mapping[str, Any]], R | None],
         *,
         id_keys: Sequence[str] | None = None,
+        before: Callable[[Any], R | None] | None = None,
     ) -> Iterator[R]:
         """The item loop every vendor uses: page → item → validate → convert, skipping and counting bad items.
 
         ``pages`` yields lists of raw items (one list for an unpaged answer); ``convert`` gets the parsed model
         and the raw item and returns the record, or None to leave the item out (e.g. technicians among users).
-        A SkippableRecordError raised by ``convert`` (no name, say) skips that item too.
+        A SkippableRecordError raised by ``convert`` (no name, say) skips that item too. ``before`` sees the raw
+        item first: what it returns (not None) is yielded without validating the item (RawCheck's KnownDevice).
         """
         for page in pages:
             for raw in page:
+                if before is not None and (known := before(raw)) is not None:
+                    yield known
+                    continue
                 try:
                     record = convert(self.parse(model, raw, what, id_keys=id_keys), raw)
                 except SkippableRecordError as exc:
@@ -227,6 +241,11 @@ class Connector(ABC):
     def iter_devices(self) -> Iterator[RemoteDevice]:
         self._require(Capability.DEVICES)
         return iter(())
+
+    def iter_device_records(self, check: RawCheck | None) -> Iterator[RemoteDevice | KnownDevice]:
+        """iter_devices for the sync; a connector with `raw_keys` yields a device unchanged since its last import
+        (by the armed `check`) as a KnownDevice, without normalising it. Default: iter_devices."""
+        return iter(self.iter_devices())
 
     def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
         self._require(Capability.ALERTS_POLL)

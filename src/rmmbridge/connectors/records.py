@@ -88,6 +88,8 @@ class RemoteDevice:
     parent_external_id: str | None = None
     deleted: bool = False
     fields: Mapping[str, FieldValue] = field(default_factory=dict)
+    #: Hash of the raw item's keys the sync reads (`connectors.rawcheck`); '' when the connector does not say.
+    raw_digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)

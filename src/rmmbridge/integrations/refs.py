@@ -8,7 +8,7 @@ from datetime import datetime
 
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import ExternalRef
-from rmmbridge.servicedesk.bulk import update_rows
+from rmmbridge.servicedesk.bulk import insert_rows, update_rows
 
 BATCH = 1000
 
@@ -39,14 +39,12 @@ def ref_map(integration_id: int, kind: str) -> dict[str, int]:
 
 
 def create_refs(integration_id: int, rows: Sequence[RefRow], *, now: datetime | None = None) -> int:
-    """Create links known to be new (objects created just now) in bulk; returns rows written."""
+    """Create links known to be new (objects created just now) as plain tuples in bulk; returns rows written."""
     now = now or utcnow()
-    ExternalRef.objects.bulk_create(
-        [ExternalRef(integration_id=integration_id, kind=r.kind, external_id=r.external_id, object_id=r.object_id,
-                     fingerprint=r.fingerprint, first_seen=now, last_seen=now) for r in rows],
-        batch_size=BATCH,
-    )
-    return len(rows)
+    return insert_rows(ExternalRef, ("integration_id", "kind", "external_id", "object_id", "fingerprint",
+                                     "first_seen", "last_seen", "missing_since"),
+                       ((integration_id, r.kind, r.external_id, r.object_id, r.fingerprint, now, now, None)
+                        for r in rows), batch_size=BATCH)
 
 
 def upsert_refs(integration_id: int, rows: Sequence[RefRow], *, now: datetime | None = None) -> int:

@@ -1,8 +1,8 @@
-"""update_rows: save changed fields of many rows by primary key with one executemany per batch."""
+"""update_rows / insert_rows: many rows by primary key, or plain tuples, with one executemany per batch."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connections, router
@@ -43,3 +43,43 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str], *, batch_size: 
                 for obj in objects[start:start + batch_size]
             ])
     return len(objects)
+
+
+def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                batch_size: int = BATCH) -> int:
+    """INSERT plain tuples (values in `fields` order, by attname: `actor_id`) with one executemany per batch.
+
+    For the write layer's hot paths that need no ids back (audit entries, external refs): no model instances, values
+    prepared only for columns that need it (JSON, dates). No signals, no auto_now: pass those values yourself.
+    Returns the number of rows.
+    """
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    columns: list[Field[Any, Any]] = []
+    for name in fields:
+        found = next((f for f in meta.concrete_fields if f.attname == name), None)
+        if found is None or found.column is None:
+            raise ValueError(f"{meta.label}.{name} is not a column; insert_rows writes concrete fields only.")
+        columns.append(found)
+    prepared = [f if f.get_internal_type() in _PREPARED else None for f in columns]
+    quote = connection.ops.quote_name
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)}) "
+           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    total = 0
+    batch: list[list[Any]] = []
+    with connection.cursor() as cursor:
+        for row in rows:
+            batch.append([v if f is None else f.get_db_prep_save(v, connection) for f, v in zip(prepared, row,
+                                                                                                strict=True)])
+            if len(batch) >= batch_size:
+                cursor.executemany(sql, batch)
+                total += len(batch)
+                batch = []
+        if batch:
+            cursor.executemany(sql, batch)
+            total += len(batch)
+    return total
+
+
+#: Column types whose Python values the database driver cannot take as they are.
+_PREPARED = frozenset({"JSONField", "DateTimeField", "DateField", "DecimalField", "UUIDField"})

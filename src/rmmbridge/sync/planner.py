@@ -11,6 +11,7 @@ from enum import Enum
 from operator import attrgetter
 from typing import Any
 
+from rmmbridge.connectors.rawcheck import KnownDevice, raw_fingerprint
 from rmmbridge.connectors.records import DeviceType, RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
 from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, coerce_value
 from rmmbridge.sync.matching import STRONG_KEYS, MatchIndex, junk_set, match_asset, normalise_name, normalise_value
@@ -37,6 +38,17 @@ DEVICE_ATTRIBUTES = (
 )
 DEFAULT_GROUP_NAME = "RMM devices"
 UNCHANGED_REASON = "unchanged in the RMM since the last import"
+GONE_REASON = ("its linked asset was removed while this run read the RMM: it is planned again at the next run "
+               "(nothing written)")
+
+
+def raw_sources(cfg: SyncSettings) -> list[str]:
+    """Every device attribute and vendor field path the asset planner reads (for the connector's RawCheck)."""
+    return list(dict.fromkeys([
+        "hostname", "site_external_id", "customer_external_id", "parent_external_id", "device_type",
+        cfg.user_source or "last_logged_in_user", *([cfg.type_field] if cfg.type_field else []),
+        *(fm.source for fm in cfg.field_maps), *(r.field for r in cfg.match_rules), *STRONG_KEYS,
+    ]))
 
 
 @dataclass
@@ -46,8 +58,11 @@ class RemoteData:
     customers: list[RemoteCustomer] = field(default_factory=list)
     sites: list[RemoteSite] = field(default_factory=list)
     users: list[RemoteUser] = field(default_factory=list)
-    devices: Iterable[RemoteDevice] = field(default_factory=list)  # read once (may be a draining iterator)
+    #: Read once (may be a draining iterator); a KnownDevice is a device the connector found unchanged (RawCheck).
+    devices: Iterable[RemoteDevice | KnownDevice] = field(default_factory=list)
     complete: set[str] = field(default_factory=set)
+    #: The connector's RawCheck.arm: called with the settings' key and the links' fingerprints once planned.
+    arm: Callable[[str, dict[str, str]], None] | None = None
 
 
 class Pending:
@@ -554,9 +569,12 @@ class _AssetPlanner:
         type_id, type_reason = self._types.get(type_key) or self.asset_type(type_key)
         if type_id is None:
             return Op("assets", OpKind.SKIP, ext, device.hostname or ext, type_reason)
-        fp = self.record_fingerprint(device, kind)
-        if type_key != kind:  # the type field's value chose the type: a new value must replan the device
-            fp = hashlib.sha1(f"{fp}|{type_key}".encode(), usedforsecurity=False).hexdigest()
+        if device.raw_digest:  # the connector hashed the raw keys this import reads (type field included)
+            fp = raw_fingerprint(self.config_key, device.raw_digest)
+        else:
+            fp = self.record_fingerprint(device, kind)
+            if type_key != kind:  # the type field's value chose the type: a new value must replan the device
+                fp = hashlib.sha1(f"{fp}|{type_key}".encode(), usedforsecurity=False).hexdigest()
         ref = self.snap.refs.get(("asset", ext))  # the hot path of a resync: plain lookups
         if ref is not None and ref.fingerprint == fp and ref.missing_since is None:
             known = self.snap.assets.get(ref.object_id) or self.snap.briefs.get(ref.object_id)
@@ -565,6 +583,27 @@ class _AssetPlanner:
                 return Op("assets", OpKind.UNCHANGED, ext, device.hostname or ext, UNCHANGED_REASON,
                           target_id=known.id, fingerprint=fp)
         return _Pending(device, type_id, type_reason, fp, ref)
+
+    def known(self, device: KnownDevice) -> Op:
+        """The op of a device the connector recognised as unchanged from its raw item (never normalised)."""
+        if self.mac_keys and device.mac_addresses:
+            self.index.count_fetched(self.mac_keys[0], device.mac_addresses)
+        ref = self.snap.refs.get(("asset", device.external_id))
+        found = self.snap.brief(ref.object_id) if ref is not None and ref.fingerprint == device.fingerprint else None
+        if found is None:  # the arm's links came from this snapshot: only a removal while planning gets here
+            return Op("assets", OpKind.SKIP, device.external_id, device.hostname, GONE_REASON)
+        self.claimed.add(found.id)
+        return Op("assets", OpKind.UNCHANGED, device.external_id, device.hostname, UNCHANGED_REASON,
+                  target_id=found.id, fingerprint=device.fingerprint)
+
+    def arm(self, arm: Callable[[str, dict[str, str]], None]) -> None:
+        """Let the connector recognise unchanged devices: the links (with an asset, not missing) of this settings'
+        key, by external id."""
+        prefix = raw_fingerprint(self.config_key, "")
+        known = {ext: ref.fingerprint for (kind, ext), ref in self.snap.refs.items()
+                 if kind == "asset" and ref.missing_since is None and ref.fingerprint.startswith(prefix)
+                 and self.snap.brief(ref.object_id) is not None}
+        arm(self.config_key, known)
 
     def plan_pending(self, pending: _Pending) -> Op:
         device, type_id, type_reason, fp, ref = (pending.device, pending.type_id, pending.type_reason,
@@ -768,10 +807,10 @@ class _Pending:
 PENDING_BATCH = 1000
 
 
-def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettings, res: Resolution,
-                pending: Pending, users: UserIndex, *, allow_pending: bool = True,
-                added_mappings: Sequence[Mapping] = ()) -> tuple[list[Op], list[str],
-                                                                                           set[str]]:
+def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, cfg: SyncSettings,
+                res: Resolution, pending: Pending, users: UserIndex, *, allow_pending: bool = True,
+                added_mappings: Sequence[Mapping] = (),
+                arm: Callable[[str, dict[str, str]], None] | None = None) -> tuple[list[Op], list[str], set[str]]:
     """Plan devices: (ops incl. asset types/fields to create, warnings, the external ids seen).
 
     Devices are read once, as they stream in: unchanged ones are decided at once, changed ones in batches whose
@@ -779,6 +818,8 @@ def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettin
     """
     planner = _AssetPlanner(snap, cfg, res, pending, users, allow_pending=allow_pending,
                             added_mappings=added_mappings)
+    if arm is not None:
+        planner.arm(arm)
     device_ops: list[Op | None] = []
     waiting: list[tuple[int, _Pending]] = []
     conflicts: list[tuple[int, _Pending, Op]] = []
@@ -798,6 +839,9 @@ def plan_assets(devices: Iterable[RemoteDevice], snap: Snapshot, cfg: SyncSettin
         if device.deleted:
             continue
         seen.add(device.external_id)
+        if isinstance(device, KnownDevice):
+            device_ops.append(planner.known(device))
+            continue
         triaged = planner.triage(device)
         if isinstance(triaged, Op):
             device_ops.append(triaged)
@@ -907,7 +951,7 @@ def build_plan(remote: RemoteData, snap: Snapshot, cfg: SyncSettings, *, sites_a
                  and op.entity == "customers" and op.kind is OpKind.LINK and op.data.get("add_mapping")
                  and op.target_id is not None]
         ops, warnings, seen = plan_assets(remote.devices, snap, cfg, res, pending, users,
-                                          allow_pending=importing_places, added_mappings=added)
+                                          allow_pending=importing_places, added_mappings=added, arm=remote.arm)
         plan.extend(ops)
         plan.warnings.extend(warnings)
         missing, notes = plan_missing(seen, snap, cfg, now, fetch_complete="assets" in remote.complete)

@@ -15,14 +15,15 @@ from rmmbridge.common.prefetch import Prefetched
 from rmmbridge.connectors.base import Capability, Connector
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
 from rmmbridge.connectors.http import RetryPolicy
+from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck
 from rmmbridge.connectors.records import RemoteDevice
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditSource
 from rmmbridge.sync.apply import ApplyResult, LateCheck, apply_ops
 from rmmbridge.sync.models import RowStatus, SyncPlanRow, SyncRun, SyncStatus, SyncTrigger
-from rmmbridge.sync.plan import ENTITIES, Op, OpKind, count_ops, empty_counts
-from rmmbridge.sync.planner import RemoteData, build_plan
+from rmmbridge.sync.plan import ENTITIES, Op, OpKind, SyncSettings, count_ops, empty_counts
+from rmmbridge.sync.planner import RemoteData, build_plan, raw_sources
 from rmmbridge.sync.snapshot import load_settings, load_snapshot
 
 logger = logging.getLogger(__name__)
@@ -90,28 +91,39 @@ def fetch(connector: Connector, entities: Sequence[str], progress: Progress | No
 
 @contextmanager
 def streaming_devices(connector: Connector, remote: RemoteData, entities: Sequence[str],
-                      progress: Progress | None = None) -> Iterator[None]:
+                      progress: Progress | None = None, settings: SyncSettings | None = None) -> Iterator[None]:
     """Start fetching devices in a background thread now and set `remote.devices` to their stream.
 
     The pages are requested while this thread reads the local snapshot and plans the devices already received,
     so a resync takes little more than the fetch itself; devices are planned as they arrive, never all held in
     memory. 'assets' counts as complete once the stream was read to its end with no malformed record skipped.
+    With `settings`, a connector that names its raw keys (`raw_keys`) gets a RawCheck: once the planner armed it,
+    devices whose raw item is unchanged since their last import arrive as KnownDevice, never normalised.
     Leaving the block stops the fetch.
     """
     if "assets" not in entities or not connector.supports(Capability.DEVICES):
         yield
         return
     before = connector.skipped_records
-    pages = Prefetched(connector.iter_devices(), chunk=PREFETCH_CHUNK, depth=PREFETCH_DEPTH, name="sync-fetch")
+    keys = connector.raw_keys(raw_sources(settings)) if settings is not None else None
+    check = RawCheck(keys, with_macs=any("mac" in r.field.lower() for r in settings.match_rules)) \
+        if keys and settings is not None else None
+    remote.arm = check.arm if check is not None else None
+    pages = Prefetched(connector.iter_device_records(check), chunk=PREFETCH_CHUNK, depth=PREFETCH_DEPTH,
+                       name="sync-fetch")
 
-    def stream() -> Iterator[RemoteDevice]:
+    def stream() -> Iterator[RemoteDevice | KnownDevice]:
         yield from _counted(pages, "fetch devices", progress, connector.progress_note)
         if connector.skipped_records == before:
             remote.complete.add("assets")
 
     remote.devices = stream()
     with pages:
-        yield
+        try:
+            yield
+        finally:
+            if check is not None:  # the fetch thread may wait for the planner's arm: let it finish first
+                check.release()
 
 
 def _counts(ops: Sequence[Op], entities: Sequence[str], errors: Iterable[Op] = ()) -> dict[str, dict[str, int]]:
@@ -229,7 +241,7 @@ def run_sync(
                 use_mappings(frozenset(t.device_type for t in settings.type_maps
                                        if not t.ignore and t.asset_type_id is not None))
             remote = fetch(connector, chosen, progress)
-            with streaming_devices(connector, remote, chosen, progress):
+            with streaming_devices(connector, remote, chosen, progress, settings):
                 # Linked assets are read only briefly; the planner reads the details of changed ones on demand.
                 snapshot_at = utcnow()  # assets other syncs create after this are checked again before creating
                 snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)

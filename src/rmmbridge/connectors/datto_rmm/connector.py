@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import httpx
 
+from rmmbridge.common.prefetch import Prefetched
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.datto_rmm import const, schemas
@@ -19,6 +20,7 @@ from rmmbridge.connectors.datto_rmm.credentials import DattoRmmCredentials
 from rmmbridge.connectors.datto_rmm.normalize import (
     ID_KEYS,
     audit_class,
+    audit_identity,
     normalize_account,
     prune_audit,
     site_as_customer,
@@ -30,6 +32,7 @@ from rmmbridge.connectors.errors import ConnectorError, ConnectorFatalError, Ski
 from rmmbridge.connectors.http import Redactor
 from rmmbridge.connectors.items import DroppedField
 from rmmbridge.connectors.ratelimit import RollingWindowLimiter, shared_limiter
+from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -41,6 +44,8 @@ from rmmbridge.connectors.records import (
     RemoteSite,
 )
 
+#: Device pages requested ahead of the one being read (no audits: the next page is on the wire meanwhile).
+PAGES_AHEAD = 2
 #: Version of the audit cache kept in the connector state (a different version is ignored and rebuilt).
 STATE_VERSION = 1
 
@@ -73,6 +78,22 @@ DATTO_FIELDS: tuple[tuple[str, str], ...] = (
     ("audit.baseBoard.product", "Audit: base board"),
     *((f"udf.udf{i}", f"UDF {i}") for i in range(1, const.UDF_COUNT + 1)),
 )
+
+#: The raw device keys each normalized attribute is read from (to_device; the audit holds serial, make, model and
+#: MACs). Every raw fingerprint also covers the keys that identify, place, type and delete a device.
+RAW_ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
+    "hostname": ("hostname",), "site_external_id": ("siteUid",), "customer_external_id": ("siteUid",),
+    "device_type": ("deviceType", "deviceClass"), "vendor_type": ("deviceType", "deviceClass"),
+    "serial_number": ("audit", "deviceClass"), "manufacturer": ("audit", "deviceClass"), "model": ("audit",),
+    "mac_addresses": ("audit",), "os_name": ("operatingSystem",), "ip_addresses": ("intIpAddress", "extIpAddress"),
+    "last_logged_in_user": ("lastLoggedInUser",), "last_seen": ("lastSeen",), "online": ("online",),
+    "parent_external_id": (), "deleted": ("deleted",), "external_id": ("uid",),
+}
+RAW_BASE_KEYS = ("uid", "hostname", "siteUid", "deviceType", "deviceClass", "deleted")
+
+
+def _raw_macs(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    return audit_identity(raw)[3]
 
 
 @dataclass
@@ -133,6 +154,8 @@ class DattoRmmConnector(Connector):
         self.audits_failed = 0
         self.clock: Callable[[], float] = time.monotonic
         self._progress_note: tuple[str, int, int] | None = None
+        #: The raw digest of the device being converted (set by _known just before, same thread).
+        self._digest = ""
         secrets = sorted(credentials.secret_values())
         digest = hashlib.sha256("\0".join(secrets).encode()).hexdigest()[:16]
         account = (const.SLUG, str(http.base_url).rstrip("/"), digest)
@@ -185,10 +208,45 @@ class DattoRmmConnector(Connector):
         estimated from pageDetails.totalCount and the share of devices that needed an audit so far).
         """
         self._require(Capability.DEVICES)
-        pages = self._pages(const.ACCOUNT_DEVICES, "devices")
-        if not self.include_audit:
-            return self.stream(pages, schemas.Device, "device", to_device)
-        return self.stream(self._audited_pages(pages), schemas.Device, "device", to_device)
+        pages: Iterable[Iterable[Any]] = self._pages(const.ACCOUNT_DEVICES, "devices")
+        if self.include_audit:
+            pages = self._audited_pages(self._pages(const.ACCOUNT_DEVICES, "devices"))
+        else:  # the next page is on the wire while this one is read
+            pages = Prefetched(pages, chunk=1, depth=PAGES_AHEAD, name="datto-pages")
+        records = self.stream(pages, schemas.Device, "device", self._to_device, before=self._known)
+        return cast(Iterator[RemoteDevice], records)  # KnownDevice only with an armed raw_check (the sync's)
+
+    def iter_device_records(self, check: RawCheck | None) -> Iterator[RemoteDevice | KnownDevice]:
+        """iter_devices; with an armed `check`, devices unchanged since their last import come as KnownDevice."""
+        self.raw_check = check
+        return iter(self.iter_devices())
+
+    def raw_keys(self, paths: Sequence[str]) -> tuple[str, ...] | None:
+        """Top-level raw keys behind `paths` (attributes by RAW_ATTRIBUTE_KEYS; `udf.udf1` → `udf`)."""
+        keys = dict.fromkeys(RAW_BASE_KEYS)
+        for path in paths:
+            found = RAW_ATTRIBUTE_KEYS.get(path)
+            if found is None:
+                name = path[7:] if path.startswith("fields.") else path
+                found = (name.split(".", 1)[0],)
+            keys.update(dict.fromkeys(found))
+        return tuple(keys)
+
+    def _known(self, raw: Any) -> KnownDevice | None:
+        """RawCheck first: an unchanged device as KnownDevice (not validated); else remember its digest to stamp."""
+        self._digest = ""
+        check = self.raw_check
+        if check is None or not isinstance(raw, Mapping):
+            return None
+        read = check.read(raw, raw.get("uid"), raw.get("hostname"), _raw_macs)
+        if isinstance(read, KnownDevice):
+            return read
+        self._digest = read
+        return None
+
+    def _to_device(self, dev: schemas.Device, raw: Mapping[str, Any]) -> RemoteDevice:
+        check = self.raw_check
+        return to_device(dev, raw, keep=check.keep if check is not None else None, digest=self._digest)
 
     def _audited_pages(self, pages: Iterator[list[Any]]) -> Iterator[Iterator[Any]]:
         """Each page's raw devices with their audit merged in (cached, or fetched lazily as the stream reads on)."""

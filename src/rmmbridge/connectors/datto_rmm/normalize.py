@@ -133,8 +133,13 @@ def normalize_device(raw: Any) -> RemoteDevice:
     return to_device(parse_item(schemas.Device, raw, "device"), raw)
 
 
-def to_device(dev: schemas.Device, raw: Mapping[str, Any]) -> RemoteDevice:
-    """A validated Datto `Device` and its raw item → RemoteDevice (serial, make, model, MACs from raw["audit"])."""
+def to_device(dev: schemas.Device, raw: Mapping[str, Any], *, keep: frozenset[str] | None = None,
+              digest: str = "") -> RemoteDevice:
+    """A validated Datto `Device` and its raw item → RemoteDevice (serial, make, model, MACs from raw["audit"]).
+
+    `keep` limits `fields` to those top-level keys (the sync's RawCheck: only what is mapped is flattened);
+    `digest` is stamped as the record's raw_digest.
+    """
     dtype = dev.deviceType or schemas.DeviceType()
     serial, manufacturer, model, macs = audit_identity(raw)
     return RemoteDevice(
@@ -154,7 +159,8 @@ def to_device(dev: schemas.Device, raw: Mapping[str, Any]) -> RemoteDevice:
         last_seen=from_epoch_ms(dev.lastSeen),
         online=dev.online,
         deleted=bool(dev.deleted),
-        fields=flatten(dict(raw)),
+        fields=flatten(dict(raw) if keep is None else {k: raw[k] for k in keep if k in raw}),
+        raw_digest=digest,
     )
 
 

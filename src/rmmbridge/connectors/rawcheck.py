@@ -1,0 +1,86 @@
+"""RawCheck: recognise a device unchanged since its last import from its raw item, before normalising it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: Width of the settings part ("salt") and of the record part of a raw fingerprint (hex digits).
+SALT_WIDTH = 16
+DIGEST_WIDTH = 40
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDevice:
+    """A device whose raw item hashes to the fingerprint of its last import: it was not normalised.
+
+    Carries only what the sync needs of an unchanged device: its id, a label, its fingerprint, whether the RMM marks
+    it deleted, and (when the sync matches by MAC address) its MAC addresses, which still count as seen.
+    """
+
+    external_id: str
+    hostname: str
+    fingerprint: str
+    mac_addresses: tuple[str, ...] = ()
+    deleted: bool = False
+
+
+def raw_digest(raw: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    """A stable hash of the raw item's values at `keys` (top-level keys; nested values hash as a whole, whatever
+    the order of their keys: an audit read back from a PostgreSQL jsonb cache has its keys reordered)."""
+    text = json.dumps([raw.get(key) for key in keys], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:DIGEST_WIDTH]
+
+
+def raw_fingerprint(salt: str, digest: str) -> str:
+    """The fingerprint stored on the device's link: the settings' key, then the raw record's digest."""
+    return salt[:SALT_WIDTH] + digest
+
+
+class RawCheck:
+    """What a connector needs to skip normalising unchanged devices; set up by the sync, armed once it planned.
+
+    `keys` are the raw item's top-level keys that hold everything the sync reads (the connector's `raw_keys`); a
+    connector flattens only these into `RemoteDevice.fields` and stamps each device with its `raw_digest`. `read`
+    (in the fetch thread) waits until the planning thread calls `arm(salt, known)` — the pages keep arriving
+    meanwhile — then a device whose `raw_fingerprint` equals `known[external_id]` comes as a `KnownDevice`.
+    `release()` ends the wait without arming (every device is then normalised); the sync calls it when it stops.
+    """
+
+    def __init__(self, keys: tuple[str, ...], *, with_macs: bool = False) -> None:
+        self.keys = keys
+        self.keep = frozenset(keys)
+        self.with_macs = with_macs
+        self._armed: tuple[str, Mapping[str, str]] | None = None
+        self._ready = threading.Event()
+
+    def arm(self, salt: str, known: Mapping[str, str]) -> None:
+        """Start recognising devices: `known` maps external id → fingerprint of links whose asset exists."""
+        self._armed = (salt, known)  # one assignment: the fetch thread sees the pair whole or not at all
+        self._ready.set()
+
+    def release(self) -> None:
+        """Stop waiting for `arm` (a run that ends or fails before planning devices)."""
+        self._ready.set()
+
+    def read(self, raw: Mapping[str, Any], external_id: Any, hostname: Any,
+             macs: Callable[[Mapping[str, Any]], tuple[str, ...]] | None = None) -> KnownDevice | str:
+        """A KnownDevice when the raw item is unchanged since its last import, else its digest (to stamp)."""
+        digest = raw_digest(raw, self.keys)
+        if not self._ready.is_set():
+            self._ready.wait()
+        armed = self._armed
+        if armed is None or not isinstance(external_id, str):
+            return digest
+        salt, known = armed
+        fingerprint = raw_fingerprint(salt, digest)
+        if known.get(external_id) != fingerprint:
+            return digest
+        label = hostname if isinstance(hostname, str) and hostname else external_id
+        return KnownDevice(external_id, label, fingerprint,
+                           mac_addresses=macs(raw) if self.with_macs and macs is not None else (),
+                           deleted=raw.get("deleted") is True)

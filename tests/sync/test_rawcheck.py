@@ -1,0 +1,99 @@
+"""A resync recognises unchanged Datto RMM devices from their raw items (RawCheck) and normalises only the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rmmbridge.connectors.datto_rmm import connector as datto_connector
+from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck
+from rmmbridge.connectors.testing.server import serve_emulator
+from rmmbridge.integrations import actions
+from rmmbridge.integrations.models import ExternalRef
+from rmmbridge.servicedesk.actions import Actor
+from rmmbridge.servicedesk.models import Asset, AuditEntry
+from rmmbridge.sync.models import FieldMapping, SyncConfig, SyncStatus
+from rmmbridge.sync.runner import run_sync
+
+
+@pytest.fixture
+def normalised(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The uids Datto's connector normalised (a spy: the real function still runs)."""
+    seen: list[str] = []
+    real = datto_connector.to_device
+
+    def spy(dev: Any, raw: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(raw.get("uid")))
+        return real(dev, raw, *args, **kwargs)
+
+    monkeypatch.setattr(datto_connector, "to_device", spy)
+    return seen
+
+
+def test_raw_check_recognises_only_an_identical_armed_record() -> None:
+    check = RawCheck(("uid", "hostname", "udf"))
+    assert not check._ready.is_set()  # read() waits for the planner (see the resync test)
+    raw = {"uid": "d1", "hostname": "PC-1", "udf": {"udf1": "a"}, "lastSeen": 1}
+    check.release()  # released without arming: every device is normalised
+    digest = check.read(raw, "d1", "PC-1")
+    assert isinstance(digest, str)
+    check.arm("k" * 40, {"d1": "k" * 16 + digest})
+    assert isinstance(check.read({**raw, "lastSeen": 2}, "d1", "PC-1"), KnownDevice)  # an unread key moved
+    assert check.read({**raw, "udf": {"udf1": "b"}}, "d1", "PC-1") != digest  # a read key changed
+    reordered = {"udf": {"udf1": "a"}, "hostname": "PC-1", "uid": "d1"}  # e.g. read back from jsonb
+    assert isinstance(check.read(reordered, "d1", "PC-1"), KnownDevice)
+    check.arm("j" * 40, {"d1": "k" * 16 + digest})  # other settings: other fingerprints
+    assert isinstance(check.read(raw, "d1", "PC-1"), str)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resync_normalises_only_changed_devices_and_sees_mapping_changes(normalised: list[str]) -> None:
+    with serve_emulator("datto_rmm", seed=11, customers=2, devices=40, alerts=0) as datto:
+        integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto",
+                                                    {**datto.credentials, "fetch_audits": False}, test=False)
+        SyncConfig.objects.get_or_create(integration=integration)
+        FieldMapping.objects.create(integration=integration, source="udf.udf1", target="CFudf1",
+                                    create_if_missing=True)
+        first = run_sync(integration.pk)
+        assert first.status == SyncStatus.SUCCESS, first.errors
+        live = [d for d in datto.state.iter_devices() if not d.deleted]
+        assert len(normalised) >= len(live)
+
+        normalised.clear()
+        audits = AuditEntry.objects.count()
+        second = run_sync(integration.pk)
+        assert second.counts["assets"]["unchanged"] == len(live)
+        assert AuditEntry.objects.count() == audits
+        deleted = {d.id for d in datto.state.iter_devices() if d.deleted}  # never imported: read in full each time
+        assert set(normalised) == deleted  # every unchanged device came as a KnownDevice
+
+        normalised.clear()
+        changed = live[-1]
+        datto.state.update_device(changed.id, udf={**changed.udf, "udf1": "moved"})  # a mapped field
+        third = run_sync(integration.pk)
+        assert third.counts["assets"]["updated"] == 1
+        link = ExternalRef.objects.get(integration=integration, kind="asset", external_id=changed.id)
+        assert Asset.objects.get(pk=link.object_id).values["CFudf1"] == "moved"
+        assert changed.id in normalised
+
+        normalised.clear()
+        FieldMapping.objects.create(integration=integration, source="udf.udf2", target="CFudf2",
+                                    create_if_missing=True)
+        fourth = run_sync(integration.pk)  # a mapping change: every fingerprint is stale
+        assert fourth.status == SyncStatus.SUCCESS, fourth.errors
+        assert set(normalised) >= {d.id for d in live}
+        fifth_audits = AuditEntry.objects.count()
+        fifth = run_sync(integration.pk)
+        assert fifth.counts["assets"]["unchanged"] == len(live)
+        assert AuditEntry.objects.count() == fifth_audits
+
+        gone = live[0]
+        datto.state.remove_device(gone.id)  # the missing-device rules still see a device leave
+        config = SyncConfig.objects.get(integration=integration)
+        config.grace_hours = 0
+        config.save()
+        sixth = run_sync(integration.pk)
+        assert sixth.status == SyncStatus.SUCCESS, sixth.errors
+        link = ExternalRef.objects.get(integration=integration, kind="asset", external_id=gone.id)
+        assert not Asset.objects.get(pk=link.object_id).active
