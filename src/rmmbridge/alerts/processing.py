@@ -14,10 +14,12 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from rmmbridge.alerts import noise_apply
 from rmmbridge.alerts.decide import (
     Action,
     CloseBehaviour,
     CurrentState,
+    Decision,
     EventFacts,
     EventKind,
     Policy,
@@ -274,6 +276,7 @@ def _action_label(action: str) -> str:
     return {
         Action.OPEN_TICKET.value: "Ticket opened", Action.APPEND_NOTE.value: "Note added",
         Action.CLOSE.value: "Ticket closed", Action.IGNORE.value: "Ignored", "rejected": "No ticket",
+        "suppressed": "Suppressed",
     }.get(action, action)
 
 
@@ -797,6 +800,11 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     decision = decide(event_facts, current, policy)
     now = utcnow()
     actor = alert_actor(channel)
+    held = _maintenance_hold(facts, target, config, channel, now) if decision.action is Action.OPEN_TICKET else None
+    if held is not None:  # noise control: a maintenance window records the alert and opens no ticket yet
+        decision = Decision(Action.IGNORE, held[0].reason)
+        if state is None:
+            state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
     if decision.action is Action.OPEN_TICKET:
         assert target is not None
         ticket = _open(facts, target, config, channel, actor)
@@ -843,7 +851,31 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     if facts.kind is EventKind.TRIGGER and facts.message:
         state.message = facts.message[:5000]
     state.save()
+    if held is not None:
+        noise_apply.hold(state, None, held[0], held[1], now)
+        return AlertResult(facts.key, "suppressed", held[0].reason, None)
     return AlertResult(facts.key, decision.action.value, decision.reason, ticket.pk if ticket is not None else None)
+
+
+def _maintenance_hold(facts: AlertFacts, target: Target | None, config: AlertingConfig | None, channel: str,
+                      now: datetime) -> tuple[noise_apply.Hold, dict[str, Any]] | None:
+    """The maintenance window holding this new alert, and the ticket to open when it ends (None: not held)."""
+    if target is None:
+        return None
+    asset = target.asset
+    found = noise_apply.window_for(target.customer.pk, target.site.pk if target.site is not None else None,
+                                   asset.pk if asset is not None else None, facts.occurred_at or now)
+    if found is None:
+        return None
+    ticket_type = facts.ticket_type or (config.ticket_type if config is not None else None) or default_ticket_type()
+    return found, {
+        "summary": _summary(facts), "details": _details(facts, target), "ticket_type": ticket_type.pk,
+        "customer": target.customer.pk, "site": target.site.pk if target.site is not None else None,
+        "end_user": target.end_user.pk if target.end_user is not None else None,
+        "asset": asset.pk if asset is not None else None,
+        "priority": SEVERITY_PRIORITY.get(facts.severity.strip().lower()) if facts.severity else None,
+        "source": SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL),
+    }
 
 
 def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str, actor: Actor) -> Ticket:

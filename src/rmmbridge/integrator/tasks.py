@@ -422,6 +422,7 @@ def tick(
         send(job_id)
     prune_history(now)
     check_health(now)
+    release_maintenance(now)
     from rmmbridge.integrator import metrics
 
     metrics.set_value(SCHEDULER_TICK_METRIC, "", now.timestamp())
@@ -429,6 +430,13 @@ def tick(
 
 
 HEALTH_TICK_METRIC = "rmmbridge_health_last_check_timestamp_seconds"
+
+
+def release_maintenance(now: datetime) -> int:
+    """Open the tickets of alerts still open when their maintenance window ended (noise control)."""
+    from rmmbridge.alerts.noise_apply import release_held
+
+    return release_held(now)
 
 
 def check_health(now: datetime) -> None:

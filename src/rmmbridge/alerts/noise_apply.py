@@ -1,0 +1,107 @@
+"""Apply noise control in the database: hold alerts raised in a maintenance window, open them when it ends."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+
+from rmmbridge.alerts.noise import SuppressReason
+from rmmbridge.alerts.noise_models import AlertNoise, MaintenanceWindow, Suppression
+from rmmbridge.alerts.windows import Target, covering
+from rmmbridge.common.clock import utcnow
+from rmmbridge.servicedesk.actions import Actor
+from rmmbridge.servicedesk.models import Asset, Customer, EndUser, Site
+from rmmbridge.tickets.actions import do_open_ticket
+from rmmbridge.tickets.models import TicketType
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """An alert held by a maintenance window: why, and until when."""
+
+    window: MaintenanceWindow
+    until: datetime
+    reason: str
+
+
+def window_for(customer_id: int | None, site_id: int | None, asset_id: int | None, at: datetime) -> Hold | None:
+    """The enabled maintenance window covering this customer / site / asset at `at` (latest end), or None."""
+    rows = {str(w.pk): w for w in MaintenanceWindow.objects.filter(enabled=True)}
+    if not rows:
+        return None
+    windows = [w.as_window() for w in rows.values()]
+    by_name = {id(window): row for window, row in zip(windows, rows.values(), strict=True)}
+    target = Target(customer=str(customer_id or ""), site=str(site_id or ""), asset=str(asset_id or ""))
+    found = covering(windows, target, at)
+    if found is None:
+        return None
+    window, end = found
+    row = by_name[id(window)]
+    return Hold(row, end, f"Raised inside maintenance window '{row.name}' (until {end:%Y-%m-%d %H:%M} UTC); "
+                          "no ticket. It opens one then if the alert is still open.")
+
+
+def hold(state: Any, event_id: int | None, found: Hold, ticket: dict[str, Any], now: datetime) -> None:
+    """Record the suppression and remember the ticket to open when the window ends (state is saved)."""
+    noise, _ = AlertNoise.objects.get_or_create(state=state)
+    noise.held_by = found.window
+    noise.held_until = found.until
+    noise.held_ticket = ticket
+    noise.save()
+    Suppression.objects.create(event_id=event_id, alert_key=state.key[:255], reason=SuppressReason.MAINTENANCE.value,
+                               detail=found.reason, window=found.window, at=now)
+
+
+def release_held(now: datetime | None = None) -> int:
+    """Open the tickets of alerts still open when their maintenance window ended; returns how many opened."""
+    now = now or utcnow()
+    opened = 0
+    due = AlertNoise.objects.filter(held_until__lte=now).select_related("state", "state__ticket", "held_by")
+    for noise in list(due):
+        try:
+            with transaction.atomic():
+                opened += _release(noise, now)
+        except Exception:
+            logger.exception("Opening the held alert %s failed; trying again next tick", noise.state.key)
+    return opened
+
+
+def _release(noise: AlertNoise, now: datetime) -> int:
+    state = noise.state
+    data = noise.held_ticket or {}
+    name = noise.held_by.name if noise.held_by is not None else "a maintenance window"
+    still_open = state.resolved_at is None and (state.ticket is None or state.ticket.closed_at is not None)
+    again = window_for(data.get("customer"), data.get("site"), data.get("asset"), now)
+    if still_open and again is not None:  # a following window covers it: wait for that one
+        noise.held_by, noise.held_until = again.window, again.until
+        noise.save(update_fields=["held_by", "held_until"])
+        return 0
+    noise.held_by, noise.held_until, noise.held_ticket = None, None, {}
+    noise.save(update_fields=["held_by", "held_until", "held_ticket"])
+    if not still_open or not data.get("customer"):
+        return 0
+    ticket = do_open_ticket(
+        Actor.system("alerts"),
+        summary=data.get("summary") or state.key,
+        details=f"{data.get('details', '')}\n\nStill open when maintenance window '{name}' ended "
+                f"({now:%Y-%m-%d %H:%M} UTC).".strip(),
+        ticket_type=TicketType.objects.get(pk=data["ticket_type"]),
+        customer=Customer.objects.get(pk=data["customer"]),
+        site=Site.objects.filter(pk=data.get("site") or 0).first(),
+        end_user=EndUser.objects.filter(pk=data.get("end_user") or 0).first(),
+        assets=list(Asset.objects.filter(pk=data.get("asset") or 0)) if data.get("asset") else (),
+        priority=data.get("priority"),
+        source=data.get("source") or "poll",
+        alert_key=state.key,
+    )
+    state.ticket = ticket
+    state.occurrences = max(state.occurrences, 1)
+    state.closed_here = False
+    state.save(update_fields=["ticket", "occurrences", "closed_here"])
+    return 1
