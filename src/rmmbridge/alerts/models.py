@@ -275,6 +275,7 @@ class Mailbox(models.Model):
 
 from rmmbridge.alerts.noise_models import (  # noqa: E402,F401  (noise control lives in its own module)
     AlertNoise,
+    FlapTrack,
     MaintenanceWindow,
     NoiseSettings,
     StormGroup,

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
 
-from rmmbridge.alerts.noise import SuppressReason
-from rmmbridge.alerts.noise_models import AlertNoise, MaintenanceWindow, Suppression
+from rmmbridge.alerts.noise import NoisePolicy, SuppressReason
+from rmmbridge.alerts.noise_models import AlertNoise, FlapTrack, MaintenanceWindow, Suppression
 from rmmbridge.alerts.windows import Target, covering
 from rmmbridge.common.clock import utcnow
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, Customer, EndUser, Site
-from rmmbridge.tickets.actions import do_open_ticket
-from rmmbridge.tickets.models import TicketType
+from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_open_ticket
+from rmmbridge.tickets.models import Ticket, TicketType
 
 logger = logging.getLogger(__name__)
 
@@ -105,3 +105,89 @@ def _release(noise: AlertNoise, now: datetime) -> int:
     state.closed_here = False
     state.save(update_fields=["ticket", "occurrences", "closed_here"])
     return 1
+
+
+def flap_key(scope: str, device: str, condition: str) -> str:
+    """The condition's identity across RMM alert ids ('' when the device or condition is unknown)."""
+    if not device or not condition:
+        return ""
+    return f"{scope}:{device}:{' '.join(condition.lower().split())}"[:255]
+
+
+def reuse_for_flap(key: str, now: datetime, policy: NoisePolicy) -> tuple[Ticket, FlapTrack] | None:
+    """The ticket this condition opened within the flap window (to reopen and count), or None for a new ticket."""
+    if not key:
+        return None
+    track = FlapTrack.objects.select_for_update().select_related("ticket").filter(flap_key=key).first()
+    if track is None or track.ticket is None:
+        return None
+    span = timedelta(minutes=policy.flap_minutes)
+    recent = [t for t in track.open_times() if t > now - span]
+    if not recent:
+        return None
+    return track.ticket, track
+
+
+def count_open(key: str, ticket: Ticket, now: datetime, policy: NoisePolicy) -> FlapTrack | None:
+    """Record an open of the condition on its ticket; marks the track flapping when it crossed the threshold."""
+    if not key:
+        return None
+    track, _ = FlapTrack.objects.get_or_create(flap_key=key, defaults={"ticket": ticket})
+    span = timedelta(minutes=policy.flap_minutes)
+    opens = [t for t in track.open_times() if t > now - span] + [now]
+    became = len(opens) > policy.flap_count and not track.flapping
+    track.opens = [t.isoformat() for t in opens]
+    track.ticket = ticket
+    track.resolved_at = None
+    if len(opens) > policy.flap_count:
+        track.flapping = True
+    track.save()
+    if became:
+        do_add_note(Actor.system("alerts"), ticket,
+                    f"Flapping: opened {len(opens)} times within {policy.flap_minutes} minutes. This ticket counts "
+                    f"every further open and closes once the condition stayed resolved for {policy.quiet_minutes} "
+                    "minutes.")
+    return track
+
+
+def shared_by_flap(ticket: Ticket) -> bool:
+    """The ticket is a condition's flap-damped ticket (reopened for a new alert of the same condition)."""
+    return FlapTrack.objects.filter(ticket=ticket).exists()
+
+
+def hold_close(ticket: Ticket, now: datetime) -> FlapTrack | None:
+    """A flapping condition resolved: keep its ticket open (returns the track) until the quiet time passed."""
+    track = FlapTrack.objects.filter(ticket=ticket, flapping=True).first()
+    if track is None:
+        return None
+    track.resolved_at = now
+    track.save(update_fields=["resolved_at"])
+    Suppression.objects.create(alert_key=track.flap_key, reason=SuppressReason.FLAPPING.value, at=now,
+                               detail="Resolved while flapping; the ticket closes after the quiet time.")
+    return track
+
+
+def settle_flapping(now: datetime | None = None) -> int:
+    """Close the tickets of flapping conditions that stayed resolved for the quiet time; returns how many."""
+    from rmmbridge.alerts.noise_models import policy_for
+
+    now = now or utcnow()
+    closed = 0
+    for track in FlapTrack.objects.filter(flapping=True, resolved_at__isnull=False).select_related("ticket"):
+        ticket = track.ticket
+        integration_id = track.flap_key.split(":", 1)[0]
+        from rmmbridge.integrations.models import Integration
+
+        integration = Integration.objects.filter(pk=int(integration_id)).first() if integration_id.isdigit() else None
+        policy = policy_for(integration)
+        assert track.resolved_at is not None
+        if now - track.resolved_at < timedelta(minutes=policy.quiet_minutes):
+            continue
+        with transaction.atomic():
+            track.flapping, track.opens, track.resolved_at = False, [], None
+            track.save(update_fields=["flapping", "opens", "resolved_at"])
+            if ticket is not None and ticket.closed_at is None:
+                do_close_ticket(Actor.system("alerts"), ticket,
+                                note=f"The flapping condition stayed resolved for {policy.quiet_minutes} minutes.")
+                closed += 1
+    return closed

@@ -163,3 +163,19 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert_key}: {self.reason}"
+
+
+class FlapTrack(models.Model):
+    """Opens of one condition on one device (across RMM alert ids): its one ticket while it flaps."""
+
+    flap_key = models.CharField(max_length=255, unique=True, help_text="Scope, device and condition.")
+    ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    opens = models.JSONField(default=list, blank=True, help_text="ISO times of the opens within the flap window.")
+    flapping = models.BooleanField(default=False)
+    resolved_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.flap_key}{' (flapping)' if self.flapping else ''}"
+
+    def open_times(self) -> list[datetime]:
+        return [datetime.fromisoformat(t).astimezone(UTC) for t in self.opens]

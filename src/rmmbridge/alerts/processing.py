@@ -34,6 +34,7 @@ from rmmbridge.alerts.models import (
     EmailRule,
     EventStatus,
 )
+from rmmbridge.alerts.noise_models import policy_for
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.errors import ConnectorError
 from rmmbridge.connectors.records import AlertState as RemoteState
@@ -41,7 +42,13 @@ from rmmbridge.connectors.records import RemoteAlert
 from rmmbridge.integrations.models import ExternalRef, Integration, RefKind
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, AssetType, AuditSource, Customer, EndUser, Site
-from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_create_ticket_type, do_open_ticket
+from rmmbridge.tickets.actions import (
+    do_add_note,
+    do_close_ticket,
+    do_create_ticket_type,
+    do_open_ticket,
+    do_reopen_ticket,
+)
 from rmmbridge.tickets.choices import OPEN_STATUSES, TicketSource
 from rmmbridge.tickets.models import Ticket, TicketType, worked_by_person
 
@@ -807,7 +814,7 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
     if decision.action is Action.OPEN_TICKET:
         assert target is not None
-        ticket = _open(facts, target, config, channel, actor)
+        ticket, decision = _open_or_count_flap(facts, target, config, channel, actor, scope, now, decision)
         if state is None:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
         state.ticket = ticket
@@ -825,11 +832,19 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     elif decision.action is Action.CLOSE:
         assert state is not None
         assert ticket is not None
-        token = closing_from_rmm.set(True)
-        try:
-            do_close_ticket(actor, ticket, note=_resolve_note(facts, closing=True))
-        finally:
-            closing_from_rmm.reset(token)
+        if state.resolved_at is not None and noise_apply.shared_by_flap(ticket):
+            # an earlier alert of a condition whose ticket was reopened by a new one: already resolved
+            decision = Decision(Action.IGNORE, "the alert is already resolved; its condition's ticket is open again")
+        elif noise_apply.hold_close(ticket, now) is not None:  # flapping: closes after the quiet time
+            do_add_note(actor, ticket, _resolve_note(facts, closing=False))
+            decision = Decision(Action.APPEND_NOTE, "resolved while flapping; the ticket closes after the quiet time",
+                                mark_resolved=True)
+        else:
+            token = closing_from_rmm.set(True)
+            try:
+                do_close_ticket(actor, ticket, note=_resolve_note(facts, closing=True))
+            finally:
+                closing_from_rmm.reset(token)
     elif decision.action is Action.IGNORE and state is None:
         reason = decision.reason
         status = "rejected" if facts.kind is EventKind.TRIGGER and not event_facts.has_target else "ignore"
@@ -855,6 +870,25 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         noise_apply.hold(state, None, held[0], held[1], now)
         return AlertResult(facts.key, "suppressed", held[0].reason, None)
     return AlertResult(facts.key, decision.action.value, decision.reason, ticket.pk if ticket is not None else None)
+
+
+def _open_or_count_flap(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str,
+                        actor: Actor, scope: str, now: datetime, decision: Decision) -> tuple[Ticket, Decision]:
+    """Open the alert's ticket, or (flap damping) reopen and count the one its condition opened lately."""
+    policy = policy_for(facts.integration)
+    key = noise_apply.flap_key(scope, facts.device_external_id or facts.hostname, facts.condition or facts.message)
+    reused = noise_apply.reuse_for_flap(key, now, policy)
+    if reused is None:
+        ticket = _open(facts, target, config, channel, actor)
+    else:
+        ticket = reused[0]
+        if ticket.closed_at is not None:
+            ticket = do_reopen_ticket(actor, ticket, note="The condition is back within the flap window.")
+        do_add_note(actor, ticket, _occurrence_note(facts), count_occurrence=True)
+        decision = Decision(Action.APPEND_NOTE, "the condition is back within the flap window; counted on its ticket",
+                            count_occurrence=True)
+    noise_apply.count_open(key, ticket, now, policy)
+    return ticket, decision
 
 
 def _maintenance_hold(facts: AlertFacts, target: Target | None, config: AlertingConfig | None, channel: str,

@@ -433,10 +433,11 @@ HEALTH_TICK_METRIC = "rmmbridge_health_last_check_timestamp_seconds"
 
 
 def release_maintenance(now: datetime) -> int:
-    """Open the tickets of alerts still open when their maintenance window ended (noise control)."""
-    from rmmbridge.alerts.noise_apply import release_held
+    """Noise control: open the tickets of alerts still open when their maintenance window ended, and close
+    flapping tickets whose condition stayed resolved for the quiet time."""
+    from rmmbridge.alerts.noise_apply import release_held, settle_flapping
 
-    return release_held(now)
+    return release_held(now) + settle_flapping(now)
 
 
 def check_health(now: datetime) -> None:
