@@ -14,11 +14,14 @@ from rmmbridge.alerts.noise_models import AlertNoise, FlapTrack, MaintenanceWind
 from rmmbridge.alerts.windows import Target, covering
 from rmmbridge.common.clock import utcnow
 from rmmbridge.servicedesk.actions import Actor
-from rmmbridge.servicedesk.models import Asset, Customer, EndUser, Site
+from rmmbridge.servicedesk.models import Asset, AuditSource, Customer, EndUser, Site
 from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_open_ticket
 from rmmbridge.tickets.models import Ticket, TicketType
 
 logger = logging.getLogger(__name__)
+
+#: Acts for the RMM (a close from it sends no resolve back): "RMM alert via noise control".
+NOISE_ACTOR = Actor(AuditSource.ALERT, None, "RMM alert via noise control")
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def _release(noise: AlertNoise, now: datetime) -> int:
     if not still_open or not data.get("customer"):
         return 0
     ticket = do_open_ticket(
-        Actor.system("alerts"),
+        NOISE_ACTOR,
         summary=data.get("summary") or state.key,
         details=f"{data.get('details', '')}\n\nStill open when maintenance window '{name}' ended "
                 f"({now:%Y-%m-%d %H:%M} UTC).".strip(),
@@ -143,7 +146,7 @@ def count_open(key: str, ticket: Ticket, now: datetime, policy: NoisePolicy) -> 
         track.flapping = True
     track.save()
     if became:
-        do_add_note(Actor.system("alerts"), ticket,
+        do_add_note(NOISE_ACTOR, ticket,
                     f"Flapping: opened {len(opens)} times within {policy.flap_minutes} minutes. This ticket counts "
                     f"every further open and closes once the condition stayed resolved for {policy.quiet_minutes} "
                     "minutes.")
@@ -187,7 +190,7 @@ def settle_flapping(now: datetime | None = None) -> int:
             track.flapping, track.opens, track.resolved_at = False, [], None
             track.save(update_fields=["flapping", "opens", "resolved_at"])
             if ticket is not None and ticket.closed_at is None:
-                do_close_ticket(Actor.system("alerts"), ticket,
+                do_close_ticket(NOISE_ACTOR, ticket,
                                 note=f"The flapping condition stayed resolved for {policy.quiet_minutes} minutes.")
                 closed += 1
     return closed

@@ -13,8 +13,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from rmmbridge.alerts.cache import use_cache
 from rmmbridge.alerts.models import AlertEvent, Channel, EventStatus
-from rmmbridge.alerts.processing import Outcome, process_event, use_cache
+from rmmbridge.alerts.outcome import Outcome
+from rmmbridge.alerts.processing import process_event
 from rmmbridge.common.clock import utcnow
 
 log = logging.getLogger(__name__)
