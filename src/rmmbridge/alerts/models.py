@@ -279,5 +279,6 @@ from rmmbridge.alerts.noise_models import (  # noqa: E402,F401  (noise control l
     MaintenanceWindow,
     NoiseSettings,
     StormGroup,
+    StormMember,
     Suppression,
 )

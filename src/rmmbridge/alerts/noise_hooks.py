@@ -50,14 +50,19 @@ def open_or_count_flap(facts: AlertFacts, scope: str, now: datetime, actor: Acto
         do_add_note(actor, ticket, ticket_text.occurrence_note(facts), count_occurrence=True)
         decision = Decision(Action.APPEND_NOTE, "the condition is back within the flap window; counted on its ticket",
                             count_occurrence=True)
-    noise_apply.count_open(key, ticket, now, policy)
+    if not ticket.alert_key.startswith("storm:"):  # a storm's children are counted by the storm
+        noise_apply.count_open(key, ticket, now, policy)
     return ticket, decision
 
 
-def close_or_hold(facts: AlertFacts, already_resolved: bool, ticket: Ticket, now: datetime,
-                  actor: Actor) -> Decision | None:
-    """None: close the ticket as usual. Otherwise flap damping keeps it open, and says why."""
-    if already_resolved and noise_apply.shared_by_flap(ticket):
+def close_or_hold(facts: AlertFacts, state: Any, ticket: Ticket, now: datetime, actor: Actor) -> Decision | None:
+    """None: close the ticket as usual. Otherwise a storm parent or flap damping keeps it open, and says why."""
+    if ticket.alert_key.startswith("storm:"):  # one child recovered; the parent stays until a person closes it
+        if state.resolved_at is not None:
+            return Decision(Action.IGNORE, "the child alert is already resolved")
+        do_add_note(actor, ticket, f"Child resolved in the RMM: {state.hostname or state.key}")
+        return Decision(Action.APPEND_NOTE, "a child of the storm resolved; the parent stays open", mark_resolved=True)
+    if state.resolved_at is not None and noise_apply.shared_by_flap(ticket):
         # an earlier alert of a condition whose ticket was reopened by a new one
         return Decision(Action.IGNORE, "the alert is already resolved; its condition's ticket is open again")
     if noise_apply.hold_close(ticket, now) is None:

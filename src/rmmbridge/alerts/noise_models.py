@@ -179,3 +179,18 @@ class FlapTrack(models.Model):
 
     def open_times(self) -> list[datetime]:
         return [datetime.fromisoformat(t).astimezone(UTC) for t in self.opens]
+
+
+class StormMember(models.Model):
+    """One alert opened on a site for a condition (storm detection counts these; `storm` once grouped)."""
+
+    state = models.OneToOneField("alerts.AlertState", on_delete=models.CASCADE, related_name="storm_member")
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    condition = models.CharField(max_length=255)
+    device = models.CharField(max_length=255)
+    opened_at = models.DateTimeField(db_index=True)
+    own_ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    storm = models.ForeignKey(StormGroup, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+
+    def __str__(self) -> str:
+        return f"{self.device} {self.condition}"

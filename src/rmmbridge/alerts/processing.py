@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from rmmbridge.alerts import noise_apply, noise_hooks, ticket_text
+from rmmbridge.alerts import noise_apply, noise_hooks, storms, ticket_text
 from rmmbridge.alerts.cache import config_for
 from rmmbridge.alerts.decide import (
     Action,
@@ -28,6 +28,7 @@ from rmmbridge.alerts.facts.synthetic import test_facts
 from rmmbridge.alerts.facts.webhook import webhook_facts
 from rmmbridge.alerts.lookup import Target, find_target, state_exists
 from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertingConfig, AlertState, Channel, EventStatus
+from rmmbridge.alerts.noise_models import policy_for
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
@@ -284,7 +285,8 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         assert target is not None
         open_target = target
         ticket, decision = noise_hooks.open_or_count_flap(
-            facts, scope, now, actor, decision, lambda: _open(facts, open_target, config, channel, actor))
+            facts, scope, now, actor, decision,
+            lambda: storms.active_parent(open_target, facts) or _open(facts, open_target, config, channel, actor))
         if state is None:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
         state.ticket = ticket
@@ -302,7 +304,7 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     elif decision.action is Action.CLOSE:
         assert state is not None
         assert ticket is not None
-        held_close = noise_hooks.close_or_hold(facts, state.resolved_at is not None, ticket, now, actor)
+        held_close = noise_hooks.close_or_hold(facts, state, ticket, now, actor)
         if held_close is not None:  # flap damping keeps the ticket open
             decision = held_close
         else:
@@ -332,6 +334,13 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     if held is not None:
         noise_apply.hold(state, None, held[0], held[1], now)
         return AlertResult(facts.key, "suppressed", held[0].reason, None)
+    if decision.action is Action.OPEN_TICKET and target is not None and ticket is not None:
+        source = SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL)
+        parent = storms.group(facts, target, state, ticket, now, policy_for(facts.integration), actor,
+                              _ticket_type(facts, config), source)
+        if parent.pk != ticket.pk or parent.alert_key.startswith("storm:"):
+            return AlertResult(facts.key, Action.OPEN_TICKET.value, "part of a storm: a child of its parent ticket",
+                               parent.pk)
     return AlertResult(facts.key, decision.action.value, decision.reason, ticket.pk if ticket is not None else None)
 
 
