@@ -125,10 +125,18 @@ def reuse_for_flap(key: str, now: datetime, policy: NoisePolicy) -> tuple[Ticket
     if track is None or track.ticket is None:
         return None
     span = timedelta(minutes=policy.flap_minutes)
-    recent = [t for t in track.open_times() if t > now - span]
-    if not recent:
+    # Only a condition that opened and then resolved in the RMM within the window flaps; another alert of the
+    # same condition while its ticket is open (a second alert id) keeps today's behaviour.
+    if track.resolved_at is None or now - track.resolved_at >= span:
+        return None
+    if not [t for t in track.open_times() if t > now - span]:
         return None
     return track.ticket, track
+
+
+def note_resolved(ticket: Ticket, now: datetime) -> None:
+    """The RMM resolved the condition and its ticket closes: a new open within the flap window reopens it."""
+    FlapTrack.objects.filter(ticket=ticket).update(resolved_at=now)
 
 
 def count_open(key: str, ticket: Ticket, now: datetime, policy: NoisePolicy) -> FlapTrack | None:
@@ -177,6 +185,8 @@ def settle_flapping(now: datetime | None = None) -> int:
     now = now or utcnow()
     closed = 0
     for track in FlapTrack.objects.filter(flapping=True, resolved_at__isnull=False).select_related("ticket"):
+        if track.ticket is not None and track.ticket.closed_at is not None:
+            continue
         ticket = track.ticket
         integration_id = track.flap_key.split(":", 1)[0]
         from rmmbridge.integrations.models import Integration

@@ -66,6 +66,7 @@ def close_or_hold(facts: AlertFacts, state: Any, ticket: Ticket, now: datetime, 
         # an earlier alert of a condition whose ticket was reopened by a new one
         return Decision(Action.IGNORE, "the alert is already resolved; its condition's ticket is open again")
     if noise_apply.hold_close(ticket, now) is None:
+        noise_apply.note_resolved(ticket, now)
         return None
     do_add_note(actor, ticket, ticket_text.resolve_note(facts, closing=False))
     return Decision(Action.APPEND_NOTE, "resolved while flapping; the ticket closes after the quiet time",
