@@ -121,7 +121,7 @@ def reuse_for_flap(key: str, now: datetime, policy: NoisePolicy) -> tuple[Ticket
     """The ticket this condition opened within the flap window (to reopen and count), or None for a new ticket."""
     if not key:
         return None
-    track = FlapTrack.objects.select_for_update().select_related("ticket").filter(flap_key=key).first()
+    track = FlapTrack.objects.select_for_update(of=("self",)).select_related("ticket").filter(flap_key=key).first()
     if track is None or track.ticket is None:
         return None
     span = timedelta(minutes=policy.flap_minutes)

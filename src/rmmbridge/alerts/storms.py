@@ -53,7 +53,7 @@ def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: da
         state=state, defaults={"site": target.site, "condition": condition[:255], "device": device[:255],
                                "opened_at": now, "own_ticket": ticket, "storm": None})
     since = now - timedelta(minutes=policy.storm_minutes)
-    storm = (StormGroup.objects.select_for_update().filter(site=target.site, condition=condition[:255],
+    storm = (StormGroup.objects.select_for_update(of=("self",)).filter(site=target.site, condition=condition[:255],
                                                             ticket__closed_at__isnull=True)
              .select_related("ticket").first())
     if storm is None:
