@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from rmmbridge.alerts.cache import use_cache
 from rmmbridge.alerts.decide import EventKind
-from rmmbridge.alerts.processing import AlertFacts, find_asset, use_cache
+from rmmbridge.alerts.facts.base import AlertFacts
+from rmmbridge.alerts.lookup import find_asset
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import ExternalRef, Integration, RefKind
 from rmmbridge.servicedesk.actions import Actor, AssetInput, do_upsert_asset

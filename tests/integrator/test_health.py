@@ -222,3 +222,15 @@ def test_a_webhook_silent_far_longer_than_its_learnt_gap_is_a_problem(schedule: 
     assert channels == {"email": "unused", "webhook": "ok"}, "not evaluated yet: no open problem rows"
     integration_health.evaluate_and_notify(now)
     assert {c["channel"]: c["state"] for c in integration_health.channel_health()}["webhook"] == "silent"
+
+
+def test_dashboard_lists_health_problems_under_needs_you(schedule: Any, admin_client: Any) -> None:
+    integration = schedule.integration
+    integration.status = "needs_reauth"
+    integration.save()
+    integration_health.evaluate_and_notify()
+    problem = integration_health.integration_summary()[integration.pk]["problems"][0]
+    page = admin_client.get("/").content.decode()
+    needs_you = page[page.index('id="needs-you"'):page.index('id="integration-states"')]
+    assert problem["title"] in needs_you
+    assert f'href="{problem["fix_url"]}"' in needs_you

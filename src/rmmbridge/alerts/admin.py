@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, EmailRule, Mailbox, ResolveOutbox
+from rmmbridge.alerts.noise_models import MaintenanceWindow, NoiseSettings, StormGroup, Suppression
 
 
 @admin.register(AlertingConfig)
@@ -42,3 +43,25 @@ class ResolveOutboxAdmin(admin.ModelAdmin):
 @admin.register(Mailbox)
 class MailboxAdmin(admin.ModelAdmin):
     list_display = ("name", "host", "port", "user", "folder", "enabled", "last_polled_at", "last_error")
+
+
+@admin.register(MaintenanceWindow)
+class MaintenanceWindowAdmin(admin.ModelAdmin):
+    list_display = ("name", "scope", "customer", "site", "asset", "timezone", "starts", "ends", "enabled")
+    list_filter = ("scope", "enabled")
+
+
+@admin.register(NoiseSettings)
+class NoiseSettingsAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "flap_count", "flap_minutes", "quiet_minutes", "storm_count", "storm_minutes")
+
+
+@admin.register(StormGroup)
+class StormGroupAdmin(admin.ModelAdmin):
+    list_display = ("condition", "site", "integration", "started_at", "ticket")
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ("at", "alert_key", "reason", "window", "detail")
+    list_filter = ("reason",)

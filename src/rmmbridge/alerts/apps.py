@@ -13,10 +13,10 @@ class AlertsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from rmmbridge.alerts.cache import clear_cache
         from rmmbridge.alerts.models import AlertingConfig, EmailRule
         from rmmbridge.alerts.outbox import on_ticket_closed
         from rmmbridge.alerts.panels import ticket_alert_panel
-        from rmmbridge.alerts.processing import clear_cache
         from rmmbridge.integrations.panels import SETUP_PANELS
         from rmmbridge.servicedesk.models import AssetType, Customer, EndUser, Site
         from rmmbridge.tickets.panels import TICKET_PANELS

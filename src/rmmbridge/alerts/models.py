@@ -271,3 +271,14 @@ class Mailbox(models.Model):
         if not self.password_encrypted:
             return ""
         return str(default_box().decrypt_json(self.password_encrypted).get("password", ""))
+
+
+from rmmbridge.alerts.noise_models import (  # noqa: E402,F401  (noise control lives in its own module)
+    AlertNoise,
+    FlapTrack,
+    MaintenanceWindow,
+    NoiseSettings,
+    StormGroup,
+    StormMember,
+    Suppression,
+)

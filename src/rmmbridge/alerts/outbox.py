@@ -10,12 +10,12 @@ from typing import Any
 from django.db import transaction
 
 from rmmbridge.alerts.models import AlertState, OutboxStatus, ResolveOutbox
-from rmmbridge.alerts.processing import closing_from_rmm
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.base import Capability
 from rmmbridge.connectors.errors import ConnectorError
 from rmmbridge.connectors.registry import REGISTRY
 from rmmbridge.integrations.models import Integration
+from rmmbridge.servicedesk.models import AuditSource
 from rmmbridge.tickets.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,10 @@ def can_resolve(integration: Integration) -> bool:
 def on_ticket_closed(sender: Any, ticket: Ticket, actor: Any = None, **kwargs: Any) -> None:
     """Receiver of tickets.signals.ticket_closed, inside the closing transaction.
 
-    Closes coming from the RMM itself (the pipeline) write nothing; a close by anyone else marks the alert
-    as closed here and queues its resolve, atomically with the close.
+    Closes coming from the RMM itself (the alert pipeline, whose actor's source is ALERT) write nothing; a close
+    by anyone else marks the alert as closed here and queues its resolve, atomically with the close.
     """
-    if closing_from_rmm.get():
+    if getattr(actor, "source", None) == AuditSource.ALERT:
         return
     now = utcnow()
     states = list(AlertState.objects.select_for_update().filter(ticket=ticket, closed_here=False,

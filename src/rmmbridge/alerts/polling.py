@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from rmmbridge.alerts.decide import EventKind
-from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, Channel, EventStatus
-from rmmbridge.alerts.processing import AlertFacts, Outcome, RejectEvent, process_event, store_event
+from rmmbridge.alerts.facts.poll import poll_payload
+from rmmbridge.alerts.models import AlertEvent, AlertingConfig, Channel, EventStatus
+from rmmbridge.alerts.outcome import Outcome
+from rmmbridge.alerts.processing import process_event, store_event
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.base import Capability
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
 from rmmbridge.connectors.records import AlertState as RemoteState
-from rmmbridge.connectors.records import RemoteAlert
 from rmmbridge.integrations.models import Integration
 
 
@@ -38,24 +37,6 @@ class PollResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _dt(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _alert_json(alert: RemoteAlert) -> dict[str, Any]:
-    return {
-        "external_id": alert.external_id,
-        "device_external_id": alert.device_external_id,
-        "message": alert.message,
-        "severity": alert.severity,
-        "alert_type": alert.alert_type,
-        "state": alert.state.value,
-        "raised_at": _dt(alert.raised_at),
-        "resolved_at": _dt(alert.resolved_at),
-        "hostname": alert.hostname,
-    }
 
 
 #: Resolved alerts are read back to the previous stored poll minus this margin (clock skew, slow vendor lists).
@@ -108,13 +89,7 @@ def poll_alerts(integration_id: int, *, trigger: str = "cli", raise_connector_er
         if raise_connector_errors and isinstance(exc, ConnectorAuthError | ConnectorRetryableError):
             raise
         return PollResult(integration_id, trigger, False, message)
-    payload = {
-        "trigger": trigger,
-        "complete": complete,
-        "open": [_alert_json(a) for a in open_alerts],
-        "resolved": [_alert_json(a) for a in resolved],
-    }
-    event = store_event(Channel.POLL, json.dumps(payload).encode(), integration=integration,
+    event = store_event(Channel.POLL, poll_payload(trigger, complete, open_alerts, resolved), integration=integration,
                         summary=f"Poll: {len(open_alerts)} open, {len(resolved)} resolved")
     outcome = process_event(event)
     result = _result(integration_id, trigger, outcome, len(open_alerts), len(resolved))
@@ -142,70 +117,3 @@ def _result(integration_id: int, trigger: str, outcome: Outcome, n_open: int, n_
                f"{result.closed} closed, {result.ignored} unchanged, {result.rejected} without a ticket")
     result.message = summary if result.ok else f"{summary}. Error: {outcome.reason}"
     return result
-
-
-def _parse_dt(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _facts(item: dict[str, Any], integration: Integration, kind: EventKind, *, report_only: bool) -> AlertFacts:
-    external_id = str(item.get("external_id") or "")
-    message = str(item.get("message") or "")
-    hostname = str(item.get("hostname") or "")
-    return AlertFacts(
-        kind=kind,
-        key=external_id,
-        integration=integration,
-        external_id=external_id,
-        occurrence_id=external_id,
-        device_external_id=str(item.get("device_external_id") or ""),
-        hostname=hostname,
-        condition=str(item.get("alert_type") or ""),
-        message=message,
-        summary=f"{hostname}: {message}" if hostname else message,
-        severity=str(item.get("severity") or ""),
-        report_only=report_only,
-    )
-
-
-def poll_facts(event: AlertEvent) -> list[AlertFacts]:
-    """Facts of a stored poll: each open alert (a status report), each resolved one, and tracked alerts missing
-    from a complete open list (resolved while we were not looking)."""
-    integration = event.integration
-    if integration is None:
-        raise RejectEvent(EventStatus.ERROR, "A poll event needs its integration.")
-    try:
-        payload = json.loads(bytes(event.raw))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RejectEvent(EventStatus.ERROR, f"The stored poll is not JSON: {exc}") from exc
-    facts: list[AlertFacts] = []
-    open_ids: set[str] = set()
-    for item in payload.get("open", []):
-        if not item.get("external_id"):
-            continue
-        open_ids.add(str(item["external_id"]))
-        facts.append(_facts(item, integration, EventKind.TRIGGER, report_only=True))
-    resolved_ids: set[str] = set()
-    for item in payload.get("resolved", []):
-        ext = str(item.get("external_id") or "")
-        if not ext or ext in open_ids:
-            continue
-        resolved_ids.add(ext)
-        facts.append(_facts(item, integration, EventKind.RESOLVE, report_only=False))
-    if payload.get("complete"):
-        tracked = AlertState.objects.filter(
-            integration=integration, resolved_at__isnull=True, ticket__isnull=False
-        ).exclude(external_id="").values_list("key", "external_id", "hostname")
-        for key, external_id, hostname in tracked:
-            if external_id in open_ids or external_id in resolved_ids:
-                continue
-            facts.append(AlertFacts(
-                kind=EventKind.RESOLVE, key=key, integration=integration, external_id=external_id,
-                hostname=hostname, message="no longer open in the RMM",
-            ))
-    return facts

@@ -2,54 +2,49 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import re
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import datetime
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from rmmbridge.alerts import noise_apply, noise_hooks, storms, ticket_text
+from rmmbridge.alerts.cache import config_for
 from rmmbridge.alerts.decide import (
     Action,
     CloseBehaviour,
     CurrentState,
+    Decision,
     EventFacts,
     EventKind,
     Policy,
     decide,
 )
-from rmmbridge.alerts.models import (
-    EMAIL_CHANNELS,
-    AlertEvent,
-    AlertingConfig,
-    AlertState,
-    Channel,
-    EmailRule,
-    EventStatus,
-)
+from rmmbridge.alerts.facts.base import AlertFacts, RejectEvent
+from rmmbridge.alerts.facts.email import email_facts
+from rmmbridge.alerts.facts.poll import poll_facts
+from rmmbridge.alerts.facts.synthetic import test_facts
+from rmmbridge.alerts.facts.webhook import webhook_facts
+from rmmbridge.alerts.lookup import Target, find_target, state_exists
+from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertingConfig, AlertState, Channel, EventStatus
+from rmmbridge.alerts.noise_models import policy_for
+from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
 from rmmbridge.common.clock import utcnow
-from rmmbridge.connectors.errors import ConnectorError
-from rmmbridge.connectors.records import AlertState as RemoteState
-from rmmbridge.connectors.records import RemoteAlert
-from rmmbridge.integrations.models import ExternalRef, Integration, RefKind
+from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
-from rmmbridge.servicedesk.models import Asset, AssetType, AuditSource, Customer, EndUser, Site
+from rmmbridge.servicedesk.models import AuditSource
 from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_create_ticket_type, do_open_ticket
 from rmmbridge.tickets.choices import OPEN_STATUSES, TicketSource
 from rmmbridge.tickets.models import Ticket, TicketType, worked_by_person
+
+__all__ = ["AlertFacts", "AlertResult", "Outcome", "RejectEvent", "apply_facts", "ingest_email", "prepare_event",
+           "process_event", "process_pending", "store_event"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TICKET_TYPE = "RMM Alert"
 MAIL_SCOPE = "mail"
-
-#: Set while the pipeline itself closes a ticket (resolved in the RMM): no resolve is sent back.
-closing_from_rmm: contextvars.ContextVar[bool] = contextvars.ContextVar("closing_from_rmm", default=False)
 
 #: Vendor severity labels → ticket priority; any other label keeps the ticket type's default priority (the label
 #: itself stays on the alert and in the ticket details). Atera says "Warning", NinjaOne "NONE" for none at all.
@@ -62,73 +57,6 @@ SOURCE_FOR_CHANNEL = {
     Channel.WEBHOOK: TicketSource.WEBHOOK, Channel.POLL: TicketSource.POLL, Channel.TEST: TicketSource.MANUAL,
 }
 
-
-@dataclass(frozen=True)
-class AlertFacts:
-    """One alert report, normalized from any channel."""
-
-    kind: EventKind
-    key: str
-    integration: Integration | None
-    external_id: str = ""
-    occurrence_id: str = ""
-    device_external_id: str = ""
-    hostname: str = ""
-    ip_address: str = ""
-    condition: str = ""
-    message: str = ""
-    summary: str = ""
-    details: str = ""
-    severity: str = ""
-    ticket_type: TicketType | None = None
-    report_only: bool = False
-    #: The asset already looked up for these facts (`asset_checked` tells None = "no asset" from "not looked").
-    asset: Asset | None = None
-    asset_checked: bool = False
-    #: When the sender says the event happened (a trigger older than the alert's resolution reopens nothing).
-    occurred_at: datetime | None = None
-    #: How a close from this report was checked (shown in the closing note; "Unverified close: …" when not).
-    verification: str = ""
-
-
-@dataclass(frozen=True)
-class AlertResult:
-    """What happened to one alert of an event."""
-
-    key: str
-    action: str
-    reason: str
-    ticket_id: int | None = None
-
-
-@dataclass
-class Outcome:
-    """What processing one event did: its final status and reason, and each alert's result."""
-
-    event_id: int
-    status: str
-    reason: str
-    ticket_id: int | None = None
-    results: list[AlertResult] = field(default_factory=list)
-    #: The HTTP answer a webhook sender gets when it is not 202 (a refused body: 400 or 413).
-    http_status: int | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "event_id": self.event_id, "status": self.status, "reason": self.reason, "ticket_id": self.ticket_id,
-            "results": [r.__dict__ for r in self.results],
-        }
-
-
-class RejectEvent(Exception):
-    """The event cannot be turned into alerts; the message says why (kept on the event)."""
-
-    def __init__(self, status: str, reason: str, ticket_id: int | None = None, http_status: int | None = None) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-        self.ticket_id = ticket_id
-        self.http_status = http_status
 
 
 # Storing -------------------------------------------------------------------------------------------
@@ -222,7 +150,7 @@ def apply_prepared(event: AlertEvent, facts_list: list[AlertFacts]) -> Outcome:
         done = "; ".join(f"{r.key}: {r.action}" for r in results)
         reason = f"Processing failed: {exc}" + (f" (already applied: {done})" if done else "")
         return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, reason, results=results))
-    return _finish(event, _summarise(event, results))
+    return _finish(event, summarise(event, results))
 
 
 def _process_single(event: AlertEvent, facts: AlertFacts) -> Outcome:
@@ -231,7 +159,7 @@ def _process_single(event: AlertEvent, facts: AlertFacts) -> Outcome:
         try:
             with transaction.atomic():
                 result = _apply(facts, event.channel)
-                return _finish(event, _summarise(event, [result]))
+                return _finish(event, summarise(event, [result]))
         except IntegrityError:
             if attempt:
                 log.exception("alert event %s failed", event.pk)
@@ -243,270 +171,25 @@ def _process_single(event: AlertEvent, facts: AlertFacts) -> Outcome:
     raise AssertionError("unreachable")
 
 
-def _summarise(event: AlertEvent, results: list[AlertResult]) -> Outcome:
-    ticket_id = next((r.ticket_id for r in results if r.ticket_id), None)
-    if not results:
-        return Outcome(int(event.pk), EventStatus.PROCESSED, "The event holds no alert.", None)
-    if len(results) == 1:
-        only = results[0]
-        status = EventStatus.REJECTED if only.action == "rejected" else EventStatus.PROCESSED
-        reason = f"{_action_label(only.action)}: {only.reason}"
-    else:
-        status = EventStatus.PROCESSED
-        why: dict[str, dict[str, int]] = {}
-        for r in results:
-            reasons = why.setdefault(r.action, {})
-            reasons[r.reason] = reasons.get(r.reason, 0) + 1
-        reason = "; ".join(_counted_action(action, why[action]) for action in sorted(why))
-    return Outcome(int(event.pk), status, reason, ticket_id, results)
-
-
-def _counted_action(action: str, reasons: dict[str, int]) -> str:
-    """'4 ignored (already has an open ticket ×3; …)': how many alerts had this outcome, and why."""
-    total = sum(reasons.values())
-    shown = sorted(reasons.items(), key=lambda item: -item[1])[:3]
-    because = "; ".join(f"{text} ×{n}" if n > 1 else text for text, n in shown if text)
-    more = f"; and {len(reasons) - 3} other reason(s)" if len(reasons) > 3 else ""
-    return f"{total} {_action_label(action).lower()}" + (f" ({because}{more})" if because else "")
-
-
-def _action_label(action: str) -> str:
-    return {
-        Action.OPEN_TICKET.value: "Ticket opened", Action.APPEND_NOTE.value: "Note added",
-        Action.CLOSE.value: "Ticket closed", Action.IGNORE.value: "Ignored", "rejected": "No ticket",
-    }.get(action, action)
-
 
 # Facts from each channel -------------------------------------------------------------------------------
 
 
 def _facts_for(event: AlertEvent) -> list[AlertFacts]:
+    """The facts of a stored event, read by its channel's module under `alerts.facts`."""
     if event.channel in EMAIL_CHANNELS:
-        return _email_facts(event)
+        return email_facts(event)
     if event.channel == Channel.WEBHOOK:
-        from rmmbridge.alerts.intake.webhooks import webhook_facts
-
         return webhook_facts(event)
     if event.channel == Channel.POLL:
-        from rmmbridge.alerts.polling import poll_facts
-
         return poll_facts(event)
     if event.channel == Channel.TEST:
-        return _test_facts(event)
+        return test_facts(event)
     raise RejectEvent(EventStatus.ERROR, f"Unknown channel '{event.channel}'.")
 
 
-_TIMESTAMPISH = re.compile(
-    r"\b\d{4}-\d{2}-\d{2}([ T]\d{1,2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?\b|\b\d{1,2}:\d{2}(:\d{2})?\b"
-    r"|\b\d{1,2}/\d{1,2}/\d{2,4}\b|\b\d{10,13}\b"
-)
 
-
-def condition_key(device: str, condition: str) -> str:
-    """The visible key for an alert without an RMM id: 'device + condition', timestamps and counters removed."""
-    cleaned = _TIMESTAMPISH.sub("", condition)
-    cleaned = re.sub(r"\s+", " ", cleaned).strip(" -:,").lower()
-    return f"{device.strip().lower() or 'unknown device'} + {cleaned or 'unknown condition'}"[:255]
-
-
-def _email_facts(event: AlertEvent) -> list[AlertFacts]:
-    from rmmbridge.alerts.intake.email import parse_email
-    from rmmbridge.alerts.intake.rules import datto_condition, match_rules
-
-    raw = bytes(event.raw)
-    mail = parse_email(raw)
-    event.message_id = mail.message_id
-    event.summary = (mail.subject or "(no subject)")[:255]
-    problems = f" Notes on the message: {'; '.join(mail.problems)}." if mail.problems else ""
-    event.intake_notes = problems
-    earlier = _earlier_copy(mail.message_id, int(event.pk))
-    if earlier is not None:
-        raise RejectEvent(EventStatus.DUPLICATE,
-                          f"Same Message-ID {mail.message_id} as event #{earlier[0]}; not processed again.",
-                          earlier[1])
-    match = match_rules(mail, cached_rules())
-    event.rule = match.rule
-    if match.status == "unmatched":
-        raise RejectEvent(EventStatus.UNMATCHED, match.reason + problems)
-    if match.status == "rejected":
-        raise RejectEvent(EventStatus.REJECTED, match.reason + problems)
-    rule = match.rule
-    assert rule is not None
-    if rule.action == "ignore":
-        raise RejectEvent(EventStatus.PROCESSED, f"Rule '{rule.name}' says to ignore this mail.")
-    integration = rule.integration
-    event.integration = integration
-    fields = match.fields
-    hostname = fields.get("hostname", "")
-    ip = fields.get("ip_address", "")
-    condition = fields.get("condition") or datto_condition(mail.subject) or mail.subject
-    recovery = match.recovery
-    vendor_alert = _vendor_mail_alert(integration, mail.subject, mail.body)
-    if vendor_alert is not None:
-        # The vendor's own reading of its alert mail (e.g. Automate: computer + monitor, FAILED/SUCCESS).
-        hostname = vendor_alert.hostname or hostname
-        condition = vendor_alert.alert_type or condition
-        recovery = recovery or vendor_alert.state == RemoteState.RESOLVED
-    key = match.alert_id or condition_key(hostname or ip or fields.get("device_id", ""), condition)
-    body = mail.body.strip()
-    details = fields.get("details") or body[:20000]
-    facts = AlertFacts(
-        kind=EventKind.RESOLVE if recovery else EventKind.TRIGGER,
-        key=key,
-        integration=integration,
-        external_id=match.alert_id,
-        occurrence_id=mail.message_id,
-        device_external_id=fields.get("device_id", ""),
-        hostname=hostname,
-        ip_address=ip,
-        condition=condition,
-        message=body[:5000] or mail.subject,
-        summary=fields.get("summary") or mail.subject or condition,
-        details=details,
-        ticket_type=rule.ticket_type,
-    )
-    if facts.kind is EventKind.RESOLVE:
-        return [_verified_recovery(facts, mail.headers)]
-    return [_with_rmm_device(facts)]
-
-
-_DMARC_PASS = re.compile(r"(?i)\bdmarc\s*=\s*pass\b")
-
-
-def _verified_recovery(facts: AlertFacts, headers: dict[str, str]) -> AlertFacts:
-    """A recovery e-mail closes a ticket only when it can be trusted (a From header is easy to forge).
-
-    First the RMM's API is asked whether the alert is still open (outside any transaction); where it cannot
-    say, the receiving MTA's Authentication-Results (dmarc=pass) decides when the admin switched that on;
-    otherwise the close goes ahead and its note says it is unverified.
-    """
-    integration = facts.integration
-    asked = ""
-    if integration is not None and facts.external_id:
-        answer = _rmm_says_open(integration, facts.external_id)
-        if answer is True:
-            raise RejectEvent(EventStatus.REJECTED,
-                              f"Recovery e-mail for alert {facts.external_id} not applied: {integration.name} still "
-                              "shows the alert open (the mail may be forged); the ticket stays open.")
-        if answer is False:
-            return replace(facts, verification=f"Close confirmed with {integration.name}'s API (the alert is no "
-                                               "longer open there).")
-        asked = f"{integration.name}'s API could not confirm it"
-    else:
-        asked = "the RMM's API cannot read this alert"
-    config = config_for(integration)
-    if config is not None and config.recovery_needs_dmarc:
-        # The receiving MTA adds its Authentication-Results on top: only the first one is trusted.
-        first = headers.get("authentication-results", "").split("\n")[0]
-        if _DMARC_PASS.search(first):
-            return replace(facts, verification="Close verified by the receiving mail server (DMARC pass).")
-        raise RejectEvent(EventStatus.REJECTED,
-                          f"Recovery e-mail not applied: {asked}, and the mail has no DMARC pass in its "
-                          "Authentication-Results (required by the alerting options); the ticket stays open.")
-    return replace(facts, verification=f"Unverified close: {asked}, and DMARC is not checked.")
-
-
-def _rmm_says_open(integration: Integration, external_id: str) -> bool | None:
-    """True when the RMM lists the alert as open, False when it does not, None when it cannot be asked."""
-    from rmmbridge.connectors.base import Capability
-    from rmmbridge.integrations.connect import connector_for
-
-    if not integration.credentials_encrypted:
-        return None  # an e-mail-only integration: nothing to ask
-    try:
-        with connector_for(integration) as connector:
-            if not connector.supports(Capability.ALERTS_POLL):
-                return None
-            return any(alert.external_id == external_id for alert in connector.iter_alerts(RemoteState.OPEN))
-    except Exception as exc:  # no credentials, an API error, a timeout: the fallback decides
-        log.info("alert %s: could not ask %s whether it is open: %s", external_id, integration.name, exc)
-        return None
-
-
-def _earlier_copy(message_id: str, event_id: int) -> tuple[int, int | None] | None:
-    """(event id, ticket id) of an earlier, already handled e-mail event with the same Message-ID."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(_SQL_EARLIER, [*(c.value for c in EMAIL_CHANNELS), message_id, event_id,
-                                      EventStatus.PENDING.value, EventStatus.ERROR.value])
-        row = cursor.fetchone()
-    return (int(row[0]), row[1]) if row else None
-
-
-_SQL_EARLIER = (
-    f"SELECT id, ticket_id FROM {AlertEvent._meta.db_table} WHERE channel IN (%s, %s, %s) AND message_id = %s "
-    "AND id < %s AND status NOT IN (%s, %s) ORDER BY id LIMIT 1"
-)
-
-
-def _vendor_mail_alert(integration: Integration | None, subject: str, body: str) -> RemoteAlert | None:
-    """The vendor's `connectors.<slug>.alerts.parse_alert_email` reading of a matched mail, when it has one."""
-    if integration is None:
-        return None
-    parser = _MAIL_PARSERS.get(integration.vendor)
-    if parser is None:
-        return None
-    try:
-        found: RemoteAlert = parser(subject, body)
-    except ConnectorError:
-        return None  # the rule matched but the vendor's format did not: the rule's markers decide
-    return found
-
-
-def _mail_parsers() -> dict[str, Any]:
-    """slug -> the `parse_alert_email` hook its manifest's alerts module defines."""
-    from rmmbridge.connectors.registry import MANIFESTS
-
-    return {m.slug: hook for m in MANIFESTS if (hook := m.alert_hook("parse_alert_email")) is not None}
-
-
-_MAIL_PARSERS: dict[str, Any] = _mail_parsers()
-
-
-def _with_rmm_device(facts: AlertFacts) -> AlertFacts:
-    """For a new e-mail alert whose device matches no asset, ask the RMM which device the alert id is on."""
-    integration = facts.integration
-    if (integration is None or not facts.external_id or facts.device_external_id
-            or facts.kind is not EventKind.TRIGGER):
-        return facts
-    asset = find_asset(facts)
-    if asset is not None:
-        return replace(facts, asset=asset, asset_checked=True)
-    if AlertState.objects.filter(scope=str(integration.pk), key=facts.key).exists():
-        return replace(facts, asset_checked=True)
-    from rmmbridge.connectors.base import Capability
-    from rmmbridge.integrations.connect import connector_for
-
-    try:
-        with connector_for(integration) as connector:
-            if not connector.supports(Capability.ALERTS_POLL):
-                return facts
-            for alert in connector.iter_alerts(RemoteState.OPEN):
-                if alert.external_id == facts.external_id:
-                    return replace(facts, device_external_id=alert.device_external_id or "",
-                                   hostname=facts.hostname or alert.hostname or "")
-    except (ConnectorError, ValueError, KeyError) as exc:
-        log.info("alert %s: device lookup in %s failed: %s", facts.external_id, integration.name, exc)
-    return facts
-
-
-def _test_facts(event: AlertEvent) -> list[AlertFacts]:
-    integration = event.integration
-    if integration is None:
-        raise RejectEvent(EventStatus.ERROR, "A test event needs an integration.")
-    return [AlertFacts(
-        kind=EventKind.TRIGGER,
-        key=f"test-{event.pk}",
-        integration=integration,
-        occurrence_id=f"test-{event.pk}",
-        condition="Test alert",
-        message=f"Test ticket created from the alerting setup of {integration.name}.",
-        summary=f"Test alert from {integration.name}",
-    )]
-
-
-# Applying ------------------------------------------------------------------------------------------------
+# Deciding and applying ------------------------------------------------------------------------------
 
 
 CHANNEL_WORDS = {"email": "e-mail", "smtp": "e-mail", "imap": "e-mail", "webhook": "webhook", "poll": "polling",
@@ -518,173 +201,6 @@ def alert_actor(channel: str) -> Actor:
     return Actor(AuditSource.ALERT, None, f"RMM alert via {CHANNEL_WORDS.get(channel, channel)}")
 
 
-def config_for(integration: Integration | None) -> AlertingConfig | None:
-    """The integration's alerting options (cached briefly; saved changes clear the cache at once)."""
-    if integration is None:
-        return None
-    key = f"config:{integration.pk}"
-    now = time.monotonic()
-    hit = _CACHE.get(key) if _CACHE_ON else None
-    if hit is not None and hit[0] > now:
-        cached: AlertingConfig | None = hit[1]
-        return cached
-    config = AlertingConfig.objects.select_related("ticket_type", "new_alert_user", "new_alert_user__site",
-                                                   "new_alert_user__customer").filter(integration=integration).first()
-    if _CACHE_ON:
-        _CACHE[key] = (now + CACHE_SECONDS, config)
-    return config
-
-
-#: Long-running intake (the SMTP receiver) caches rules and alerting options this long; saves in the same
-#: process clear the cache at once, saves elsewhere (the web UI) apply within CACHE_SECONDS.
-CACHE_SECONDS = 5.0
-CACHE_MAX_ENTRIES = 20_000
-_CACHE: dict[str, tuple[float, Any]] = {}
-_CACHE_ON = False
-
-
-def use_cache(enabled: bool) -> None:
-    """Switch the rules/options cache on (a long-running receiver) or off (the default)."""
-    global _CACHE_ON
-    _CACHE_ON = enabled
-    _CACHE.clear()
-
-
-def clear_cache(*args: Any, **kwargs: Any) -> None:
-    """Drop cached rules and alerting options (connected to their post_save/post_delete signals)."""
-    _CACHE.clear()
-
-
-def cached_rules() -> list[EmailRule]:
-    now = time.monotonic()
-    hit = _CACHE.get("rules") if _CACHE_ON else None
-    if hit is not None and hit[0] > now:
-        cached: list[EmailRule] = hit[1]
-        return cached
-    rules = list(EmailRule.objects.select_related("integration", "ticket_type"))
-    if _CACHE_ON:
-        _CACHE["rules"] = (now + CACHE_SECONDS, rules)
-    return rules
-
-
-@dataclass(frozen=True)
-class Target:
-    """Where a new ticket goes."""
-
-    customer: Customer
-    site: Site | None
-    end_user: EndUser | None
-    asset: Asset | None
-
-
-def find_asset(facts: AlertFacts) -> Asset | None:
-    """The asset by the alert's device id (ExternalRef), else by hostname or IP within the integration's assets.
-
-    Each step is one indexed SQL probe that reads the asset itself (the hot path of alert intake); its customer,
-    site, end user and type come from `_with_related`.
-    """
-    from django.db import connection
-
-    integration = facts.integration
-    if integration is not None and facts.device_external_id:
-        found = _first_asset(_SQL_BY_REF, [integration.pk, RefKind.ASSET.value, facts.device_external_id])
-        if found is not None:
-            return found
-    host = facts.hostname.strip()
-    hosts = [h for h in dict.fromkeys((host, host.split(".")[0])) if h]
-    by_value = _SQL_BY_VALUE_PG if connection.vendor == "postgresql" else _SQL_BY_VALUE_SQLITE
-    # In order: exact name (the full hostname before the short one), name ignoring case, hostname field, IP.
-    probes: list[tuple[str, list[Any]]] = [(_SQL_BY_NAME, [h]) for h in hosts]
-    probes += [(_SQL_BY_NAME_ICASE, [h]) for h in hosts]
-    probes += [(by_value, ["hostname", h]) for h in hosts]
-    if facts.ip_address:
-        probes.append((by_value, ["ip_address", facts.ip_address]))
-    for sql, params in probes:
-        if integration is not None:
-            found = _first_asset(sql + _SQL_OWN, [*params, integration.pk, RefKind.ASSET.value])
-        else:
-            found = _first_asset(sql + _SQL_ANY, params)
-        if found is not None:
-            return found
-    return None
-
-
-def _first_asset(sql: str, params: list[Any]) -> Asset | None:
-    found = next(iter(Asset.objects.raw(sql, params)), None)
-    return _with_related(found) if found is not None else None
-
-
-def _with_related(asset: Asset) -> Asset | None:
-    """The asset with its customer, site, end user and type.
-
-    In a long-running receiver those four come from the cache (few rows shared by many assets; saves and deletes
-    in this process clear it, other processes' changes apply within CACHE_SECONDS); elsewhere one joined read.
-    """
-    if not _CACHE_ON:
-        return (Asset.objects.select_related("customer", "site", "end_user", "asset_type")
-                .filter(pk=asset.pk, active=True).first())
-    for name, model in (("customer", Customer), ("site", Site), ("end_user", EndUser), ("asset_type", AssetType)):
-        related_id = getattr(asset, f"{name}_id")
-        if related_id is not None:
-            setattr(asset, name, _cached_row(model, related_id))
-    return asset
-
-
-def _cached_row(model: Any, pk: int) -> Any:
-    key = f"{model._meta.label}:{pk}"
-    now = time.monotonic()
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    row = model.objects.get(pk=pk)
-    if len(_CACHE) > CACHE_MAX_ENTRIES:
-        _CACHE.clear()
-    _CACHE[key] = (now + CACHE_SECONDS, row)
-    return row
-
-
-def _one(sql: str, params: list[Any]) -> int | None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return int(row[0]) if row else None
-
-
-_ASSETS = Asset._meta.db_table
-_REFS = ExternalRef._meta.db_table
-_SQL_BY_REF = (
-    f"SELECT a.* FROM {_ASSETS} a JOIN {_REFS} r ON r.object_id = a.id "
-    "WHERE r.integration_id = %s AND r.kind = %s AND r.external_id = %s AND a.active LIMIT 1"
-)
-_SQL_BY_NAME = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND a.name = %s"
-_SQL_BY_NAME_ICASE = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND UPPER(a.name) = UPPER(%s)"
-_SQL_BY_VALUE_SQLITE = (
-    f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND JSON_EXTRACT(a.\"values\", '$.' || %s) = %s"
-)
-_SQL_BY_VALUE_PG = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND (a.\"values\" ->> %s) = %s"
-#: Only the integration's own assets (an indexed probe of ExternalRef (kind, object_id) per candidate).
-_SQL_OWN = (
-    f" AND EXISTS (SELECT 1 FROM {_REFS} r WHERE r.integration_id = %s AND r.kind = %s "
-    "AND r.object_id = a.id) ORDER BY a.id LIMIT 1"
-)
-_SQL_ANY = " ORDER BY a.id LIMIT 1"
-_SQL_STATE = f"SELECT id FROM {AlertState._meta.db_table} WHERE scope = %s AND \"key\" = %s"
-
-
-def find_target(facts: AlertFacts, config: AlertingConfig | None) -> Target | None:
-    asset = facts.asset if facts.asset_checked else find_asset(facts)
-    fallback = config.new_alert_user if config is not None else None
-    if asset is not None:
-        end_user = asset.end_user
-        if end_user is None and fallback is not None and fallback.customer_id == asset.customer_id:
-            end_user = fallback
-        return Target(asset.customer, asset.site, end_user, asset)
-    if fallback is not None:
-        return Target(fallback.customer, fallback.site, fallback, None)
-    return None
-
 
 def default_ticket_type() -> TicketType:
     existing = TicketType.objects.filter(name__iexact=DEFAULT_TICKET_TYPE).first()
@@ -692,46 +208,6 @@ def default_ticket_type() -> TicketType:
         return existing
     return do_create_ticket_type(Actor.system("alerts"), DEFAULT_TICKET_TYPE)
 
-
-def _details(facts: AlertFacts, target: Target) -> str:
-    lines = [facts.details or facts.message]
-    lines.append("")
-    lines.append("— RMM alert —")
-    if facts.integration is not None:
-        lines.append(f"Integration: {facts.integration.name} ({facts.integration.vendor})")
-    if facts.external_id:
-        lines.append(f"Alert id: {facts.external_id}")
-    if facts.condition:
-        lines.append(f"Condition: {facts.condition}")
-    if facts.severity:
-        lines.append(f"Severity: {facts.severity}")
-    if facts.message and facts.details and facts.message != facts.details:
-        lines.append(f"Message: {facts.message}")
-    lines.append("")
-    lines.append("— Device —")
-    asset = target.asset
-    if asset is not None:
-        lines.append(f"Asset: {asset} (#{asset.pk}), {asset.asset_type.name}")
-        lines.append(f"Site: {asset.site.name}")
-        for key in ("hostname", "ip_address", "os", "serial_number", "manufacturer", "model", "last_seen"):
-            value = asset.values.get(key)
-            if value not in (None, ""):
-                lines.append(f"{key.replace('_', ' ').capitalize()}: {value}")
-    else:
-        lines.append("No asset matched this device.")
-    if facts.hostname:
-        lines.append(f"Reported hostname: {facts.hostname}")
-    if facts.ip_address:
-        lines.append(f"Reported IP address: {facts.ip_address}")
-    if facts.device_external_id:
-        lines.append(f"RMM device id: {facts.device_external_id}")
-    return "\n".join(lines).strip()
-
-
-def _summary(facts: AlertFacts) -> str:
-    text = facts.summary or (f"{facts.hostname}: {facts.message}" if facts.hostname else facts.message)
-    text = " ".join((text or facts.key).split())
-    return text[:255] or "RMM alert"
 
 
 def _current(state: AlertState | None) -> tuple[CurrentState, Ticket | None]:
@@ -770,7 +246,7 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     state = (
         AlertState.objects.select_for_update(of=("self",)).select_related("ticket")
         .filter(scope=scope, key=facts.key).first()
-        if _one(_SQL_STATE, [scope, facts.key]) is not None else None
+        if state_exists(scope, facts.key) else None
     )
     current, ticket = _current(state)
     if (facts.kind is EventKind.TRIGGER and state is not None and state.resolved_at is not None
@@ -797,9 +273,20 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     decision = decide(event_facts, current, policy)
     now = utcnow()
     actor = alert_actor(channel)
+    held = noise_hooks.maintenance_hold(
+        facts, target, now, ticket_type=_ticket_type(facts, config), priority=_priority(facts),
+        source=SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL),
+    ) if decision.action is Action.OPEN_TICKET else None
+    if held is not None:  # noise control: a maintenance window records the alert and opens no ticket yet
+        decision = Decision(Action.IGNORE, held[0].reason)
+        if state is None:
+            state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
     if decision.action is Action.OPEN_TICKET:
         assert target is not None
-        ticket = _open(facts, target, config, channel, actor)
+        open_target = target
+        ticket, decision = noise_hooks.open_or_count_flap(
+            facts, scope, now, actor, decision,
+            lambda: storms.active_parent(open_target, facts) or _open(facts, open_target, config, channel, actor))
         if state is None:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
         state.ticket = ticket
@@ -810,18 +297,19 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         assert state is not None
         assert ticket is not None
         if decision.count_occurrence:
-            do_add_note(actor, ticket, _occurrence_note(facts), count_occurrence=True)
+            do_add_note(actor, ticket, ticket_text.occurrence_note(facts), count_occurrence=True)
             state.occurrences += 1
         else:
-            do_add_note(actor, ticket, _resolve_note(facts, closing=False))
+            do_add_note(actor, ticket, ticket_text.resolve_note(facts, closing=False))
     elif decision.action is Action.CLOSE:
         assert state is not None
         assert ticket is not None
-        token = closing_from_rmm.set(True)
-        try:
-            do_close_ticket(actor, ticket, note=_resolve_note(facts, closing=True))
-        finally:
-            closing_from_rmm.reset(token)
+        held_close = noise_hooks.close_or_hold(facts, state, ticket, now, actor)
+        if held_close is not None:  # flap damping keeps the ticket open
+            decision = held_close
+        else:
+            # The alert actor tells the outbox this close comes from the RMM: no resolve is sent back.
+            do_close_ticket(actor, ticket, note=ticket_text.resolve_note(facts, closing=True))
     elif decision.action is Action.IGNORE and state is None:
         reason = decision.reason
         status = "rejected" if facts.kind is EventKind.TRIGGER and not event_facts.has_target else "ignore"
@@ -843,17 +331,35 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     if facts.kind is EventKind.TRIGGER and facts.message:
         state.message = facts.message[:5000]
     state.save()
+    if held is not None:
+        noise_apply.hold(state, None, held[0], held[1], now)
+        return AlertResult(facts.key, "suppressed", held[0].reason, None)
+    if decision.action is Action.OPEN_TICKET and target is not None and ticket is not None:
+        source = SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL)
+        parent = storms.group(facts, target, state, ticket, now, policy_for(facts.integration), actor,
+                              _ticket_type(facts, config), source)
+        if parent.pk != ticket.pk or parent.alert_key.startswith("storm:"):
+            return AlertResult(facts.key, Action.OPEN_TICKET.value, "part of a storm: a child of its parent ticket",
+                               parent.pk)
     return AlertResult(facts.key, decision.action.value, decision.reason, ticket.pk if ticket is not None else None)
 
 
+def _ticket_type(facts: AlertFacts, config: AlertingConfig | None) -> TicketType:
+    return facts.ticket_type or (config.ticket_type if config is not None else None) or default_ticket_type()
+
+
+def _priority(facts: AlertFacts) -> int | None:
+    return SEVERITY_PRIORITY.get(facts.severity.strip().lower()) if facts.severity else None
+
+
 def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str, actor: Actor) -> Ticket:
-    ticket_type = facts.ticket_type or (config.ticket_type if config is not None else None) or default_ticket_type()
-    priority = SEVERITY_PRIORITY.get(facts.severity.strip().lower()) if facts.severity else None
+    ticket_type = _ticket_type(facts, config)
+    priority = _priority(facts)
     try:
         return do_open_ticket(
             actor,
-            summary=_summary(facts),
-            details=_details(facts, target),
+            summary=ticket_text.summary(facts),
+            details=ticket_text.details(facts, target),
             ticket_type=ticket_type,
             customer=target.customer,
             site=target.site,
@@ -866,19 +372,6 @@ def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, chan
     except ValidationError as exc:
         raise ValueError("; ".join(exc.messages)) from exc
 
-
-def _occurrence_note(facts: AlertFacts) -> str:
-    when = utcnow().strftime("%Y-%m-%d %H:%M UTC")
-    return f"The alert occurred again ({when}): {(facts.message or facts.summary)[:2000]}"
-
-
-def _resolve_note(facts: AlertFacts, *, closing: bool) -> str:
-    vendor = facts.integration.name if facts.integration is not None else "the RMM"
-    base = f"The alert was resolved in {vendor}"
-    if facts.message:
-        base += f": {facts.message[:2000]}"
-    base += "." if closing else ". The ticket stays open because a person has worked it."
-    return f"{base}\n{facts.verification}" if facts.verification else base
 
 
 # Convenience entry points -------------------------------------------------------------------------

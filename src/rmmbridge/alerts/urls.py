@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from rmmbridge.alerts import views
+from rmmbridge.alerts import noise_views, views
 
 app_name = "alerts"
 urlpatterns = [
@@ -19,4 +19,9 @@ urlpatterns = [
     path("ticket/<int:ticket_id>/panel/", views.ticket_panel, name="ticket_panel"),
     path("integration/<int:integration_id>/webhook-secret/", views.regenerate_secret, name="regenerate_secret"),
     path("outbox/<int:pk>/retry/", views.outbox_retry, name="outbox_retry"),
+    path("windows/", noise_views.window_list, name="window_list"),
+    path("windows/new/", noise_views.window_edit, name="window_new"),
+    path("windows/<int:pk>/", noise_views.window_edit, name="window_edit"),
+    path("windows/<int:pk>/toggle/", noise_views.window_toggle, name="window_toggle"),
+    path("noise/", noise_views.noise_settings, name="noise_settings"),
 ]

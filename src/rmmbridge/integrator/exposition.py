@@ -53,7 +53,24 @@ def render() -> str:
     if depth is not None:
         lines += _lines("rmmbridge_queue_depth", [("", depth)])
     lines += _health_lines(counters)
+    lines += _noise_lines()
     return "\n".join(lines) + "\n"
+
+
+def _noise_lines() -> list[str]:
+    """Noise control: suppressions by reason, flapping conditions, storms (rows kept in the alerts tables)."""
+    from rmmbridge.alerts.models import FlapTrack, StormGroup, Suppression
+    from rmmbridge.alerts.noise import SuppressReason
+
+    by_reason = dict(Suppression.objects.values("reason").annotate(n=Count("id")).values_list("reason", "n"))
+    lines = _lines("rmmbridge_alert_suppressions_total",
+                   [(labels(reason=reason.value), by_reason.get(reason.value, 0))
+                    for reason in (SuppressReason.MAINTENANCE, SuppressReason.FLAPPING)])
+    lines += _lines("rmmbridge_alerts_flapping", [("", FlapTrack.objects.filter(flapping=True).count())])
+    lines += _lines("rmmbridge_alert_storms_open",
+                    [("", StormGroup.objects.filter(ticket__isnull=False, ticket__closed_at__isnull=True).count())])
+    lines += _lines("rmmbridge_alert_storms_total", [("", StormGroup.objects.count())])
+    return lines
 
 
 def _health_lines(counters: Mapping[str, list[tuple[str, float]]]) -> list[str]:

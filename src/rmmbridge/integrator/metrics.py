@@ -28,6 +28,11 @@ HELP = {
     "rmmbridge_health_notifications_total": ("counter", "Health notifications sent, by notice (problem, reminder, "
                                              "recovery)."),
     "rmmbridge_health_last_check_timestamp_seconds": ("gauge", "Unix time of the last integration-health check."),
+    "rmmbridge_alert_suppressions_total": ("counter", "Alert events that opened no ticket because of noise control, "
+                                           "by reason (maintenance, flapping)."),
+    "rmmbridge_alerts_flapping": ("gauge", "Alert conditions marked flapping (one ticket held open)."),
+    "rmmbridge_alert_storms_open": ("gauge", "Storm parent tickets still open."),
+    "rmmbridge_alert_storms_total": ("counter", "Storms grouped into a parent ticket."),
 }
 
 

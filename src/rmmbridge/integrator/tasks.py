@@ -424,8 +424,17 @@ def tick(
         send(job_id)
     prune_history(now)
     check_health(now)
+    release_maintenance(now)
     metrics.set_value(SCHEDULER_TICK_METRIC, "", now.timestamp())
     return result
+
+
+def release_maintenance(now: datetime) -> int:
+    """Noise control: open the tickets of alerts still open when their maintenance window ended, and close
+    flapping tickets whose condition stayed resolved for the quiet time."""
+    from rmmbridge.alerts.noise_apply import release_held, settle_flapping
+
+    return release_held(now) + settle_flapping(now)
 
 
 def check_health(now: datetime) -> None:

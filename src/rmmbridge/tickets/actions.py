@@ -274,3 +274,19 @@ def do_reopen_ticket(actor: Actor, ticket: Ticket, *, note: str = "") -> Ticket:
         )
     do_change_status(actor, ticket, TicketStatus.OPEN, note=note)
     return ticket
+
+
+@transaction.atomic
+def do_set_summary(actor: Actor, ticket: Ticket, summary: str) -> Ticket:
+    """Change the ticket's summary (a storm's parent counts its devices); unchanged text records nothing."""
+    text = " ".join(summary.split())[:255]
+    if not text:
+        raise ValidationError("A ticket summary cannot be empty; give it a short description.")
+    _locked(ticket)
+    old = Ticket.objects.values_list("summary", flat=True).get(pk=ticket.pk)
+    if old == text:
+        return ticket
+    Ticket.objects.filter(pk=ticket.pk).update(summary=text, updated_at=utcnow())
+    ticket.summary = text
+    record_audit(actor, ticket, "summary", {"summary": [old, text]})
+    return ticket

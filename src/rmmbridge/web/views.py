@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from rmmbridge.integrator.integration_health import integration_summary
 from rmmbridge.servicedesk.actions import (
     Actor,
     do_create_asset_group,
@@ -52,6 +53,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "Assets": Asset.objects.filter(active=True).count(),
     }
     cards = integration_cards()
+    health = integration_summary()  # integration-health problems (dead-man checks, broken channels) need you too
+    for card in cards:
+        for problem in health.get(int(card.integration.pk), {}).get("problems", []):
+            card.todo.append((f"{problem['title']}: {problem['evidence']}"[:300], problem["fix_url"] or "/ops/health/"))
     return render(request, "web/dashboard.html", {
         "counts": counts, "cards": cards, "todo": [(card, text, url) for card in cards for text, url in card.todo],
         "alert_customers": open_alert_tickets_by_customer(),

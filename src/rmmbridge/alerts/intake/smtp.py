@@ -13,8 +13,11 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from rmmbridge.alerts.cache import use_cache
+from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.models import AlertEvent, Channel, EventStatus
-from rmmbridge.alerts.processing import AlertFacts, Outcome, apply_prepared, prepare_event, process_event, use_cache
+from rmmbridge.alerts.outcome import Outcome
+from rmmbridge.alerts.processing import apply_prepared, prepare_event, process_event
 from rmmbridge.common.clock import utcnow
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Webhook intake: authenticate (token + shared secret or HMAC, constant time), store raw, parse per vendor."""
+"""Webhook intake: authenticate (token + shared secret or HMAC, constant time), bound the body, vendor parsers."""
 
 from __future__ import annotations
 
@@ -11,12 +11,10 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from rmmbridge.alerts.decide import EventKind
-from rmmbridge.alerts.models import AlertEvent, AlertingConfig, EventStatus, WebhookAuth
-from rmmbridge.alerts.processing import AlertFacts, RejectEvent
+from rmmbridge.alerts.models import AlertingConfig, WebhookAuth
 from rmmbridge.common.secrets import SecretDecryptError
 from rmmbridge.connectors.datto_rmm.alerts import WEBHOOK_TEMPLATE
-from rmmbridge.connectors.errors import ConnectorError, IgnorableEventError, WebhookTestDelivery
+from rmmbridge.connectors.errors import ConnectorError
 from rmmbridge.connectors.items import json_objects
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
@@ -242,58 +240,3 @@ def parser_for(vendor: str) -> Parser:
     vendor_manifest = manifest(vendor)
     found = vendor_manifest.alert_hook("parse_webhook") if vendor_manifest is not None else None
     return found if found is not None else parse_generic
-
-
-def webhook_facts(event: AlertEvent) -> list[AlertFacts]:
-    """Facts of a stored webhook event, by its integration's vendor parser."""
-    integration = event.integration
-    if integration is None:
-        raise RejectEvent(EventStatus.ERROR, "A webhook event needs its integration.")
-    headers = {str(k): str(v) for k, v in (event.headers or {}).items()}
-    try:
-        body, note = check_body(bytes(event.raw))
-    except BodyRefused as exc:
-        raise RejectEvent(EventStatus.REJECTED, f"Webhook refused: {exc}.", http_status=exc.http_status) from None
-    event.intake_notes = note
-    try:
-        alerts = parser_for(integration.vendor)(body, headers)
-    except IgnorableEventError as exc:  # understood, but not an alert (e.g. an Addigy system event)
-        raise RejectEvent(EventStatus.PROCESSED, f"Ignored: {exc.message}") from exc
-    except WebhookTestDelivery as exc:
-        event.summary = "Test delivery"
-        raise RejectEvent(EventStatus.PROCESSED, f"{TEST_DELIVERY}: {exc.message} No ticket was made.") from exc
-    except ConnectorError as exc:
-        raise RejectEvent(EventStatus.REJECTED, f"Webhook not understood: {exc.message}", http_status=400) from exc
-    except RecursionError:
-        raise RejectEvent(EventStatus.REJECTED, "Webhook refused: nested too deeply.", http_status=400) from None
-    if len(alerts) > MAX_ITEMS_PER_REQUEST:
-        raise RejectEvent(EventStatus.REJECTED, f"Webhook refused: {len(alerts)} alerts in one request; send at "
-                          f"most {MAX_ITEMS_PER_REQUEST} per request.", http_status=413)
-    facts: list[AlertFacts] = []
-    for index, alert in enumerate(alerts):
-        from rmmbridge.alerts.processing import condition_key
-
-        key = alert.external_id or condition_key(alert.device_external_id or alert.hostname or "",
-                                                 alert.alert_type or alert.message)
-        raw = alert.raw or {}
-        activity = str(raw.get("id") or raw.get("activityId") or "")
-        occurrence = f"{activity}" if activity else f"webhook-{event.pk}-{index}"
-        hostname = alert.hostname or ""
-        facts.append(AlertFacts(
-            kind=EventKind.RESOLVE if alert.state == RemoteState.RESOLVED else EventKind.TRIGGER,
-            key=key,
-            integration=integration,
-            external_id=alert.external_id,
-            occurrence_id=occurrence,
-            device_external_id=alert.device_external_id or "",
-            hostname=hostname,
-            ip_address=str(raw.get("ipAddress") or raw.get("device_ip") or ""),
-            condition=alert.alert_type,
-            message=alert.message,
-            summary=f"{hostname}: {alert.message}" if hostname else alert.message,
-            severity=alert.severity,
-            occurred_at=alert.resolved_at or alert.raised_at or occurred_at(raw),
-        ))
-    if facts:
-        event.summary = facts[0].summary[:255]
-    return facts

@@ -1,0 +1,78 @@
+"""The short-lived cache of a long-running receiver: e-mail rules, alerting options, rows shared by assets."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rmmbridge.alerts.models import AlertingConfig, EmailRule
+from rmmbridge.integrations.models import Integration
+
+#: Long-running intake (the SMTP receiver) caches rules and alerting options this long; saves in the same
+#: process clear the cache at once, saves elsewhere (the web UI) apply within CACHE_SECONDS.
+CACHE_SECONDS = 5.0
+CACHE_MAX_ENTRIES = 20_000
+_CACHE: dict[str, tuple[float, Any]] = {}
+_CACHE_ON = False
+
+
+def use_cache(enabled: bool) -> None:
+    """Switch the rules/options cache on (a long-running receiver) or off (the default)."""
+    global _CACHE_ON
+    _CACHE_ON = enabled
+    _CACHE.clear()
+
+
+def clear_cache(*args: Any, **kwargs: Any) -> None:
+    """Drop cached rules and alerting options (connected to their post_save/post_delete signals)."""
+    _CACHE.clear()
+
+
+def cached_rules() -> list[EmailRule]:
+    """All e-mail rules with their integration and ticket type."""
+    now = time.monotonic()
+    hit = _CACHE.get("rules") if _CACHE_ON else None
+    if hit is not None and hit[0] > now:
+        cached: list[EmailRule] = hit[1]
+        return cached
+    rules = list(EmailRule.objects.select_related("integration", "ticket_type"))
+    if _CACHE_ON:
+        _CACHE["rules"] = (now + CACHE_SECONDS, rules)
+    return rules
+
+
+def enabled() -> bool:
+    """Whether this process caches (a long-running receiver)."""
+    return _CACHE_ON
+
+
+def config_for(integration: Integration | None) -> AlertingConfig | None:
+    """The integration's alerting options (cached briefly; saved changes clear the cache at once)."""
+    if integration is None:
+        return None
+    key = f"config:{integration.pk}"
+    now = time.monotonic()
+    hit = _CACHE.get(key) if _CACHE_ON else None
+    if hit is not None and hit[0] > now:
+        cached: AlertingConfig | None = hit[1]
+        return cached
+    config = AlertingConfig.objects.select_related("ticket_type", "new_alert_user", "new_alert_user__site",
+                                                   "new_alert_user__customer").filter(integration=integration).first()
+    if _CACHE_ON:
+        _CACHE[key] = (now + CACHE_SECONDS, config)
+    return config
+
+
+
+def cached_row(model: Any, pk: int) -> Any:
+    """One row by primary key, from the cache when fresh."""
+    key = f"{model._meta.label}:{pk}"
+    now = time.monotonic()
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    row = model.objects.get(pk=pk)
+    if len(_CACHE) > CACHE_MAX_ENTRIES:
+        _CACHE.clear()
+    _CACHE[key] = (now + CACHE_SECONDS, row)
+    return row

@@ -1,0 +1,1 @@
+"""Alert facts: one normalized report per alert, read from each channel's stored event."""
