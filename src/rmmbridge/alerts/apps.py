@@ -14,7 +14,7 @@ class AlertsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from rmmbridge.alerts.cache import clear_cache
-        from rmmbridge.alerts.models import AlertingConfig, EmailRule
+        from rmmbridge.alerts.models import AlertingConfig, EmailRule, EventRule
         from rmmbridge.alerts.outbox import on_ticket_closed
         from rmmbridge.alerts.panels import ticket_alert_panel
         from rmmbridge.integrations.panels import SETUP_PANELS
@@ -24,7 +24,7 @@ class AlertsConfig(AppConfig):
 
         ticket_closed.connect(on_ticket_closed, dispatch_uid="alerts.resolve_outbox")
         # Rules, alerting options and the customers, sites, users and asset types the receiver caches.
-        for model in (EmailRule, AlertingConfig, AssetType, Customer, EndUser, Site):
+        for model in (EmailRule, EventRule, AlertingConfig, AssetType, Customer, EndUser, Site):
             post_save.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.save.{model.__name__}")
             post_delete.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.delete.{model.__name__}")
         if ticket_alert_panel not in TICKET_PANELS:

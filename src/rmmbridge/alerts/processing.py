@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -20,6 +21,7 @@ from rmmbridge.alerts.decide import (
     Policy,
     decide,
 )
+from rmmbridge.alerts.event_rules import RuleDecision, RuleOutcome
 from rmmbridge.alerts.facts.base import AlertFacts, RejectEvent
 from rmmbridge.alerts.facts.email import email_facts
 from rmmbridge.alerts.facts.poll import poll_facts
@@ -28,6 +30,7 @@ from rmmbridge.alerts.facts.webhook import webhook_facts
 from rmmbridge.alerts.lookup import Target, find_target, state_exists
 from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertingConfig, AlertState, Channel, EventStatus
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
+from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, rule_decision, view_json
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
@@ -100,8 +103,13 @@ def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
     event.processed_at = utcnow()
     if outcome.results and not event.alert_key:
         event.alert_key = outcome.results[0].key[:255]
+    ruled = next((r for r in outcome.results if r.rule_view is not None), None)
+    if ruled is not None:
+        event.event_rule_id = ruled.rule_id
+        event.suppressed = ruled.suppressed
+        event.rule_view = ruled.rule_view or {}
     event.save(update_fields=["status", "reason", "ticket", "processed_at", "alert_key", "summary", "rule",
-                              "message_id", "integration"])
+                              "message_id", "integration", "event_rule", "suppressed", "rule_view"])
     return outcome
 
 
@@ -269,11 +277,21 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         report_only=facts.report_only,
     )
     decision = decide(event_facts, current, policy)
+    ruling: RuleDecision | None = None
+    seen: dict[str, Any] | None = None
+    if decision.action is Action.OPEN_TICKET:
+        # Event rules decide what a new alert becomes (the default rule: a ticket, as before).
+        ruling, view = rule_decision(facts, target)
+        seen = view_json(view)
+        if ruling.outcome is not RuleOutcome.OPEN_TICKET:
+            suppressed = SUPPRESSED_BY_RULE if ruling.outcome is RuleOutcome.IGNORE else SUPPRESSED_NOTE_ONLY
+            return AlertResult(facts.key, Action.IGNORE.value, ruling.reason, None, ruling.rule_id, suppressed,
+                               seen)
     now = utcnow()
     actor = alert_actor(channel)
     if decision.action is Action.OPEN_TICKET:
         assert target is not None
-        ticket = _open(facts, target, config, channel, actor)
+        ticket = _open(facts, target, config, channel, actor, ruling)
         if state is None:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
         state.ticket = ticket
@@ -314,12 +332,25 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     if facts.kind is EventKind.TRIGGER and facts.message:
         state.message = facts.message[:5000]
     state.save()
-    return AlertResult(facts.key, decision.action.value, decision.reason, ticket.pk if ticket is not None else None)
+    ticket_id = ticket.pk if ticket is not None else None
+    if ruling is not None:
+        return AlertResult(facts.key, decision.action.value, _with_rule(decision.reason, ruling), ticket_id,
+                           ruling.rule_id, "", seen)
+    return AlertResult(facts.key, decision.action.value, decision.reason, ticket_id)
 
 
-def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str, actor: Actor) -> Ticket:
+def _with_rule(reason: str, ruling: RuleDecision) -> str:
+    return f"{reason} ({ruling.reason})" if ruling.rule_id is not None else reason
+
+
+def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str, actor: Actor,
+          ruling: RuleDecision | None = None) -> Ticket:
     ticket_type = facts.ticket_type or (config.ticket_type if config is not None else None) or default_ticket_type()
+    if ruling is not None and ruling.ticket_type_id is not None:
+        ticket_type = TicketType.objects.filter(pk=ruling.ticket_type_id).first() or ticket_type
     priority = SEVERITY_PRIORITY.get(facts.severity.strip().lower()) if facts.severity else None
+    if ruling is not None and ruling.priority is not None:
+        priority = ruling.priority
     try:
         return do_open_ticket(
             actor,

@@ -18,6 +18,8 @@ HELP = {
     "rmmbridge_jobs_open": ("gauge", "Integrator jobs queued, waiting to retry, or running."),
     "rmmbridge_outbox_backlog": ("gauge", "Alert resolves waiting to be sent to the RMMs."),
     "rmmbridge_alerts_open": ("gauge", "Alert conditions with an open ticket, not yet resolved."),
+    "rmmbridge_event_rule_hits": ("gauge", "Retained alert events decided by each event rule."),
+    "rmmbridge_alert_suppressions": ("gauge", "Retained alert events that opened no ticket, by suppression reason."),
     "rmmbridge_integrations": ("gauge", "Integrations by status."),
     "rmmbridge_queue_depth": ("gauge", "Messages waiting in the worker queue."),
     "rmmbridge_scheduler_last_tick_timestamp_seconds": ("gauge", "Unix time of the scheduler's last tick."),
@@ -114,6 +116,7 @@ def render() -> str:
     alerts_open = _alerts_open()
     if alerts_open is not None:
         lines += _lines("rmmbridge_alerts_open", [("", alerts_open)])
+    lines += _rule_lines()
     by_status = Integration.objects.values("status").annotate(n=Count("id"))
     lines += _lines("rmmbridge_integrations", [(labels(status=row["status"]), row["n"]) for row in by_status])
     last_tick = counters.get("rmmbridge_scheduler_last_tick_timestamp_seconds")
@@ -143,6 +146,18 @@ def _health_lines(counters: Mapping[str, list[tuple[str, float]]]) -> list[str]:
     if last:
         lines += _lines("rmmbridge_health_last_check_timestamp_seconds", last)
     return lines
+
+
+def _rule_lines() -> list[str]:
+    from rmmbridge.alerts.models import AlertEvent
+
+    hits = (AlertEvent.objects.filter(event_rule__isnull=False).values("event_rule__name")
+            .annotate(n=Count("id")).order_by("event_rule__name"))
+    lines = _lines("rmmbridge_event_rule_hits", [(labels(rule=row["event_rule__name"]), row["n"]) for row in hits])
+    suppressed = (AlertEvent.objects.exclude(suppressed="").values("suppressed").annotate(n=Count("id"))
+                  .order_by("suppressed"))
+    return lines + _lines("rmmbridge_alert_suppressions",
+                          [(labels(reason=row["suppressed"]), row["n"]) for row in suppressed])
 
 
 def _alerts_open() -> int | None:
