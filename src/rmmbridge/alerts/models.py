@@ -299,7 +299,7 @@ class EventRule(models.Model):
     site = models.ForeignKey("servicedesk.Site", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     asset_type = models.ForeignKey("servicedesk.AssetType", null=True, blank=True, on_delete=models.CASCADE,
                                    related_name="+")
-    text_match = models.CharField(max_length=10, blank=True, default="",
+    text_match = models.CharField(max_length=10, blank=True, default="", verbose_name="message text match",
                                   choices=[("", "Any message"), ("contains", "Message contains"),
                                            ("regex", "Message matches regular expression")])
     text = models.CharField(max_length=300, blank=True)

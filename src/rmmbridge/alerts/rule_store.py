@@ -75,7 +75,7 @@ PREVIEW_EVENTS = 200
 
 
 def preview(spec: RuleSpec, limit: int = PREVIEW_EVENTS) -> list[tuple[int, str, bool]]:
-    """(event id, summary, whether the rule matches) for the last `limit` events the rules saw.
+    """(event id, what its alert said, whether the rule matches) for the last `limit` events the rules saw.
 
     Only the rule's own conditions are tested (as if it came first), on what each event's alert looked like.
     """
@@ -84,4 +84,5 @@ def preview(spec: RuleSpec, limit: int = PREVIEW_EVENTS) -> list[tuple[int, str,
 
     rows = (AlertEvent.objects.exclude(rule_view={}).order_by("-id")
             .values_list("id", "summary", "rule_view")[:limit])
-    return [(int(pk), summary, matches(spec, view_from_json(view))) for pk, summary, view in rows]
+    views = [(int(pk), summary, view_from_json(view)) for pk, summary, view in rows]
+    return [(pk, (view.message or summary)[:200], matches(spec, view)) for pk, summary, view in views]

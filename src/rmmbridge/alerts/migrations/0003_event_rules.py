@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('vendor', models.CharField(blank=True, help_text='Vendor slug (e.g. datto_rmm); empty: any.', max_length=40)),
                 ('condition', models.CharField(blank=True, help_text='Text contained in the alert type / condition (any case); empty: any.', max_length=255)),
                 ('severities', models.CharField(blank=True, help_text="Comma-separated severity labels, e.g. 'critical, high'; empty: any.", max_length=255)),
-                ('text_match', models.CharField(blank=True, choices=[('', 'Any message'), ('contains', 'Message contains'), ('regex', 'Message matches regular expression')], default='', max_length=10)),
+                ('text_match', models.CharField(blank=True, choices=[('', 'Any message'), ('contains', 'Message contains'), ('regex', 'Message matches regular expression')], default='', max_length=10, verbose_name='message text match')),
                 ('text', models.CharField(blank=True, max_length=300)),
                 ('outcome', models.CharField(choices=[('open_ticket', 'Open a ticket'), ('note_only', 'Note on an open ticket only'), ('ignore', 'Ignore (recorded)')], default='open_ticket', max_length=12)),
                 ('priority', models.PositiveSmallIntegerField(blank=True, help_text='1 (critical) to 4 (low).', null=True)),
