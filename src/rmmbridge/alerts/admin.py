@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, EmailRule, Mailbox, ResolveOutbox
+from rmmbridge.alerts.models import AlertEvent, AlertingConfig, AlertState, EmailRule, EventRule, Mailbox, ResolveOutbox
 from rmmbridge.alerts.noise_models import MaintenanceWindow, NoiseSettings, StormGroup, Suppression
 
 
@@ -20,13 +20,22 @@ class EmailRuleAdmin(admin.ModelAdmin):
     list_display_links = ("name",)
 
 
+@admin.register(EventRule)
+class EventRuleAdmin(admin.ModelAdmin):
+    list_display = ("order", "name", "integration", "vendor", "condition", "severities", "text_match", "outcome",
+                    "enabled")
+    list_display_links = ("name",)
+    list_filter = ("outcome", "enabled")
+
+
 @admin.register(AlertEvent)
 class AlertEventAdmin(admin.ModelAdmin):
     list_display = ("id", "received_at", "channel", "integration", "summary", "status", "ticket")
     list_filter = ("status", "channel")
     exclude = ("raw",)
     readonly_fields = ("channel", "integration", "received_at", "headers", "message_id", "summary", "status",
-                       "reason", "alert_key", "rule", "ticket", "processed_at")
+                       "reason", "alert_key", "rule", "ticket", "processed_at", "event_rule", "suppressed",
+                       "rule_view")
 
 
 @admin.register(AlertState)

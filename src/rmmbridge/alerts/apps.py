@@ -14,17 +14,20 @@ class AlertsConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save
 
         from rmmbridge.alerts.cache import clear_cache
-        from rmmbridge.alerts.models import AlertingConfig, EmailRule
+        from rmmbridge.alerts.models import AlertingConfig, EmailRule, EventRule
         from rmmbridge.alerts.outbox import on_ticket_closed
         from rmmbridge.alerts.panels import ticket_alert_panel
+        from rmmbridge.alerts.rule_io import SECTION, apply_rules, export_rules, validate_rules
         from rmmbridge.integrations.panels import SETUP_PANELS
         from rmmbridge.servicedesk.models import AssetType, Customer, EndUser, Site
+        from rmmbridge.sync.configio import CONFIG_SECTIONS, ConfigSection
         from rmmbridge.tickets.panels import TICKET_PANELS
         from rmmbridge.tickets.signals import ticket_closed
 
+        CONFIG_SECTIONS[SECTION] = ConfigSection(export_rules, validate_rules, apply_rules)
         ticket_closed.connect(on_ticket_closed, dispatch_uid="alerts.resolve_outbox")
         # Rules, alerting options and the customers, sites, users and asset types the receiver caches.
-        for model in (EmailRule, AlertingConfig, AssetType, Customer, EndUser, Site):
+        for model in (EmailRule, EventRule, AlertingConfig, AssetType, Customer, EndUser, Site):
             post_save.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.save.{model.__name__}")
             post_delete.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.delete.{model.__name__}")
         if ticket_alert_panel not in TICKET_PANELS:

@@ -76,3 +76,14 @@ def cached_row(model: Any, pk: int) -> Any:
         _CACHE.clear()
     _CACHE[key] = (now + CACHE_SECONDS, row)
     return row
+
+
+def get(key: str) -> tuple[float, Any] | None:
+    """A cached (expiry, value) pair, or None (always None while the cache is off)."""
+    return _CACHE.get(key) if _CACHE_ON else None
+
+
+def put(key: str, value: Any) -> None:
+    """Cache a value for CACHE_SECONDS (nothing while the cache is off)."""
+    if _CACHE_ON:
+        _CACHE[key] = (time.monotonic() + CACHE_SECONDS, value)

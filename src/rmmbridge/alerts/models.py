@@ -169,6 +169,14 @@ class AlertEvent(models.Model):
     rule = models.ForeignKey(EmailRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     ticket = models.ForeignKey(Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     processed_at = models.DateTimeField(null=True, blank=True)
+    #: The event rule that decided the event's (first) alert, and why no ticket came of it when none did
+    #: (a reason code: "event_rule", "note_only"; noise control adds its own).
+    event_rule = models.ForeignKey("alerts.EventRule", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    suppressed = models.CharField(max_length=20, blank=True, db_index=True)
+    #: What event rules look at (vendor, condition, severity, customer, site, asset type, message), kept for
+    #: the "test this rule against the last 200 events" preview.
+    rule_view = models.JSONField(default=dict, blank=True)
 
     #: What intake found odd about the event while reading it (not a column: appended to `reason` when finished).
     intake_notes: str = ""
@@ -271,6 +279,53 @@ class Mailbox(models.Model):
         if not self.password_encrypted:
             return ""
         return str(default_box().decrypt_json(self.password_encrypted).get("password", ""))
+
+
+class EventRule(models.Model):
+    """An ordered event rule: what a new alert becomes (an integration's rules run before the global ones)."""
+
+    name = models.CharField(max_length=200)
+    order = models.PositiveIntegerField(default=100, help_text="Lower runs first (within its integration, or global).")
+    enabled = models.BooleanField(default=True)
+    integration = models.ForeignKey(Integration, null=True, blank=True, on_delete=models.CASCADE,
+                                    related_name="event_rules", help_text="Empty: a global rule.")
+    vendor = models.CharField(max_length=40, blank=True, help_text="Vendor slug (e.g. datto_rmm); empty: any.")
+    condition = models.CharField(max_length=255, blank=True,
+                                 help_text="Text contained in the alert type / condition (any case); empty: any.")
+    severities = models.CharField(max_length=255, blank=True,
+                                  help_text="Comma-separated severity labels, e.g. 'critical, high'; empty: any.")
+    customer = models.ForeignKey("servicedesk.Customer", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+")
+    site = models.ForeignKey("servicedesk.Site", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    asset_type = models.ForeignKey("servicedesk.AssetType", null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="+")
+    text_match = models.CharField(max_length=10, blank=True, default="", verbose_name="message text match",
+                                  choices=[("", "Any message"), ("contains", "Message contains"),
+                                           ("regex", "Message matches regular expression")])
+    text = models.CharField(max_length=300, blank=True)
+    outcome = models.CharField(max_length=12, default="open_ticket",
+                               choices=[("open_ticket", "Open a ticket"), ("note_only", "Note on an open ticket only"),
+                                        ("ignore", "Ignore (recorded)")])
+    ticket_type = models.ForeignKey(TicketType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    priority = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (critical) to 4 (low).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["integration_id", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from rmmbridge.alerts.event_rules import TextMatch, pattern_problem
+
+        problem = pattern_problem(TextMatch(self.text_match), self.text)
+        if problem:
+            raise ValidationError({"text": problem})
+        if self.priority is not None and not 1 <= self.priority <= 4:
+            raise ValidationError({"priority": "Priority is 1 (critical) to 4 (low)."})
 
 
 from rmmbridge.alerts.noise_models import (  # noqa: E402,F401  (noise control lives in its own module)

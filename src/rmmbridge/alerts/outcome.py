@@ -17,6 +17,10 @@ class AlertResult:
     action: str
     reason: str
     ticket_id: int | None = None
+    #: The event rule that decided this alert, why no ticket came of it (a reason code), what the rules saw.
+    rule_id: int | None = None
+    suppressed: str = ""
+    rule_view: dict[str, Any] | None = None
 
 
 @dataclass
@@ -34,7 +38,7 @@ class Outcome:
     def as_dict(self) -> dict[str, Any]:
         return {
             "event_id": self.event_id, "status": self.status, "reason": self.reason, "ticket_id": self.ticket_id,
-            "results": [r.__dict__ for r in self.results],
+            "results": [{k: v for k, v in r.__dict__.items() if k != "rule_view"} for r in self.results],
         }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -21,6 +22,7 @@ from rmmbridge.alerts.decide import (
     Policy,
     decide,
 )
+from rmmbridge.alerts.event_rules import RuleDecision, RuleOutcome
 from rmmbridge.alerts.facts.base import AlertFacts, RejectEvent
 from rmmbridge.alerts.facts.email import email_facts
 from rmmbridge.alerts.facts.poll import poll_facts
@@ -30,6 +32,7 @@ from rmmbridge.alerts.lookup import Target, find_target, state_exists
 from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertingConfig, AlertState, Channel, EventStatus
 from rmmbridge.alerts.noise_models import policy_for
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
+from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, rule_decision, view_json
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
@@ -102,8 +105,13 @@ def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
     event.processed_at = utcnow()
     if outcome.results and not event.alert_key:
         event.alert_key = outcome.results[0].key[:255]
+    ruled = next((r for r in outcome.results if r.rule_view is not None), None)
+    if ruled is not None:
+        event.event_rule_id = ruled.rule_id
+        event.suppressed = ruled.suppressed
+        event.rule_view = ruled.rule_view or {}
     event.save(update_fields=["status", "reason", "ticket", "processed_at", "alert_key", "summary", "rule",
-                              "message_id", "integration"])
+                              "message_id", "integration", "event_rule", "suppressed", "rule_view"])
     return outcome
 
 
@@ -271,10 +279,20 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         report_only=facts.report_only,
     )
     decision = decide(event_facts, current, policy)
+    ruling: RuleDecision | None = None
+    seen: dict[str, Any] | None = None
+    if decision.action is Action.OPEN_TICKET:
+        # Event rules decide what a new alert becomes (the default rule: a ticket, as before).
+        ruling, view = rule_decision(facts, target)
+        seen = view_json(view)
+        if ruling.outcome is not RuleOutcome.OPEN_TICKET:
+            suppressed = SUPPRESSED_BY_RULE if ruling.outcome is RuleOutcome.IGNORE else SUPPRESSED_NOTE_ONLY
+            return AlertResult(facts.key, Action.IGNORE.value, ruling.reason, None, ruling.rule_id, suppressed,
+                               seen)
     now = utcnow()
     actor = alert_actor(channel)
     held = noise_hooks.maintenance_hold(
-        facts, target, now, ticket_type=_ticket_type(facts, config), priority=_priority(facts),
+        facts, target, now, ticket_type=_ticket_type(facts, config, ruling), priority=_priority(facts, ruling),
         source=SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL),
     ) if decision.action is Action.OPEN_TICKET else None
     if held is not None:  # noise control: a maintenance window records the alert and opens no ticket yet
@@ -286,7 +304,8 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         open_target = target
         ticket, decision = noise_hooks.open_or_count_flap(
             facts, scope, now, actor, decision,
-            lambda: storms.active_parent(open_target, facts) or _open(facts, open_target, config, channel, actor))
+            lambda: storms.active_parent(open_target, facts) or _open(facts, open_target, config, channel, actor,
+                                                                     ruling))
         if state is None:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
         state.ticket = ticket
@@ -331,30 +350,48 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     if facts.kind is EventKind.TRIGGER and facts.message:
         state.message = facts.message[:5000]
     state.save()
+    rule_id = ruling.rule_id if ruling is not None else None
     if held is not None:
         noise_apply.hold(state, None, held[0], held[1], now)
-        return AlertResult(facts.key, "suppressed", held[0].reason, None)
+        return AlertResult(facts.key, "suppressed", held[0].reason, None, rule_id, "", seen)
     if decision.action is Action.OPEN_TICKET and target is not None and ticket is not None:
         source = SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL)
         parent = storms.group(facts, target, state, ticket, now, policy_for(facts.integration), actor,
-                              _ticket_type(facts, config), source)
+                              _ticket_type(facts, config, ruling), source)
         if parent.pk != ticket.pk or parent.alert_key.startswith("storm:"):
             return AlertResult(facts.key, Action.OPEN_TICKET.value, "part of a storm: a child of its parent ticket",
-                               parent.pk)
-    return AlertResult(facts.key, decision.action.value, decision.reason, ticket.pk if ticket is not None else None)
+                               parent.pk, rule_id, "", seen)
+    ticket_id = ticket.pk if ticket is not None else None
+    if ruling is not None:
+        return AlertResult(facts.key, decision.action.value, _with_rule(decision.reason, ruling), ticket_id,
+                           ruling.rule_id, "", seen)
+    return AlertResult(facts.key, decision.action.value, decision.reason, ticket_id)
 
 
-def _ticket_type(facts: AlertFacts, config: AlertingConfig | None) -> TicketType:
+def _with_rule(reason: str, ruling: RuleDecision) -> str:
+    return f"{reason} ({ruling.reason})" if ruling.rule_id is not None else reason
+
+
+def _ticket_type(facts: AlertFacts, config: AlertingConfig | None, ruling: RuleDecision | None = None) -> TicketType:
+    """The event rule's ticket type, else the alert's (e-mail rule), else the integration's, else the default."""
+    if ruling is not None and ruling.ticket_type_id is not None:
+        chosen = TicketType.objects.filter(pk=ruling.ticket_type_id).first()
+        if chosen is not None:
+            return chosen
     return facts.ticket_type or (config.ticket_type if config is not None else None) or default_ticket_type()
 
 
-def _priority(facts: AlertFacts) -> int | None:
+def _priority(facts: AlertFacts, ruling: RuleDecision | None = None) -> int | None:
+    """The event rule's priority, else the one the alert's severity maps to."""
+    if ruling is not None and ruling.priority is not None:
+        return ruling.priority
     return SEVERITY_PRIORITY.get(facts.severity.strip().lower()) if facts.severity else None
 
 
-def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str, actor: Actor) -> Ticket:
-    ticket_type = _ticket_type(facts, config)
-    priority = _priority(facts)
+def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str, actor: Actor,
+          ruling: RuleDecision | None = None) -> Ticket:
+    ticket_type = _ticket_type(facts, config, ruling)
+    priority = _priority(facts, ruling)
     try:
         return do_open_ticket(
             actor,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from rmmbridge.alerts import noise_views, views
+from rmmbridge.alerts import noise_views, rule_views, views
 
 app_name = "alerts"
 urlpatterns = [
@@ -14,6 +14,10 @@ urlpatterns = [
     path("rules/", views.rule_list, name="rule_list"),
     path("rules/new/", views.rule_edit, name="rule_new"),
     path("rules/<int:pk>/", views.rule_edit, name="rule_edit"),
+    path("event-rules/", rule_views.event_rule_list, name="event_rule_list"),
+    path("event-rules/new/", rule_views.event_rule_edit, name="event_rule_new"),
+    path("event-rules/<int:pk>/", rule_views.event_rule_edit, name="event_rule_edit"),
+    path("event-rules/preview/", rule_views.event_rule_preview, name="event_rule_preview"),
     path("integration/<int:integration_id>/", views.integration_alerting, name="integration_alerting"),
     path("integration/<int:integration_id>/test-ticket/", views.test_ticket, name="test_ticket"),
     path("ticket/<int:ticket_id>/panel/", views.ticket_panel, name="ticket_panel"),

@@ -54,7 +54,21 @@ def render() -> str:
         lines += _lines("rmmbridge_queue_depth", [("", depth)])
     lines += _health_lines(counters)
     lines += _noise_lines()
+    lines += _rule_lines()
     return "\n".join(lines) + "\n"
+
+
+def _rule_lines() -> list[str]:
+    """Event rules: retained events decided by each rule, and those that opened no ticket by reason."""
+    from rmmbridge.alerts.models import AlertEvent
+
+    hits = (AlertEvent.objects.filter(event_rule__isnull=False).values("event_rule__name")
+            .annotate(n=Count("id")).order_by("event_rule__name"))
+    lines = _lines("rmmbridge_event_rule_hits", [(labels(rule=row["event_rule__name"]), row["n"]) for row in hits])
+    suppressed = (AlertEvent.objects.exclude(suppressed="").values("suppressed").annotate(n=Count("id"))
+                  .order_by("suppressed"))
+    return lines + _lines("rmmbridge_alert_suppressions",
+                          [(labels(reason=row["suppressed"]), row["n"]) for row in suppressed])
 
 
 def _noise_lines() -> list[str]:

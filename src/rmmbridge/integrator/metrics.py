@@ -20,6 +20,8 @@ HELP = {
     "rmmbridge_jobs_open": ("gauge", "Integrator jobs queued, waiting to retry, or running."),
     "rmmbridge_outbox_backlog": ("gauge", "Alert resolves waiting to be sent to the RMMs."),
     "rmmbridge_alerts_open": ("gauge", "Alert conditions with an open ticket, not yet resolved."),
+    "rmmbridge_event_rule_hits": ("gauge", "Retained alert events decided by each event rule."),
+    "rmmbridge_alert_suppressions": ("gauge", "Retained alert events that opened no ticket, by suppression reason."),
     "rmmbridge_integrations": ("gauge", "Integrations by status."),
     "rmmbridge_queue_depth": ("gauge", "Messages waiting in the worker queue."),
     "rmmbridge_scheduler_last_tick_timestamp_seconds": ("gauge", "Unix time of the scheduler's last tick."),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -20,6 +22,21 @@ from rmmbridge.sync.snapshot import sync_config
 VERSION = 1
 BOOL_SETTINGS = ("match_users", "link_device_users", "child_assets", "allow_customer_moves")
 INT_SETTINGS = {"grace_hours": (0, 24 * 365), "guard_percent": (0, 100), "source_priority": (0, 10000)}
+
+
+@dataclass(frozen=True)
+class ConfigSection:
+    """A part of the configuration file owned by an app above sync (e.g. the alerts app's event rules)."""
+
+    export: Callable[[Integration], Any]
+    #: (resolved value, errors that say what to fix) for the section as read from the file.
+    validate: Callable[[Any], tuple[Any, list[str]]]
+    #: Replace the integration's rows with the resolved value (inside the import's transaction).
+    apply: Callable[[Integration, Any], None]
+
+
+#: Sections other apps add (name -> section), registered in their AppConfig.ready; sync imports none of them.
+CONFIG_SECTIONS: dict[str, ConfigSection] = {}
 
 
 def _site_label(site: Site | None) -> str | None:
@@ -68,6 +85,7 @@ def export_config(integration: Integration) -> dict[str, Any]:
              "create_if_missing": f.create_if_missing}
             for f in FieldMapping.objects.filter(integration=integration)
         ],
+        **{name: section.export(integration) for name, section in CONFIG_SECTIONS.items()},
     }
 
 
@@ -171,6 +189,10 @@ def validate_config(data: Any) -> tuple[dict[str, Any], list[str]]:
     resolved["customer_mappings"] = _customer_rows(v, data.get("customer_mappings", []))
     resolved["asset_type_mappings"] = _type_rows(v, data.get("asset_type_mappings", []))
     resolved["field_mappings"] = _field_rows(v, data.get("field_mappings", []))
+    for name, section in CONFIG_SECTIONS.items():
+        if name in data:
+            resolved[name], problems = section.validate(data[name])
+            v.errors.extend(f"{name}{problem}" for problem in problems)
     return resolved, v.errors
 
 
@@ -272,6 +294,9 @@ def import_config(integration: Integration, data: Any, actor: Actor) -> SyncConf
         FieldMapping.objects.filter(integration=integration).delete()
         FieldMapping.objects.bulk_create([FieldMapping(integration=integration, **row)
                                           for row in resolved["field_mappings"]])
+    for name, section in CONFIG_SECTIONS.items():
+        if name in data:
+            section.apply(integration, resolved[name])
     record_audit(actor, config, "import", {"configuration": [None, "imported"]})
     return config
 

@@ -1,0 +1,54 @@
+"""Event rules travel in the integration's configuration file (`integration configure --export/--import`)."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from rmmbridge.alerts.models import EventRule
+from rmmbridge.integrations.models import Integration
+from rmmbridge.servicedesk.actions import Actor, do_create_customer
+from rmmbridge.tickets.actions import do_create_ticket_type
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rules_round_trip_by_name_and_bad_rows_say_what_to_fix(tmp_path: Path) -> None:
+    integration = Integration.objects.create(vendor="datto_rmm", name="Datto Config")
+    customer = do_create_customer(Actor.cli(), "Riverside Dental")
+    ticket_type = do_create_ticket_type(Actor.cli(), "Disk alerts")
+    EventRule.objects.create(name="Disk", order=5, integration=integration, condition="disk", customer=customer,
+                             ticket_type=ticket_type, priority=2, text_match="regex", text=r"\d+% free")
+    EventRule.objects.create(name="Global", outcome="ignore")  # global rules are not part of one integration
+    path = tmp_path / "config.json"
+    call_command("integration", "configure", "Datto Config", "--export", str(path), stdout=StringIO())
+    data = json.loads(path.read_text())
+    assert [r["name"] for r in data["event_rules"]] == ["Disk"]
+    exported = data["event_rules"][0]
+    assert (exported["customer"], exported["site"], exported["ticket_type"]) == ("Riverside Dental", None,
+                                                                                 "Disk alerts")
+    data["event_rules"].append({"name": "Noise", "order": 9, "outcome": "ignore", "text_match": "contains",
+                                "text": "heartbeat"})
+    path.write_text(json.dumps(data))
+    call_command("integration", "configure", "Datto Config", "--import", str(path), stdout=StringIO())
+    rules = list(EventRule.objects.filter(integration=integration).order_by("order"))
+    assert [(r.name, r.customer, r.ticket_type, r.priority) for r in rules] == [
+        ("Disk", customer, ticket_type, 2), ("Noise", None, None, None)]
+    assert EventRule.objects.filter(integration=None, name="Global").exists()
+
+    data["event_rules"] = [{"name": "Bad", "text_match": "regex", "text": "(", "customer": "Nobody",
+                            "outcome": "explode", "colour": "red"}]
+    path.write_text(json.dumps(data))
+    with pytest.raises(CommandError) as refused:
+        call_command("integration", "configure", "Datto Config", "--import", str(path), stdout=StringIO())
+    text = str(refused.value)
+    assert "event_rules[0].text: Not a regular expression" in text
+    assert "event_rules[0].customer: no customer named 'Nobody'" in text
+    assert "event_rules[0].outcome: must be one of open_ticket, note_only, ignore" in text
+    assert "event_rules[0].colour: is not a rule field" in text
+    assert EventRule.objects.filter(integration=integration).count() == 2  # nothing stored was lost
