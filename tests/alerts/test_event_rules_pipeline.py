@@ -11,7 +11,7 @@ from rmmbridge.alerts.models import AlertEvent, Channel, EventRule
 from rmmbridge.alerts.polling import poll_alerts
 from rmmbridge.alerts.rule_store import preview, spec_of
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
-from rmmbridge.integrator.metrics import render
+from rmmbridge.integrator.exposition import render
 from rmmbridge.tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,7 +10,7 @@ from freezegun import freeze_time
 
 from rmmbridge.alerts.models import FlapTrack, Suppression
 from rmmbridge.alerts.polling import poll_alerts
-from rmmbridge.integrator import metrics
+from rmmbridge.integrator import exposition
 from rmmbridge.integrator.tasks import release_maintenance
 from rmmbridge.tickets.choices import TicketStatus
 from rmmbridge.tickets.models import Ticket
@@ -45,7 +45,7 @@ def test_ten_open_resolve_cycles_in_twenty_minutes_make_one_ticket(emulator: Any
         assert ticket.actions.filter(text__startswith="Flapping: opened 4 times within 60 minutes").count() == 1
         assert FlapTrack.objects.get().flapping
         assert Suppression.objects.filter(reason="flapping").count() == 7  # the resolves after it started flapping
-        text = metrics.render()
+        text = exposition.render()
         assert 'rmmbridge_alert_suppressions_total{reason="flapping"} 7' in text
         assert "\nrmmbridge_alerts_flapping 1\n" in text
         last_resolve = T0 + timedelta(minutes=19)

@@ -10,7 +10,7 @@ import pytest
 from rmmbridge.alerts.models import AlertState, MaintenanceWindow, NoiseSettings, Suppression
 from rmmbridge.alerts.polling import poll_alerts
 from rmmbridge.common.clock import utcnow
-from rmmbridge.integrator import metrics
+from rmmbridge.integrator import exposition
 from rmmbridge.integrator.tasks import tick
 from rmmbridge.tickets.models import Ticket
 
@@ -39,7 +39,7 @@ def test_alert_in_window_opens_no_ticket_and_one_still_open_at_its_end_does(emul
     suppression = Suppression.objects.get()
     assert (suppression.reason, suppression.window) == ("maintenance", window)
     assert "Server move" in suppression.detail
-    assert 'rmmbridge_alert_suppressions_total{reason="maintenance"} 1' in metrics.render()
+    assert 'rmmbridge_alert_suppressions_total{reason="maintenance"} 1' in exposition.render()
     poll_alerts(int(world.integration.pk))  # still open, still inside the window: nothing new
     assert Ticket.objects.count() == 1
     tick(window.ends - timedelta(seconds=1), dispatch=lambda job_id: None, outbox=False)

@@ -12,7 +12,7 @@ from rmmbridge.alerts.polling import poll_alerts
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 from rmmbridge.integrations.models import ExternalRef, RefKind
-from rmmbridge.integrator import metrics
+from rmmbridge.integrator import exposition
 from rmmbridge.servicedesk.actions import Actor, AssetInput, do_upsert_asset
 from rmmbridge.tickets.actions import do_close_ticket
 from rmmbridge.tickets.choices import TicketStatus
@@ -67,7 +67,7 @@ def test_forty_devices_offline_make_one_parent_and_closing_it_resolves_all(emula
     assert AlertState.objects.filter(ticket=parent).count() == 40
     assert Ticket.objects.exclude(pk=parent.pk).filter(status__in=["new", "open"]).count() == 0
     assert storm.members.count() == 40
-    text = metrics.render()
+    text = exposition.render()
     assert "\nrmmbridge_alert_storms_open 1\n" in text
     assert "\nrmmbridge_alert_storms_total 1\n" in text
     poll_alerts(int(site_of_40.integration.pk))  # the next poll adds nothing
