@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -420,11 +421,14 @@ def ingest_email(raw: bytes, *, channel: str = Channel.EMAIL) -> Outcome:
     return process_event(event)
 
 
-def process_pending(limit: int = 500, channels: Sequence[str] | None = None) -> list[Outcome]:
+def process_pending(limit: int = 500, channels: Sequence[str] | None = None, *,
+                    received_before: datetime | None = None) -> list[Outcome]:
     """Process stored events still pending (e.g. after a crash between store and process)."""
     query = AlertEvent.objects.filter(status=EventStatus.PENDING).order_by("id")
     if channels:
         query = query.filter(channel__in=channels)
+    if received_before is not None:
+        query = query.filter(received_at__lt=received_before)
     outcomes: list[Outcome] = []
     for event in query[:limit]:
         try:
@@ -436,6 +440,16 @@ def process_pending(limit: int = 500, channels: Sequence[str] | None = None) -> 
                                                           processed_at=utcnow())
             outcomes.append(Outcome(int(event.pk), EventStatus.ERROR, reason))
     return outcomes
+
+
+#: An event still pending this long after it arrived was stranded (the process that stored it died before processing
+#: it, e.g. a mail taken by /intake/mail/ or the SMTP receiver); the scheduler tick processes it then.
+STRANDED_AFTER = timedelta(minutes=5)
+
+
+def process_stranded(now: datetime, limit: int = 200) -> list[Outcome]:
+    """Process events stored more than STRANDED_AFTER ago and still pending (no alert is left unread)."""
+    return process_pending(limit, received_before=now - STRANDED_AFTER)
 
 
 def create_test_ticket(integration: Integration) -> Outcome:

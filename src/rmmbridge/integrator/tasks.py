@@ -424,7 +424,11 @@ def tick(
         send(job_id)
     prune_history(now)
     check_health(now)
-    release_maintenance(now)
+    for step in (release_maintenance, process_stranded_events):
+        try:
+            step(now)
+        except Exception:  # one failed step never stops the tick; it runs again next tick
+            logger.exception("Scheduler tick step %s failed; trying again next tick", step.__name__)
     metrics.set_value(SCHEDULER_TICK_METRIC, "", now.timestamp())
     return result
 
@@ -435,6 +439,16 @@ def release_maintenance(now: datetime) -> int:
     from rmmbridge.alerts.noise_apply import release_held, settle_flapping
 
     return release_held(now) + settle_flapping(now)
+
+
+def process_stranded_events(now: datetime) -> int:
+    """Alert events stored but never processed (their process died in between) are processed now."""
+    from rmmbridge.alerts.processing import process_stranded
+
+    outcomes = process_stranded(now)
+    if outcomes:
+        logger.warning("Processed %s stranded alert event(s) left pending since before %s", len(outcomes), now)
+    return len(outcomes)
 
 
 def check_health(now: datetime) -> None:
