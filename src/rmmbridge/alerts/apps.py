@@ -17,14 +17,11 @@ class AlertsConfig(AppConfig):
         from rmmbridge.alerts.models import AlertingConfig, EmailRule, EventRule
         from rmmbridge.alerts.outbox import on_ticket_closed
         from rmmbridge.alerts.panels import ticket_alert_panel
-        from rmmbridge.alerts.rule_io import SECTION, apply_rules, export_rules, validate_rules
         from rmmbridge.integrations.panels import SETUP_PANELS
         from rmmbridge.servicedesk.models import AssetType, Customer, EndUser, Site
-        from rmmbridge.sync.configio import CONFIG_SECTIONS, ConfigSection
         from rmmbridge.tickets.panels import TICKET_PANELS
         from rmmbridge.tickets.signals import ticket_closed
 
-        CONFIG_SECTIONS[SECTION] = ConfigSection(export_rules, validate_rules, apply_rules)
         ticket_closed.connect(on_ticket_closed, dispatch_uid="alerts.resolve_outbox")
         # Rules, alerting options and the customers, sites, users and asset types the receiver caches.
         for model in (EmailRule, EventRule, AlertingConfig, AssetType, Customer, EndUser, Site):

@@ -35,7 +35,7 @@ class ConfigSection:
     apply: Callable[[Integration, Any], None]
 
 
-#: Sections other apps add (name -> section), registered in their AppConfig.ready; sync imports none of them.
+#: Sections other apps add (name -> section), registered by an app above both (integrator.apps); sync imports none.
 CONFIG_SECTIONS: dict[str, ConfigSection] = {}
 
 
