@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -77,3 +78,23 @@ def test_an_unknown_or_inactive_assignee_fails_the_import_with_its_place_and_kee
     assert "event_rules[0]" not in text  # usernames match regardless of case
     assert list(EventRule.objects.filter(integration=integration).values_list("name", "assign_to")) == [
         ("Kept", dana.pk)]
+
+
+def test_the_rule_form_offers_active_staff_users_and_saves_the_assignee(admin_client: Any, admin_user: Any) -> None:
+    users = get_user_model().objects
+    dana = users.create_user("dana", password="x", is_staff=True)
+    users.create_user("gone", password="x", is_staff=True, is_active=False)
+    users.create_user("visitor", password="x")
+    form = admin_client.get("/alerts/event-rules/new/").content.decode()
+    assert 'name="assign_to"' in form
+    assert ">dana<" in form
+    assert ">gone<" not in form
+    assert ">visitor<" not in form
+    refused = admin_client.post("/alerts/event-rules/new/", {"name": "To gone", "order": 1, "outcome": "open_ticket",
+                                                            "assign_to": users.get(username="gone").pk})
+    assert "Select a valid choice" in refused.content.decode()
+    saved = admin_client.post("/alerts/event-rules/new/", {"name": "To Dana", "order": 1, "outcome": "open_ticket",
+                                                          "assign_to": dana.pk})
+    assert saved.status_code == 302
+    assert EventRule.objects.get(name="To Dana").assign_to == dana
+    assert "assigned to dana" in admin_client.get("/alerts/event-rules/").content.decode()
