@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 from tests.alerts.test_ninjaone_atera import asset_of, fast_retries, synced_with_alerting
 
+from rmmbridge.alerts.event_rules import RuleDecision, RuleOutcome
 from rmmbridge.alerts.models import AlertEvent, Channel, EventRule
 from rmmbridge.alerts.polling import poll_alerts
-from rmmbridge.alerts.event_rules import RuleDecision, RuleOutcome
 from rmmbridge.alerts.rule_store import assignee, preview, spec_of
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 from rmmbridge.integrator.exposition import render
