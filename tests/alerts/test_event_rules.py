@@ -28,6 +28,15 @@ def test_no_rule_is_the_default_rule_a_ticket_as_before() -> None:
     assert DEFAULT.rule_id is None
 
 
+def test_the_winning_rule_carries_its_assigned_user_with_its_ticket_type_and_priority() -> None:
+    rules = [RuleSpec(1, "disk to Dana", condition="disk", ticket_type_id=4, priority=2, assign_to_id=12),
+             RuleSpec(2, "rest", order=200)]
+    decision = choose(rules, ALERT)
+    assert (decision.rule_id, decision.ticket_type_id, decision.priority, decision.assign_to_id) == (1, 4, 2, 12)
+    assert choose(rules, AlertView(integration_id=1, condition="offline")).assign_to_id is None
+    assert DEFAULT.assign_to_id is None
+
+
 def test_each_condition_narrows_the_rule() -> None:
     assert matches(RuleSpec(1, "all"), ALERT)
     assert matches(RuleSpec(1, "disk", condition="disk SPACE", severities="critical, high"), ALERT)

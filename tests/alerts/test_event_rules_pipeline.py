@@ -7,9 +7,10 @@ from collections.abc import Iterator
 import pytest
 from tests.alerts.test_ninjaone_atera import asset_of, fast_retries, synced_with_alerting
 
+from rmmbridge.alerts.event_rules import RuleDecision, RuleOutcome
 from rmmbridge.alerts.models import AlertEvent, Channel, EventRule
 from rmmbridge.alerts.polling import poll_alerts
-from rmmbridge.alerts.rule_store import preview, spec_of
+from rmmbridge.alerts.rule_store import assignee, preview, spec_of
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 from rmmbridge.integrator.exposition import render
 from rmmbridge.tickets.models import Ticket
@@ -62,3 +63,28 @@ def test_a_note_only_rule_opens_no_ticket_and_says_so(ninjaone: RunningEmulator)
     assert event.suppressed == "note_only"
     assert "only adds notes to an open ticket" in event.reason
     assert 'rmmbridge_alert_suppressions{reason="note_only"} 1' in render()
+
+
+def test_a_rule_assigns_the_tickets_it_opens_and_a_deactivated_user_leaves_them_unassigned(
+        ninjaone: RunningEmulator) -> None:
+    from django.contrib.auth import get_user_model
+
+    integration, _ = synced_with_alerting(ninjaone, "ninjaone")
+    alerts = ninjaone.state.open_alerts()
+    dana = get_user_model().objects.create_user("dana", password="x", is_staff=True)
+    first = asset_of(integration, alerts[0].device_id).customer
+    EventRule.objects.create(name="First customer to Dana", order=1, integration=integration, customer=first,
+                             assign_to=dana)
+    result = poll_alerts(integration.pk)
+    assert result.ok, result.message
+    mine = {a.id for a in alerts if asset_of(integration, a.device_id).customer_id == first.pk}
+    assert mine
+    assert mine != {a.id for a in alerts}
+    assigned = Ticket.objects.filter(alert_key__in=mine)
+    assert assigned.count() == len(mine)
+    assert {t.assigned_to_id for t in assigned} == {dana.pk}
+    assert not Ticket.objects.exclude(alert_key__in=mine).filter(assigned_to__isnull=False).exists()
+    # A rule whose user was deactivated since still opens its tickets, unassigned (no alert is lost).
+    dana.is_active = False
+    dana.save()
+    assert assignee(RuleDecision(RuleOutcome.OPEN_TICKET, 1, "r", assign_to_id=dana.pk)) is None

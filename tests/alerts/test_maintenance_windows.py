@@ -112,3 +112,18 @@ def test_noise_settings_page_saves_and_refuses_zero(world: Desk, admin_client: A
     assert "The storm minutes must be a whole number of at least 1; got 0." in bad.content.decode()
     assert admin_client.post("/alerts/noise/", {**fields, "storm_minutes": "5", "storm_count": "25"}).status_code == 302
     assert NoiseSettings.objects.get(integration=None).policy().storm_count == 25
+
+
+def test_a_held_alert_opens_its_ticket_assigned_to_the_event_rules_user(emulator: Any, world: Desk) -> None:
+    from django.contrib.auth import get_user_model
+
+    from rmmbridge.alerts.models import EventRule
+
+    dana = get_user_model().objects.create_user("dana", password="x", is_staff=True)
+    EventRule.objects.create(name="Site to Dana", site=world.site, assign_to=dana)
+    window = site_window(world)
+    raise_alert(emulator, 0)
+    poll_alerts(int(world.integration.pk))
+    assert not Ticket.objects.filter(assets=world.asset).exists()
+    tick(window.ends + timedelta(seconds=1), dispatch=lambda job_id: None, outbox=False)
+    assert Ticket.objects.filter(assets=world.asset).get().assigned_to == dana

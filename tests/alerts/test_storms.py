@@ -100,3 +100,18 @@ def test_ten_devices_offline_stay_single_tickets_and_a_child_resolving_keeps_the
     parent.refresh_from_db()
     assert parent.status != TicketStatus.CLOSED
     assert ResolveOutbox.objects.count() == 0  # grouping closed the children's own tickets without resolving
+
+
+def test_a_storms_parent_is_assigned_to_the_event_rules_user(emulator: RunningEmulator, site_of_40: Desk) -> None:
+    from django.contrib.auth import get_user_model
+
+    from rmmbridge.alerts.models import EventRule
+
+    dana = get_user_model().objects.create_user("dana", password="x", is_staff=True)
+    EventRule.objects.create(name="Offline to Dana", condition="offline", assign_to=dana)
+    for i in range(12):
+        offline(emulator, i)
+    poll_alerts(int(site_of_40.integration.pk))
+    parent = StormGroup.objects.get().ticket
+    assert parent is not None
+    assert parent.assigned_to == dana

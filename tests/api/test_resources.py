@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 from tests.servicedesk.factories import AssetFactory, CustomerFactory, EndUserFactory, FieldDefinitionFactory
 
@@ -12,7 +13,7 @@ from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditEntry
-from rmmbridge.tickets.actions import do_create_ticket_type
+from rmmbridge.tickets.actions import do_assign_ticket, do_create_ticket_type
 from rmmbridge.tickets.models import Ticket
 
 from .conftest import Caller
@@ -131,6 +132,7 @@ def test_open_note_and_close_a_ticket_through_the_actions(writer: Caller) -> Non
     body = opened.json()
     assert (body["summary"], body["status"], body["asset_ids"], body["ticket_type_id"], body["priority"]) == (
         "Printer jammed", "new", [asset.pk], ticket_type.pk, 2)
+    assert body["assigned_to"] is None
     ticket = Ticket.objects.get(pk=body["id"])
     note = writer.post(f"/api/v1/tickets/{ticket.pk}/notes/", {"text": "Ordered a new drum"})
     assert note.status_code == 201
@@ -147,6 +149,9 @@ def test_open_note_and_close_a_ticket_through_the_actions(writer: Caller) -> Non
     assert "already closed" in again["detail"]
     listed = writer.get("/api/v1/tickets/", status="closed", asset=asset.pk).json()["items"]
     assert [t["id"] for t in listed] == [ticket.pk]
+    staff = get_user_model().objects.create_user("dana", password="x", is_staff=True)
+    do_assign_ticket(Actor.cli("t"), ticket, staff)
+    assert writer.get(f"/api/v1/tickets/{ticket.pk}/").json()["assigned_to"] == "dana"
 
 
 @pytest.mark.parametrize(("body", "says"), [

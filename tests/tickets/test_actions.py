@@ -12,6 +12,7 @@ from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditEntry, AuditSource
 from rmmbridge.tickets.actions import (
     do_add_note,
+    do_assign_ticket,
     do_change_status,
     do_close_ticket,
     do_create_ticket_type,
@@ -250,3 +251,36 @@ def test_open_ticket_without_optional_relations(desk: Desk) -> None:
 def test_same_asset_given_twice_is_linked_once(desk: Desk) -> None:
     ticket = desk.open(assets=[desk.acme_pc, desk.acme_pc])
     assert list(ticket.assets.all()) == [desk.acme_pc]
+
+
+def test_open_and_assign_record_the_assignee_and_refuse_inactive_or_non_staff_users(desk: Desk) -> None:
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    dana = users.create_user("dana", password="x", is_staff=True, first_name="Dana", last_name="Scully")
+    gone = users.create_user("gone", password="x", is_staff=True, is_active=False)
+    visitor = users.create_user("visitor", password="x")
+    ticket = desk.open(assigned_to=dana)
+    ticket.refresh_from_db()
+    assert ticket.assigned_to == dana
+    assert "Assigned to Dana Scully (dana)." in ticket.actions.get(kind=ActionKind.CREATED).text
+    created = AuditEntry.objects.get(object_type="ticket", object_id=ticket.pk, action="create")
+    assert created.changes["assigned_to"] == [None, "dana"]
+    with pytest.raises(ValidationError, match="User 'gone' is inactive and cannot be assigned tickets"):
+        desk.open(assigned_to=gone)
+    with pytest.raises(ValidationError, match="User 'gone' is inactive"):
+        do_assign_ticket(SYSTEM, ticket, gone)
+    with pytest.raises(ValidationError, match="User 'visitor' is not staff"):
+        do_assign_ticket(SYSTEM, ticket, visitor)
+    ticket.refresh_from_db()
+    assert ticket.assigned_to == dana  # a refused assignment changes nothing
+    boss = users.create_user("boss", password="x", is_staff=True)
+    do_assign_ticket(SYSTEM, ticket, boss)
+    do_assign_ticket(SYSTEM, ticket, boss)  # the same assignee again records nothing
+    do_assign_ticket(SYSTEM, ticket, None)
+    ticket.refresh_from_db()
+    assert ticket.assigned_to is None
+    assert [a.text for a in ticket.actions.filter(kind=ActionKind.ASSIGNED)] == ["Assigned to boss.", "Unassigned."]
+    assert [e.changes["assigned_to"] for e in AuditEntry.objects.filter(
+        object_type="ticket", object_id=ticket.pk, action="assign").order_by("id")] == [["dana", "boss"],
+                                                                                      ["boss", None]]

@@ -226,3 +226,19 @@ def test_ticket_types_page_answers_a_bad_type_id_with_a_message_not_a_500(
 def test_ticket_types_page_answers_an_unknown_type_id_404(admin_client: Any, desk: Desk) -> None:
     response = admin_client.post(reverse("tickets:ticket_types"), {"type_id": "987654", "priority": "2"})
     assert response.status_code == 404
+
+
+def test_detail_list_and_api_show_the_assignee(admin_client: Any, desk: Desk, admin_user: Any) -> None:
+    from rmmbridge.tickets.actions import do_assign_ticket
+
+    ticket = desk.open("Printer jammed")
+    other = desk.open("Disk full")
+    do_assign_ticket(SYSTEM, ticket, admin_user)
+    detail = admin_client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    assert f'<td id="ticket-assignee">{admin_user.get_username()}</td>' in detail
+    unassigned = admin_client.get(reverse("tickets:ticket_detail", args=[other.pk])).content.decode()
+    assert '<td id="ticket-assignee">—</td>' in unassigned
+    listing = admin_client.get(LIST).content.decode()
+    assert "<th>Assigned to</th>" in listing
+    assert f"<td>{admin_user.get_username()}</td>" in listing
+    assert "Assigned to" in detail  # the history entry

@@ -66,6 +66,8 @@ class RuleSpec:
     outcome: RuleOutcome = RuleOutcome.OPEN_TICKET
     ticket_type_id: int | None = None
     priority: int | None = None
+    #: The user the opened ticket is assigned to (None: unassigned).
+    assign_to_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ class RuleDecision:
     rule_name: str = ""
     ticket_type_id: int | None = None
     priority: int | None = None
+    assign_to_id: int | None = None
 
     @property
     def reason(self) -> str:
@@ -150,5 +153,6 @@ def choose(rules: Sequence[RuleSpec], alert: AlertView) -> RuleDecision:
     """The first matching rule's decision (the integration's rules before global ones), else the default."""
     for rule in ordered(rules, alert.integration_id):
         if matches(rule, alert):
-            return RuleDecision(rule.outcome, rule.id, rule.name, rule.ticket_type_id, rule.priority)
+            return RuleDecision(rule.outcome, rule.id, rule.name, rule.ticket_type_id, rule.priority,
+                                rule.assign_to_id)
     return DEFAULT

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from rmmbridge.alerts.decide import CloseBehaviour
@@ -308,6 +309,9 @@ class EventRule(models.Model):
                                         ("ignore", "Ignore (recorded)")])
     ticket_type = models.ForeignKey(TicketType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     priority = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (critical) to 4 (low).")
+    assign_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name="assigned user",
+                                  help_text="Tickets this rule opens are assigned to this active staff user.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

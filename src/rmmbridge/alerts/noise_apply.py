@@ -15,7 +15,7 @@ from rmmbridge.alerts.windows import Target, covering
 from rmmbridge.common.clock import utcnow
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, AuditSource, Customer, EndUser, Site
-from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_open_ticket
+from rmmbridge.tickets.actions import active_assignee, do_add_note, do_close_ticket, do_open_ticket
 from rmmbridge.tickets.models import Ticket, TicketType
 
 logger = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ def _release(noise: AlertNoise, now: datetime) -> int:
         priority=data.get("priority"),
         source=data.get("source") or "poll",
         alert_key=state.key,
+        assigned_to=active_assignee(data.get("assign_to")),
     )
     state.ticket = ticket
     state.occurrences = max(state.occurrences, 1)

@@ -17,7 +17,8 @@ from rmmbridge.tickets.models import Ticket, TicketType
 
 
 def maintenance_hold(facts: AlertFacts, target: Target | None, now: datetime, *, ticket_type: TicketType,
-                     priority: int | None, source: str) -> tuple[noise_apply.Hold, dict[str, Any]] | None:
+                     priority: int | None, source: str,
+                     assign_to_id: int | None = None) -> tuple[noise_apply.Hold, dict[str, Any]] | None:
     """The maintenance window holding this new alert, and the ticket to open when it ends (None: not held)."""
     if target is None:
         return None
@@ -32,6 +33,7 @@ def maintenance_hold(facts: AlertFacts, target: Target | None, now: datetime, *,
         "ticket_type": ticket_type.pk, "customer": target.customer.pk, "site": site_id,
         "end_user": target.end_user.pk if target.end_user is not None else None,
         "asset": asset.pk if asset is not None else None, "priority": priority, "source": source,
+        "assign_to": assign_to_id,
     }
 
 

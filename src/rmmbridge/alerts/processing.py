@@ -33,7 +33,7 @@ from rmmbridge.alerts.lookup import Target, find_target, state_exists
 from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertingConfig, AlertState, Channel, EventStatus
 from rmmbridge.alerts.noise_models import policy_for
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
-from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, rule_decision, view_json
+from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, assignee, rule_decision, view_json
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
@@ -295,6 +295,7 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     held = noise_hooks.maintenance_hold(
         facts, target, now, ticket_type=_ticket_type(facts, config, ruling), priority=_priority(facts, ruling),
         source=SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL),
+        assign_to_id=ruling.assign_to_id if ruling is not None else None,
     ) if decision.action is Action.OPEN_TICKET else None
     if held is not None:  # noise control: a maintenance window records the alert and opens no ticket yet
         decision = Decision(Action.IGNORE, held[0].reason)
@@ -358,7 +359,7 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     if decision.action is Action.OPEN_TICKET and target is not None and ticket is not None:
         source = SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL)
         parent = storms.group(facts, target, state, ticket, now, policy_for(facts.integration), actor,
-                              _ticket_type(facts, config, ruling), source)
+                              _ticket_type(facts, config, ruling), source, assigned_to=assignee(ruling))
         if parent.pk != ticket.pk or parent.alert_key.startswith("storm:"):
             return AlertResult(facts.key, Action.OPEN_TICKET.value, "part of a storm: a child of its parent ticket",
                                parent.pk, rule_id, "", seen)
@@ -406,6 +407,7 @@ def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, chan
             priority=priority,
             source=SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL),
             alert_key=facts.key,
+            assigned_to=assignee(ruling),
         )
     except ValidationError as exc:
         raise ValueError("; ".join(exc.messages)) from exc

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
+
 from rmmbridge.alerts.event_rules import RuleOutcome, TextMatch, pattern_problem
 from rmmbridge.alerts.models import EventRule
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.models import AssetType, Customer, Site
+from rmmbridge.tickets.actions import assignee_problem
 from rmmbridge.tickets.models import TicketType
 
 SECTION = "event_rules"
@@ -17,13 +20,15 @@ TEXT_FIELDS = ("vendor", "condition", "severities", "text")
 def export_rules(integration: Integration) -> list[dict[str, Any]]:
     """The integration's own rules in order (global rules belong to no integration and are not exported)."""
     rules = (EventRule.objects.filter(integration=integration)
-             .select_related("customer", "site__customer", "asset_type", "ticket_type").order_by("order", "id"))
+             .select_related("customer", "site__customer", "asset_type", "ticket_type", "assign_to")
+             .order_by("order", "id"))
     return [{
         "name": r.name, "order": r.order, "enabled": r.enabled, "vendor": r.vendor, "condition": r.condition,
         "severities": r.severities, "customer": r.customer.name if r.customer else None,
         "site": f"{r.site.customer.name} / {r.site.name}" if r.site else None,
         "asset_type": r.asset_type.name if r.asset_type else None, "text_match": r.text_match, "text": r.text,
         "outcome": r.outcome, "ticket_type": r.ticket_type.name if r.ticket_type else None, "priority": r.priority,
+        "assign_to": r.assign_to.get_username() if r.assign_to else None,
     } for r in rules]
 
 
@@ -47,6 +52,20 @@ def _site(value: Any, where: str, errors: list[str]) -> Site | None:
     return found
 
 
+def _user(value: Any, where: str, errors: list[str]) -> Any:
+    """The active staff user with this username (tickets the rule opens are assigned to them)."""
+    if value in (None, ""):
+        return None
+    name = str(value).strip()
+    found = get_user_model().objects.filter(username__iexact=name).first()
+    if found is None:
+        errors.append(f"{where}: no user with username {name!r}; create the user first, correct the "
+                      "username, or leave it empty (tickets open unassigned).")
+    elif (problem := assignee_problem(found)) is not None:
+        errors.append(f"{where}: {problem}")
+    return found
+
+
 def validate_rules(data: Any) -> tuple[list[dict[str, Any]], list[str]]:
     """Resolved rule rows and errors (each starting with its place, e.g. '[2].text: …')."""
     errors: list[str] = []
@@ -59,7 +78,7 @@ def validate_rules(data: Any) -> tuple[list[dict[str, Any]], list[str]]:
             errors.append(f"{where}: each rule is an object with a 'name'.")
             continue
         unknown = set(raw) - {"name", "order", "enabled", "customer", "site", "asset_type", "text_match", "outcome",
-                              "ticket_type", "priority", *TEXT_FIELDS}
+                              "ticket_type", "priority", "assign_to", *TEXT_FIELDS}
         errors.extend(f"{where}.{key}: is not a rule field; remove it." for key in sorted(unknown))
         outcome = raw.get("outcome", RuleOutcome.OPEN_TICKET.value)
         if outcome not in {o.value for o in RuleOutcome}:
@@ -83,6 +102,7 @@ def validate_rules(data: Any) -> tuple[list[dict[str, Any]], list[str]]:
             "site": _site(raw.get("site"), f"{where}.site", errors),
             "asset_type": _named(AssetType, raw.get("asset_type"), "asset type", f"{where}.asset_type", errors),
             "ticket_type": _named(TicketType, raw.get("ticket_type"), "ticket type", f"{where}.ticket_type", errors),
+            "assign_to": _user(raw.get("assign_to"), f"{where}.assign_to", errors),
         })
     return rows, errors
 

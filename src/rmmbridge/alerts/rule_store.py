@@ -23,7 +23,7 @@ def spec_of(rule: EventRule) -> RuleSpec:
         enabled=rule.enabled, vendor=rule.vendor, condition=rule.condition, severities=rule.severities,
         customer_id=rule.customer_id, site_id=rule.site_id, asset_type_id=rule.asset_type_id,
         text_match=TextMatch(rule.text_match), text=rule.text, outcome=RuleOutcome(rule.outcome),
-        ticket_type_id=rule.ticket_type_id, priority=rule.priority,
+        ticket_type_id=rule.ticket_type_id, priority=rule.priority, assign_to_id=rule.assign_to_id,
     )
 
 
@@ -69,6 +69,13 @@ def rule_decision(facts: AlertFacts, target: Target | None) -> tuple[RuleDecisio
     """The decision of the first matching event rule for a new alert (the default rule: open a ticket)."""
     view = view_of(facts, target)
     return choose(rule_specs(), view), view
+
+
+def assignee(ruling: RuleDecision | None) -> Any:
+    """The rule's user when they can still be assigned (active staff), else None: the ticket opens unassigned."""
+    from rmmbridge.tickets.actions import active_assignee
+
+    return active_assignee(ruling.assign_to_id if ruling is not None else None)
 
 
 PREVIEW_EVENTS = 200

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -20,7 +21,12 @@ class EventRuleForm(forms.ModelForm):
     class Meta:
         model = EventRule
         fields = ["name", "order", "enabled", "integration", "vendor", "condition", "severities", "customer", "site",
-                  "asset_type", "text_match", "text", "outcome", "ticket_type", "priority"]
+                  "asset_type", "text_match", "text", "outcome", "ticket_type", "priority", "assign_to"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        users = get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
+        self.fields["assign_to"].queryset = users  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -31,7 +37,8 @@ class EventRuleForm(forms.ModelForm):
 
 
 def event_rule_list(request: HttpRequest) -> HttpResponse:
-    rules = EventRule.objects.select_related("integration", "customer", "site", "asset_type", "ticket_type")
+    rules = EventRule.objects.select_related("integration", "customer", "site", "asset_type", "ticket_type",
+                                             "assign_to")
     own = sorted((r for r in rules if r.integration_id is not None),
                  key=lambda r: (r.integration.name if r.integration else "", r.order, r.pk))
     shared = sorted((r for r in rules if r.integration_id is None), key=lambda r: (r.order, r.pk))

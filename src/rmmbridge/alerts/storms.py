@@ -39,7 +39,7 @@ def active_parent(target: Target, facts: AlertFacts) -> Ticket | None:
 
 
 def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: datetime, policy: NoisePolicy,
-          actor: Actor, ticket_type: TicketType, source: str) -> Ticket:
+          actor: Actor, ticket_type: TicketType, source: str, *, assigned_to: Any = None) -> Ticket:
     """Record this alert's open; when its site has a storm of the condition, return the parent ticket instead.
 
     Alerts opened before the storm was seen are moved under the parent (their own tickets close with a note and
@@ -65,7 +65,7 @@ def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: da
             f"More than {policy.storm_count} devices of this site reported '{condition}' within "
             f"{policy.storm_minutes} minutes. Their alerts are children of this ticket; closing it resolves "
             "them in the RMM."), ticket_type=ticket_type, customer=target.customer, site=target.site,
-            source=source, alert_key=f"storm:{target.site.pk}:{condition}"[:255])
+            source=source, alert_key=f"storm:{target.site.pk}:{condition}"[:255], assigned_to=assigned_to)
         storm = StormGroup.objects.create(integration=facts.integration, site=target.site,
                                           condition=condition[:255], started_at=now, ticket=parent)
         members = list(recent.select_related("state", "own_ticket"))

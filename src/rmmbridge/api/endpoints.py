@@ -209,7 +209,8 @@ def _tickets(rows: list[Ticket]) -> list[dict[str, Any]]:
         "id": t.pk, "summary": t.summary, "details": t.details, "status": t.status, "priority": t.priority,
         "ticket_type_id": t.ticket_type_id, "ticket_type": t.ticket_type.name, "customer_id": t.customer_id,
         "site_id": t.site_id, "end_user_id": t.end_user_id, "asset_ids": assets.get(t.pk, []), "source": t.source,
-        "alert_key": t.alert_key, "occurrences": t.occurrences, "created_at": t.created_at,
+        "alert_key": t.alert_key, "occurrences": t.occurrences,
+        "assigned_to": t.assigned_to.get_username() if t.assigned_to is not None else None, "created_at": t.created_at,
         "updated_at": t.updated_at, "closed_at": t.closed_at,
     } for t in rows]
 
@@ -228,7 +229,7 @@ def list_tickets(request: HttpRequest, status: TicketStatusParam | None = None,
                  asset: int | None = PositiveId, alert_key: str | None = Query(None, max_length=255),
                  cursor: str | None = Cursor, limit: int = Limit) -> dict[str, Any]:
     require(request, "view")
-    queryset = Ticket.objects.select_related("ticket_type")
+    queryset = Ticket.objects.select_related("ticket_type", "assigned_to")
     if status:
         queryset = queryset.filter(status=status)
     if source:
@@ -243,7 +244,7 @@ def list_tickets(request: HttpRequest, status: TicketStatusParam | None = None,
 
 
 def _ticket(pk: int) -> Ticket:
-    return _get(Ticket, pk, "ticket", Ticket.objects.select_related("ticket_type"))
+    return _get(Ticket, pk, "ticket", Ticket.objects.select_related("ticket_type", "assigned_to"))
 
 
 @router.get("/tickets/{ticket_id}/", response=s.TicketOut, tags=["tickets"])

@@ -96,6 +96,7 @@ class TicketOut(Schema):
     source: str
     alert_key: str
     occurrences: int
+    assigned_to: str | None = Field(None, description="Username of the staff user the ticket is assigned to.")
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None

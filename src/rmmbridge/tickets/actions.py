@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -122,6 +123,7 @@ def do_open_ticket(
     priority: int | None = None,
     source: str = TicketSource.MANUAL,
     alert_key: str = "",
+    assigned_to: Any = None,
 ) -> Ticket:
     """Open a ticket for a customer; site, end user and assets must belong to that customer."""
     errors: list[str] = []
@@ -159,6 +161,8 @@ def do_open_ticket(
             errors.extend(exc.messages)
     elif ticket_type is not None:
         chosen_priority = ticket_type.default_priority
+    if assigned_to is not None and (problem := assignee_problem(assigned_to)):
+        errors.append(problem)
     if errors:
         raise ValidationError(errors)
     ticket = Ticket.objects.create(
@@ -171,12 +175,14 @@ def do_open_ticket(
         priority=chosen_priority,
         source=source,
         alert_key=key,
+        assigned_to=assigned_to,
     )
     if asset_list:
         through = Ticket.assets.through
         asset_ids = dict.fromkeys(a.pk for a in asset_list)  # once each, in the given order
         through.objects.bulk_create([through(ticket_id=ticket.pk, asset_id=pk) for pk in asset_ids])
-    _record(actor, ticket, ActionKind.CREATED, f"Opened ({TicketSource(source).label}).",
+    assigned = f" Assigned to {assignee_label(assigned_to)}." if assigned_to is not None else ""
+    _record(actor, ticket, ActionKind.CREATED, f"Opened ({TicketSource(source).label}).{assigned}",
             new_status=TicketStatus.NEW)
     record_audit(actor, ticket, "create", {
         "summary": [None, cleaned],
@@ -185,7 +191,53 @@ def do_open_ticket(
         "source": [None, source],
         "alert_key": [None, key],
         "assets": [None, [str(a) for a in asset_list]],
+        **({"assigned_to": [None, assigned_to.get_username()]} if assigned_to is not None else {}),
     })
+    return ticket
+
+
+def assignee_label(user: Any) -> str:
+    """How a user is named in a ticket's history: full name and username."""
+    full = (user.get_full_name() or "").strip() if hasattr(user, "get_full_name") else ""
+    return f"{full} ({user.get_username()})" if full else str(user.get_username())
+
+
+def assignee_problem(user: Any) -> str | None:
+    """Why `user` cannot be assigned tickets (None when they can): only active staff users work tickets."""
+    if not getattr(user, "is_active", False):
+        return (f"User '{user.get_username()}' is inactive and cannot be assigned tickets; "
+                "choose an active staff user or reactivate them.")
+    if not getattr(user, "is_staff", False):
+        return (f"User '{user.get_username()}' is not staff and cannot be assigned tickets; "
+                "choose a staff user or give them staff status.")
+    return None
+
+
+def active_assignee(user_id: int | None) -> Any:
+    """The user with this id when they can be assigned tickets now (active staff), else None."""
+    if user_id is None:
+        return None
+    return get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).first()
+
+
+@transaction.atomic
+def do_assign_ticket(actor: Actor, ticket: Ticket, user: Any) -> Ticket:
+    """Assign the ticket to an active staff user (None: unassign); the same assignee again records nothing."""
+    if user is not None and (problem := assignee_problem(user)):
+        raise ValidationError(problem)
+    _locked(ticket)
+    old_id = Ticket.objects.values_list("assigned_to_id", flat=True).get(pk=ticket.pk)
+    new_id = user.pk if user is not None else None
+    if old_id == new_id:
+        return ticket
+    old_name = (get_user_model().objects.filter(pk=old_id).values_list("username", flat=True).first()
+                if old_id is not None else None)
+    Ticket.objects.filter(pk=ticket.pk).update(assigned_to=user, updated_at=utcnow())
+    ticket.assigned_to = user
+    text = f"Assigned to {assignee_label(user)}." if user is not None else "Unassigned."
+    _record(actor, ticket, ActionKind.ASSIGNED, text)
+    record_audit(actor, ticket, "assign",
+                 {"assigned_to": [old_name, user.get_username() if user is not None else None]})
     return ticket
 
 

@@ -22,10 +22,11 @@ class TicketActionInline(admin.TabularInline):
 
 @admin.register(models.Ticket)
 class TicketAdmin(admin.ModelAdmin):
-    list_display = ["id", "summary", "status", "priority", "customer", "ticket_type", "source", "alert_key"]
+    list_display = ["id", "summary", "status", "priority", "customer", "ticket_type", "source", "alert_key",
+                    "assigned_to"]
     list_filter = ["status", "source", "ticket_type"]
     search_fields = ["summary", "alert_key"]
-    list_select_related = ["customer", "ticket_type"]
-    raw_id_fields = ["customer", "site", "end_user", "assets"]
-    readonly_fields = ["status", "occurrences", "created_at", "updated_at", "closed_at"]
+    list_select_related = ["customer", "ticket_type", "assigned_to"]
+    raw_id_fields = ["customer", "site", "end_user", "assets", "assigned_to"]
+    readonly_fields = ["status", "occurrences", "assigned_to", "created_at", "updated_at", "closed_at"]
     inlines = [TicketActionInline]

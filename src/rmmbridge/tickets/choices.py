@@ -51,3 +51,4 @@ class ActionKind(models.TextChoices):
     CLOSED = "closed", "Closed"
     REOPENED = "reopened", "Reopened"
     OCCURRENCE = "occurrence", "Occurrence"
+    ASSIGNED = "assigned", "Assigned"

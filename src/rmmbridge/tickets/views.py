@@ -36,7 +36,7 @@ PAGE_SIZE = 50
 
 def filtered_tickets(form: TicketFilterForm) -> QuerySet[Ticket]:
     """Tickets matching a (validated) filter form, with what the list shows loaded up front."""
-    tickets = Ticket.objects.select_related("customer", "ticket_type", "site").prefetch_related("assets")
+    tickets = Ticket.objects.select_related("customer", "ticket_type", "site", "assigned_to").prefetch_related("assets")
     data = form.cleaned_data if form.is_valid() else {}
     status = data.get("status") or ""
     if status == "":
@@ -103,7 +103,8 @@ def _detail_context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
 
 def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One ticket: its details, linked devices, panels from other apps, history and the actions."""
-    ticket = get_object_or_404(Ticket.objects.select_related("customer", "site", "end_user", "ticket_type"), pk=pk)
+    ticket = get_object_or_404(Ticket.objects.select_related("customer", "site", "end_user", "ticket_type",
+                                                               "assigned_to"), pk=pk)
     context = _detail_context(ticket, assets=_asset_rows(ticket), panels=render_panels(ticket))
     return render(request, "tickets/ticket_detail.html", context)
 
