@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from rmmbridge.integrator import tasks
+from rmmbridge.integrator import dispatch, tasks
 from rmmbridge.integrator.models import IntegratorSchedule, JobRun
 
 
@@ -90,7 +90,7 @@ def test_schedule_panel_saves_and_rejects_bad_input(admin_client: Any, integrati
 
 def test_run_now_queues_a_manual_job(admin_client: Any, integration: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     sent: list[int] = []
-    monkeypatch.setattr(tasks, "dispatch_job", sent.append)
+    monkeypatch.setattr(dispatch, "dispatch_job", sent.append)  # where trigger_now looks it up
     response = admin_client.post(f"/ops/integrations/{integration.pk}/run/", {"kind": "poll"})
     assert response.status_code == 302
     job = JobRun.objects.get()
