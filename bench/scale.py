@@ -72,7 +72,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmmbridge.settings")
 django.setup()
 from rmmbridge.integrations.models import Integration
-from rmmbridge.integrator.tasks import dispatch_job
+from rmmbridge.integrator.dispatch import dispatch_job
 from rmmbridge.integrator.models import JobRun, JobTrigger
 jobs = [JobRun.objects.create(kind="sync", integration=i, entities="customers,assets", trigger=JobTrigger.MANUAL)
         for i in Integration.objects.order_by("pk")]

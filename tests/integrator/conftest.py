@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rmmbridge.integrator import tasks
+from rmmbridge.integrator import handlers
 from rmmbridge.integrator.models import JobRun, JobStatus
 
 
@@ -43,14 +43,14 @@ class Recorder:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, list[str]]] = []
-        self.behaviour: dict[str, Callable[[JobRun], tasks.Outcome]] = {}
+        self.behaviour: dict[str, Callable[[JobRun], handlers.Outcome]] = {}
 
-    def handler(self, kind: str) -> Callable[[JobRun], tasks.Outcome]:
-        def run(job: JobRun) -> tasks.Outcome:
+    def handler(self, kind: str) -> Callable[[JobRun], handlers.Outcome]:
+        def run(job: JobRun) -> handlers.Outcome:
             self.calls.append((kind, job.pk, job.entity_list))
             if kind in self.behaviour:
                 return self.behaviour[kind](job)
-            return tasks.Outcome(JobStatus.SUCCESS, items=3, details={"assets.created": 2, "assets.updated": 1})
+            return handlers.Outcome(JobStatus.SUCCESS, items=3, details={"assets.created": 2, "assets.updated": 1})
 
         return run
 
@@ -59,5 +59,5 @@ class Recorder:
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     rec = Recorder()
     for kind in ("sync", "poll", "outbox"):
-        monkeypatch.setitem(tasks.HANDLERS, kind, rec.handler(kind))
+        monkeypatch.setitem(handlers.HANDLERS, kind, rec.handler(kind))
     return rec

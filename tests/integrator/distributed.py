@@ -43,7 +43,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rmmbridge.settings")
 django.setup()
 from django.db import transaction
 from rmmbridge.integrations.models import Integration
-from rmmbridge.integrator.tasks import trigger_now
+from rmmbridge.integrator.dispatch import trigger_now
 with transaction.atomic():
     job = trigger_now(Integration.objects.get(pk=int(sys.argv[1])), sys.argv[2])
 print(job.pk)

@@ -11,11 +11,11 @@ pytestmark = pytest.mark.browser
 
 def test_switch_integrator_on_and_queue_a_sync(page: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from rmmbridge.integrations.models import Integration
-    from rmmbridge.integrator import tasks
+    from rmmbridge.integrator import dispatch
     from rmmbridge.integrator.models import IntegratorSchedule, JobRun
 
     sent: list[int] = []
-    monkeypatch.setattr(tasks, "dispatch_job", sent.append)
+    monkeypatch.setattr(dispatch, "dispatch_job", sent.append)  # where trigger_now looks it up
     integration = Integration.objects.create(vendor="datto_rmm", name="Browser RMM", status="ok")
     page.goto(f"/ops/integrations/{integration.pk}/")
     assert page.locator(f"#integrator-summary-{integration.pk}").inner_text().count("not scheduled") == 1

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from rmmbridge.integrator import tasks
+from rmmbridge.integrator import dispatch, tasks
 from rmmbridge.integrator.models import IntegratorSchedule, JobRun
 
 
@@ -88,13 +88,16 @@ def test_schedule_panel_saves_and_rejects_bad_input(admin_client: Any, integrati
     assert (kept.enabled, kept.alerts_interval_minutes) == (True, 5)
 
 
-def test_run_now_queues_a_manual_job(admin_client: Any, integration: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_now_queues_a_manual_job(admin_client: Any, integration: Any, monkeypatch: pytest.MonkeyPatch,
+                                    django_capture_on_commit_callbacks: Any) -> None:
     sent: list[int] = []
-    monkeypatch.setattr(tasks, "dispatch_job", sent.append)
-    response = admin_client.post(f"/ops/integrations/{integration.pk}/run/", {"kind": "poll"})
+    monkeypatch.setattr(dispatch, "dispatch_job", sent.append)  # where trigger_now looks it up
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(f"/ops/integrations/{integration.pk}/run/", {"kind": "poll"})
     assert response.status_code == 302
     job = JobRun.objects.get()
     assert (job.kind, job.trigger, job.status) == ("poll", "manual", "queued")
+    assert sent == [job.pk]  # dispatched once the request's transaction commits
     assert admin_client.post(f"/ops/integrations/{integration.pk}/run/", {"kind": "nope"}).status_code == 302
     assert JobRun.objects.count() == 1
 

@@ -15,8 +15,8 @@ from rmmbridge.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate
 from rmmbridge.api.problems import ApiProblem
 from rmmbridge.integrations.actions import do_test_integration
 from rmmbridge.integrations.models import ExternalRef, Integration, RefKind
+from rmmbridge.integrator.dispatch import trigger_now
 from rmmbridge.integrator.models import JobKind, JobRun
-from rmmbridge.integrator.tasks import trigger_now
 from rmmbridge.servicedesk.models import Asset, AssetType, Customer, EndUser, FieldDefinition, Site
 from rmmbridge.sync.models import SyncPlanRow, SyncRun
 from rmmbridge.tickets import actions as ticket_actions

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from rmmbridge.integrations.models import Integration
 from rmmbridge.integrator.models import IntegratorSchedule
-from rmmbridge.integrator.tasks import refresh_next_run, schedule_for
+from rmmbridge.integrator.schedules import refresh_next_run, schedule_for
 from rmmbridge.servicedesk.actions import Actor, record_audit
 
 BOOL_FIELDS = ("enabled", "sync_customers", "sync_users", "sync_assets", "poll_alerts", "deactivate_deleted_assets")

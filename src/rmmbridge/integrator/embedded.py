@@ -10,6 +10,10 @@ from datetime import timedelta
 
 from django.db import close_old_connections, connection
 
+from rmmbridge.integrator.execution import execute_job
+from rmmbridge.integrator.planning import recover_lost
+from rmmbridge.integrator.tick import tick
+
 logger = logging.getLogger(__name__)
 
 _queue: queue.Queue[int] = queue.Queue()
@@ -43,8 +47,6 @@ def is_running() -> bool:
 
 
 def _scheduler_loop() -> None:
-    from rmmbridge.integrator.tasks import recover_lost, tick
-
     first = True
     while not _stop.is_set():
         try:
@@ -64,8 +66,6 @@ def _scheduler_loop() -> None:
 
 
 def _worker_loop() -> None:
-    from rmmbridge.integrator.tasks import execute_job
-
     while not _stop.is_set():
         try:
             job_id = _queue.get(timeout=1)

@@ -13,7 +13,7 @@ from django.db import connection
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
 from rmmbridge.integrator.models import OPEN_STATUSES, IntegratorSchedule, JobRun, JobStatus
-from rmmbridge.integrator.tasks import refresh_next_run, schedule_for
+from rmmbridge.integrator.schedules import refresh_next_run, schedule_for
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from django.views.decorators.http import require_POST
 
 from rmmbridge.integrations.models import Integration
 from rmmbridge.integrator import embedded
+from rmmbridge.integrator.dispatch import trigger_now
 from rmmbridge.integrator.models import DONE_STATUSES, JobKind, JobRun, JobStatus
-from rmmbridge.integrator.tasks import trigger_now
 from rmmbridge.servicedesk.htmx import is_htmx
 from rmmbridge.sync.models import SyncRun
 from rmmbridge.sync.plan import ENTITIES

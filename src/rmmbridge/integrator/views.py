@@ -17,8 +17,9 @@ from django.views.decorators.http import require_POST
 from rmmbridge.integrations.models import Integration
 from rmmbridge.integrator import exposition, status
 from rmmbridge.integrator.actions import BOOL_FIELDS, INTERVAL_FIELDS, do_update_schedule
+from rmmbridge.integrator.dispatch import trigger_now
 from rmmbridge.integrator.models import JobKind, JobRun
-from rmmbridge.integrator.tasks import refresh_next_run, schedule_for, trigger_now
+from rmmbridge.integrator.schedules import refresh_next_run, schedule_for
 from rmmbridge.servicedesk.actions import Actor
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 
 from rmmbridge.integrations.models import Integration
-from rmmbridge.integrator.tasks import refresh_next_run, schedule_for
+from rmmbridge.integrator.schedules import refresh_next_run, schedule_for
 
 register = template.Library()
 

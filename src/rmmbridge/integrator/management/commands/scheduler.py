@@ -12,7 +12,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import close_old_connections
 
 from rmmbridge.integrator import locks
-from rmmbridge.integrator.tasks import dispatch_job, tick
+from rmmbridge.integrator.dispatch import dispatch_job
+from rmmbridge.integrator.tick import tick
 
 SCHEDULER_LOCK = "scheduler"
 
