@@ -15,7 +15,7 @@ from rmmbridge.alerts.windows import Target, covering
 from rmmbridge.common.clock import utcnow
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, AuditSource, Customer, EndUser, Site
-from rmmbridge.tickets.actions import active_assignee, do_add_note, do_close_ticket, do_open_ticket
+from rmmbridge.tickets.actions import active_assignee, do_add_note, do_close_ticket, do_mark_flapping, do_open_ticket
 from rmmbridge.tickets.models import Ticket, TicketType
 
 logger = logging.getLogger(__name__)
@@ -154,6 +154,8 @@ def count_open(key: str, ticket: Ticket, now: datetime, policy: NoisePolicy) -> 
     if len(opens) > policy.flap_count:
         track.flapping = True
     track.save()
+    if track.flapping:
+        do_mark_flapping(NOISE_ACTOR, ticket)
     if became:
         do_add_note(NOISE_ACTOR, ticket,
                     f"Flapping: opened {len(opens)} times within {policy.flap_minutes} minutes. This ticket counts "
