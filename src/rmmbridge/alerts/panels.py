@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.template.loader import render_to_string
 
 from rmmbridge.alerts.models import AlertState, ResolveOutbox, StormGroup, StormMember
@@ -35,10 +37,11 @@ def ticket_storm_panel(ticket: Ticket) -> str | None:
     if storm is not None:
         members = list(StormMember.objects.filter(storm=storm).select_related("state", "own_ticket")
                        .order_by("device", "id"))
-        children = [{"member": m, "state": m.state,
-                     "own": m.own_ticket if m.own_ticket is not None and m.own_ticket.pk != ticket.pk else None}
-                    for m in members]
-        resolved = sum(1 for c in children if c["state"].resolved_at is not None)
+        children: list[dict[str, Any]] = [
+            {"member": m, "state": m.state,
+             "own": m.own_ticket if m.own_ticket is not None and m.own_ticket.pk != ticket.pk else None}
+            for m in members]
+        resolved = sum(1 for m in members if m.state.resolved_at is not None)
         return render_to_string("alerts/_storm_panel.html", {"storm": storm, "children": children,
                                                             "resolved": resolved, "ticket": ticket})
     parents = (StormMember.objects.filter(own_ticket=ticket, storm__ticket__isnull=False)
