@@ -278,9 +278,9 @@ def test_asset_factory_builds_through_actions(db: Any) -> None:
 
 def test_site_filter_lists_a_capped_number_of_sites(admin_client: Any, estate: dict[str, Any],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from rmmbridge.servicedesk import views
+    from rmmbridge.servicedesk import asset_views
 
-    monkeypatch.setattr(views, "MAX_SITE_CHOICES", 2)
+    monkeypatch.setattr(asset_views, "MAX_SITE_CHOICES", 2)
     html = admin_client.get(reverse("servicedesk:asset_list")).content.decode()
     select = html.split('id="site-filter"')[1].split("</select>")[0]
     assert "choose a customer to pick one" in select

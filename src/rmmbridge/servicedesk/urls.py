@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from rmmbridge.servicedesk import views
+from rmmbridge.servicedesk import asset_views, views
 
 app_name = "servicedesk"
 urlpatterns = [
@@ -19,8 +19,8 @@ urlpatterns = [
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<int:pk>/edit/", views.user_edit, name="user_edit"),
-    path("assets/", views.asset_list, name="asset_list"),
-    path("assets/new/", views.asset_create, name="asset_create"),
-    path("assets/<int:pk>/", views.asset_detail, name="asset_detail"),
-    path("assets/<int:pk>/edit/", views.asset_edit, name="asset_edit"),
+    path("assets/", asset_views.asset_list, name="asset_list"),
+    path("assets/new/", asset_views.asset_create, name="asset_create"),
+    path("assets/<int:pk>/", asset_views.asset_detail, name="asset_detail"),
+    path("assets/<int:pk>/edit/", asset_views.asset_edit, name="asset_edit"),
 ]
