@@ -21,7 +21,7 @@ import httpx
 from rmmbridge.connectors import ratelimit
 from rmmbridge.connectors.datto_rmm import const
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
-from rmmbridge.connectors.http import open_connector
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.ratelimit import RollingWindowLimiter
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 

@@ -18,7 +18,8 @@ import time
 
 import httpx
 
-from rmmbridge.connectors.http import RequestLog, open_connector
+from rmmbridge.connectors.http import RequestLog
+from rmmbridge.connectors.opening import open_connector
 
 CHILD = """
 import json, sys, time

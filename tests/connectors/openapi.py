@@ -35,7 +35,7 @@ from starlette.routing import Route
 from tests.conftest import require_service
 from tests.connectors.research import find_research_dir
 
-from rmmbridge.connectors.http import open_connector
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.testing import EMULATORS
 from rmmbridge.connectors.testing.contract import FAST_RETRY
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator

@@ -10,7 +10,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 
-from rmmbridge.connectors.http import open_connector
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.records import AlertState
 
 

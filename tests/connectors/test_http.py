@@ -27,10 +27,10 @@ from rmmbridge.connectors.http import (
     RetryPolicy,
     build_client,
     error_message_from,
-    open_connector,
     parse_retry_after,
     raise_for_status,
 )
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.records import AlertState
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 

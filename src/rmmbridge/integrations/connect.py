@@ -13,8 +13,9 @@ from typing import Any
 from django.db import DatabaseError
 
 from rmmbridge.connectors.base import Connector
-from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
+from rmmbridge.connectors.http import RequestLog, RetryPolicy
 from rmmbridge.connectors.http import RequestLogEntry as LoggedRequest
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.integrations.models import ConnectorState, Integration, RequestLogEntry
 
 logger = logging.getLogger(__name__)

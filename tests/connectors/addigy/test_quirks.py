@@ -15,7 +15,8 @@ from rmmbridge.connectors.addigy import const
 from rmmbridge.connectors.addigy.connector import AddigyConnector
 from rmmbridge.connectors.base import Capability
 from rmmbridge.connectors.errors import ConnectorFatalError, ConnectorRateLimitedError, ConnectorUnavailableError
-from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
+from rmmbridge.connectors.http import RequestLog, RetryPolicy
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.records import AlertState, DeviceType
 from rmmbridge.connectors.testing.contract import FAST_RETRY, free_closed_port
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator

@@ -18,7 +18,8 @@ from rmmbridge.connectors.atera.normalize import parse_item, to_alert
 from rmmbridge.connectors.atera.schemas import Alert
 from rmmbridge.connectors.base import Connector
 from rmmbridge.connectors.errors import ConnectorFatalError
-from rmmbridge.connectors.http import RequestLog, open_connector
+from rmmbridge.connectors.http import RequestLog
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.records import AlertState, DeviceType
 from rmmbridge.connectors.testing.contract import FAST_RETRY
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator

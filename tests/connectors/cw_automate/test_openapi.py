@@ -18,7 +18,7 @@ from openapi_core import Config, OpenAPI
 from tests.conftest import require_service
 from tests.connectors.openapi import SPECS_ROOT, Checked, check_response
 
-from rmmbridge.connectors.http import open_connector
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.testing.contract import FAST_RETRY
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 

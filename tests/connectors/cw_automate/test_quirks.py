@@ -24,7 +24,8 @@ from rmmbridge.connectors.errors import (
     ConnectorUnavailableError,
     UnsupportedCapabilityError,
 )
-from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
+from rmmbridge.connectors.http import RequestLog, RetryPolicy
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.records import AlertState, DeviceType
 from rmmbridge.connectors.testing.contract import free_closed_port
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator

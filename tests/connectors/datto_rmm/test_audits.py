@@ -12,7 +12,8 @@ import pytest
 from rmmbridge.connectors import ratelimit
 from rmmbridge.connectors.datto_rmm import const
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector, format_eta
-from rmmbridge.connectors.http import RetryPolicy, open_connector
+from rmmbridge.connectors.http import RetryPolicy
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.ratelimit import RollingWindowLimiter
 from rmmbridge.connectors.records import DeviceType, RemoteDevice
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator

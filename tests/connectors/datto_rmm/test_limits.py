@@ -13,7 +13,8 @@ from rmmbridge.connectors.datto_rmm import const
 from rmmbridge.connectors.datto_rmm.client import forget_tokens
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorForbiddenError, ConnectorRateLimitedError
-from rmmbridge.connectors.http import RetryPolicy, open_connector
+from rmmbridge.connectors.http import RetryPolicy
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.ratelimit import RollingWindowLimiter
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 

@@ -21,7 +21,8 @@ from rmmbridge.connectors.datto_rmm import const
 from rmmbridge.connectors.datto_rmm.alerts import parse_webhook
 from rmmbridge.connectors.datto_rmm.connector import DattoRmmConnector
 from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError, ConnectorRateLimitedError
-from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
+from rmmbridge.connectors.http import RequestLog, RetryPolicy
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.ratelimit import shared_limiter
 from rmmbridge.connectors.records import AlertState, DeviceType
 from rmmbridge.connectors.testing.contract import free_closed_port

@@ -15,9 +15,10 @@ import httpx
 import pytest
 
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorFatalError
-from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
+from rmmbridge.connectors.http import RequestLog, RetryPolicy
 from rmmbridge.connectors.ncentral.alerts import parse_webhook
 from rmmbridge.connectors.ncentral.connector import NcentralConnector
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.records import AlertState, DeviceType
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 

@@ -21,10 +21,11 @@ from rmmbridge.connectors.errors import (
     ConnectorFatalError,
     ConnectorForbiddenError,
 )
-from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
+from rmmbridge.connectors.http import RequestLog, RetryPolicy
 from rmmbridge.connectors.ninjaone.alerts import parse_webhook
 from rmmbridge.connectors.ninjaone.client import last_id
 from rmmbridge.connectors.ninjaone.connector import NinjaOneConnector
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.records import AlertState, DeviceType
 from rmmbridge.connectors.testing.server import RunningEmulator, serve_emulator
 

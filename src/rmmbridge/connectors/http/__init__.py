@@ -1,6 +1,6 @@
 """The one HTTP layer every connector uses (its names, from the modules of this package); see the stack below.
 
-Transport stack built by `open_connector` (outermost first)::
+Transport stack built by `connectors.opening.open_connector` (outermost first)::
 
     httpx.Client (base URL, timeout, the vendor's httpx.Auth token flow)
       -> ResilientTransport  (client-side rate limit; retries with backoff + jitter on 429/5xx/timeouts/drops,
@@ -12,14 +12,14 @@ Connectors call `request_json(...)`, which maps what is left after retries to th
 the caller must do.
 
 Modules: `redaction` (Redactor), `requestlog` (RequestLog, LoggingTransport), `retry` (RetryPolicy,
-ResilientTransport), `responses` (client, request_json, error mapping), `auth` (OAuth2TokenAuth), `opening`
-(open_connector).
+ResilientTransport), `responses` (client, request_json, error mapping) and `auth` (OAuth2TokenAuth).
+`open_connector` lives above the registry, in `connectors.opening`: it looks the vendor up, so the HTTP layer
+below the vendors never imports them back.
 """
 
 from __future__ import annotations
 
 from rmmbridge.connectors.http.auth import OAuth2TokenAuth
-from rmmbridge.connectors.http.opening import open_connector
 from rmmbridge.connectors.http.redaction import Redactor
 from rmmbridge.connectors.http.requestlog import LoggingTransport, RequestLog, RequestLogEntry
 from rmmbridge.connectors.http.responses import (
@@ -60,7 +60,6 @@ __all__ = [
     "iter_cursor_pages",
     "iter_next_url_pages",
     "iter_offset_pages",
-    "open_connector",
     "parse_retry_after",
     "raise_for_status",
     "request_json",

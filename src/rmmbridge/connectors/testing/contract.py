@@ -17,7 +17,8 @@ import pytest
 from rmmbridge.connectors import get_connector
 from rmmbridge.connectors.base import Capability, Connector
 from rmmbridge.connectors.errors import ConnectorFatalError, ConnectorRetryableError, ConnectorUnavailableError
-from rmmbridge.connectors.http import RequestLog, RetryPolicy, open_connector
+from rmmbridge.connectors.http import RequestLog, RetryPolicy
+from rmmbridge.connectors.opening import open_connector
 from rmmbridge.connectors.records import (
     AlertState,
     DeviceType,

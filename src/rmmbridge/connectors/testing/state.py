@@ -1,4 +1,7 @@
-"""EmulatorState: the base every vendor emulator's state extends (estate, faults, tokens, alerts, resolve log)."""
+"""EmulatorState: the base every vendor emulator's state extends (estate, faults, tokens, alerts, resolve log).
+
+Long because: it is the one base every vendor emulator's state extends (estate, faults, tokens, alerts, resolve
+log); each part is small and they share the estate's lock."""
 
 from __future__ import annotations
 

@@ -5,6 +5,9 @@ network devices have no agent: they are SNMP devices (`DeviceID` = the same numb
 by an agent of the same customer (`MonitoringAgentID`). Atera lists agents until they are deleted, so generated
 devices are never flagged deleted; a device removed (or PATCHed `deleted: true`) through the control API vanishes
 from every list, as a deleted agent does.
+
+Long because: it is the vendor's data model rendered as one table per Atera list (data shapes, not logic); splitting
+it would scatter one vendor's JSON shapes over files.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ prefix, in any letter case; they answer bare JSON arrays and an empty array past
 the subset of the Automate query language the connector uses: `and`-joined `=`/`eq`/`!=`/`<`/`>`/`<=`/`>=`/`in`/
 `contains`/`like` clauses on (dotted) field names. Every call but apitoken needs `Authorization: Bearer` and the
 `ClientId` header. Errors are ASP.NET Web API bodies: `{"Message": "..."}`.
+
+Long because: one route table of the vendor's API (each handler a few lines: its paging, conditions and error
+shapes); the handlers read best side by side.
 """
 
 from __future__ import annotations

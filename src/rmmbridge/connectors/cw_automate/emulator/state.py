@@ -5,6 +5,9 @@ Ids count from 1 and are rendered with the spec's types: Computer/Client/Contact
 Location `Id` and `AlertId` as integers. Timestamps are ISO 8601 without an offset (as Automate sends them).
 Servers, workstations, laptops and VMs are Computers (deleted ones are RetiredAssets); printers and network devices
 are NetworkDevices discovered by their location's network probe (the first live computer of the location).
+
+Long because: it is the vendor's data model rendered as one table per Automate list (data shapes, not logic);
+splitting it would scatter one vendor's JSON shapes over files.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Ids are integers as in NinjaOne (organization, location and device ids count from 1); alert uids are UUIDs.
 Every 20th generated device is a VMware host and the two after it are its guest VMs (`parentDeviceId`);
 printers and network devices are NMS targets whose parent is the agent that discovered them.
+
+Long because: it is the vendor's data model rendered as one table per NinjaOne list (data shapes, not logic);
+splitting it would scatter one vendor's JSON shapes over files.
 """
 
 from __future__ import annotations

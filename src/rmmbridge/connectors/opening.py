@@ -5,18 +5,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
+from rmmbridge.connectors import Connector, get_connector
 from rmmbridge.connectors.http.redaction import Redactor
 from rmmbridge.connectors.http.requestlog import LoggingTransport, RequestLog
 from rmmbridge.connectors.http.responses import build_client
 from rmmbridge.connectors.http.retry import DEFAULT_RETRY_POLICY, ResilientTransport, RetryPolicy
 from rmmbridge.connectors.ratelimit import RollingWindowLimiter, shared_limiter
-
-if TYPE_CHECKING:
-    from rmmbridge.connectors.base import Connector
 
 
 def _limiter_for(cls: type[Connector], base_url: str, secrets: list[str]) -> RollingWindowLimiter | None:
@@ -41,8 +39,6 @@ def open_connector(
 
     Bad credentials raise ConnectorConfigError naming the fields to fix. `retry` lets tests use a fast backoff.
     """
-    from rmmbridge.connectors import get_connector
-
     cls = get_connector(slug)
     spec = cls.credentials_model.parse(dict(credentials))
     base_url = cls.base_url_from(spec)
