@@ -21,6 +21,7 @@ from rmmbridge.connectors.cw_automate.emulator.state import MONITORS, CwAutomate
 from rmmbridge.connectors.errors import (
     ConnectorAuthError,
     ConnectorFatalError,
+    ConnectorForbiddenError,
     ConnectorUnavailableError,
     UnsupportedCapabilityError,
 )
@@ -191,14 +192,26 @@ def test_an_invalid_condition_is_a_fatal_error_with_automates_message(emulator: 
     with connect(emulator) as connector, pytest.raises(ConnectorFatalError) as info:
         connector.client.get_list(f"{API}/Computers", {"condition": "Type = 'Server' or Type = 'Workstation'"})
     assert info.value.status == 400
-    assert "Automate said: The condition" in info.value.message
+    assert "(The condition" in info.value.message
+
+
+def test_a_missing_permission_names_the_integrator_users_class_and_automates_message(
+    emulator: RunningEmulator,
+) -> None:
+    emulator.state.faults.add(f"403:GET:{API}/Locations:times=0")
+    with connect(emulator) as connector, pytest.raises(ConnectorForbiddenError) as info:
+        list(connector.iter_sites())
+    assert info.value.status == 403
+    assert f"refused access to {API}/Locations (" in info.value.message
+    assert "Give the Integrator user's class this permission" in info.value.message
+    assert "Locations Show All" in info.value.message
 
 
 def test_server_errors_quote_automates_message_after_retries(emulator: RunningEmulator) -> None:
     emulator.state.faults.add(f"500:GET:{API}/Locations:times=0")
     with connect(emulator) as connector, pytest.raises(ConnectorUnavailableError) as info:
         list(connector.iter_sites())
-    assert "Automate said: An error has occurred." in info.value.message
+    assert "(An error has occurred." in info.value.message
 
 
 # --- records ------------------------------------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from rmmbridge.connectors.errors import (
     ConnectorConfigError,
     ConnectorError,
     ConnectorFatalError,
-    ConnectorForbiddenError,
     ConnectorUnavailableError,
 )
 from rmmbridge.connectors.http import Redactor, decode_json, raise_for_status
@@ -55,33 +54,17 @@ def automate_message(response: httpx.Response) -> str:
     return "; ".join(dict.fromkeys(parts))[:300]
 
 
+#: What to fix when Automate answers 401 or 403, in place of the core's generic advice.
+AUTOMATE_HINTS = {
+    401: "Check the username, password and Client ID, and that the user is an Integrator user.",
+    403: "Give the Integrator user's class this permission "
+    "(Clients/Contacts Read, Locations Show All, Computers and Network Devices read).",
+}
+
+
 def raise_for_automate(response: httpx.Response) -> None:
     """Raise the errors.py class for a non-2xx answer, with Automate's own message and what to fix."""
-    status = response.status_code
-    if status < 400:
-        return
-    detail = automate_message(response)
-    said = f" Automate said: {detail}" if detail else ""
-    path = response.request.url.path if response.request is not None else ""
-    if status == 401:
-        raise ConnectorAuthError(
-            f"{NAME} refused the request to {path} (401).{said} Check the username, password and Client ID, "
-            "and that the user is an Integrator user.",
-            status=status,
-        )
-    if status == 403:
-        raise ConnectorForbiddenError(
-            f"{NAME} refused access to {path} (403).{said} Give the Integrator user's class this permission "
-            "(Clients/Contacts Read, Locations Show All, Computers and Network Devices read).",
-            status=status,
-        )
-    try:
-        raise_for_status(response, vendor=NAME)
-    except ConnectorError as exc:
-        if said and detail not in exc.message:
-            exc.message = exc.message + said
-            exc.args = (exc.message,)
-        raise
+    raise_for_status(response, vendor=NAME, detail_of=automate_message, hints=AUTOMATE_HINTS)
 
 
 class AutomateTokenAuth(httpx.Auth):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -52,22 +52,35 @@ def error_message_from(response: httpx.Response) -> str:
     return "; ".join(parts)[:300]
 
 
-def raise_for_status(response: httpx.Response, *, vendor: str = "The RMM") -> None:
-    """Raise the errors.py class naming what the caller must do for a non-2xx response."""
+def raise_for_status(
+    response: httpx.Response,
+    *,
+    vendor: str = "The RMM",
+    detail_of: Callable[[httpx.Response], str] = error_message_from,
+    hints: Mapping[int, str] | None = None,
+) -> None:
+    """Raise the errors.py class naming what the caller must do for a non-2xx response.
+
+    `detail_of` reads the vendor's own error text (a vendor with its own body shape passes its reader); `hints`
+    replaces the generic advice for 401 and 403 with the vendor's words for what to fix.
+    """
     status = response.status_code
     if status < 400:
         return
-    detail = error_message_from(response)
+    detail = detail_of(response)
     suffix = f" ({detail})" if detail else ""
     path = response.request.url.path if response.request is not None else ""
+    advice = hints or {}
     if status == 401:
         raise ConnectorAuthError(
-            f"{vendor} rejected the credentials{suffix}. Check the API key and secret, then save them again.",
+            f"{vendor} rejected the credentials{suffix}. "
+            + advice.get(401, "Check the API key and secret, then save them again."),
             status=status,
         )
     if status == 403:
         raise ConnectorForbiddenError(
-            f"{vendor} refused access to {path}{suffix}. Grant the API user this permission in {vendor}.",
+            f"{vendor} refused access to {path}{suffix}. "
+            + advice.get(403, f"Grant the API user this permission in {vendor}."),
             status=status,
         )
     if status == 429:
