@@ -28,9 +28,8 @@ from rmmbridge.connectors.errors import (
     ConnectorConfigError,
     ConnectorError,
     ConnectorFatalError,
-    ConnectorUnavailableError,
 )
-from rmmbridge.connectors.http import Redactor, decode_json, raise_for_status
+from rmmbridge.connectors.http import Redactor, decode_json, raise_for_status, request_json
 from rmmbridge.connectors.paging import iter_offset_pages
 
 logger = logging.getLogger("rmmbridge.connectors.cw_automate")
@@ -230,25 +229,8 @@ class AutomateClient:
 
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """One GET through auth, limiter, retries and log; the decoded JSON or the errors.py class."""
-        try:
-            response = self.http.request("GET", path, params=params)
-        except ConnectorError:
-            raise
-        except httpx.TimeoutException as exc:
-            raise ConnectorUnavailableError(
-                f"{NAME} did not answer in time ({type(exc).__name__}) at {self.http.base_url}. Try again later."
-            ) from None
-        except httpx.ConnectError as exc:
-            raise ConnectorUnavailableError(
-                f"Cannot connect to {self.http.base_url.host}:{self.http.base_url.port or 443} ({exc}). "
-                "Check the server URL and that the Automate server is reachable."
-            ) from None
-        except httpx.HTTPError as exc:
-            raise ConnectorUnavailableError(
-                f"The connection to {NAME} failed ({type(exc).__name__}: {exc}). Try again later."
-            ) from None
-        raise_for_automate(response)
-        return decode_json(response, vendor=NAME)
+        return request_json(self.http, "GET", path, params=params, vendor=NAME, detail_of=automate_message,
+                            hints=AUTOMATE_HINTS)
 
     def get_list(self, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
         body = self.get(path, params)

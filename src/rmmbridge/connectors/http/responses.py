@@ -121,10 +121,13 @@ def request_json(
     data: Mapping[str, str] | None = None,
     vendor: str = "The RMM",
     auth: httpx.Auth | None = None,
+    detail_of: Callable[[httpx.Response], str] = error_message_from,
+    hints: Mapping[int, str] | None = None,
 ) -> Any:
     """Send one request through the client's auth, retry and log stack; return the decoded JSON or raise.
 
-    ``auth`` replaces the client's auth for this request (e.g. a token with more scopes for one write).
+    ``auth`` replaces the client's auth for this request (e.g. a token with more scopes for one write);
+    ``detail_of`` and ``hints`` go to `raise_for_status`.
     """
     try:
         if auth is None:
@@ -146,5 +149,5 @@ def request_json(
         raise ConnectorUnavailableError(
             f"The connection to {vendor} failed ({type(exc).__name__}: {exc}). Try again later."
         ) from None
-    raise_for_status(response, vendor=vendor)
+    raise_for_status(response, vendor=vendor, detail_of=detail_of, hints=hints)
     return decode_json(response, vendor=vendor)
