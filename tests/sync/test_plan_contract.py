@@ -129,5 +129,11 @@ def test_a_row_without_its_payload_says_to_run_the_preview_again() -> None:
         payload_from_json(Entity.SITES, OpKind.CREATE, {"temp_id": -1, "name": "Lab"})
     with pytest.raises(PayloadError, match="a users link row carries no data"):
         payload_from_json(Entity.USERS, OpKind.LINK, {"site_id": 3})
+    stored = Op.from_dict({"entity": "sites", "kind": "create", "external_id": "s-2",
+                           "data": {"temp_id": -1, "name": "Lab"}})
+    assert stored.data is None
+    assert "sites create row's data is incomplete or malformed" in stored.warnings[0]
+    with pytest.raises(ApplyError, match="run the preview again"):
+        payload(stored, SiteCreate)
     with pytest.raises(ValueError, match="'gadgets' is not a valid Entity"):
         Op.from_dict({"entity": "gadgets", "kind": "create", "external_id": "x"})

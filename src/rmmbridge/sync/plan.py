@@ -11,7 +11,7 @@ from typing import Any
 
 from rmmbridge.sync.payloads import Entity as Entity
 from rmmbridge.sync.payloads import OpKind as OpKind
-from rmmbridge.sync.payloads import Payload, payload_from_json
+from rmmbridge.sync.payloads import Payload, PayloadError, payload_from_json
 
 #: The entities a person chooses to sync (fields and asset types come with assets).
 ENTITIES: tuple[str, ...] = (Entity.CUSTOMERS, Entity.SITES, Entity.USERS, Entity.ASSETS)
@@ -298,12 +298,20 @@ class Op:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Op:
+        """A stored row; data that does not fit its entity and kind is left out with a warning (apply then fails
+        that row alone, saying to run the preview again)."""
         entity, kind = Entity(raw["entity"]), OpKind(raw["kind"])
+        warnings = list(raw.get("warnings") or [])
+        try:
+            data = payload_from_json(entity, kind, dict(raw.get("data") or {}))
+        except PayloadError as exc:
+            data = None
+            warnings.append(str(exc))
         return cls(
             entity=entity, kind=kind, external_id=str(raw["external_id"]),
             label=str(raw.get("label", "")), reason=str(raw.get("reason", "")), target_id=raw.get("target_id"),
-            changes=dict(raw.get("changes") or {}), data=payload_from_json(entity, kind, dict(raw.get("data") or {})),
-            fingerprint=str(raw.get("fingerprint", "")), warnings=list(raw.get("warnings") or []),
+            changes=dict(raw.get("changes") or {}), data=data,
+            fingerprint=str(raw.get("fingerprint", "")), warnings=warnings,
         )
 
 
