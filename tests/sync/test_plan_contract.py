@@ -137,3 +137,38 @@ def test_a_row_without_its_payload_says_to_run_the_preview_again() -> None:
         payload(stored, SiteCreate)
     with pytest.raises(ValueError, match="'gadgets' is not a valid Entity"):
         Op.from_dict({"entity": "gadgets", "kind": "create", "external_id": "x"})
+
+
+@pytest.mark.django_db
+def test_a_damaged_stored_row_fails_alone_and_the_rest_of_the_preview_applies() -> None:
+    """Preview → apply from stored rows over HTTP into the real database: the stored JSON is read back into the
+    typed payloads; a customer row whose data lost its temporary ids fails with what to do, nothing else is lost."""
+    from rmmbridge.connectors.testing.server import serve_emulator
+    from rmmbridge.integrations import actions
+    from rmmbridge.servicedesk.actions import Actor
+    from rmmbridge.servicedesk.models import Asset, Customer
+    from rmmbridge.sync.models import RowStatus, SyncStatus
+    from rmmbridge.sync.runner import apply_rows, run_sync
+
+    with serve_emulator("datto_rmm", seed=3, customers=3, devices=12, alerts=0) as datto:
+        integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto",
+                                                    dict(datto.credentials), test=False)
+        preview = run_sync(integration.pk, dry_run=True, trigger="ui")
+        assert preview.status == SyncStatus.PLANNED
+        customers = list(preview.rows.filter(entity="customers", kind="create").order_by("position"))
+        assert len(customers) == 3
+        damaged = customers[0]
+        stored = dict(damaged.op)
+        stored["data"] = {"name": stored["data"]["name"]}  # temp_id and main_site_temp_id gone
+        damaged.op = stored
+        damaged.save(update_fields=["op"])
+        applied = apply_rows(preview)
+    assert applied.status == SyncStatus.PARTIAL
+    damaged.refresh_from_db()
+    assert damaged.status == RowStatus.FAILED
+    assert "carries no CustomerCreate data; run the preview again" in damaged.error
+    assert damaged.op == stored  # the stored row is kept as it was
+    assert Customer.objects.count() == 2
+    assert preview.rows.filter(entity="customers", status=RowStatus.APPLIED).count() == 2
+    placed = preview.rows.filter(entity="assets", kind="create", status=RowStatus.APPLIED).count()
+    assert placed == Asset.objects.count() > 0
