@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rmmbridge.connectors.records import DeviceType, RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
+from rmmbridge.sync.payloads import FieldCreate
 from rmmbridge.sync.plan import (
     AssetBrief,
     FieldMap,
@@ -100,15 +101,15 @@ def test_customer_resolution(remote_name: str, cfg: dict[str, object], refs: dic
 def test_name_match_adds_a_mapping_row() -> None:
     ops, _ = plan_customers_sites([RemoteCustomer("c-1", "Acme")], [], snapshot(), settings(), TempIds(),
                                   sites_are_customers=False)
-    assert ops[0].data["add_mapping"] is True
+    assert ops[0].data.add_mapping is True
 
 
 def test_datto_each_site_becomes_a_customer_with_its_main_site() -> None:
     ops, res = plan_customers_sites([], [RemoteSite("s-1", "New Co"), RemoteSite("s-2", "Acme")], snapshot(),
                                     settings(), TempIds(), sites_are_customers=True)
     assert [op.kind for op in ops] == [OpKind.CREATE, OpKind.LINK]
-    assert ops[0].data["site_external_id"] == "s-1"
-    assert res.by_site["s-1"].site_id == ops[0].data["main_site_temp_id"]
+    assert ops[0].data.site_external_id == "s-1"
+    assert res.by_site["s-1"].site_id == ops[0].data.main_site_temp_id
     assert res.by_site["s-2"].site_id == 11  # Acme's main site
 
 
@@ -118,7 +119,7 @@ def test_datto_all_sites_under_one_customer() -> None:
                                     TempIds(), sites_are_customers=True)
     assert [(op.entity, op.kind) for op in ops] == [("sites", OpKind.LINK), ("sites", OpKind.CREATE)]
     assert res.by_site["s-1"].site_id == 12
-    assert ops[1].data["customer_id"] == 1
+    assert ops[1].data.customer_id == 1
 
 
 def test_one_customer_mode_without_customer_asks_to_choose() -> None:
@@ -135,7 +136,7 @@ def test_sites_of_vendor_with_customers() -> None:
     site_ops = only(ops, "sites")
     assert [op.kind for op in site_ops] == [OpKind.LINK, OpKind.CREATE, OpKind.SKIP]
     assert res.by_site["l-1"].site_id == 12
-    assert site_ops[1].data["customer_id"] == 1
+    assert site_ops[1].data.customer_id == 1
 
 
 def test_site_mapping_row_wins() -> None:
@@ -207,9 +208,9 @@ def test_new_asset_type_is_created_under_default_group() -> None:
                        default_group_id=5)
     type_ops = only(ops, "asset_types")
     assert len(type_ops) == 1
-    assert type_ops[0].data["group_id"] == 5
-    assert type_ops[0].data["name"] == "Laptop"
-    assert {op.data["set"]["asset_type_id"] for op in asset_ops(ops)} == {type_ops[0].target_id}
+    assert type_ops[0].data.group_id == 5
+    assert type_ops[0].data.name == "Laptop"
+    assert {op.data.set["asset_type_id"] for op in asset_ops(ops)} == {type_ops[0].target_id}
 
 
 def linked_snapshot(values: dict[str, object], edited: tuple[str, ...] = (), active: bool = True,
@@ -297,7 +298,7 @@ def test_value_conversion_error_is_reported_per_value() -> None:
                                 field_maps=[FieldMap("warranty", "warranty")]))[0]
     assert op.kind is OpKind.CREATE
     assert "Field 'Warranty end' expects a date (YYYY-MM-DD); got 'soon'" in op.warnings[0]
-    assert "warranty" not in op.data["set"]["values"]
+    assert "warranty" not in op.data.set["values"]
 
 
 def test_missing_field_is_created_when_asked_else_warned() -> None:
@@ -305,8 +306,8 @@ def test_missing_field_is_created_when_asked_else_warned() -> None:
     asked = build_plan(remote, snapshot(), settings(field_maps=[FieldMap("model", "CFmodel", create_if_missing=True)]),
                        sites_are_customers=True, entities=["customers", "assets"], now=NOW)
     field_ops = only(asked.ops, "fields")
-    assert field_ops[0].data == {"name": "model", "label": "Model", "kind": "custom_field"}
-    assert asset_ops(asked.ops)[0].data["set"]["values"] == {"CFmodel": "X1"}
+    assert field_ops[0].data == FieldCreate("model", "Model", "custom_field")
+    assert asset_ops(asked.ops)[0].data.set["values"] == {"CFmodel": "X1"}
     warned = build_plan(remote, snapshot(), settings(field_maps=[FieldMap("model", "CFmodel")]),
                         sites_are_customers=True, entities=["customers", "assets"], now=NOW)
     assert not only(warned.ops, "fields")
@@ -330,15 +331,15 @@ def test_ambiguous_match_goes_to_conflicts() -> None:
                    601: LocalAsset(601, "B", 7, 21, 2, values={"serial_number": "S"})}
     op = asset_ops(plan_devices([dev("d1", serial_number="S")], snap))[0]
     assert op.kind is OpKind.CONFLICT
-    assert op.data["candidates"] == [600, 601]
+    assert op.data.candidates == (600, 601)
 
 
 def test_child_asset_points_at_parent_external_id() -> None:
     ops = asset_ops(plan_devices([dev("pc"), dev("prn", device_type=DeviceType.PRINTER, parent_external_id="pc")]))
-    assert ops[1].data["set"]["parent_external_id"] == "pc"
-    assert ops[0].data["set"]["parent_external_id"] is None
+    assert ops[1].data.set["parent_external_id"] == "pc"
+    assert ops[0].data.set["parent_external_id"] is None
     off = asset_ops(plan_devices([dev("prn", parent_external_id="pc")], child_assets=False))
-    assert off[0].data["set"]["parent_external_id"] is None
+    assert off[0].data.set["parent_external_id"] is None
 
 
 @pytest.mark.parametrize(("default_site", "kind", "reason"), [
@@ -354,7 +355,7 @@ def test_default_site_for_unmapped_customer(default_site: int | None, kind: OpKi
 
 def test_device_links_to_last_logged_in_user() -> None:
     ops = asset_ops(plan_devices([dev("d1", last_logged_in_user="ACME\\jane")]))
-    assert ops[0].data["set"]["end_user_id"] == 100
+    assert ops[0].data.set["end_user_id"] == 100
 
 
 # Missing devices, grace period, guard ---------------------------------------------------------------
@@ -388,7 +389,7 @@ def test_returning_device_is_reactivated() -> None:
     op = asset_ops(plan_devices([dev("d1")], linked_snapshot({}, active=False, missing=NOW - timedelta(days=3))))[0]
     assert op.kind is OpKind.REACTIVATE
     assert op.changes["active"] == [False, True]
-    assert op.data["clear_missing"]
+    assert op.data.clear_missing
 
 
 def test_person_deactivated_asset_stays_inactive() -> None:
@@ -442,7 +443,7 @@ def test_unchanged_record_fingerprint_skips_the_diff_until_record_or_settings_ch
 def test_device_links_to_user_by_a_mapped_field() -> None:
     ops = asset_ops(plan_devices([dev("d1", fields={"udf.udf2": "jane@acme.test"}, last_logged_in_user="ACME\\bob")],
                                  user_source="udf.udf2"))
-    assert ops[0].data["set"]["end_user_id"] == 100
+    assert ops[0].data.set["end_user_id"] == 100
 
 
 def test_users_only_run_waits_for_customers_that_are_not_imported_yet() -> None:
@@ -472,4 +473,4 @@ def test_equal_customer_site_user_and_device_ids_never_cross() -> None:
     users = plan_users([RemoteUser("2", "Zed Zee", "zed@acme.test", site_external_id="1")], snap, cfg, res,
                        TempIds(), user_index(snap))
     assert users[0].kind is OpKind.CREATE  # user 2 is not the linked end_user 1, nor customer/site 2
-    assert users[0].data["site_id"] == res.by_site["1"].site_id
+    assert users[0].data.site_id == res.by_site["1"].site_id

@@ -9,7 +9,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-ENTITIES: tuple[str, ...] = ("customers", "sites", "users", "assets")
+from rmmbridge.sync.payloads import Entity as Entity
+from rmmbridge.sync.payloads import OpKind as OpKind
+from rmmbridge.sync.payloads import Payload, PayloadError, payload_from_json
+
+#: The entities a person chooses to sync (fields and asset types come with assets).
+ENTITIES: tuple[str, ...] = (Entity.CUSTOMERS, Entity.SITES, Entity.USERS, Entity.ASSETS)
 COUNT_KEYS: tuple[str, ...] = (
     "created", "updated", "unchanged", "linked", "unlinked", "deactivated", "reactivated", "conflicts", "skipped",
     "errors",
@@ -21,20 +26,6 @@ DEFAULT_JUNK_VALUES: tuple[str, ...] = (
     "system product name", "not specified", "not applicable", "chassis serial number", "o.e.m.", "oem",
     "invalid", "serial", "xxxxxxxxxxxx", "00:00:00:00:00:00", "000000000000", "ff:ff:ff:ff:ff:ff",
 )
-
-
-class OpKind(StrEnum):
-    """What the plan does with one record."""
-
-    CREATE = "create"
-    UPDATE = "update"
-    LINK = "link"
-    UNLINK = "unlink"
-    DEACTIVATE = "deactivate"
-    REACTIVATE = "reactivate"
-    CONFLICT = "conflict"
-    SKIP = "skip"
-    UNCHANGED = "unchanged"
 
 
 COUNT_KEY_OF: dict[OpKind, str] = {
@@ -286,31 +277,41 @@ class Snapshot:
 class Op:
     """One planned operation on one record, with the reason a person reads in the preview."""
 
-    entity: str
+    entity: Entity
     kind: OpKind
     external_id: str
     label: str
     reason: str
     target_id: int | None = None
     changes: dict[str, list[Any]] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
+    data: Payload | None = None  # typed per entity and kind (payloads.py); stored as its JSON
     fingerprint: str = ""
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "entity": self.entity, "kind": self.kind.value, "external_id": self.external_id, "label": self.label,
-            "reason": self.reason, "target_id": self.target_id, "changes": self.changes, "data": self.data,
+            "reason": self.reason, "target_id": self.target_id, "changes": self.changes,
+            "data": self.data.to_json() if self.data is not None else {},
             "fingerprint": self.fingerprint, "warnings": self.warnings,
         }
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Op:
+        """A stored row; data that does not fit its entity and kind is left out with a warning (apply then fails
+        that row alone, saying to run the preview again)."""
+        entity, kind = Entity(raw["entity"]), OpKind(raw["kind"])
+        warnings = list(raw.get("warnings") or [])
+        try:
+            data = payload_from_json(entity, kind, dict(raw.get("data") or {}))
+        except PayloadError as exc:
+            data = None
+            warnings.append(str(exc))
         return cls(
-            entity=str(raw["entity"]), kind=OpKind(raw["kind"]), external_id=str(raw["external_id"]),
+            entity=entity, kind=kind, external_id=str(raw["external_id"]),
             label=str(raw.get("label", "")), reason=str(raw.get("reason", "")), target_id=raw.get("target_id"),
-            changes=dict(raw.get("changes") or {}), data=dict(raw.get("data") or {}),
-            fingerprint=str(raw.get("fingerprint", "")), warnings=list(raw.get("warnings") or []),
+            changes=dict(raw.get("changes") or {}), data=data,
+            fingerprint=str(raw.get("fingerprint", "")), warnings=warnings,
         )
 
 

@@ -11,6 +11,7 @@ from rmmbridge.connectors.rawcheck import KnownDevice, raw_fingerprint
 from rmmbridge.connectors.records import RemoteDevice
 from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, coerce_value
 from rmmbridge.sync.matching import STRONG_KEYS, MatchIndex, junk_set, match_asset
+from rmmbridge.sync.payloads import AssetChange, AssetConflict, AssetSet, AssetTypeCreate, Entity, FieldCreate
 from rmmbridge.sync.plan import LocalAsset, LocalField, LocalRef, Mapping, Op, OpKind, Snapshot, SyncSettings
 from rmmbridge.sync.planner.core import (
     DEFAULT_GROUP_NAME,
@@ -81,10 +82,9 @@ class AssetPlanner:
                 name = fm.target[2:] if custom else fm.target
                 label = type_label(name)
                 self.fields[fm.target] = LocalField(fm.target, label)
-                self.ops.append(Op("fields", OpKind.CREATE, fm.target, label,
+                self.ops.append(Op(Entity.FIELDS, OpKind.CREATE, fm.target, label,
                                    f"field mapping from '{fm.source}' asks to create it",
-                                   data={"name": name, "label": label,
-                                         "kind": "custom_field" if custom else "asset_field"}))
+                                   data=FieldCreate(name, label, "custom_field" if custom else "asset_field")))
             elif fm.target != "name":
                 self.warnings.append(
                     f"Field mapping '{fm.source}' → '{fm.target}': no field '{fm.target}' exists; create it under "
@@ -121,11 +121,10 @@ class AssetPlanner:
         temp = self.temp_ids.new()
         self.types_by_name[label.lower()] = temp
         self.type_names[temp] = label
-        self.ops.append(Op("asset_types", OpKind.CREATE, key, label,
+        self.ops.append(Op(Entity.ASSET_TYPES, OpKind.CREATE, key, label,
                            "no asset type mapped or named like this device type: create it",
-                           target_id=temp, data={"temp_id": temp, "name": label,
-                                                 "group_id": self.cfg.default_group_id,
-                                                 "group_name": DEFAULT_GROUP_NAME}))
+                           target_id=temp,
+                           data=AssetTypeCreate(temp, label, self.cfg.default_group_id, DEFAULT_GROUP_NAME)))
         return temp, "new asset type"
 
     def wanted_values(self, device: RemoteDevice, type_key: str, warnings: list[str]) -> dict[str, Any]:
@@ -180,14 +179,14 @@ class AssetPlanner:
         ext = device.external_id
         kind = str(device.device_type)
         if self.cfg.import_types and kind not in self.cfg.import_types:
-            return Op("assets", OpKind.SKIP, ext, device.hostname or ext,
+            return Op(Entity.ASSETS, OpKind.SKIP, ext, device.hostname or ext,
                       f"device type '{type_label(kind)}' is not selected for import")
         if self.mac_keys and device.mac_addresses:
             self.index.count_fetched(self.mac_keys[0], device.mac_addresses)
         type_key = self.type_key(device) if self.cfg.type_field else kind
         type_id, type_reason = self._types.get(type_key) or self.asset_type(type_key)
         if type_id is None:
-            return Op("assets", OpKind.SKIP, ext, device.hostname or ext, type_reason)
+            return Op(Entity.ASSETS, OpKind.SKIP, ext, device.hostname or ext, type_reason)
         if device.raw_digest:  # the connector hashed the raw keys this import reads (type field included)
             fp = raw_fingerprint(self.config_key, device.raw_digest)
         else:
@@ -199,7 +198,7 @@ class AssetPlanner:
             known = self.snap.assets.get(ref.object_id) or self.snap.briefs.get(ref.object_id)
             if known is not None:  # same RMM record and same settings as at the last import: nothing to do
                 self.claimed.add(known.id)
-                return Op("assets", OpKind.UNCHANGED, ext, device.hostname or ext, UNCHANGED_REASON,
+                return Op(Entity.ASSETS, OpKind.UNCHANGED, ext, device.hostname or ext, UNCHANGED_REASON,
                           target_id=known.id, fingerprint=fp)
         return ChangedDevice(device, type_id, type_reason, fp, ref)
 
@@ -210,9 +209,9 @@ class AssetPlanner:
         ref = self.snap.refs.get(("asset", device.external_id))
         found = self.snap.brief(ref.object_id) if ref is not None and ref.fingerprint == device.fingerprint else None
         if found is None:  # the arm's links came from this snapshot: only a removal while planning gets here
-            return Op("assets", OpKind.SKIP, device.external_id, device.hostname, GONE_REASON)
+            return Op(Entity.ASSETS, OpKind.SKIP, device.external_id, device.hostname, GONE_REASON)
         self.claimed.add(found.id)
-        return Op("assets", OpKind.UNCHANGED, device.external_id, device.hostname, UNCHANGED_REASON,
+        return Op(Entity.ASSETS, OpKind.UNCHANGED, device.external_id, device.hostname, UNCHANGED_REASON,
                   target_id=found.id, fingerprint=device.fingerprint)
 
     def arm(self, arm: Callable[[str, dict[str, str]], None]) -> None:
@@ -240,7 +239,7 @@ class AssetPlanner:
                 placement = Placement(site.customer_id, site.id, "default site")
                 via_default = True
             else:
-                return Op("assets", OpKind.SKIP, ext, label,
+                return Op(Entity.ASSETS, OpKind.SKIP, ext, label,
                           "its customer/site is not mapped or imported and no default site is set: map the "
                           "customer, import customers first, or choose a default site")
         warnings: list[str] = []
@@ -250,7 +249,7 @@ class AssetPlanner:
         if self.cfg.link_device_users and user_text:
             user_id, _ = self.users.find(placement.customer_id, str(user_text))
         parent_ext = device.parent_external_id if self.cfg.child_assets else None
-        wanted: dict[str, Any] = {
+        wanted: AssetSet = {
             "name": (device.hostname or "").strip()[:255], "asset_type_id": type_id, "site_id": placement.site_id,
             "values": values, "end_user_id": user_id, "parent_external_id": parent_ext,
         }
@@ -272,8 +271,8 @@ class AssetPlanner:
                                  customer_names=self.customer_names)
             notes = "".join(f"; {note}" for note in dict.fromkeys(result.notes))
             if result.is_conflict:
-                return Op("assets", OpKind.CONFLICT, ext, label, result.reason + notes,
-                          data={"candidates": list(result.conflict_ids)})
+                return Op(Entity.ASSETS, OpKind.CONFLICT, ext, label, result.reason + notes,
+                          data=AssetConflict(tuple(result.conflict_ids)))
             if result.asset_id is None:
                 op = self._create(ext, label, wanted, fp, warnings, placement, type_reason)
                 op.reason += notes
@@ -291,7 +290,7 @@ class AssetPlanner:
             return self.customer_names.get(site.customer_id, f"#{site.customer_id}")
         return "a customer created by this run"
 
-    def _create(self, ext: str, label: str, wanted: dict[str, Any], fp: str, warnings: list[str],
+    def _create(self, ext: str, label: str, wanted: AssetSet, fp: str, warnings: list[str],
                 placement: Placement, type_reason: str) -> Op:
         # the placement's reason is the site's ("linked by an earlier import"), so it is said of the site
         site_name = self.res.site_names.get(placement.site_id, str(placement.site_id))
@@ -300,9 +299,9 @@ class AssetPlanner:
         changes = {"name": [None, wanted["name"]],
                    "asset_type": [None, self.type_names.get(wanted["asset_type_id"], "")],
                    "site": [None, self.res.site_names.get(placement.site_id, str(placement.site_id))]}
-        # the new values themselves are shown from data["set"]["values"] (not repeated here: large estates)
-        return Op("assets", OpKind.CREATE, ext, label, f"no local asset matched ({where})", changes=changes,
-                  data={"set": wanted}, fingerprint=fp, warnings=warnings)
+        # the new values themselves are shown from data.set["values"] (not repeated here: large estates)
+        return Op(Entity.ASSETS, OpKind.CREATE, ext, label, f"no local asset matched ({where})", changes=changes,
+                  data=AssetChange(wanted), fingerprint=fp, warnings=warnings)
 
     def owner_keeping(self, asset: LocalAsset, key: str, old: Any) -> str:
         """The name of the integration that owns a field's current value, when this one must leave it ('' if not).
@@ -324,10 +323,10 @@ class AssetPlanner:
             return ""
         return self.snap.integrations.get(writer, (0, f"integration #{writer}"))[1]
 
-    def _update(self, ext: str, label: str, asset: LocalAsset, ref: LocalRef | None, wanted: dict[str, Any],
+    def _update(self, ext: str, label: str, asset: LocalAsset, ref: LocalRef | None, wanted: AssetSet,
                 fp: str, warnings: list[str], kind: OpKind, reason: str, via_default: bool) -> Op:
         edited = set(asset.locally_edited)
-        new: dict[str, Any] = {}
+        new: AssetSet = {}
         changes: dict[str, list[Any]] = {}
         kept: dict[str, list[str]] = {}
 
@@ -372,9 +371,9 @@ class AssetPlanner:
             if parent_ref is not None and parent_ref.object_id != asset.parent_id:
                 new["parent_external_id"] = parent_ext
                 changes["parent"] = [asset.parent_id, parent_ext]
-        data: dict[str, Any] = {"set": new}
+        data = AssetChange(new)
         if ref is not None and ref.missing_since is not None:
-            data["clear_missing"] = True
+            data.clear_missing = True
             if not asset.active:
                 new["active"] = True
                 changes["active"] = [False, True]
@@ -384,10 +383,10 @@ class AssetPlanner:
             shown = "; ".join(f"kept: owned by {owner} ({', '.join(field_label(k, labels) for k in keys)})"
                               for owner, keys in kept.items())
             reason = f"{reason}; {shown}"
-            data["kept"] = kept
+            data.kept = kept
         if kind is OpKind.UPDATE and not new:
             kind = OpKind.UNCHANGED
         if kind is OpKind.UNCHANGED and ref is not None and ref.fingerprint != fp:
-            data["refresh_fingerprint"] = True
-        return Op("assets", kind, ext, label, reason, target_id=asset.id, changes=changes, data=data,
+            data.refresh_fingerprint = True
+        return Op(Entity.ASSETS, kind, ext, label, reason, target_id=asset.id, changes=changes, data=data,
                   fingerprint=fp, warnings=warnings)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from rmmbridge.sync.plan import Mapping, OpKind, Plan, Snapshot, SyncSettings
+from rmmbridge.sync.payloads import CustomerLink, Entity
+from rmmbridge.sync.plan import Mapping, Plan, Snapshot, SyncSettings
 from rmmbridge.sync.planner.core import RemoteData, TempIds
 from rmmbridge.sync.planner.customers import plan_customers_sites
 from rmmbridge.sync.planner.missing import guard, plan_missing
@@ -20,18 +21,18 @@ def build_plan(remote: RemoteData, snap: Snapshot, cfg: SyncSettings, *, sites_a
     plan = Plan()
     place_ops, res = plan_customers_sites(remote.customers, remote.sites, snap, cfg, temp_ids,
                                           sites_are_customers=sites_are_customers)
-    importing_places = "customers" in entities or "sites" in entities
+    importing_places = Entity.CUSTOMERS in entities or Entity.SITES in entities
     if importing_places:
         plan.extend(place_ops)
     else:  # customers that would be created are not imported in this run: their records wait for them
         res.by_site = {k: p for k, p in res.by_site.items() if p.site_id > 0 and p.customer_id > 0}
         res.by_customer = {k: p for k, p in res.by_customer.items() if p.site_id > 0 and p.customer_id > 0}
     users = user_index(snap)
-    if "users" in entities:
+    if Entity.USERS in entities:
         plan.extend(plan_users(remote.users, snap, cfg, res, temp_ids, users))
-    if "assets" in entities:
+    if Entity.ASSETS in entities:
         added = [Mapping(op.external_id, op.target_id) for op in place_ops if importing_places
-                 and op.entity == "customers" and op.kind is OpKind.LINK and op.data.get("add_mapping")
+                 and op.entity is Entity.CUSTOMERS and isinstance(op.data, CustomerLink) and op.data.add_mapping
                  and op.target_id is not None]
         ops, warnings, seen = plan_assets(remote.devices, snap, cfg, res, temp_ids, users,
                                           allow_pending=importing_places, added_mappings=added, arm=remote.arm)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from rmmbridge.connectors.records import RemoteCustomer, RemoteSite
 from rmmbridge.sync.matching import normalise_name
+from rmmbridge.sync.payloads import CustomerCreate, CustomerLink, Entity, SiteCreate
 from rmmbridge.sync.plan import Mapping, NewCustomerMode, Op, OpKind, Snapshot, SyncSettings
 from rmmbridge.sync.planner.core import Placement, Resolution, TempIds
 
@@ -35,34 +36,32 @@ class _CustomerResolver:
         """One op for the remote customer; op.target_id is the (possibly pending) customer id, or None."""
         ref = self.snap.ref("customer", external_id)
         if ref is not None and ref.object_id in self.snap.customers:
-            return Op("customers", OpKind.UNCHANGED, external_id, name, "linked by an earlier import",
+            return Op(Entity.CUSTOMERS, OpKind.UNCHANGED, external_id, name, "linked by an earlier import",
                       target_id=ref.object_id)
         mapping = self.mappings.get(("customer", external_id))
         if mapping is not None and mapping.customer_id in self.snap.customers:
             local = self.snap.customers[mapping.customer_id].name
-            return Op("customers", OpKind.LINK, external_id, name,
+            return Op(Entity.CUSTOMERS, OpKind.LINK, external_id, name,
                       f"mapped to '{local}' in the customer mapping table", target_id=mapping.customer_id,
-                      data={"site_id": self.site_for(mapping.customer_id, mapping),
-                            "site_external_id": main_site_external_id})
+                      data=CustomerLink(self.site_for(mapping.customer_id, mapping), main_site_external_id))
         found = self.by_name.get(normalise_name(name), [])
         if len(found) == 1:
             local = self.snap.customers[found[0]].name if found[0] > 0 else name
-            return Op("customers", OpKind.LINK, external_id, name, f"matched by name '{local}'",
-                      target_id=found[0], data={"add_mapping": found[0] > 0, "site_id": self.main_site.get(found[0]),
-                                                "site_external_id": main_site_external_id})
+            return Op(Entity.CUSTOMERS, OpKind.LINK, external_id, name, f"matched by name '{local}'",
+                      target_id=found[0], data=CustomerLink(self.main_site.get(found[0]), main_site_external_id,
+                                                  add_mapping=found[0] > 0))
         if len(found) > 1:
             ids = ", ".join(f"#{i}" for i in found)
-            return Op("customers", OpKind.CONFLICT, external_id, name,
+            return Op(Entity.CUSTOMERS, OpKind.CONFLICT, external_id, name,
                       f"name '{name}' matches {len(found)} local customers ({ids}); add a mapping row")
         if self.cfg.new_customer_mode is NewCustomerMode.CREATE:
             temp, site_temp = self.temp_ids.new(), self.temp_ids.new()
             self.by_name.setdefault(normalise_name(name), []).append(temp)
             self.main_site[temp] = site_temp
-            return Op("customers", OpKind.CREATE, external_id, name, "no mapping or customer of that name: create it",
-                      target_id=temp, data={"temp_id": temp, "name": name, "toplevel_id": self.cfg.toplevel_id,
-                                            "main_site_temp_id": site_temp,
-                                            "site_external_id": main_site_external_id})
-        return Op("customers", OpKind.SKIP, external_id, name,
+            return Op(Entity.CUSTOMERS, OpKind.CREATE, external_id, name,
+                      "no mapping or customer of that name: create it", target_id=temp,
+                      data=CustomerCreate(temp, name, self.cfg.toplevel_id, site_temp, main_site_external_id))
+        return Op(Entity.CUSTOMERS, OpKind.SKIP, external_id, name,
                   "not mapped and no customer has this name: left for review (add a mapping row)")
 
 
@@ -106,7 +105,8 @@ def _record_customer(op: Op, external_id: str, name: str, resolver: _CustomerRes
     if op.target_id is None:
         res.unresolved[external_id] = name
         return
-    site_id = op.data.get("site_id") or resolver.main_site.get(op.target_id)
+    linked_site = op.data.site_id if isinstance(op.data, CustomerLink) else None
+    site_id = linked_site or resolver.main_site.get(op.target_id)
     if site_id is None:
         res.unresolved[external_id] = name
         return
@@ -122,33 +122,33 @@ def _plan_site(remote: RemoteSite, snap: Snapshot, resolver: _CustomerResolver, 
     if ref is not None and ref.object_id in snap.sites:
         site = snap.sites[ref.object_id]
         res.by_site[remote.external_id] = Placement(site.customer_id, site.id, "linked by an earlier import")
-        return Op("sites", OpKind.UNCHANGED, remote.external_id, remote.name, "linked by an earlier import",
+        return Op(Entity.SITES, OpKind.UNCHANGED, remote.external_id, remote.name, "linked by an earlier import",
                   target_id=site.id)
     mapping = resolver.mappings.get(("site", remote.external_id))
     if mapping is not None and mapping.customer_id in snap.customers:
         site_id = resolver.site_for(mapping.customer_id, mapping)
         if site_id is not None:
             res.by_site[remote.external_id] = Placement(mapping.customer_id, site_id, "site mapping")
-            return Op("sites", OpKind.LINK, remote.external_id, remote.name,
+            return Op(Entity.SITES, OpKind.LINK, remote.external_id, remote.name,
                       f"site {remote.external_id} mapped to '{snap.sites[site_id].name}' of "
                       f"'{snap.customers[mapping.customer_id].name}' in the mapping table", target_id=site_id)
     parent = res.by_customer.get(remote.customer_external_id or "")
     if parent is None:
         res.unresolved[remote.external_id] = remote.name
-        return Op("sites", OpKind.SKIP, remote.external_id, remote.name,
+        return Op(Entity.SITES, OpKind.SKIP, remote.external_id, remote.name,
                   "its customer is not imported or mapped: left for review")
     existing = site_names.get((parent.customer_id, normalise_name(remote.name)))
     if existing is not None:
         res.by_site[remote.external_id] = Placement(parent.customer_id, existing, "site name")
-        return Op("sites", OpKind.LINK, remote.external_id, remote.name,
+        return Op(Entity.SITES, OpKind.LINK, remote.external_id, remote.name,
                   f"matched by site name '{res.site_names.get(existing, remote.name)}' within the customer",
                   target_id=existing)
     temp = temp_ids.new()
     site_names[(parent.customer_id, normalise_name(remote.name))] = temp
     res.by_site[remote.external_id] = Placement(parent.customer_id, temp, "new site")
     res.site_names[temp] = remote.name
-    return Op("sites", OpKind.CREATE, remote.external_id, remote.name, "new site of its customer",
-              target_id=temp, data={"temp_id": temp, "customer_id": parent.customer_id, "name": remote.name})
+    return Op(Entity.SITES, OpKind.CREATE, remote.external_id, remote.name, "new site of its customer",
+              target_id=temp, data=SiteCreate(temp, parent.customer_id, remote.name))
 
 
 def _plan_sites_under_one_customer(
@@ -165,33 +165,33 @@ def _plan_sites_under_one_customer(
         if ref is not None and ref.object_id in snap.sites:
             site = snap.sites[ref.object_id]
             res.by_site[remote.external_id] = Placement(site.customer_id, site.id, "linked")
-            ops.append(Op("sites", OpKind.UNCHANGED, remote.external_id, remote.name, "linked by an earlier import",
-                          target_id=site.id))
+            ops.append(Op(Entity.SITES, OpKind.UNCHANGED, remote.external_id, remote.name,
+                          "linked by an earlier import", target_id=site.id))
             continue
         if mapping is not None and mapping.customer_id in snap.customers:
             site_id = resolver.site_for(mapping.customer_id, mapping)
             if site_id is not None:
                 res.by_site[remote.external_id] = Placement(mapping.customer_id, site_id, "mapping")
-                ops.append(Op("sites", OpKind.LINK, remote.external_id, remote.name,
+                ops.append(Op(Entity.SITES, OpKind.LINK, remote.external_id, remote.name,
                               "mapped in the customer mapping table", target_id=site_id))
                 continue
         if target is None or target not in snap.customers:
             res.unresolved[remote.external_id] = remote.name
-            ops.append(Op("sites", OpKind.SKIP, remote.external_id, remote.name,
+            ops.append(Op(Entity.SITES, OpKind.SKIP, remote.external_id, remote.name,
                           "'all sites under one customer' is chosen but no customer is set: choose it in the settings"))
             continue
         existing = site_names.get((target, normalise_name(remote.name)))
         if existing is not None:
             res.by_site[remote.external_id] = Placement(target, existing, "site name")
-            ops.append(Op("sites", OpKind.LINK, remote.external_id, remote.name,
+            ops.append(Op(Entity.SITES, OpKind.LINK, remote.external_id, remote.name,
                           f"matched by site name within '{snap.customers[target].name}'", target_id=existing))
             continue
         temp = temp_ids.new()
         site_names[(target, normalise_name(remote.name))] = temp
         res.by_site[remote.external_id] = Placement(target, temp, "new site")
         res.site_names[temp] = remote.name
-        ops.append(Op("sites", OpKind.CREATE, remote.external_id, remote.name,
+        ops.append(Op(Entity.SITES, OpKind.CREATE, remote.external_id, remote.name,
                       f"new site of '{snap.customers[target].name}' (all sites under one customer)", target_id=temp,
-                      data={"temp_id": temp, "customer_id": target, "name": remote.name}))
+                      data=SiteCreate(temp, target, remote.name)))
     res.by_customer = dict(res.by_site)
     return ops, res

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
+from rmmbridge.sync.payloads import Entity, MissingMark
 from rmmbridge.sync.plan import MissingAction, Op, OpKind, Snapshot, SyncSettings
 
 
@@ -21,35 +21,35 @@ def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetim
             continue
         asset = snap.brief(ref.object_id)
         if asset is None:
-            ops.append(Op("assets", OpKind.UNLINK, ref.external_id, ref.external_id,
+            ops.append(Op(Entity.ASSETS, OpKind.UNLINK, ref.external_id, ref.external_id,
                           "the linked asset no longer exists here", target_id=ref.object_id))
             continue
         since = ref.missing_since or now
-        data: dict[str, Any] = {} if ref.missing_since else {"mark_missing": now.isoformat()}
+        data = None if ref.missing_since else MissingMark(now.isoformat())
         if cfg.missing_action is MissingAction.NOTHING:
             continue
         if now - since < grace:
             if data:
-                ops.append(Op("assets", OpKind.UNCHANGED, ref.external_id, asset.name,
+                ops.append(Op(Entity.ASSETS, OpKind.UNCHANGED, ref.external_id, asset.name,
                               f"missing from the RMM; waiting {cfg.grace_hours} h before acting",
                               target_id=asset.id, data=data))
             continue
         if cfg.missing_action is MissingAction.UNLINK:
-            ops.append(Op("assets", OpKind.UNLINK, ref.external_id, asset.name,
+            ops.append(Op(Entity.ASSETS, OpKind.UNLINK, ref.external_id, asset.name,
                           "no longer in the RMM: unlinked (the asset is kept as it is)", target_id=asset.id))
         elif cfg.missing_action is MissingAction.DEACTIVATE_AND_UNLINK:
             if asset.active:
-                ops.append(Op("assets", OpKind.DEACTIVATE, ref.external_id, asset.name,
+                ops.append(Op(Entity.ASSETS, OpKind.DEACTIVATE, ref.external_id, asset.name,
                               "no longer in the RMM (complete fetch): deactivated, then unlinked",
                               target_id=asset.id, changes={"active": [True, False]}))
-            ops.append(Op("assets", OpKind.UNLINK, ref.external_id, asset.name,
+            ops.append(Op(Entity.ASSETS, OpKind.UNLINK, ref.external_id, asset.name,
                           "no longer in the RMM: unlinked (deactivated)", target_id=asset.id))
         elif asset.active:
-            ops.append(Op("assets", OpKind.DEACTIVATE, ref.external_id, asset.name,
+            ops.append(Op(Entity.ASSETS, OpKind.DEACTIVATE, ref.external_id, asset.name,
                           "no longer in the RMM (complete fetch)", target_id=asset.id,
                           changes={"active": [True, False]}, data=data))
         elif data:
-            ops.append(Op("assets", OpKind.UNCHANGED, ref.external_id, asset.name, "missing and already inactive",
+            ops.append(Op(Entity.ASSETS, OpKind.UNCHANGED, ref.external_id, asset.name, "missing and already inactive",
                           target_id=asset.id, data=data))
     return ops, []
 
@@ -57,7 +57,7 @@ def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetim
 def guard(ops: Sequence[Op], snap: Snapshot, cfg: SyncSettings) -> str:
     """A message when the run would deactivate or unlink more than the allowed share of linked assets."""
     leaving = len({op.external_id for op in ops  # an asset deactivated and unlinked counts once
-                   if op.entity == "assets" and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK)
+                   if op.entity is Entity.ASSETS and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK)
                    and op.target_id is not None and snap.brief(op.target_id) is not None})
     linked = 0
     for ref in snap.refs.values():

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from rmmbridge.connectors.rawcheck import KnownDevice
 from rmmbridge.connectors.records import RemoteDevice
+from rmmbridge.sync.payloads import AssetConflict
 from rmmbridge.sync.plan import Mapping, Op, OpKind, Snapshot, SyncSettings
 from rmmbridge.sync.planner.assets import AssetPlanner
 from rmmbridge.sync.planner.core import Resolution, TempIds
@@ -40,7 +41,7 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
             op = device_ops[position] = planner.plan_changed(item)
             if op.kind is OpKind.LINK and planner.mac_keys and "MAC address" in op.reason:
                 planner.mac_matched.append((position, item, op))
-            elif op.kind is OpKind.CONFLICT and op.data.get("candidates"):
+            elif isinstance(op.data, AssetConflict) and op.data.candidates:
                 conflicts.append((position, item, op))
         waiting.clear()
 
@@ -70,6 +71,6 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
     # A conflict over an asset that a later device of this fetch took (by its link or a match) is planned again
     # without it, as the next run would plan it: the result does not depend on the order of the devices.
     for position, item, op in conflicts:
-        if planner.claimed.intersection(op.data["candidates"]):
+        if isinstance(op.data, AssetConflict) and planner.claimed.intersection(op.data.candidates):
             device_ops[position] = planner.plan_changed(item)
     return planner.ops + [op for op in device_ops if op is not None], planner.warnings, seen

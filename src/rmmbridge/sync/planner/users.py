@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from rmmbridge.connectors.records import RemoteUser
 from rmmbridge.sync.matching import normalise_name
+from rmmbridge.sync.payloads import Entity, UserCreate
 from rmmbridge.sync.plan import Op, OpKind, Snapshot, SyncSettings
 from rmmbridge.sync.planner.core import Resolution, TempIds, fingerprint
 
@@ -61,12 +62,12 @@ def plan_users(users: Sequence[RemoteUser], snap: Snapshot, cfg: SyncSettings, r
             local = snap.users[ref.object_id]
             changes = {k: [getattr(local, k), v] for k, v in wanted.items() if v and getattr(local, k) != v}
             kind = OpKind.UPDATE if changes else OpKind.UNCHANGED
-            ops.append(Op("users", kind, remote.external_id, remote.name, "linked by an earlier import",
+            ops.append(Op(Entity.USERS, kind, remote.external_id, remote.name, "linked by an earlier import",
                           target_id=local.id, changes=changes, fingerprint=fp))
             continue
         placement = res.place(remote.site_external_id, remote.customer_external_id)
         if placement is None:
-            ops.append(Op("users", OpKind.SKIP, remote.external_id, remote.name,
+            ops.append(Op(Entity.USERS, OpKind.SKIP, remote.external_id, remote.name,
                           "its customer is not mapped or imported: import or map the customer first"))
             continue
         found: int | None = None
@@ -78,12 +79,12 @@ def plan_users(users: Sequence[RemoteUser], snap: Snapshot, cfg: SyncSettings, r
                 found = index.by_name[(placement.customer_id, normalise_name(remote.name))]
                 reason = f"matched by name '{remote.name}' within the customer"
         if found is not None and found > 0:
-            ops.append(Op("users", OpKind.LINK, remote.external_id, remote.name, reason, target_id=found,
+            ops.append(Op(Entity.USERS, OpKind.LINK, remote.external_id, remote.name, reason, target_id=found,
                           fingerprint=fp))
             continue
         temp = temp_ids.new()
         index.add(placement.customer_id, temp, remote.name, email)
-        ops.append(Op("users", OpKind.CREATE, remote.external_id, remote.name, "no user with this e-mail or name",
+        ops.append(Op(Entity.USERS, OpKind.CREATE, remote.external_id, remote.name, "no user with this e-mail or name",
                       target_id=temp, fingerprint=fp,
-                      data={"temp_id": temp, "site_id": placement.site_id, "name": remote.name, "email": email}))
+                      data=UserCreate(temp, placement.site_id, remote.name, email)))
     return ops
