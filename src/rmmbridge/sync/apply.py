@@ -329,7 +329,7 @@ class Applier:
         return site_id, self.site_customer[site_id]
 
     def _asset_batch(self, batch: list[tuple[int, Op]]) -> None:
-        creates: list[tuple[Op, Asset]] = []
+        creates: list[tuple[Op, actions.NewAsset]] = []
         targets = [int(op.target_id) for _, op in batch
                    if op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE) and op.target_id is not None]
         loaded = Asset.objects.in_bulk(targets) if targets else {}
@@ -348,10 +348,11 @@ class Applier:
                 site_id, customer_id = self._site_of(wanted["site_id"])
                 type_id = self.resolve(wanted["asset_type_id"], "asset type")
                 values = {k: v for k, v in (wanted.get("values") or {}).items() if v is not None}
-                asset = Asset(name=wanted.get("name", ""), asset_type_id=type_id,
-                              site_id=site_id, customer_id=customer_id,
-                              end_user_id=self._user_for(wanted.get("end_user_id"), customer_id),
-                              asset_tag=self._free_tag(values.pop(ASSET_TAG, None), None, op), values=values)
+                asset = actions.NewAsset(name=wanted.get("name", ""), asset_type_id=type_id,
+                                         site_id=site_id, customer_id=customer_id,
+                                         end_user_id=self._user_for(wanted.get("end_user_id"), customer_id),
+                                         asset_tag=self._free_tag(values.pop(ASSET_TAG, None), None, op),
+                                         values=values)
                 creates.append((op, asset))
             elif op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE):
                 current = loaded.get(int(op.target_id or 0))
@@ -383,12 +384,13 @@ class Applier:
         if creates and self.late is not None:
             creates = self._defer_late_matches(creates)
         if creates:
-            created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates], source=self.source)
-            self.result.rows_written += 2 * len(created)
+            created = [a for _, a in creates]
+            ids = actions.do_bulk_insert_assets(self.actor, created, source=self.source)
+            self.result.rows_written += 2 * len(ids)
             new_rows = []
-            for (op, _), asset in zip(creates, created, strict=True):
-                new_rows.append(RefRow("asset", op.external_id, asset.pk, op.fingerprint))
-                self._remember(asset, op)
+            for (op, asset), pk in zip(creates, ids, strict=True):
+                new_rows.append(RefRow("asset", op.external_id, pk, op.fingerprint))
+                self._remember(asset, pk, op)
             if any(r.external_id in self.linked for r in new_rows):
                 link_rows.extend(new_rows)  # a stale link of a deleted asset is re-pointed
             else:
@@ -396,8 +398,8 @@ class Applier:
         if updates:
             self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, sorted(update_fields),
                                                                           source=self.source)
-            for asset, _ in updates:
-                self.shown.setdefault(asset.asset_type_id, set()).update(asset.values)
+            for updated, _ in updates:
+                self.shown.setdefault(updated.asset_type_id, set()).update(updated.values)
         for _, op in batch:
             if op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE) and op.data.get("set", {}).get(
                     "parent_external_id"):
@@ -413,7 +415,7 @@ class Applier:
         if unlink:
             self.result.rows_written += delete_refs(self.iid, "asset", unlink)
 
-    def _defer_late_matches(self, creates: list[tuple[Op, Asset]]) -> list[tuple[Op, Asset]]:
+    def _defer_late_matches(self, creates: list[tuple[Op, actions.NewAsset]]) -> list[tuple[Op, actions.NewAsset]]:
         """Order independence: under one lock for every sync's asset inserts, refuse to create a device that
         matches an asset another sync created after this run's snapshot; the device waits for the next run,
         whose snapshot has that asset, so the result is the same whatever order the syncs ran in."""
@@ -433,7 +435,7 @@ class Applier:
             for key, _ in late.rules:
                 index.add(asset_id, customer_id, key, name if key == "name" else (values or {}).get(key))
             index.describe(asset_id, name, customer_id, values or {})
-        kept: list[tuple[Op, Asset]] = []
+        kept: list[tuple[Op, actions.NewAsset]] = []
         for op, asset in creates:
             wanted = {"name": asset.name, **asset.values}
             result = match_asset(index, late.rules, wanted, asset.customer_id, set(),
@@ -463,11 +465,11 @@ class Applier:
         user_id = self.optional(value)
         return user_id if user_id is not None and user_id > 0 else None
 
-    def _remember(self, asset: Asset, op: Op) -> None:
+    def _remember(self, asset: actions.NewAsset, pk: int, op: Op) -> None:
         self.shown.setdefault(asset.asset_type_id, set()).update(asset.values)
         parent = op.data.get("set", {}).get("parent_external_id")
         if parent:
-            self.parents.append((asset.pk, str(parent)))
+            self.parents.append((pk, str(parent)))
 
     def _change(self, asset: Asset, wanted: dict[str, Any], op: Op) -> set[str]:
         fields: set[str] = set()
