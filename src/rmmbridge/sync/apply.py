@@ -110,6 +110,11 @@ class Applier:
         self.unique_tags: bool | None = None
         self.tags_this_run: set[str] = set()
         self.targets: set[int] = set()
+        #: A streamed run (`run_batch`): links are read once, parents and shown fields wait for `finish`.
+        self.streaming = False
+        self.linked: dict[str, int] | None = None
+        self.parents: list[tuple[int, str]] = []
+        self.shown: dict[int, set[str]] = {}
 
     def resolve(self, value: Any, what: str) -> int:
         if value is None:
@@ -127,6 +132,22 @@ class Applier:
             return None
         number = int(value)
         return number if number >= 0 else self.temp.get(number)
+
+    def run_batch(self, ops: Sequence[Op]) -> ApplyResult:
+        """Apply one batch of a streamed run (its own result, indices into `ops`); call `finish` after the last.
+
+        The run's state carries over: temporary ids, the links read at the first create, tags taken, and the
+        parents and shown fields, which `finish` links and attaches once every batch is in."""
+        self.streaming = True
+        self.result = ApplyResult()
+        return self.run(ops)
+
+    def finish(self) -> int:
+        """End a streamed run: link child assets to their parents and show imported fields; returns rows written."""
+        self.result = ApplyResult()
+        self._link_parents()
+        self._show_fields()
+        return self.result.rows_written
 
     def run(self, ops: Sequence[Op]) -> ApplyResult:
         parts: dict[str, list[tuple[int, Op]]] = {entity: [] for entity in ORDER}
@@ -293,11 +314,15 @@ class Applier:
 
     def _assets(self, part: list[tuple[int, Op]]) -> None:
         self.site_customer = dict(Site.objects.values_list("id", "customer_id"))
-        self.targets = {int(op.target_id) for _, op in part if op.target_id is not None}
+        targets = {int(op.target_id) for _, op in part if op.target_id is not None}
         creating = any(op.kind is OpKind.CREATE for _, op in part)
-        self.linked: dict[str, int] = ref_map(self.iid, "asset") if creating else {}
-        self.parents: list[tuple[int, str]] = []
-        self.shown: dict[int, set[str]] = {}
+        if not self.streaming:
+            self.targets, self.parents, self.shown = targets, [], {}
+            self.linked = ref_map(self.iid, "asset") if creating else {}
+        else:  # a streamed run: the links as they were when it began creating, parents and fields for finish()
+            self.targets |= targets
+            if creating and self.linked is None:
+                self.linked = ref_map(self.iid, "asset")
         done = 0
         for start in range(0, len(part), ASSET_BATCH):
             batch = part[start:start + ASSET_BATCH]
@@ -319,8 +344,9 @@ class Applier:
             done += len(batch)
             if self.progress:
                 self.progress("assets", done, len(part))
-        self._link_parents()
-        self._show_fields()
+        if not self.streaming:
+            self._link_parents()
+            self._show_fields()
 
     def _site_of(self, value: Any) -> tuple[int, int]:
         site_id = self.resolve(value, "site")
@@ -391,7 +417,7 @@ class Applier:
             for (op, asset), pk in zip(creates, ids, strict=True):
                 new_rows.append(RefRow("asset", op.external_id, pk, op.fingerprint))
                 self._remember(asset, pk, op)
-            if any(r.external_id in self.linked for r in new_rows):
+            if any(r.external_id in (self.linked or {}) for r in new_rows):
                 link_rows.extend(new_rows)  # a stale link of a deleted asset is re-pointed
             else:
                 self.result.rows_written += create_refs(self.iid, new_rows, now=self.now)
@@ -452,14 +478,14 @@ class Applier:
 
     def _refuse_duplicates(self, batch: list[tuple[int, Op]]) -> None:
         """A create from an old preview must not duplicate a device that was imported since."""
-        linked = {self.linked[op.external_id] for _, op in batch
-                  if op.kind is OpKind.CREATE and op.external_id in self.linked}
+        known = self.linked or {}
+        linked = {known[op.external_id] for _, op in batch if op.kind is OpKind.CREATE and op.external_id in known}
         if linked and Asset.objects.filter(pk__in=linked).exists():
             existing = set(Asset.objects.filter(pk__in=linked).values_list("pk", flat=True))
             for _, op in batch:
-                if op.kind is OpKind.CREATE and self.linked.get(op.external_id) in existing:
+                if op.kind is OpKind.CREATE and known.get(op.external_id) in existing:
                     raise ApplyError(f"'{op.label}' was imported after this preview was made (asset "
-                                     f"#{self.linked[op.external_id]}); run the preview again.")
+                                     f"#{known[op.external_id]}); run the preview again.")
 
     def _user_for(self, value: Any, customer_id: int) -> int | None:
         user_id = self.optional(value)
