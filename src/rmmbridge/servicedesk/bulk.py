@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections, router
@@ -57,26 +58,35 @@ def _columns(model: type[Model], fields: Sequence[str]) -> list[Field[Any, Any]]
     return columns
 
 
-def _preparer(columns: Sequence[Field[Any, Any]], connection: BaseDatabaseWrapper) -> Any:
-    """A function turning one row of Python values into the driver's values (JSON, dates; others as they are).
+def _converter(column: Field[Any, Any], connection: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+    """How one column's Python values become the driver's (None: as they are)."""
+    kind = column.get_internal_type()
+    if kind not in _PREPARED:
+        return None
+    if kind == "JSONField" and connection.vendor == "sqlite" and getattr(column, "encoder", None) is None:
+        return json.dumps  # what Django's SQLite JSON adaptation does, without its layers
+    if kind == "JSONField":
+        return lambda value: column.get_db_prep_save(value, connection)
+    last: list[Any] = [_NOTHING, None]
 
-    A value repeated from the row before (the same object, as a batch's one timestamp) is prepared once.
-    """
-    prepared = [f if f.get_internal_type() in _PREPARED else None for f in columns]
-    last: list[tuple[Any, Any]] = [(_NOTHING, None)] * len(columns)
+    def once(value: Any) -> Any:  # a batch's one timestamp is prepared once
+        if value is not last[0]:
+            last[0], last[1] = value, column.get_db_prep_save(value, connection)
+        return last[1]
+
+    return once
+
+
+def _preparer(columns: Sequence[Field[Any, Any]], connection: BaseDatabaseWrapper) -> Callable[[Sequence[Any]],
+                                                                                                list[Any]]:
+    """A function turning one row of Python values into the driver's values (JSON, dates; others as they are)."""
+    converters = [_converter(f, connection) for f in columns]
 
     def prepare(row: Sequence[Any]) -> list[Any]:
-        out: list[Any] = []
-        for position, (column, value) in enumerate(zip(prepared, row, strict=True)):
-            if column is None or value is None:
-                out.append(value)
-                continue
-            before, done = last[position]
-            if before is not value or isinstance(value, dict | list):  # a JSON value may have changed in place
-                done = column.get_db_prep_save(value, connection)
-                last[position] = (value, done)
-            out.append(done)
-        return out
+        if len(row) != len(converters):
+            raise ValueError(f"A row has {len(row)} values for {len(converters)} columns.")
+        return [value if convert is None or value is None else convert(value)
+                for convert, value in zip(converters, row)]  # noqa: B905 (checked above, without its cost)
 
     return prepare
 
