@@ -6,7 +6,7 @@ export RMMBRIDGE_HOME ?= $(CURDIR)/.rmmbridge
 CI ?=
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: demo test install lint types pytest pytest-postgres browser-deps clean help
+.PHONY: demo test install lint types pytest pytest-postgres pytest-ci browser-deps clean help
 
 help:
 	@echo "make demo   - install into .venv and run the demo (emulated RMMs, SQLite under .rmmbridge/)"
@@ -42,14 +42,28 @@ browser-deps:
 pytest: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
-# The PostgreSQL re-run runs the tests that touch the database (RMMBRIDGE_DB_TESTS_ONLY, see tests/conftest.py):
+# The PostgreSQL re-run runs the tests that touch Django's database (RMMBRIDGE_DB_TESTS_ONLY, see tests/conftest.py):
 # pure tests (connectors against emulators, planner, parsers) do not depend on the database and ran already.
-pytest-postgres: install
-	DATABASE_URL=$(PG_URL) RMMBRIDGE_DB_TESTS_ONLY=1 $(BIN)/pytest -q -m "not browser" $(PYTEST_ARGS)
+PG_RUN = DATABASE_URL=$(PG_URL) RMMBRIDGE_DB_TESTS_ONLY=1 $(BIN)/pytest -q -m "not browser"
 
-test: install browser-deps lint types pytest
-	@if [ "$(CI)" = "true" ]; then $(MAKE) --no-print-directory pytest-postgres; \
-	else echo "Not under CI=true: the PostgreSQL re-run is skipped (run 'make pytest-postgres' to do it)."; fi
+pytest-postgres: install
+	$(PG_RUN) $(PYTEST_ARGS)
+
+# Under CI=true the SQLite run and the PostgreSQL re-run go side by side (one process each: the machine's cores
+# are used and neither shares a database with the other); the re-run's output follows the first run's, and either
+# failing fails the target.
+pytest-ci: install
+	@log=$$(mktemp); \
+	$(PG_RUN) -p no:cacheprovider $(PYTEST_ARGS) >$$log 2>&1 & pg=$$!; \
+	$(BIN)/pytest -q $(PYTEST_ARGS); sqlite=$$?; \
+	wait $$pg; postgres=$$?; \
+	echo "--- PostgreSQL re-run ($(PG_URL)), exit $$postgres ---"; cat $$log; rm -f $$log; \
+	test $$sqlite -eq 0 && test $$postgres -eq 0
+
+test: install browser-deps lint types
+	@if [ "$(CI)" = "true" ]; then $(MAKE) --no-print-directory pytest-ci; \
+	else $(MAKE) --no-print-directory pytest && \
+	echo "Not under CI=true: the PostgreSQL re-run is skipped (run 'make pytest-postgres' to do it)."; fi
 
 clean:
 	rm -rf $(VENV) .rmmbridge .pytest_cache .mypy_cache .ruff_cache

@@ -86,8 +86,12 @@ DB_FIXTURES = frozenset({"db", "transactional_db", "django_db_setup", "_django_d
 
 
 def uses_database(item: pytest.Item) -> bool:
-    """True when a test touches the database (django_db marker or a database fixture in its closure)."""
-    if item.get_closest_marker("django_db") or item.get_closest_marker("postgres"):
+    """True when a test touches Django's database (django_db marker or a database fixture in its closure).
+
+    A test marked only `postgres` (the distributed tests) brings its own PostgreSQL database whatever DATABASE_URL
+    says, so it ran already in the first run and is not repeated.
+    """
+    if item.get_closest_marker("django_db"):
         return True
     return bool(DB_FIXTURES & set(getattr(item, "fixturenames", ())))
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from freezegun import freeze_time
 
 from rmmbridge.alerts.models import FlapTrack, Suppression
@@ -35,12 +36,21 @@ def cycle(emulator: Any, world: Any, frozen: Any, at: datetime) -> None:
     poll_alerts(int(world.integration.pk))
 
 
-def test_ten_open_resolve_cycles_in_twenty_minutes_make_one_ticket(emulator: Any, world: Any) -> None:
+def test_ten_open_resolve_cycles_in_twenty_minutes_make_one_ticket(emulator: Any, world: Any,
+                                                                   admin_client: Any) -> None:
+    reverse("tickets:ticket_list")  # load the URLconf (and the API's pydantic schemas) before the clock is frozen
     with freeze_time(T0, tick=True) as frozen:
         for n in range(10):
             cycle(emulator, world, frozen, T0 + timedelta(minutes=2 * n))
         ticket = Ticket.objects.get()
         assert ticket.occurrences == 10
+        assert ticket.flapping
+        page = admin_client.get(f"/tickets/{ticket.pk}/").content.decode()
+        assert "Flapping: 10 occurrences on this one ticket" in page
+        listing = admin_client.get("/tickets/", {"status": "all"}).content.decode()
+        assert "flapping ×10" in listing
+        api = admin_client.get(f"/api/v1/tickets/{ticket.pk}/").json()
+        assert (api["flapping"], api["occurrences"]) == (True, 10)
         assert ticket.status != TicketStatus.CLOSED  # flapping: held open through the quiet time
         assert ticket.actions.filter(text__startswith="Flapping: opened 4 times within 60 minutes").count() == 1
         assert FlapTrack.objects.get().flapping
@@ -64,3 +74,4 @@ def test_a_condition_back_after_the_flap_window_opens_a_new_ticket(emulator: Any
         cycle(emulator, world, frozen, T0 + timedelta(minutes=90))
         assert Ticket.objects.count() == 2
         assert all(t.status == TicketStatus.CLOSED for t in Ticket.objects.all())
+        assert not any(t.flapping for t in Ticket.objects.all())

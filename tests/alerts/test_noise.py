@@ -14,8 +14,12 @@ from rmmbridge.alerts.noise import (
     NoiseEvent,
     NoisePolicy,
     SuppressReason,
+    back_within_flap_window,
     children_to_resolve,
+    count_flap_open,
     plan,
+    quiet_time_over,
+    storm_forms,
     suppression_counts,
 )
 from rmmbridge.alerts.windows import Target, Window, WindowError, WindowScope, covering, occurrence, validate
@@ -203,3 +207,45 @@ def test_any_interleaving_gives_the_same_tickets_and_loses_no_event(pair: tuple[
         entry = first.ledger[event.event_id]
         if event.kind is EventKind.TRIGGER and entry.suppress_reason is None:
             assert event.key in on_tickets
+
+
+def test_one_event_decisions_the_database_path_takes() -> None:
+    """The per-event decisions noise_apply and storms call (plan uses the same ones)."""
+    minutes = [T0 + timedelta(minutes=m) for m in (0, 10, 20)]
+    third = count_flap_open(minutes[:2], False, minutes[2], POLICY)
+    assert (len(third.opens), third.flapping, third.became) == (3, False, False)
+    fourth = count_flap_open(third.opens, False, T0 + timedelta(minutes=30), POLICY)
+    assert (len(fourth.opens), fourth.flapping, fourth.became) == (4, True, True)
+    fifth = count_flap_open(fourth.opens, True, T0 + timedelta(minutes=40), POLICY)
+    assert (fifth.flapping, fifth.became) == (True, False)
+    late = count_flap_open(fourth.opens, False, T0 + timedelta(minutes=75), POLICY)
+    assert late.opens == (T0 + timedelta(minutes=20), T0 + timedelta(minutes=30), T0 + timedelta(minutes=75))
+
+    resolved = T0 + timedelta(minutes=5)
+    assert back_within_flap_window([T0], resolved, T0 + timedelta(minutes=30), POLICY)
+    assert not back_within_flap_window([T0], None, T0 + timedelta(minutes=30), POLICY)  # still open: not a flap
+    assert not back_within_flap_window([T0], resolved, resolved + timedelta(minutes=60), POLICY)
+    assert not back_within_flap_window([T0 - timedelta(hours=2)], resolved, T0 + timedelta(minutes=10), POLICY)
+
+    assert not quiet_time_over(resolved, resolved + timedelta(minutes=29, seconds=59), POLICY)
+    assert quiet_time_over(resolved, resolved + timedelta(minutes=30), POLICY)
+    assert (storm_forms(10, POLICY), storm_forms(11, POLICY)) == (False, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 240), max_size=12), st.integers(1, 5), st.integers(1, 90))
+def test_a_flap_count_keeps_only_the_window_and_flaps_past_the_threshold(offsets: list[int], count: int,
+                                                                       span: int) -> None:
+    policy = NoisePolicy(flap_count=count, flap_minutes=span)
+    opens: tuple[datetime, ...] = ()
+    flapping = False
+    became = 0
+    for offset in sorted(offsets):
+        now = T0 + timedelta(minutes=offset)
+        counted = count_flap_open(opens, flapping, now, policy)
+        assert counted.opens[-1] == now
+        assert all(now - timedelta(minutes=span) < at <= now for at in counted.opens)
+        assert counted.flapping == (flapping or len(counted.opens) > count)
+        became += counted.became
+        opens, flapping = counted.opens, counted.flapping
+    assert became == (1 if flapping else 0)  # the note "Flapping: …" is written once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -85,7 +86,7 @@ def test_forty_devices_offline_make_one_parent_and_closing_it_resolves_all(emula
 
 
 def test_ten_devices_offline_stay_single_tickets_and_a_child_resolving_keeps_the_parent(
-        emulator: RunningEmulator, site_of_40: Desk) -> None:
+        emulator: RunningEmulator, site_of_40: Desk, admin_client: Any) -> None:
     ids = [offline(emulator, i) for i in range(10)]
     poll_alerts(int(site_of_40.integration.pk))
     assert (Ticket.objects.count(), StormGroup.objects.count()) == (10, 0)
@@ -100,6 +101,16 @@ def test_ten_devices_offline_stay_single_tickets_and_a_child_resolving_keeps_the
     parent.refresh_from_db()
     assert parent.status != TicketStatus.CLOSED
     assert ResolveOutbox.objects.count() == 0  # grouping closed the children's own tickets without resolving
+    page = admin_client.get(f"/tickets/{parent.pk}/").content.decode()  # the parent lists its children …
+    assert "Storm: 12 devices · online_offline_status" in page
+    assert page.count("<tr data-child=") == 12
+    assert "1 resolved in the RMM" in page
+    own = Ticket.objects.exclude(pk=parent.pk).order_by("id")
+    assert own.count() == 11  # ten on their own, the eleventh opened before the storm was seen
+    for child in own:
+        assert f'<a href="/tickets/{child.pk}/">#{child.pk}</a>' in page
+        child_page = admin_client.get(f"/tickets/{child.pk}/").content.decode()  # … and each links back
+        assert f'href="/tickets/{parent.pk}/" data-testid="storm-parent">#{parent.pk} ' in child_page
 
 
 def test_a_storms_parent_is_assigned_to_the_event_rules_user(emulator: RunningEmulator, site_of_40: Desk) -> None:

@@ -154,6 +154,47 @@ def test_open_note_and_close_a_ticket_through_the_actions(writer: Caller) -> Non
     assert writer.get(f"/api/v1/tickets/{ticket.pk}/").json()["assigned_to"] == "dana"
 
 
+def test_assign_on_create_and_reassign_with_clear_problems(writer: Caller, reader: Caller) -> None:
+    users = get_user_model().objects
+    dana = users.create_user("dana", password="x", is_staff=True)
+    users.create_user("gone", password="x", is_staff=True, is_active=False)
+    users.create_user("viewer", password="x", is_staff=False)
+    customer = CustomerFactory()
+    do_create_ticket_type(Actor.cli("t"), "Incident")
+    opened = writer.post("/api/v1/tickets/", {"summary": "Printer jammed", "customer_id": customer.pk,
+                                              "assigned_to": "dana"})
+    assert opened.status_code == 201, opened.content
+    body = opened.json()
+    assert (body["assigned_to"], body["flapping"]) == ("dana", False)
+    ticket = Ticket.objects.get(pk=body["id"])
+    assert ticket.assigned_to == dana
+    for who, says in (("nobody", "assigned_to: there is no user named 'nobody'"),
+                      ("gone", "assigned_to: User 'gone' is inactive and cannot be assigned tickets"),
+                      ("viewer", "assigned_to: User 'viewer' is not staff and cannot be assigned tickets")):
+        refused = problem(writer.post("/api/v1/tickets/", {"summary": "x", "customer_id": customer.pk,
+                                                           "assigned_to": who}), 422)
+        assert refused["detail"].startswith(says), refused
+        assert refused["errors"][0]["field"] == "assigned_to"
+        again = problem(writer.post(f"/api/v1/tickets/{ticket.pk}/assign/", {"assigned_to": who}), 422)
+        assert again["detail"].startswith(says), again
+    assert Ticket.objects.count() == 1
+    ticket.refresh_from_db()
+    assert ticket.assigned_to == dana  # refused reassignments changed nothing
+    problem(reader.post(f"/api/v1/tickets/{ticket.pk}/assign/", {"assigned_to": None}), 403)
+    problem(writer.post("/api/v1/tickets/987654/assign/", {"assigned_to": None}), 404)
+    problem(writer.post(f"/api/v1/tickets/{ticket.pk}/assign/", {}), 422)  # say null to unassign
+    unassigned = writer.post(f"/api/v1/tickets/{ticket.pk}/assign/", {"assigned_to": None})
+    assert unassigned.status_code == 200, unassigned.content
+    assert unassigned.json()["assigned_to"] is None
+    back = writer.post(f"/api/v1/tickets/{ticket.pk}/assign/", {"assigned_to": "dana"}).json()
+    assert back["assigned_to"] == "dana"
+    audit = [e.changes for e in AuditEntry.objects.filter(object_type="ticket", object_id=ticket.pk,
+                                                           action="assign", source="api").order_by("id")]
+    assert audit == [{"assigned_to": ["dana", None]}, {"assigned_to": [None, "dana"]}]
+    assert list(ticket.actions.filter(kind="assigned").values_list("text", flat=True)) == [
+        "Unassigned.", "Assigned to dana."]
+
+
 @pytest.mark.parametrize(("body", "says"), [
     ({"summary": "x"}, "customer_id"),
     ({"summary": "", "customer_id": 1}, "summary"),

@@ -29,8 +29,8 @@ from rmmbridge.sync.plan import (
     TypeMap,
 )
 from rmmbridge.sync.planner import (
-    Pending,
     RemoteData,
+    TempIds,
     build_plan,
     guard,
     plan_customers_sites,
@@ -90,7 +90,7 @@ def test_customer_resolution(remote_name: str, cfg: dict[str, object], refs: dic
                              kind: OpKind, target: int | None, reason: str) -> None:
     snap = snapshot()
     snap.refs = refs
-    ops, res = plan_customers_sites([RemoteCustomer("c-x", remote_name)], [], snap, settings(**cfg), Pending(),
+    ops, res = plan_customers_sites([RemoteCustomer("c-x", remote_name)], [], snap, settings(**cfg), TempIds(),
                                     sites_are_customers=False)
     assert [(op.kind, op.target_id) for op in ops] == [(kind, target)]
     assert reason in ops[0].reason
@@ -98,14 +98,14 @@ def test_customer_resolution(remote_name: str, cfg: dict[str, object], refs: dic
 
 
 def test_name_match_adds_a_mapping_row() -> None:
-    ops, _ = plan_customers_sites([RemoteCustomer("c-1", "Acme")], [], snapshot(), settings(), Pending(),
+    ops, _ = plan_customers_sites([RemoteCustomer("c-1", "Acme")], [], snapshot(), settings(), TempIds(),
                                   sites_are_customers=False)
     assert ops[0].data["add_mapping"] is True
 
 
 def test_datto_each_site_becomes_a_customer_with_its_main_site() -> None:
     ops, res = plan_customers_sites([], [RemoteSite("s-1", "New Co"), RemoteSite("s-2", "Acme")], snapshot(),
-                                    settings(), Pending(), sites_are_customers=True)
+                                    settings(), TempIds(), sites_are_customers=True)
     assert [op.kind for op in ops] == [OpKind.CREATE, OpKind.LINK]
     assert ops[0].data["site_external_id"] == "s-1"
     assert res.by_site["s-1"].site_id == ops[0].data["main_site_temp_id"]
@@ -115,7 +115,7 @@ def test_datto_each_site_becomes_a_customer_with_its_main_site() -> None:
 def test_datto_all_sites_under_one_customer() -> None:
     cfg = settings(new_customer_mode=NewCustomerMode.ONE_CUSTOMER, one_customer_id=1)
     ops, res = plan_customers_sites([], [RemoteSite("s-1", "Branch"), RemoteSite("s-2", "Lab")], snapshot(), cfg,
-                                    Pending(), sites_are_customers=True)
+                                    TempIds(), sites_are_customers=True)
     assert [(op.entity, op.kind) for op in ops] == [("sites", OpKind.LINK), ("sites", OpKind.CREATE)]
     assert res.by_site["s-1"].site_id == 12
     assert ops[1].data["customer_id"] == 1
@@ -123,7 +123,7 @@ def test_datto_all_sites_under_one_customer() -> None:
 
 def test_one_customer_mode_without_customer_asks_to_choose() -> None:
     cfg = settings(new_customer_mode=NewCustomerMode.ONE_CUSTOMER)
-    ops, _ = plan_customers_sites([], [RemoteSite("s-1", "Lab")], snapshot(), cfg, Pending(), sites_are_customers=True)
+    ops, _ = plan_customers_sites([], [RemoteSite("s-1", "Lab")], snapshot(), cfg, TempIds(), sites_are_customers=True)
     assert ops[0].kind is OpKind.SKIP
     assert "no customer is set" in ops[0].reason
 
@@ -131,7 +131,7 @@ def test_one_customer_mode_without_customer_asks_to_choose() -> None:
 def test_sites_of_vendor_with_customers() -> None:
     sites = [RemoteSite("l-1", "branch", "c-1"), RemoteSite("l-2", "Warehouse", "c-1"), RemoteSite("l-3", "X", "c-9")]
     ops, res = plan_customers_sites([RemoteCustomer("c-1", "Acme")], sites, snapshot(), settings(
-        new_customer_mode=NewCustomerMode.REVIEW), Pending(), sites_are_customers=False)
+        new_customer_mode=NewCustomerMode.REVIEW), TempIds(), sites_are_customers=False)
     site_ops = only(ops, "sites")
     assert [op.kind for op in site_ops] == [OpKind.LINK, OpKind.CREATE, OpKind.SKIP]
     assert res.by_site["l-1"].site_id == 12
@@ -140,7 +140,7 @@ def test_sites_of_vendor_with_customers() -> None:
 
 def test_site_mapping_row_wins() -> None:
     cfg = settings(mappings=[Mapping("l-1", 2, 21, kind="site")])
-    ops, res = plan_customers_sites([], [RemoteSite("l-1", "Somewhere", "c-1")], snapshot(), cfg, Pending(),
+    ops, res = plan_customers_sites([], [RemoteSite("l-1", "Somewhere", "c-1")], snapshot(), cfg, TempIds(),
                                     sites_are_customers=False)
     assert ops[0].kind is OpKind.LINK
     assert res.by_site["l-1"].customer_id == 2
@@ -157,8 +157,8 @@ def test_site_mapping_row_wins() -> None:
 def test_user_matching(user: RemoteUser, kind: OpKind, target: int | None, reason: str) -> None:
     snap = snapshot()
     cfg = settings(new_customer_mode=NewCustomerMode.REVIEW)
-    _, res = plan_customers_sites([RemoteCustomer("c-1", "Acme")], [], snap, cfg, Pending(), sites_are_customers=False)
-    ops = plan_users([user], snap, cfg, res, Pending(), user_index(snap))
+    _, res = plan_customers_sites([RemoteCustomer("c-1", "Acme")], [], snap, cfg, TempIds(), sites_are_customers=False)
+    ops = plan_users([user], snap, cfg, res, TempIds(), user_index(snap))
     assert (ops[0].kind, ops[0].target_id) == (kind, target)
     assert reason in ops[0].reason
 
@@ -167,8 +167,8 @@ def test_linked_user_updates_changed_email() -> None:
     snap = snapshot()
     snap.refs = {("end_user", "u1"): LocalRef("end_user", "u1", 100)}
     ops = plan_users([RemoteUser("u1", "Jane Doe", "jane.doe@acme.test", "c-1")], snap, settings(),
-                     plan_customers_sites([], [], snap, settings(), Pending(), sites_are_customers=False)[1],
-                     Pending(), user_index(snap))
+                     plan_customers_sites([], [], snap, settings(), TempIds(), sites_are_customers=False)[1],
+                     TempIds(), user_index(snap))
     assert ops[0].kind is OpKind.UPDATE
     assert ops[0].changes == {"email": ["jane@acme.test", "jane.doe@acme.test"]}
 
@@ -460,7 +460,7 @@ def test_equal_customer_site_user_and_device_ids_never_cross() -> None:
     customers = [RemoteCustomer("1", "Acme"), RemoteCustomer("2", "Remote Two")]
     sites = [RemoteSite("1", "Leeds", customer_external_id="2"), RemoteSite("2", "York", customer_external_id="1")]
     cfg = settings(mappings=[Mapping("1", 2), Mapping("2", 1, 12, kind="site")])
-    ops, res = plan_customers_sites(customers, sites, snap, cfg, Pending(), sites_are_customers=False)
+    ops, res = plan_customers_sites(customers, sites, snap, cfg, TempIds(), sites_are_customers=False)
     by_key = {(op.entity, op.external_id): op for op in ops}
     assert by_key[("customers", "1")].target_id == 2  # the customer row for 1
     assert by_key[("customers", "2")].kind is OpKind.CREATE  # no customer row for 2 (only a site row)
@@ -470,6 +470,6 @@ def test_equal_customer_site_user_and_device_ids_never_cross() -> None:
     # site 2's own site row wins (Acme / Branch); customer 2's placement is unaffected by it
     assert (res.by_site["2"].customer_id, res.by_site["2"].site_id) == (1, 12)
     users = plan_users([RemoteUser("2", "Zed Zee", "zed@acme.test", site_external_id="1")], snap, cfg, res,
-                       Pending(), user_index(snap))
+                       TempIds(), user_index(snap))
     assert users[0].kind is OpKind.CREATE  # user 2 is not the linked end_user 1, nor customer/site 2
     assert users[0].data["site_id"] == res.by_site["1"].site_id

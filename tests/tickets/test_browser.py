@@ -47,3 +47,23 @@ def test_close_a_ticket_with_a_note(page: Any, desk: Desk) -> None:
     expect(page.locator(f"tr[data-ticket='{ticket.pk}']")).to_contain_text("Closed")
     expect(page.locator("#ticket-table tbody tr")).to_have_count(1)
     assert "status=closed" in page.url  # the filter is kept in the address
+
+
+def test_reassign_a_ticket_in_place(page: Any, desk: Desk) -> None:
+    from django.contrib.auth import get_user_model
+    from playwright.sync_api import expect
+
+    dana = get_user_model().objects.create_user("dana", password="x", is_staff=True, first_name="Dana")
+    ticket = desk.open("Printer jammed")
+    page.goto(f"/tickets/{ticket.pk}/")
+    expect(page.get_by_test_id("assignee")).to_have_text("—")
+    page.get_by_label("Assign to").select_option(label="dana (Dana)")
+    page.get_by_role("button", name="Assign").click()
+    expect(page.get_by_test_id("assignee")).to_have_text("Dana")  # swapped in place by HTMX
+    expect(page.locator("#ticket-history")).to_contain_text("Assigned to Dana (dana).")
+    assert re.search(rf"/tickets/{ticket.pk}/$", page.url)
+    assert Ticket.objects.get(pk=ticket.pk).assigned_to == dana
+    page.get_by_label("Assign to").select_option(label="— nobody —")
+    page.get_by_role("button", name="Assign").click()
+    expect(page.get_by_test_id("assignee")).to_have_text("—")
+    assert Ticket.objects.get(pk=ticket.pk).assigned_to is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -235,10 +236,56 @@ def test_detail_list_and_api_show_the_assignee(admin_client: Any, desk: Desk, ad
     other = desk.open("Disk full")
     do_assign_ticket(SYSTEM, ticket, admin_user)
     detail = admin_client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
-    assert f'<td id="ticket-assignee">{admin_user.get_username()}</td>' in detail
+    assert f'<span data-testid="assignee">{admin_user.get_username()}</span>' in detail
     unassigned = admin_client.get(reverse("tickets:ticket_detail", args=[other.pk])).content.decode()
-    assert '<td id="ticket-assignee">—</td>' in unassigned
+    assert '<span data-testid="assignee">—</span>' in unassigned
     listing = admin_client.get(LIST).content.decode()
     assert "<th>Assigned to</th>" in listing
     assert f"<td>{admin_user.get_username()}</td>" in listing
     assert "Assigned to" in detail  # the history entry
+
+
+def test_reassign_on_the_ticket_page_lists_active_staff_and_audits(admin_client: Any, desk: Desk,
+                                                                    admin_user: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from rmmbridge.servicedesk.models import AuditEntry
+
+    users = get_user_model().objects
+    dana = users.create_user("dana", password="x", is_staff=True, first_name="Dana", last_name="Reyes")
+    gone = users.create_user("gone", password="x", is_staff=True, is_active=False)
+    client_user = users.create_user("viewer", password="x", is_staff=False)
+    ticket = desk.open("Printer jammed")
+    url = reverse("tickets:ticket_assign", args=[ticket.pk])
+    page = admin_client.get(reverse("tickets:ticket_detail", args=[ticket.pk])).content.decode()
+    assert f'<option value="{dana.pk}">dana (Dana Reyes)</option>' in page
+    assert f'value="{gone.pk}"' not in page
+    assert f'value="{client_user.pk}"' not in page
+
+    done = admin_client.post(url, {"assigned_to": str(dana.pk)}, headers={"HX-Request": "true"})
+    assert done.status_code == 200
+    body = done.content.decode()
+    assert '<span data-testid="assignee">Dana Reyes</span>' in body
+    assert 'id="ticket-history" hx-swap-oob="true"' in body
+    assert "Assigned to Dana Reyes (dana)." in body
+    ticket.refresh_from_db()
+    assert ticket.assigned_to == dana
+    audit = AuditEntry.objects.get(object_type="ticket", object_id=ticket.pk, action="assign")
+    assert (audit.actor, audit.source, audit.changes) == (admin_user, "ui", {"assigned_to": [None, "dana"]})
+
+    for who, says in ((gone, "User 'gone' is inactive and cannot be assigned tickets"),
+                      (client_user, "User 'viewer' is not staff and cannot be assigned tickets")):
+        refused = admin_client.post(url, {"assigned_to": str(who.pk)}, headers={"HX-Request": "true"})
+        assert refused.status_code == 422
+        assert says in html.unescape(refused.content.decode())
+    unknown = admin_client.post(url, {"assigned_to": "987654"}, headers={"HX-Request": "true"})
+    assert unknown.status_code == 422
+    assert "There is no user with id '987654'" in html.unescape(unknown.content.decode())
+    ticket.refresh_from_db()
+    assert ticket.assigned_to == dana  # a refused choice changes nothing
+
+    plain = admin_client.post(url, {"assigned_to": ""}, follow=True)  # without HTMX: back to the page
+    assert f"Ticket #{ticket.pk} unassigned." in plain.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.assigned_to is None
+    assert AuditEntry.objects.filter(object_type="ticket", object_id=ticket.pk, action="assign").count() == 2

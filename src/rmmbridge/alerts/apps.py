@@ -16,7 +16,7 @@ class AlertsConfig(AppConfig):
         from rmmbridge.alerts.cache import clear_cache
         from rmmbridge.alerts.models import AlertingConfig, EmailRule, EventRule
         from rmmbridge.alerts.outbox import on_ticket_closed
-        from rmmbridge.alerts.panels import ticket_alert_panel
+        from rmmbridge.alerts.panels import ticket_alert_panel, ticket_storm_panel
         from rmmbridge.integrations.panels import SETUP_PANELS
         from rmmbridge.servicedesk.models import AssetType, Customer, EndUser, Site
         from rmmbridge.tickets.panels import TICKET_PANELS
@@ -27,7 +27,8 @@ class AlertsConfig(AppConfig):
         for model in (EmailRule, EventRule, AlertingConfig, AssetType, Customer, EndUser, Site):
             post_save.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.save.{model.__name__}")
             post_delete.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.delete.{model.__name__}")
-        if ticket_alert_panel not in TICKET_PANELS:
-            TICKET_PANELS.append(ticket_alert_panel)
+        for panel in (ticket_storm_panel, ticket_alert_panel):
+            if panel not in TICKET_PANELS:
+                TICKET_PANELS.append(panel)
         if ("Alerting", "alerts:integration_alerting") not in SETUP_PANELS:
             SETUP_PANELS.append(("Alerting", "alerts:integration_alerting"))

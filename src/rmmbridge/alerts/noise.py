@@ -112,6 +112,47 @@ class Plan:
                        tuple(sorted(t.resolved_children))) for t in self.tickets.values())
 
 
+# One event given the stored state: the decisions the database path (noise_apply, storms) takes, and plan too.
+
+
+@dataclass(frozen=True, slots=True)
+class FlapCount:
+    """A condition's opens after one more: those within the flap window, whether it now flaps, and whether this
+    open made it flap."""
+
+    opens: tuple[datetime, ...]
+    flapping: bool
+    became: bool
+
+
+def count_flap_open(opens: Sequence[datetime], was_flapping: bool, now: datetime, policy: NoisePolicy) -> FlapCount:
+    """Record an open at `now`: opens older than the flap window drop out; more than `flap_count` left flaps."""
+    span = timedelta(minutes=policy.flap_minutes)
+    kept = (*(at for at in opens if at > now - span), now)
+    flapping = was_flapping or len(kept) > policy.flap_count
+    return FlapCount(kept, flapping, flapping and not was_flapping)
+
+
+def back_within_flap_window(opens: Sequence[datetime], resolved_at: datetime | None, now: datetime,
+                            policy: NoisePolicy) -> bool:
+    """A new open reopens and counts the condition's ticket: it resolved in the RMM, and it resolved and opened
+    within the flap window. Another alert of the condition while its ticket is open is not a flap."""
+    span = timedelta(minutes=policy.flap_minutes)
+    if resolved_at is None or now - resolved_at >= span:
+        return False
+    return any(at > now - span for at in opens)
+
+
+def quiet_time_over(resolved_at: datetime, now: datetime, policy: NoisePolicy) -> bool:
+    """A flapping condition resolved at `resolved_at` has stayed resolved for the quiet time: its ticket closes."""
+    return now - resolved_at >= timedelta(minutes=policy.quiet_minutes)
+
+
+def storm_forms(devices: int, policy: NoisePolicy) -> bool:
+    """This many devices of one site with the same condition within the storm window are a storm."""
+    return devices > policy.storm_count
+
+
 def _order(event: NoiseEvent) -> tuple[datetime, str, int, str]:
     return event.at, event.key, event.seq, event.event_id
 
@@ -186,7 +227,7 @@ def _storms(live: list[_Live], policy: NoisePolicy) -> dict[str, tuple[str, str]
             while stop < len(triggers) and triggers[stop].at < first + span:
                 stop += 1
             devices = {t.device or t.key for t in triggers[start:stop]}
-            if len(devices) > policy.storm_count:
+            if storm_forms(len(devices), policy):
                 storm_id = f"storm:{site}:{condition}:{first.isoformat()}"
                 name = triggers[start].site_name or f"Site {site}"
                 title = f"{name}: {len(devices)} devices {condition}"
@@ -212,7 +253,6 @@ class _Track:
 def _walk(live: list[_Live], storms: dict[str, tuple[str, str]], policy: NoisePolicy, now: datetime,
           result: Plan) -> None:
     tracks: dict[str, _Track] = {}
-    flap_span = timedelta(minutes=policy.flap_minutes)
     quiet = timedelta(minutes=policy.quiet_minutes)
     counter = 0
     for item in live:
@@ -235,18 +275,18 @@ def _walk(live: list[_Live], storms: dict[str, tuple[str, str]], policy: NoisePo
             track.opens.append(event.at)
             _record(result, item, Entry(Disposition.CHILD, storm_id, f"part of the storm {title!r}"))
             continue
-        track.opens = [at for at in track.opens if at > event.at - flap_span] + [event.at]
+        back = back_within_flap_window(track.opens, track.resolved_at, event.at, policy)
+        counted = count_flap_open(track.opens, False, event.at, policy)
+        track.opens = list(counted.opens)
         ticket = result.tickets.get(track.ticket_id) if track.ticket_id else None
         if track.open and ticket is not None:
             ticket.occurrences += 1
             _record(result, item, Entry(Disposition.NOTE, ticket.ticket_id, "the condition happened again; counted"))
             continue
-        recent = (ticket is not None and not track.parent and track.resolved_at is not None
-                  and event.at - track.resolved_at < flap_span)
-        if recent and ticket is not None:
+        if back and ticket is not None and not track.parent:
             ticket.occurrences += 1
             ticket.open, track.open = True, True
-            if len(track.opens) > policy.flap_count:
+            if counted.flapping:
                 ticket.flapping = True
             reason = (f"flapping: {len(track.opens)} opens within {policy.flap_minutes} min, counted on one ticket"
                       if ticket.flapping else "back within the flap window; reopened and counted on the same ticket")

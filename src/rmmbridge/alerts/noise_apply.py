@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 
-from rmmbridge.alerts.noise import NoisePolicy, SuppressReason
+from rmmbridge.alerts.noise import (
+    NoisePolicy,
+    SuppressReason,
+    back_within_flap_window,
+    count_flap_open,
+    quiet_time_over,
+)
 from rmmbridge.alerts.noise_models import AlertNoise, FlapTrack, MaintenanceWindow, Suppression
 from rmmbridge.alerts.windows import Target, covering
 from rmmbridge.common.clock import utcnow
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, AuditSource, Customer, EndUser, Site
-from rmmbridge.tickets.actions import active_assignee, do_add_note, do_close_ticket, do_open_ticket
+from rmmbridge.tickets.actions import active_assignee, do_add_note, do_close_ticket, do_mark_flapping, do_open_ticket
 from rmmbridge.tickets.models import Ticket, TicketType
 
 logger = logging.getLogger(__name__)
@@ -125,12 +131,7 @@ def reuse_for_flap(key: str, now: datetime, policy: NoisePolicy) -> tuple[Ticket
     track = FlapTrack.objects.select_for_update(of=("self",)).select_related("ticket").filter(flap_key=key).first()
     if track is None or track.ticket is None:
         return None
-    span = timedelta(minutes=policy.flap_minutes)
-    # Only a condition that opened and then resolved in the RMM within the window flaps; another alert of the
-    # same condition while its ticket is open (a second alert id) keeps today's behaviour.
-    if track.resolved_at is None or now - track.resolved_at >= span:
-        return None
-    if not [t for t in track.open_times() if t > now - span]:
+    if not back_within_flap_window(track.open_times(), track.resolved_at, now, policy):
         return None
     return track.ticket, track
 
@@ -145,20 +146,19 @@ def count_open(key: str, ticket: Ticket, now: datetime, policy: NoisePolicy) -> 
     if not key:
         return None
     track, _ = FlapTrack.objects.get_or_create(flap_key=key, defaults={"ticket": ticket})
-    span = timedelta(minutes=policy.flap_minutes)
-    opens = [t for t in track.open_times() if t > now - span] + [now]
-    became = len(opens) > policy.flap_count and not track.flapping
-    track.opens = [t.isoformat() for t in opens]
+    counted = count_flap_open(track.open_times(), track.flapping, now, policy)
+    track.opens = [t.isoformat() for t in counted.opens]
     track.ticket = ticket
     track.resolved_at = None
-    if len(opens) > policy.flap_count:
-        track.flapping = True
+    track.flapping = counted.flapping
     track.save()
-    if became:
+    if counted.flapping:
+        do_mark_flapping(NOISE_ACTOR, ticket)
+    if counted.became:
         do_add_note(NOISE_ACTOR, ticket,
-                    f"Flapping: opened {len(opens)} times within {policy.flap_minutes} minutes. This ticket counts "
-                    f"every further open and closes once the condition stayed resolved for {policy.quiet_minutes} "
-                    "minutes.")
+                    f"Flapping: opened {len(counted.opens)} times within {policy.flap_minutes} minutes. This ticket "
+                    "counts every further open and closes once the condition stayed resolved for "
+                    f"{policy.quiet_minutes} minutes.")
     return track
 
 
@@ -195,7 +195,7 @@ def settle_flapping(now: datetime | None = None) -> int:
         integration = Integration.objects.filter(pk=int(integration_id)).first() if integration_id.isdigit() else None
         policy = policy_for(integration)
         assert track.resolved_at is not None
-        if now - track.resolved_at < timedelta(minutes=policy.quiet_minutes):
+        if not quiet_time_over(track.resolved_at, now, policy):
             continue
         with transaction.atomic():
             track.flapping, track.opens, track.resolved_at = False, [], None

@@ -7,7 +7,7 @@ from typing import Any
 
 from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.lookup import Target
-from rmmbridge.alerts.noise import NoisePolicy
+from rmmbridge.alerts.noise import NoisePolicy, storm_forms
 from rmmbridge.alerts.noise_models import StormGroup, StormMember
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_open_ticket, do_set_summary
@@ -59,7 +59,7 @@ def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: da
     if storm is None:
         recent = StormMember.objects.filter(site=target.site, condition=condition[:255], opened_at__gte=since,
                                             storm__isnull=True)
-        if recent.values("device").distinct().count() <= policy.storm_count:
+        if not storm_forms(recent.values("device").distinct().count(), policy):
             return ticket
         parent = do_open_ticket(actor, summary=storm_title(target, 0, condition), details=(
             f"More than {policy.storm_count} devices of this site reported '{condition}' within "

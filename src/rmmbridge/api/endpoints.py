@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from django.contrib.auth import get_user_model
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
@@ -209,7 +210,7 @@ def _tickets(rows: list[Ticket]) -> list[dict[str, Any]]:
         "id": t.pk, "summary": t.summary, "details": t.details, "status": t.status, "priority": t.priority,
         "ticket_type_id": t.ticket_type_id, "ticket_type": t.ticket_type.name, "customer_id": t.customer_id,
         "site_id": t.site_id, "end_user_id": t.end_user_id, "asset_ids": assets.get(t.pk, []), "source": t.source,
-        "alert_key": t.alert_key, "occurrences": t.occurrences,
+        "alert_key": t.alert_key, "occurrences": t.occurrences, "flapping": t.flapping,
         "assigned_to": t.assigned_to.get_username() if t.assigned_to is not None else None, "created_at": t.created_at,
         "updated_at": t.updated_at, "closed_at": t.closed_at,
     } for t in rows]
@@ -274,8 +275,34 @@ def open_ticket(request: HttpRequest, payload: s.TicketIn) -> Status[dict[str, A
         site=_ref_body("site_id", payload.site_id, Site, "site"),
         end_user=_ref_body("end_user_id", payload.end_user_id, EndUser, "user"),
         assets=sorted(assets, key=lambda a: payload.asset_ids.index(a.pk)), priority=payload.priority,
+        assigned_to=_assignee(payload.assigned_to),
     )
     return Status(201, _tickets([_ticket(ticket.pk)])[0])
+
+
+def _assignee(username: str | None) -> Any:
+    """The user to assign (None: nobody); 422 naming what to fix when there is no such user or they cannot work
+    tickets (only active staff users can)."""
+    if username is None:
+        return None
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise ApiProblem(422, f"assigned_to: there is no user named '{username}'; give the username of an active "
+                              "staff user.", errors=[{"field": "assigned_to", "message": "not found"}])
+    problem = ticket_actions.assignee_problem(user)
+    if problem:
+        raise ApiProblem(422, f"assigned_to: {problem}", errors=[{"field": "assigned_to", "message": problem}])
+    return user
+
+
+@router.post("/tickets/{ticket_id}/assign/", response=s.TicketOut, tags=["tickets"])
+def assign_ticket(request: HttpRequest, ticket_id: int, payload: s.AssignIn) -> dict[str, Any]:
+    """Assign a ticket to an active staff user (by username), or unassign it with null; recorded in its history
+    and the audit log."""
+    who = require(request, "tickets.write")
+    ticket = _ticket(ticket_id)
+    ticket_actions.do_assign_ticket(who.actor, ticket, _assignee(payload.assigned_to))
+    return _tickets([_ticket(ticket_id)])[0]
 
 
 @router.post("/tickets/{ticket_id}/notes/", response={201: s.NoteOut}, tags=["tickets"])

@@ -96,6 +96,8 @@ class TicketOut(Schema):
     source: str
     alert_key: str
     occurrences: int
+    flapping: bool = Field(False, description="Noise control: the alert's condition flapped; this one ticket "
+                                              "counts its occurrences.")
     assigned_to: str | None = Field(None, description="Username of the staff user the ticket is assigned to.")
     created_at: datetime
     updated_at: datetime
@@ -111,6 +113,13 @@ class TicketIn(Schema):
     end_user_id: int | None = None
     asset_ids: list[int] = Field(default_factory=list, max_length=100)
     priority: int | None = Field(None, ge=1, le=4)
+    assigned_to: str | None = Field(None, max_length=150,
+                                    description="Username of an active staff user to assign the ticket to.")
+
+
+class AssignIn(Schema):
+    assigned_to: str | None = Field(..., max_length=150,
+                                    description="Username of an active staff user; null unassigns the ticket.")
 
 
 class NoteIn(Schema):

@@ -342,3 +342,17 @@ def do_set_summary(actor: Actor, ticket: Ticket, summary: str) -> Ticket:
     ticket.summary = text
     record_audit(actor, ticket, "summary", {"summary": [old, text]})
     return ticket
+
+
+@transaction.atomic
+def do_mark_flapping(actor: Actor, ticket: Ticket, flapping: bool = True) -> Ticket:
+    """Set the ticket's flapping mark (noise control: one ticket counts a flapping condition); unchanged: nothing."""
+    _locked(ticket)
+    old = Ticket.objects.values_list("flapping", flat=True).get(pk=ticket.pk)
+    if old == flapping:
+        ticket.flapping = flapping
+        return ticket
+    Ticket.objects.filter(pk=ticket.pk).update(flapping=flapping, updated_at=utcnow())
+    ticket.flapping = flapping
+    record_audit(actor, ticket, "flapping", {"flapping": [old, flapping]})
+    return ticket

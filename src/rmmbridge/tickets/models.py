@@ -45,6 +45,8 @@ class Ticket(models.Model):
     alert_key = models.CharField(max_length=255, blank=True, db_index=True,
                                  help_text="The alert's consolidation key, when an alert opened this ticket.")
     occurrences = models.PositiveIntegerField(default=1)
+    flapping = models.BooleanField(default=False,
+                                   help_text="Noise control: the alert's condition flapped; this one ticket counts it.")
     assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                     related_name="assigned_tickets", help_text="The staff user working the ticket.")
     created_at = models.DateTimeField(auto_now_add=True)

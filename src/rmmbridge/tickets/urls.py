@@ -14,5 +14,6 @@ urlpatterns: list[URLPattern] = [
     path("<int:pk>/", views.ticket_detail, name="ticket_detail"),
     path("<int:pk>/close/", views.ticket_close, name="ticket_close"),
     path("<int:pk>/status/", views.ticket_status, name="ticket_status"),
+    path("<int:pk>/assign/", views.ticket_assign, name="ticket_assign"),
     path("<int:pk>/note/", views.ticket_note, name="ticket_note"),
 ]

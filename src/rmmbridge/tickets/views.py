@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -18,6 +19,7 @@ from rmmbridge.servicedesk.htmx import is_htmx
 from rmmbridge.servicedesk.models import Asset, FieldDefinition
 from rmmbridge.tickets.actions import (
     do_add_note,
+    do_assign_ticket,
     do_change_status,
     do_close_ticket,
     do_create_ticket_type,
@@ -88,9 +90,15 @@ def _asset_rows(ticket: Ticket) -> list[dict[str, Any]]:
     return rows
 
 
+def assignable_users() -> QuerySet[Any]:
+    """The users a ticket can be assigned to: active staff, by username."""
+    return get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
+
+
 def _detail_context(ticket: Ticket, **extra: Any) -> dict[str, Any]:
     context: dict[str, Any] = {
         "ticket": ticket,
+        "assignable": assignable_users(),
         "next_statuses": [(s, TicketStatus(s).label) for s in allowed_next(ticket.status)
                           if s != TicketStatus.CLOSED],
         "history": ticket.actions.select_related("actor"),
@@ -136,6 +144,36 @@ def ticket_close(request: HttpRequest, pk: int) -> HttpResponse:
             if not is_htmx(request):
                 messages.success(request, f"Ticket #{ticket.pk} closed.")
     return _after_write(request, ticket, error)
+
+
+@require_POST
+def ticket_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Assign the ticket to an active staff user, or unassign it (empty choice); audited by do_assign_ticket."""
+    ticket = get_object_or_404(Ticket.objects.select_related("assigned_to"), pk=pk)
+    raw = (request.POST.get("assigned_to") or "").strip()
+    error = ""
+    user = None
+    if raw:
+        user = get_user_model().objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        if user is None:
+            error = f"There is no user with id '{raw}'; choose one of the staff users in the list."
+    if not error:
+        try:
+            do_assign_ticket(Actor.ui(request.user), ticket, user)
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+    if is_htmx(request):
+        ticket = Ticket.objects.select_related("assigned_to").get(pk=ticket.pk)
+        response = render(request, "tickets/_assignee.html", _detail_context(ticket, assign_error=error, oob=True))
+        if error:
+            response.status_code = 422
+        return response
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, f"Ticket #{ticket.pk} assigned." if user is not None else
+                         f"Ticket #{ticket.pk} unassigned.")
+    return redirect("tickets:ticket_detail", pk=ticket.pk)
 
 
 @require_POST
