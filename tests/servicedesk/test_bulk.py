@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import pytest
@@ -84,3 +85,98 @@ def test_audit_entries_and_refs_go_in_as_tuples_with_json_dates_and_nulls() -> N
         assets[7].pk, "f" * 56, now, now, None)
     with pytest.raises(ValueError, match="not a column"):
         insert_rows(AuditEntry, ["actor"], [(None,)])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("returning", [None, False], ids=["returning", "fallback"])
+def test_bulk_insert_assets_gives_each_row_its_id_fields_values_provenance_and_audit(
+        returning: bool | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Assets go in as tuples (`INSERT … RETURNING` or, on SQLite without it, the checked consecutive ids): each
+    row's id is the asset holding that row's name, type, site, user, tag and values; audit and provenance follow."""
+    from django.contrib.auth import get_user_model
+
+    from rmmbridge.servicedesk import bulk
+    from rmmbridge.servicedesk.actions import NewAsset, do_bulk_insert_assets, do_create_end_user
+    from rmmbridge.servicedesk.models import AuditEntry
+    from rmmbridge.servicedesk.provenance import SYNC, Source
+
+    actor = Actor.system("test")
+    customer = do_create_customer(actor, "Acme")
+    site = customer.sites.get()
+    other = do_create_customer(actor, "Globex").sites.get()
+    kind = do_create_asset_type(actor, "PC", do_create_asset_group(actor, "Devices"))
+    server = do_create_asset_type(actor, "Server", do_create_asset_group(actor, "Servers"))
+    user = do_create_end_user(actor, other, "Bob Smith", email="bob@example.com")
+    gone = Asset.objects.bulk_create([Asset(name=f"old{i}", asset_type=kind, site=site, customer=customer)
+                                      for i in range(3)])
+    Asset.objects.filter(pk=gone[-1].pk).delete()  # the next id is above the highest one left: no reuse
+    rows = [NewAsset(name=f"  PC-{i:05d} ", asset_type_id=(server if i % 3 else kind).pk,
+                     site_id=(other if i % 2 else site).pk, customer_id=(other if i % 2 else site).customer_id,
+                     asset_tag=f"T{i}" if i % 5 == 0 else "", end_user_id=user.pk if i % 2 else None,
+                     values={"serial_number": f"SN{i}", "ram_gb": i % 64, "warranty_end": "2027-01-31",
+                             "dropped": None})
+            for i in range(2600)]
+    person = get_user_model().objects.create_user("ann", password="x")
+    source = Source(SYNC, "Datto", 7, 42, "2026-12-02T10:00:00")
+    if returning is False:  # the path for SQLite before 3.35, taken on any SQLite (PostgreSQL ignores it)
+        from rmmbridge.servicedesk.actions import assets as asset_actions
+
+        monkeypatch.setattr(asset_actions, "insert_rows_returning",
+                            functools.partial(bulk.insert_rows_returning, returning=False))
+    ids = do_bulk_insert_assets(Actor.ui(person), rows, batch_size=700, source=source)
+    assert len(ids) == len(set(ids)) == 2600
+    assert [r.pk for r in rows] == ids
+    assert min(ids) > gone[-1].pk
+    stored = Asset.objects.in_bulk(ids)
+    for i, pk in enumerate(ids):
+        asset = stored[pk]
+        assert asset.name == f"PC-{i:05d}"
+        assert (asset.asset_type_id, asset.site_id, asset.customer_id) == (
+            (server if i % 3 else kind).pk, (other if i % 2 else site).pk, (other if i % 2 else site).customer_id)
+        assert asset.end_user_id == (user.pk if i % 2 else None)
+        assert asset.asset_tag == (f"T{i}" if i % 5 == 0 else "")
+        assert asset.values == {"serial_number": f"SN{i}", "ram_gb": i % 64, "warranty_end": "2027-01-31"}
+        assert asset.active is True
+        assert asset.locally_edited == []
+        assert asset.created_by_integration == 7
+        assert asset.created_at is not None
+        assert asset.created_at == asset.updated_at
+    sample = stored[ids[1]]
+    assert sample.provenance == {
+        "sources": [{"by": SYNC, "label": "Datto", "at": "2026-12-02T10:00:00", "integration": 7, "run": 42}],
+        "fields": {"name": 0, "asset_type": 0, "site": 0, "serial_number": 0, "ram_gb": 0, "warranty_end": 0,
+                   "end_user": 0}}
+    assert "end_user" not in stored[ids[0]].provenance["fields"]
+    audits = {e.object_id: e for e in AuditEntry.objects.filter(object_type="asset", action="create",
+                                                                  object_id__in=ids)}
+    assert len(audits) == 2600
+    entry = audits[ids[2599]]
+    assert (entry.actor_id, entry.source, entry.object_repr) == (person.pk, "ui", "PC-02599")
+    assert entry.changes == {"name": [None, "PC-02599"], "serial_number": [None, "SN2599"], "ram_gb": [None, 2599 % 64],
+                             "warranty_end": [None, "2027-01-31"]}
+
+
+@pytest.mark.django_db
+def test_bulk_insert_assets_refuses_a_row_without_its_site_and_writes_nothing() -> None:
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from rmmbridge.servicedesk.actions import NewAsset, do_bulk_insert_assets
+
+    actor = Actor.system("test")
+    customer = do_create_customer(actor, "Acme")
+    kind = do_create_asset_type(actor, "PC", do_create_asset_group(actor, "Devices"))
+    site = customer.sites.get()
+    good = NewAsset(name="PC1", asset_type_id=kind.pk, site_id=site.pk, customer_id=customer.pk)
+    bad = NewAsset(name="PC2", asset_type_id=kind.pk, site_id=None, customer_id=customer.pk)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="Asset 'PC2' needs site"), transaction.atomic():
+        do_bulk_insert_assets(actor, [good, bad])
+    assert not Asset.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_insert_rows_returning_needs_a_transaction() -> None:
+    from rmmbridge.servicedesk.bulk import insert_rows_returning
+
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
+        insert_rows_returning(Asset, ["name"], [("x",)])

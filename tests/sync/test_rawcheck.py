@@ -97,3 +97,78 @@ def test_resync_normalises_only_changed_devices_and_sees_mapping_changes(normali
         assert sixth.status == SyncStatus.SUCCESS, sixth.errors
         link = ExternalRef.objects.get(integration=integration, kind="asset", external_id=gone.id)
         assert not Asset.objects.get(pk=link.object_id).active
+
+
+#: Per vendor with a raw check: its connector module, the raw id key of what `to_device` reads, and a mapped vendor
+#: path read from the emulator's `os_name`.
+RAW_VENDORS = {
+    "ninjaone": ("rmmbridge.connectors.ninjaone.connector", "id", "os.name"),
+    "atera": ("rmmbridge.connectors.atera.connector", "AgentID", "OS"),
+}
+
+
+@pytest.mark.parametrize("slug", sorted(RAW_VENDORS))
+@pytest.mark.django_db(transaction=True)
+def test_resync_of_ninjaone_and_atera_normalises_only_changed_devices(slug: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over HTTP against the vendor's emulator: an unchanged device comes back as a KnownDevice (never normalised),
+    a change of an unmapped key (last contact) still does, and a change of a mapped key is seen and written."""
+    import importlib
+
+    module_name, id_key, mapped = RAW_VENDORS[slug]
+    module = importlib.import_module(module_name)
+    normalised: list[str] = []
+    real = module.to_device
+
+    def spy(device: Any, raw: Any, *args: Any, **kwargs: Any) -> Any:
+        normalised.append(str(raw.get(id_key)))
+        return real(device, raw, *args, **kwargs)
+
+    monkeypatch.setattr(module, "to_device", spy)
+    with serve_emulator(slug, seed=11, customers=2, devices=40, alerts=0) as emulator:
+        integration = actions.do_create_integration(Actor.cli("test"), slug, slug, emulator.credentials, test=False)
+        SyncConfig.objects.get_or_create(integration=integration)
+        FieldMapping.objects.create(integration=integration, source=mapped, target="CFos", create_if_missing=True)
+        first = run_sync(integration.pk)
+        assert first.status == SyncStatus.SUCCESS, first.errors
+        links = dict(ExternalRef.objects.filter(integration=integration, kind="asset").values_list("external_id",
+                                                                                                   "object_id"))
+        read_first = set(normalised)
+        assert len(read_first) >= 30
+        assert read_first - set(links) == {d.id for d in emulator.state.iter_devices() if d.deleted}
+
+        normalised.clear()
+        audits = AuditEntry.objects.count()
+        second = run_sync(integration.pk)
+        assert second.status == SyncStatus.SUCCESS, second.errors
+        assert second.counts["assets"]["unchanged"] == len(links)
+        assert AuditEntry.objects.count() == audits
+        assert set(normalised) == read_first - set(links)  # only devices never imported are read in full again
+
+        linked = [d for d in emulator.state.iter_devices() if d.id in links and d.id in read_first]
+        quiet, changed = linked[0], linked[-1]
+        emulator.state.update_device(quiet.id, last_seen=quiet.last_seen.replace(year=2030))  # not a mapped key
+        emulator.state.update_device(changed.id, os_name="Windows 12 Preview")  # the mapped key
+        normalised.clear()
+        third = run_sync(integration.pk)
+        assert third.status == SyncStatus.SUCCESS, third.errors
+        assert third.counts["assets"]["updated"] == 1
+        assert third.counts["assets"]["unchanged"] == len(links) - 1
+        assert changed.id in normalised
+        assert quiet.id not in normalised
+        assert Asset.objects.get(pk=links[changed.id]).values["CFos"] == "Windows 12 Preview"
+
+
+@pytest.mark.parametrize("module_name", ["rmmbridge.connectors.datto_rmm.connector",
+                                         "rmmbridge.connectors.ninjaone.normalize",
+                                         "rmmbridge.connectors.atera.normalize"])
+def test_raw_attribute_keys_name_every_device_attribute(module_name: str) -> None:
+    """A mapped attribute whose raw keys were not hashed would never replan its device: each is named."""
+    import dataclasses
+    import importlib
+
+    from rmmbridge.connectors.records import RemoteDevice
+
+    keys = importlib.import_module(module_name).RAW_ATTRIBUTE_KEYS
+    attributes = {f.name for f in dataclasses.fields(RemoteDevice)} - {"fields", "raw_digest"}
+    assert set(keys) == attributes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,32 @@ def raw_digest(raw: Mapping[str, Any], keys: tuple[str, ...]) -> str:
     the order of their keys: an audit read back from a PostgreSQL jsonb cache has its keys reordered)."""
     text = json.dumps([raw.get(key) for key in keys], sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:DIGEST_WIDTH]
+
+
+def raw_keys_for(paths: Sequence[str], attribute_keys: Mapping[str, tuple[str, ...]],
+                 base_keys: tuple[str, ...]) -> tuple[str, ...]:
+    """A connector's `raw_keys`: `base_keys` (what identifies, places, types and deletes a device), the raw keys
+    each normalized attribute in `paths` is read from (`attribute_keys`, which must name every RemoteDevice
+    attribute) and the top-level key of each vendor path (`udf.udf1` and `fields.udf.udf1` → `udf`)."""
+    keys = dict.fromkeys(base_keys)
+    for path in paths:
+        found = attribute_keys.get(path)
+        if found is None:
+            name = path[7:] if path.startswith("fields.") else path
+            found = (name.split(".", 1)[0],)
+        keys.update(dict.fromkeys(found))
+    return tuple(keys)
+
+
+def raw_id(value: Any) -> str | None:
+    """A raw item's id as the connector's records spell it (`str(id)`), or None when it is no usable id."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value:
+        return value
+    return None
 
 
 def raw_fingerprint(salt: str, digest: str) -> str:
@@ -68,8 +94,12 @@ class RawCheck:
         self._ready.set()
 
     def read(self, raw: Mapping[str, Any], external_id: Any, hostname: Any,
-             macs: Callable[[Mapping[str, Any]], tuple[str, ...]] | None = None) -> KnownDevice | str:
-        """A KnownDevice when the raw item is unchanged since its last import, else its digest (to stamp)."""
+             macs: Callable[[Mapping[str, Any]], tuple[str, ...]] | None = None,
+             deleted: bool | None = None) -> KnownDevice | str:
+        """A KnownDevice when the raw item is unchanged since its last import, else its digest (to stamp).
+
+        `deleted` says whether the RMM marks the device deleted (default: the raw item's `deleted` is true).
+        """
         digest = raw_digest(raw, self.keys)
         if not self._ready.is_set():
             self._ready.wait()
@@ -83,4 +113,4 @@ class RawCheck:
         label = hostname if isinstance(hostname, str) and hostname else external_id
         return KnownDevice(external_id, label, fingerprint,
                            mac_addresses=macs(raw) if self.with_macs and macs is not None else (),
-                           deleted=raw.get("deleted") is True)
+                           deleted=raw.get("deleted") is True if deleted is None else deleted)

@@ -1,11 +1,13 @@
-"""update_rows / insert_rows: many rows by primary key, or plain tuples, with one executemany per batch."""
+"""update_rows / insert_rows / insert_rows_returning: many rows by primary key, or plain tuples, in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 
 BATCH = 1000
@@ -45,6 +47,50 @@ def update_rows(objects: Sequence[Model], fields: Sequence[str], *, batch_size: 
     return len(objects)
 
 
+def _columns(model: type[Model], fields: Sequence[str]) -> list[Field[Any, Any]]:
+    meta = model._meta
+    columns: list[Field[Any, Any]] = []
+    for name in fields:
+        found = next((f for f in meta.concrete_fields if f.attname == name), None)
+        if found is None or found.column is None:
+            raise ValueError(f"{meta.label}.{name} is not a column; insert_rows writes concrete fields only.")
+        columns.append(found)
+    return columns
+
+
+def _converter(column: Field[Any, Any], connection: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+    """How one column's Python values become the driver's (None: as they are)."""
+    kind = column.get_internal_type()
+    if kind not in _PREPARED:
+        return None
+    if kind == "JSONField" and connection.vendor == "sqlite" and getattr(column, "encoder", None) is None:
+        return json.dumps  # what Django's SQLite JSON adaptation does, without its layers
+    if kind == "JSONField":
+        return lambda value: column.get_db_prep_save(value, connection)
+    last: list[Any] = [_NOTHING, None]
+
+    def once(value: Any) -> Any:  # a batch's one timestamp is prepared once
+        if value is not last[0]:
+            last[0], last[1] = value, column.get_db_prep_save(value, connection)
+        return last[1]
+
+    return once
+
+
+def _preparer(columns: Sequence[Field[Any, Any]], connection: BaseDatabaseWrapper) -> Callable[[Sequence[Any]],
+                                                                                                list[Any]]:
+    """A function turning one row of Python values into the driver's values (JSON, dates; others as they are)."""
+    converters = [_converter(f, connection) for f in columns]
+
+    def prepare(row: Sequence[Any]) -> list[Any]:
+        if len(row) != len(converters):
+            raise ValueError(f"A row has {len(row)} values for {len(converters)} columns.")
+        return [value if convert is None or value is None else convert(value)
+                for convert, value in zip(converters, row)]  # noqa: B905 (checked above, without its cost)
+
+    return prepare
+
+
 def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], *,
                 batch_size: int = BATCH) -> int:
     """INSERT plain tuples (values in `fields` order, by attname: `actor_id`) with one executemany per batch.
@@ -55,13 +101,8 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     """
     meta = model._meta
     connection = connections[router.db_for_write(model)]
-    columns: list[Field[Any, Any]] = []
-    for name in fields:
-        found = next((f for f in meta.concrete_fields if f.attname == name), None)
-        if found is None or found.column is None:
-            raise ValueError(f"{meta.label}.{name} is not a column; insert_rows writes concrete fields only.")
-        columns.append(found)
-    prepared = [f if f.get_internal_type() in _PREPARED else None for f in columns]
+    columns = _columns(model, fields)
+    prepare = _preparer(columns, connection)
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)}) "
            f"VALUES ({', '.join(['%s'] * len(columns))})")
@@ -69,8 +110,7 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     batch: list[list[Any]] = []
     with connection.cursor() as cursor:
         for row in rows:
-            batch.append([v if f is None else f.get_db_prep_save(v, connection) for f, v in zip(prepared, row,
-                                                                                                strict=True)])
+            batch.append(prepare(row))
             if len(batch) >= batch_size:
                 cursor.executemany(sql, batch)
                 total += len(batch)
@@ -81,5 +121,85 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     return total
 
 
+#: SQLite answers INSERT … RETURNING from 3.35 on; before that, insert_rows_returning recovers the ids itself.
+SQLITE_RETURNING = (3, 35, 0)
+
+
+def insert_rows_returning(model: type[Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *,
+                          batch_size: int = BATCH, returning: bool | None = None) -> list[int]:
+    """INSERT plain tuples like insert_rows and return the new primary keys, in the rows' order.
+
+    PostgreSQL: one `executemany` of `INSERT … RETURNING id` per batch (psycopg pipelines it). SQLite ≥ 3.35: one
+    multi-row `INSERT … RETURNING id` per batch (as many rows as its variable limit allows). Older SQLite (or
+    `returning=False`): the first row alone gives its id, the others follow with an `executemany`, and the ids
+    are read back and checked to be the consecutive ones SQLite gives inside one write transaction (the table's
+    key is AUTOINCREMENT and the write lock is held), else the batch fails rather than guess. Must run inside a
+    transaction (`transaction.atomic`).
+    """
+    if not rows:
+        return []
+    meta = model._meta
+    connection = connections[router.db_for_write(model)]
+    if not connection.in_atomic_block:
+        raise RuntimeError("insert_rows_returning must run inside transaction.atomic(): the ids are read back.")
+    key = meta.pk
+    if key is None or key.column is None:
+        raise ValueError(f"{meta.label} has no primary key column.")
+    columns = _columns(model, fields)
+    prepare = _preparer(columns, connection)
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(key.column)
+    head = f"INSERT INTO {table} ({', '.join(quote(str(f.column)) for f in columns)}) VALUES "
+    one = f"({', '.join(['%s'] * len(columns))})"
+    ids: list[int] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            raw = cursor.cursor  # psycopg 3: executemany(returning=True) keeps one result per row, in order
+            for start in range(0, len(rows), batch_size):
+                with connection.wrap_database_errors:
+                    raw.executemany(f"{head}{one} RETURNING {pk}", [prepare(r) for r in rows[start:start + batch_size]],
+                                    returning=True)
+                    while True:
+                        found = raw.fetchone()
+                        if found is None:
+                            raise RuntimeError(f"{meta.label}: an INSERT returned no id.")
+                        ids.append(int(found[0]))
+                        if not raw.nextset():
+                            break
+            return ids
+        if connection.vendor != "sqlite":
+            raise NotImplementedError(f"insert_rows_returning supports PostgreSQL and SQLite, not {connection.vendor}.")
+        import sqlite3
+
+        if returning is None:
+            returning = sqlite3.sqlite_version_info >= SQLITE_RETURNING
+        if returning:
+            per = max(1, min(batch_size, _SQLITE_VARIABLES // len(columns)))
+            for start in range(0, len(rows), per):
+                chunk = rows[start:start + per]
+                cursor.execute(f"{head}{', '.join([one] * len(chunk))} RETURNING {pk}",
+                               [value for row in chunk for value in prepare(row)])
+                # SQLite numbers the rows of one INSERT in the order of its VALUES; RETURNING's own order is not
+                # promised, so sort
+                ids.extend(sorted(int(found[0]) for found in cursor.fetchall()))
+            return ids
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            cursor.execute(f"{head}{one}", prepare(chunk[0]))
+            first = int(cursor.lastrowid)
+            if len(chunk) > 1:
+                cursor.executemany(f"{head}{one}", [prepare(r) for r in chunk[1:]])
+            cursor.execute(f"SELECT COUNT(*), MAX({pk}) FROM {table} WHERE {pk} >= %s", [first])
+            count, last = cursor.fetchone()
+            if (count, last) != (len(chunk), first + len(chunk) - 1):
+                raise RuntimeError(f"{meta.label}: the new rows' ids are not consecutive ({count} rows from "
+                                   f"#{first} to #{last}, {len(chunk)} inserted); nothing of this batch is kept.")
+            ids.extend(range(first, first + len(chunk)))
+    return ids
+
+
+_NOTHING = object()
+#: SQLite's default limit of bound variables per statement (SQLITE_MAX_VARIABLE_NUMBER) since 3.32.
+_SQLITE_VARIABLES = 32766
 #: Column types whose Python values the database driver cannot take as they are.
 _PREPARED = frozenset({"JSONField", "DateTimeField", "DateField", "DecimalField", "UUIDField"})

@@ -22,9 +22,10 @@ from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import AuditSource
 from rmmbridge.sync.apply import ApplyResult, LateCheck, apply_ops
 from rmmbridge.sync.models import RowStatus, SyncPlanRow, SyncRun, SyncStatus, SyncTrigger
-from rmmbridge.sync.plan import ENTITIES, Op, OpKind, SyncSettings, count_ops, empty_counts
+from rmmbridge.sync.plan import ENTITIES, Op, OpKind, Plan, SyncSettings, count_ops, empty_counts
 from rmmbridge.sync.planner import RemoteData, build_plan, raw_sources
 from rmmbridge.sync.snapshot import load_settings, load_snapshot
+from rmmbridge.sync.streaming import StreamedApply, streams
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -228,6 +229,7 @@ def run_sync(
         actor_label=actor_label[:200], entities=chosen, dry_run=dry_run, started_at=utcnow(),
     )
     actor = _actor(trigger, actor_label or f"{integration.name} sync", user)
+    streamed: StreamedApply | None = None
     try:
         from rmmbridge.integrations.connect import connector_for
 
@@ -245,8 +247,11 @@ def run_sync(
                 # Linked assets are read only briefly; the planner reads the details of changed ones on demand.
                 snapshot_at = utcnow()  # assets other syncs create after this are checked again before creating
                 snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen)
+                if streams(snapshot, chosen, dry_run=dry_run):  # a first sync applies devices as they arrive
+                    streamed = StreamedApply(run, integration, actor, LateCheck.of(settings, snapshot_at),
+                                             APPLIED_ROW_CAP, progress)
                 plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
-                                  entities=chosen, now=run.started_at)
+                                  entities=chosen, now=run.started_at, sink=streamed)
             skipped = connector.skipped_records
             unreadable = connector.field_issues.summaries()  # "N devices had unreadable fields: ipAddresses (null)"
             devices_complete = "assets" in remote.complete
@@ -256,11 +261,15 @@ def run_sync(
             warnings.append(skipped_warning(skipped, devices_complete, plan.ops))
             run.message = " ".join(filter(None, [run.message, warnings[-1]]))
         value_warnings = [w for op in plan.ops for w in op.warnings]
-        if value_warnings:
-            examples = "; ".join(list(dict.fromkeys(value_warnings))[:3])
-            warnings.append(f"{len(value_warnings)} value(s) did not fit their field and were left out "
+        found = len(value_warnings) + (streamed.value_warnings if streamed is not None else 0)
+        if found:
+            first = [*(streamed.examples if streamed is not None else ()), *value_warnings]
+            examples = "; ".join(list(dict.fromkeys(first))[:3])
+            warnings.append(f"{found} value(s) did not fit their field and were left out "
                             f"(see the rows), e.g. {examples}")
         run.warnings = warnings
+        if streamed is not None:
+            return _finish_streamed(run, streamed, plan, chosen, incomplete=bool(skipped), confirm=confirm)
         counts = _counts(plan.ops, chosen)
         if dry_run:
             _store_rows(run, plan.ops)
@@ -272,14 +281,49 @@ def run_sync(
                           late=LateCheck.of(settings, snapshot_at))
         return run
     except (ConnectorAuthError, ConnectorRetryableError) as exc:
-        _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"], message=exc.message)
+        _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"],
+                message=_cut_short(run, streamed, chosen, exc.message))
         raise
     except ConnectorError as exc:
-        return _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"], message=exc.message)
+        return _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"],
+                       message=_cut_short(run, streamed, chosen, exc.message))
     except Exception as exc:
         logger.exception("sync of integration %s failed", integration_id)
-        _finish(run, SyncStatus.FAILED, errors=[f"{type(exc).__name__}: {exc}"], message=str(exc))
+        _finish(run, SyncStatus.FAILED, errors=[f"{type(exc).__name__}: {exc}"],
+                message=_cut_short(run, streamed, chosen, str(exc)))
         raise
+
+
+def _cut_short(run: SyncRun, streamed: StreamedApply | None, entities: Sequence[str], message: str) -> str:
+    """A failed run's message; a streamed first sync that failed part-way says what it imported before (those
+    batches are committed, their rows kept; the next run links them and goes on)."""
+    if streamed is None or not (streamed.applied_devices or streamed.head):
+        return message
+    run.counts = streamed.counts(entities)
+    streamed.store_rows()
+    return (f"{message} Before that, this first sync applied {streamed.applied_devices} device row(s) (see the "
+            "counts); the next run goes on from there.")
+
+
+def _finish_streamed(run: SyncRun, streamed: StreamedApply, plan: Plan, entities: Sequence[str], *,
+                     incomplete: bool, confirm: bool) -> SyncRun:
+    """End a streamed run: apply what needed the whole fetch (under the guard), link parents, record the run."""
+    if plan.needs_confirmation and not confirm:  # not reached by a first sync (nothing is linked), kept as a rule
+        run.warnings = [*run.warnings, plan.guard_message]
+    else:
+        streamed.apply_rest(plan.ops)
+    streamed.finish()
+    if streamed.deferred:
+        run.warnings = [*run.warnings, f"{streamed.deferred} device(s) match assets another sync created while "
+                        "this one ran: they were not created and are linked at the next run (see the skipped rows)."]
+    streamed.store_rows()
+    if streamed.changed > APPLIED_ROW_CAP:
+        run.warnings = [*run.warnings, f"Only the first {APPLIED_ROW_CAP} changed rows (and every failed one) are "
+                        "kept in this run's detail; the counts cover everything."]
+    errors = streamed.errors(MAX_ERRORS)
+    status = SyncStatus.PARTIAL if (errors or incomplete or (plan.needs_confirmation and not confirm)) \
+        else SyncStatus.SUCCESS
+    return _finish(run, status, counts=streamed.counts(entities), errors=errors)
 
 
 def apply_rows(run: SyncRun, row_ids: Sequence[int] | None = None, *, trigger: str = SyncTrigger.UI,

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import httpx
 
+from rmmbridge.common.prefetch import Prefetched
 from rmmbridge.connectors.atera import const
 from rmmbridge.connectors.atera.client import AteraClient
 from rmmbridge.connectors.atera.credentials import AteraCredentials
 from rmmbridge.connectors.atera.normalize import (
+    RAW_ATTRIBUTE_KEYS,
+    RAW_BASE_KEYS,
     alert_time,
     parse_item,
     parse_timestamp,
+    raw_agent_hostname,
+    raw_agent_macs,
     to_alert,
     to_customer,
     to_device,
@@ -29,6 +34,7 @@ from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError
 from rmmbridge.connectors.http import Redactor
 from rmmbridge.connectors.items import field_list
+from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck, raw_id, raw_keys_for
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -41,6 +47,8 @@ from rmmbridge.connectors.records import (
 )
 
 logger = logging.getLogger("rmmbridge.connectors.atera")
+#: Agent pages requested ahead of the one being read by the sync (iter_device_records).
+PAGES_AHEAD = 2
 
 AGENT_FIELDS: tuple[tuple[str, str], ...] = (
     ("AgentID", "Agent ID"),
@@ -154,6 +162,41 @@ class AteraConnector(Connector):
         yield from self.stream(self.client.iter_pages(const.AGENTS_PATH), Agent, "agent", to_device)
         yield from self.stream(self.client.iter_pages(const.SNMP_DEVICES_PATH), SnmpDevice, "SNMP device",
                                to_snmp_device)
+
+    def iter_device_records(self, check: RawCheck | None) -> Iterator[RemoteDevice | KnownDevice]:
+        """iter_devices for the sync, the next page on the wire while this one is read; with an armed `check`, an
+        agent unchanged since its last import comes as a KnownDevice (not validated or flattened). SNMP devices
+        (few, and of another shape) are always normalised."""
+        self._require(Capability.DEVICES)
+        self.raw_check = check
+        agents = Prefetched(self.client.iter_pages(const.AGENTS_PATH), chunk=1, depth=PAGES_AHEAD,
+                            name="atera-pages")
+        records: Iterator[RemoteDevice | KnownDevice] = self.stream(agents, Agent, "agent", self._to_device,
+                                                                    before=self._known if check else None)
+        yield from records
+        yield from self.stream(self.client.iter_pages(const.SNMP_DEVICES_PATH), SnmpDevice, "SNMP device",
+                               to_snmp_device)
+
+    def raw_keys(self, paths: Sequence[str]) -> tuple[str, ...] | None:
+        """Top-level raw agent keys behind `paths` (attributes by RAW_ATTRIBUTE_KEYS; `BatteryInfo.Name` →
+        `BatteryInfo`)."""
+        return raw_keys_for(paths, RAW_ATTRIBUTE_KEYS, RAW_BASE_KEYS)
+
+    def _known(self, raw: Any) -> KnownDevice | None:
+        """RawCheck first: an unchanged agent as KnownDevice; else remember its digest to stamp."""
+        self._digest = ""
+        check = self.raw_check
+        if check is None or not isinstance(raw, Mapping):
+            return None
+        read = check.read(raw, raw_id(raw.get("AgentID")), raw_agent_hostname(raw), raw_agent_macs, deleted=False)
+        if isinstance(read, KnownDevice):
+            return read
+        self._digest = read
+        return None
+
+    def _to_device(self, agent: Agent, raw: Mapping[str, Any]) -> RemoteDevice:
+        check = self.raw_check
+        return to_device(agent, raw, keep=check.keep if check is not None else None, digest=self._digest)
 
     def iter_alerts(self, state: AlertState = AlertState.OPEN, since: datetime | None = None) -> Iterator[RemoteAlert]:
         """`GET /api/v3/alerts?alertStatus=Open` (or `Resolved`); `since` filters on Created / ArchivedDate.

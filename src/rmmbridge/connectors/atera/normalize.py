@@ -107,8 +107,41 @@ def to_user(contact: Contact, raw: Mapping[str, Any]) -> RemoteUser:
     )
 
 
-def to_device(agent: Agent, raw: Mapping[str, Any]) -> RemoteDevice:
-    """An agent as a RemoteDevice; every AgentDto field is kept flattened in `fields`."""
+#: The raw agent keys each normalized attribute is read from (to_device), for the sync's RawCheck (agents only:
+#: SNMP devices are always normalised). Every raw fingerprint also covers the keys that identify, name, place and
+#: type an agent (RAW_BASE_KEYS).
+AGENT_NAME_KEYS = ("MachineName", "AgentName", "SystemName")
+AGENT_TYPE_KEYS = ("OSType", "OS", "Vendor", "VendorBrandModel", "ProductName", "BatteryInfo")
+RAW_ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
+    "external_id": ("AgentID",), "hostname": AGENT_NAME_KEYS, "site_external_id": (),
+    "customer_external_id": ("CustomerID",), "device_type": AGENT_TYPE_KEYS, "vendor_type": ("OSType",),
+    "serial_number": ("VendorSerialNumber",), "os_name": ("OS",), "manufacturer": ("Vendor",),
+    "model": ("VendorBrandModel", "ProductName"), "ip_addresses": ("IpAddresses",), "mac_addresses": ("MacAddresses",),
+    "last_logged_in_user": ("LastLoginUser", "CurrentLoggedUsers"), "last_seen": ("LastSeen",), "online": ("Online",),
+    "parent_external_id": (), "deleted": (),
+}
+RAW_BASE_KEYS = ("AgentID", *AGENT_NAME_KEYS, "CustomerID", *AGENT_TYPE_KEYS)
+
+
+def raw_agent_hostname(raw: Mapping[str, Any]) -> str:
+    """The name to_device gives a raw agent."""
+    return _first(*(v if isinstance(v, str) else None for v in (raw.get(k) for k in AGENT_NAME_KEYS))) \
+        or f"agent-{raw.get('AgentID')}"
+
+
+def raw_agent_macs(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """A raw agent's MAC addresses as to_device reads them."""
+    found = raw.get("MacAddresses")
+    return tuple(m for m in found if isinstance(m, str) and m) if isinstance(found, list) else ()
+
+
+def to_device(agent: Agent, raw: Mapping[str, Any], *, keep: frozenset[str] | None = None,
+              digest: str = "") -> RemoteDevice:
+    """An agent as a RemoteDevice; every AgentDto field is kept flattened in `fields`.
+
+    `keep` limits `fields` to those top-level keys (the sync's RawCheck: only what is mapped is flattened);
+    `digest` is stamped as the record's raw_digest.
+    """
     hostname = _first(agent.MachineName, agent.AgentName, agent.SystemName) or f"agent-{agent.AgentID}"
     return RemoteDevice(
         external_id=str(agent.AgentID),
@@ -125,7 +158,8 @@ def to_device(agent: Agent, raw: Mapping[str, Any]) -> RemoteDevice:
         last_logged_in_user=_first(agent.LastLoginUser, agent.CurrentLoggedUsers),
         last_seen=parse_timestamp(agent.LastSeen),
         online=agent.Online,
-        fields=flatten(raw),
+        fields=flatten(dict(raw) if keep is None else {k: raw[k] for k in keep if k in raw}),
+        raw_digest=digest,
     )
 
 

@@ -32,7 +32,7 @@ from rmmbridge.connectors.errors import ConnectorError, ConnectorFatalError, Ski
 from rmmbridge.connectors.http import Redactor
 from rmmbridge.connectors.items import DroppedField
 from rmmbridge.connectors.ratelimit import RollingWindowLimiter, shared_limiter
-from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck
+from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck, raw_keys_for
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -223,14 +223,7 @@ class DattoRmmConnector(Connector):
 
     def raw_keys(self, paths: Sequence[str]) -> tuple[str, ...] | None:
         """Top-level raw keys behind `paths` (attributes by RAW_ATTRIBUTE_KEYS; `udf.udf1` → `udf`)."""
-        keys = dict.fromkeys(RAW_BASE_KEYS)
-        for path in paths:
-            found = RAW_ATTRIBUTE_KEYS.get(path)
-            if found is None:
-                name = path[7:] if path.startswith("fields.") else path
-                found = (name.split(".", 1)[0],)
-            keys.update(dict.fromkeys(found))
-        return tuple(keys)
+        return raw_keys_for(paths, RAW_ATTRIBUTE_KEYS, RAW_BASE_KEYS)
 
     def _known(self, raw: Any) -> KnownDevice | None:
         """RawCheck first: an unchanged device as KnownDevice (not validated); else remember its digest to stamp."""

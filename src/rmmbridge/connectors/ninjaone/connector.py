@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
 import httpx
 
+from rmmbridge.common.prefetch import Prefetched
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.errors import ConnectorConfigError, ConnectorFatalError
@@ -18,6 +19,8 @@ from rmmbridge.connectors.ninjaone import const
 from rmmbridge.connectors.ninjaone.client import NinjaOneClient
 from rmmbridge.connectors.ninjaone.credentials import NinjaOneCredentials
 from rmmbridge.connectors.ninjaone.normalize import (
+    RAW_ATTRIBUTE_KEYS,
+    RAW_BASE_KEYS,
     activity_status,
     activity_time,
     activity_to_alert,
@@ -25,6 +28,8 @@ from rmmbridge.connectors.ninjaone.normalize import (
     epoch_seconds,
     is_condition_activity,
     parse_item,
+    raw_hostname,
+    raw_macs,
     to_alert,
     to_customer,
     to_device,
@@ -33,6 +38,7 @@ from rmmbridge.connectors.ninjaone.normalize import (
 )
 from rmmbridge.connectors.ninjaone.schemas import Activity, Alert, Device, Location, Organization, User
 from rmmbridge.connectors.paging import pages_until
+from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck, raw_id, raw_keys_for
 from rmmbridge.connectors.records import (
     AccountInfo,
     AlertState,
@@ -46,6 +52,8 @@ from rmmbridge.connectors.records import (
 )
 
 logger = logging.getLogger("rmmbridge.connectors.ninjaone")
+#: Device pages requested ahead of the one being read by the sync (iter_device_records).
+PAGES_AHEAD = 2
 
 #: Vendor fields a mapping can target, by device family (dotted paths as flattened into RemoteDevice.fields).
 COMMON_FIELDS: tuple[tuple[str, str], ...] = (
@@ -138,6 +146,7 @@ class NinjaOneConnector(Connector):
         self._device_cache: dict[int, dict[str, Any] | None] = {}
         self._severities: dict[str, str] | None = None
         self._severities_complete = False
+        self._digest = ""
 
     # -- items ---------------------------------------------------------------------------------------------
 
@@ -182,6 +191,41 @@ class NinjaOneConnector(Connector):
         """`GET /v2/devices-detailed`, page by page (`pageSize` + `after`)."""
         self._require(Capability.DEVICES)
         return self.stream(self.client.iter_pages(const.DEVICES_PATH), Device, "device", to_device)
+
+    def iter_device_records(self, check: RawCheck | None) -> Iterator[RemoteDevice | KnownDevice]:
+        """iter_devices for the sync, the next page on the wire while this one is read; with an armed `check`,
+        a device unchanged since its last import comes as a KnownDevice (not validated or flattened)."""
+        self._require(Capability.DEVICES)
+        self.raw_check = check
+        pages = Prefetched(self.client.iter_pages(const.DEVICES_PATH), chunk=1, depth=PAGES_AHEAD,
+                           name="ninjaone-pages")
+        records: Iterator[RemoteDevice | KnownDevice] = self.stream(pages, Device, "device", self._to_device,
+                                                                    before=self._known if check else None)
+        yield from records
+
+    def raw_keys(self, paths: Sequence[str]) -> tuple[str, ...] | None:
+        """Top-level raw keys behind `paths` (attributes by RAW_ATTRIBUTE_KEYS; `userData.x` → `userData`)."""
+        return raw_keys_for(paths, RAW_ATTRIBUTE_KEYS, RAW_BASE_KEYS)
+
+    def _known(self, raw: Any) -> KnownDevice | None:
+        """RawCheck first: an unchanged device as KnownDevice; else remember its digest to stamp."""
+        self._digest = ""
+        check = self.raw_check
+        if check is None or not isinstance(raw, Mapping):
+            return None
+        hostname = raw_hostname(raw)
+        if hostname is None:  # to_device skips it, with its message
+            return None
+        read = check.read(raw, raw_id(raw.get("id")), hostname, raw_macs,
+                          deleted=raw.get("approvalStatus") == "DECOMMISSIONED")
+        if isinstance(read, KnownDevice):
+            return read
+        self._digest = read
+        return None
+
+    def _to_device(self, device: Device, raw: Mapping[str, Any]) -> RemoteDevice:
+        check = self.raw_check
+        return to_device(device, raw, keep=check.keep if check is not None else None, digest=self._digest)
 
     # -- alerts --------------------------------------------------------------------------------------------
 

@@ -85,11 +85,39 @@ def _first(*values: str | None) -> str | None:
     return None
 
 
-def to_device(device: Device, raw: Mapping[str, Any]) -> RemoteDevice:
+#: The raw device keys each normalized attribute is read from (to_device), for the sync's RawCheck. Every raw
+#: fingerprint also covers the keys that identify, name, place, type and delete a device (RAW_BASE_KEYS).
+NAME_KEYS = ("systemName", "dnsName", "netbiosName", "displayName", "name")
+RAW_ATTRIBUTE_KEYS: dict[str, tuple[str, ...]] = {
+    "external_id": ("id",), "hostname": NAME_KEYS, "site_external_id": ("locationId",),
+    "customer_external_id": ("organizationId",), "device_type": ("nodeClass", "system"),
+    "vendor_type": ("nodeClass",), "serial_number": ("system", "serviceTag"),
+    "os_name": ("os", "guestOSFullName", "releaseName"), "manufacturer": ("system", "vendor"),
+    "model": ("system", "model"), "ip_addresses": ("ipAddresses",), "mac_addresses": ("macAddresses",),
+    "last_logged_in_user": ("lastLoggedInUser",), "last_seen": ("lastContact",), "online": ("offline",),
+    "parent_external_id": ("parentDeviceId",), "deleted": ("approvalStatus",),
+}
+RAW_BASE_KEYS = ("id", *NAME_KEYS, "locationId", "organizationId", "nodeClass", "system", "approvalStatus")
+
+
+def raw_hostname(raw: Mapping[str, Any]) -> str | None:
+    """The name to_device gives a raw device (None: it has none and would be skipped)."""
+    return _first(*(v if isinstance(v, str) else None for v in (raw.get(k) for k in NAME_KEYS)))
+
+
+def raw_macs(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """A raw device's MAC addresses as to_device reads them."""
+    found = raw.get("macAddresses")
+    return tuple(dict.fromkeys(m for m in found if isinstance(m, str) and m)) if isinstance(found, list) else ()
+
+
+def to_device(device: Device, raw: Mapping[str, Any], *, keep: frozenset[str] | None = None,
+              digest: str = "") -> RemoteDevice:
     """A detailed NinjaOne device as a RemoteDevice; every field is kept flattened in `fields`.
 
     A device without any name (systemName, dnsName, netbiosName, displayName, name) cannot be matched or shown:
-    it is skipped. Anything else missing only leaves that value empty.
+    it is skipped. Anything else missing only leaves that value empty. `keep` limits `fields` to those top-level
+    keys (the sync's RawCheck: only what is mapped is flattened); `digest` is stamped as the record's raw_digest.
     """
     system = device.system
     names = (device.systemName, device.dnsName, device.netbiosName, device.displayName, device.name)
@@ -120,7 +148,8 @@ def to_device(device: Device, raw: Mapping[str, Any]) -> RemoteDevice:
         online=None if device.offline is None else not device.offline,
         parent_external_id=None if device.parentDeviceId is None else str(device.parentDeviceId),
         deleted=device.approvalStatus == "DECOMMISSIONED",
-        fields=flatten(raw),
+        fields=flatten(dict(raw) if keep is None else {k: raw[k] for k in keep if k in raw}),
+        raw_digest=digest,
     )
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from rmmbridge.servicedesk.actions.assets import (
     AssetInput,
+    NewAsset,
     actor_source,
     do_bulk_create_assets,
+    do_bulk_insert_assets,
     do_bulk_set_assets_active,
     do_bulk_update_assets,
     do_restore_asset_fields,
@@ -17,6 +19,7 @@ from rmmbridge.servicedesk.actions.core import (
     Actor,
     record_audit,
     record_audit_many,
+    record_audit_rows,
 )
 from rmmbridge.servicedesk.actions.fields import (
     do_create_asset_group,
@@ -45,8 +48,10 @@ __all__ = [
     "PERSON_SOURCES",
     "Actor",
     "AssetInput",
+    "NewAsset",
     "actor_source",
     "do_bulk_create_assets",
+    "do_bulk_insert_assets",
     "do_bulk_set_assets_active",
     "do_bulk_update_assets",
     "do_create_asset_group",
@@ -69,5 +74,6 @@ __all__ = [
     "field_definitions",
     "record_audit",
     "record_audit_many",
+    "record_audit_rows",
     "validate_values",
 ]

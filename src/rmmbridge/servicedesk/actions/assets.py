@@ -10,9 +10,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from rmmbridge.common.clock import utcnow
-from rmmbridge.servicedesk.actions.core import Actor, _apply_changes, record_audit, record_audit_many
+from rmmbridge.servicedesk.actions.core import (
+    Actor,
+    _apply_changes,
+    record_audit,
+    record_audit_many,
+    record_audit_rows,
+)
 from rmmbridge.servicedesk.actions.fields import validate_values
-from rmmbridge.servicedesk.bulk import update_rows
+from rmmbridge.servicedesk.bulk import insert_rows_returning, update_rows
 from rmmbridge.servicedesk.models import (
     Asset,
     AssetType,
@@ -207,23 +213,108 @@ def _written_keys(asset: Asset) -> list[str]:
     return keys
 
 
+@dataclass(slots=True)
+class NewAsset:
+    """One asset for `do_bulk_insert_assets`: plain ids and validated values (from validate_values), no model
+    instance; `pk` is set once it is inserted."""
+
+    name: str
+    asset_type_id: int
+    site_id: int
+    customer_id: int
+    asset_tag: str = ""
+    end_user_id: int | None = None
+    parent_id: int | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    active: bool = True
+    pk: int | None = None
+
+    def __str__(self) -> str:  # as Asset.__str__, for the audit trail
+        return self.name or self.asset_tag or f"Asset {self.pk}"
+
+
+#: The Asset columns do_bulk_insert_assets writes, in its tuples' order.
+ASSET_COLUMNS = ("asset_tag", "name", "asset_type_id", "site_id", "customer_id", "end_user_id", "parent_id", "active",
+                 "values", "locally_edited", "provenance", "created_by_integration", "created_at", "updated_at")
+
+
+def _written_names(row: NewAsset) -> list[str]:
+    keys = ["name", "asset_type", "site", *row.values]
+    if row.end_user_id:
+        keys.append("end_user")
+    if row.parent_id:
+        keys.append("parent")
+    return keys
+
+
+def _check_new(row: NewAsset) -> None:
+    if not isinstance(row.values, dict):
+        raise ValidationError(f"Asset '{row.name}': its values must be a mapping of field key to value.")
+    for what in ("asset_type_id", "site_id", "customer_id"):
+        if not isinstance(getattr(row, what), int):
+            raise ValidationError(f"Asset '{row.name}' needs {what.removesuffix('_id').replace('_', ' ')}; "
+                                  f"got {getattr(row, what)!r}.")
+
+
+def do_bulk_insert_assets(actor: Actor, rows: Sequence[NewAsset], batch_size: int = 1000, *,
+                          source: Source | None = None) -> list[int]:
+    """Insert new assets as plain tuples (`bulk.insert_rows_returning`) with their audit entries; returns the new
+    ids in the rows' order and sets each row's `pk`.
+
+    Values must come from validate_values; names and tags are trimmed to their columns, and a row without an
+    asset type, site or customer id is refused (ValidationError naming the asset). Each asset's provenance records
+    `source` (a sync: its integration, run and time) for every field it sets; its audit entry lists name and
+    values as created. Must run inside a transaction.
+    """
+    if not rows:
+        return []
+    source = source or actor_source(actor)
+    entry, now, integration = source.entry(), utcnow(), source.integration_id
+    for row in rows:
+        _check_new(row)
+        row.name = (row.name or "").strip()[:255]
+        row.asset_tag = (row.asset_tag or "").strip()[:100]
+        row.values = {k: v for k, v in row.values.items() if v is not None}
+    ids = insert_rows_returning(Asset, ASSET_COLUMNS, [
+        (row.asset_tag, row.name, row.asset_type_id, row.site_id, row.customer_id, row.end_user_id, row.parent_id,
+         row.active, row.values, [],
+         {"sources": [entry], "fields": dict.fromkeys(_written_names(row), 0)}, integration, now, now)
+        for row in rows], batch_size=batch_size)
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = pk
+    record_audit_rows(actor, (
+        ("asset", pk, str(row), "create",
+         {"name": [None, row.name], **{k: [None, v] for k, v in row.values.items()}})
+        for row, pk in zip(rows, ids, strict=True)))
+    return ids
+
+
 def do_bulk_create_assets(actor: Actor, assets: Sequence[Asset], batch_size: int = 1000, *,
                           source: Source | None = None) -> list[Asset]:
     """Insert already-validated assets in bulk (values must come from validate_values) with audit entries.
 
-    Each asset's provenance records `source` (a sync: its integration, run and time) for every field it sets.
+    The model-instance form of `do_bulk_insert_assets` (same rows, same audit): each asset gets its id,
+    provenance and times set in place and is returned. Each asset's provenance records `source` (a sync: its
+    integration, run and time) for every field it sets.
     """
-    source = source or actor_source(actor)
-    for asset in assets:
-        asset.customer_id = asset.site.customer_id if asset.site_id and not asset.customer_id else asset.customer_id
-        asset.provenance = stamp({}, _written_keys(asset), source)
-        if source.integration_id is not None:
-            asset.created_by_integration = source.integration_id
-    created = Asset.objects.bulk_create(list(assets), batch_size=batch_size)
-    record_audit_many(
-        actor, ((a, "create", {"name": [None, a.name], **{k: [None, v] for k, v in a.values.items()}}) for a in created)
-    )
-    return created
+    if not assets:
+        return []
+    rows = [NewAsset(name=a.name, asset_type_id=a.asset_type_id, site_id=a.site_id,
+                     customer_id=a.customer_id or (a.site.customer_id if a.site_id else None),  # type: ignore[arg-type]
+                     asset_tag=a.asset_tag, end_user_id=a.end_user_id, parent_id=a.parent_id, values=a.values,
+                     active=a.active) for a in assets]
+    with transaction.atomic():
+        do_bulk_insert_assets(actor, rows, batch_size, source=source)
+    stored = Asset.objects.in_bulk([r.pk for r in rows]) if rows else {}
+    for asset, row in zip(assets, rows, strict=True):
+        fresh = stored[int(row.pk or 0)]
+        asset.pk, asset.name, asset.asset_tag, asset.customer_id = fresh.pk, fresh.name, fresh.asset_tag, \
+            fresh.customer_id
+        asset.values, asset.provenance, asset.created_by_integration = fresh.values, fresh.provenance, \
+            fresh.created_by_integration
+        asset.created_at, asset.updated_at, asset.locally_edited = fresh.created_at, fresh.updated_at, []
+        asset._state.adding, asset._state.db = False, fresh._state.db
+    return list(assets)
 
 
 def do_bulk_update_assets(

@@ -81,20 +81,28 @@ def record_audit(actor: Actor, obj: Model, action: str, changes: Mapping[str, An
 
 def record_audit_many(actor: Actor, items: Iterable[tuple[Model, str, Mapping[str, Any]]]) -> int:
     """Record audit entries in bulk (plain tuples, one executemany per 1000); returns how many were written."""
-    user = actor.user if actor.user is not None and getattr(actor.user, "is_authenticated", False) else None
-    user_id, label, source, at = (user.pk if user is not None else None), actor.label[:200], str(actor.source), \
-        utcnow()
     names: dict[type[Model], str] = {}
 
-    def rows() -> Iterable[tuple[Any, ...]]:
+    def rows() -> Iterable[tuple[str, int, str, str, Mapping[str, Any]]]:
         for obj, action, changes in items:
             kind = type(obj)
             name = names.get(kind)
             if name is None:
                 name = names[kind] = obj._meta.model_name or kind.__name__.lower()
-            yield (at, user_id, label, source, name, int(obj.pk), str(obj)[:255], action, dict(changes))
+            yield name, int(obj.pk), str(obj), action, changes
 
-    return insert_rows(AuditEntry, AUDIT_COLUMNS, rows())
+    return record_audit_rows(actor, rows())
+
+
+def record_audit_rows(actor: Actor, items: Iterable[tuple[str, int, str, str, Mapping[str, Any]]]) -> int:
+    """Record audit entries from plain (object type, object id, object repr, action, changes) tuples, in bulk,
+    for objects written without model instances (`do_bulk_insert_assets`); returns how many were written."""
+    user = actor.user if actor.user is not None and getattr(actor.user, "is_authenticated", False) else None
+    user_id, label, source, at = (user.pk if user is not None else None), actor.label[:200], str(actor.source), \
+        utcnow()
+    return insert_rows(AuditEntry, AUDIT_COLUMNS, (
+        (at, user_id, label, source, object_type, object_id, object_repr[:255], action, dict(changes))
+        for object_type, object_id, object_repr, action, changes in items))
 
 
 def _apply_changes(obj: Model, changes: Mapping[str, Any], allowed: Iterable[str]) -> dict[str, list[Any]]:

@@ -50,6 +50,22 @@ class Applier(AssetApplier):
             Entity.SITES: self._sites, Entity.USERS: self._users,
         }
 
+    def run_batch(self, ops: Sequence[Op]) -> ApplyResult:
+        """Apply one batch of a streamed run (its own result, indices into `ops`); call `finish` after the last.
+
+        The run's state carries over: temporary ids, the links read at the first create, tags taken, and the
+        parents and shown fields, which `finish` links and attaches once every batch is in."""
+        self.streaming = True
+        self.result = ApplyResult()
+        return self.run(ops)
+
+    def finish(self) -> int:
+        """End a streamed run: link child assets to their parents and show imported fields; returns rows written."""
+        self.result = ApplyResult()
+        self._link_parents()
+        self._show_fields()
+        return self.result.rows_written
+
     def run(self, ops: Sequence[Op]) -> ApplyResult:
         parts: dict[Entity, list[tuple[int, Op]]] = {entity: [] for entity in ORDER}
         for index, op in enumerate(ops):  # one pass: a resync of a large estate is mostly unchanged rows

@@ -32,11 +32,15 @@ class AssetApplier(ApplierBase):
 
     def _assets(self, part: list[tuple[int, Op]]) -> None:
         self.site_customer = dict(Site.objects.values_list("id", "customer_id"))
-        self.targets = {int(op.target_id) for _, op in part if op.target_id is not None}
+        targets = {int(op.target_id) for _, op in part if op.target_id is not None}
         creating = any(op.kind is OpKind.CREATE for _, op in part)
-        self.linked: dict[str, int] = ref_map(self.iid, "asset") if creating else {}
-        self.parents: list[tuple[int, str]] = []
-        self.shown: dict[int, set[str]] = {}
+        if not self.streaming:
+            self.targets, self.parents, self.shown = targets, [], {}
+            self.linked = ref_map(self.iid, "asset") if creating else {}
+        else:  # a streamed run: the links as they were when it began creating, parents and fields for finish()
+            self.targets |= targets
+            if creating and self.linked is None:
+                self.linked = ref_map(self.iid, "asset")
         done = 0
         for start in range(0, len(part), ASSET_BATCH):
             batch = part[start:start + ASSET_BATCH]
@@ -58,8 +62,9 @@ class AssetApplier(ApplierBase):
             done += len(batch)
             if self.progress:
                 self.progress("assets", done, len(part))
-        self._link_parents()
-        self._show_fields()
+        if not self.streaming:
+            self._link_parents()
+            self._show_fields()
 
     def _site_of(self, value: Any) -> tuple[int, int]:
         site_id = self.resolve(value, "site")
@@ -68,7 +73,7 @@ class AssetApplier(ApplierBase):
         return site_id, self.site_customer[site_id]
 
     def _asset_batch(self, batch: list[tuple[int, Op]]) -> None:
-        creates: list[tuple[Op, Asset]] = []
+        creates: list[tuple[Op, actions.NewAsset]] = []
         targets = [int(op.target_id) for _, op in batch
                    if op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE) and op.target_id is not None]
         loaded = Asset.objects.in_bulk(targets) if targets else {}
@@ -88,10 +93,11 @@ class AssetApplier(ApplierBase):
                 site_id, customer_id = self._site_of(wanted["site_id"])
                 type_id = self.resolve(wanted["asset_type_id"], "asset type")
                 values = {k: v for k, v in (wanted.get("values") or {}).items() if v is not None}
-                asset = Asset(name=wanted.get("name", ""), asset_type_id=type_id,
-                              site_id=site_id, customer_id=customer_id,
-                              end_user_id=self._user_for(wanted.get("end_user_id"), customer_id),
-                              asset_tag=self._free_tag(values.pop(ASSET_TAG, None), None, op), values=values)
+                asset = actions.NewAsset(name=wanted.get("name", ""), asset_type_id=type_id,
+                                         site_id=site_id, customer_id=customer_id,
+                                         end_user_id=self._user_for(wanted.get("end_user_id"), customer_id),
+                                         asset_tag=self._free_tag(values.pop(ASSET_TAG, None), None, op),
+                                         values=values)
                 creates.append((op, asset))
             elif op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE):
                 current = loaded.get(int(op.target_id or 0))
@@ -123,21 +129,22 @@ class AssetApplier(ApplierBase):
         if creates and self.late is not None:
             creates = self._defer_late_matches(creates)
         if creates:
-            created = actions.do_bulk_create_assets(self.actor, [a for _, a in creates], source=self.source)
-            self.result.rows_written += 2 * len(created)
+            created = [a for _, a in creates]
+            ids = actions.do_bulk_insert_assets(self.actor, created, source=self.source)
+            self.result.rows_written += 2 * len(ids)
             new_rows = []
-            for (op, _), asset in zip(creates, created, strict=True):
-                new_rows.append(RefRow("asset", op.external_id, asset.pk, op.fingerprint))
-                self._remember(asset, op)
-            if any(r.external_id in self.linked for r in new_rows):
+            for (op, asset), pk in zip(creates, ids, strict=True):
+                new_rows.append(RefRow("asset", op.external_id, pk, op.fingerprint))
+                self._remember(asset, pk, op)
+            if any(r.external_id in (self.linked or {}) for r in new_rows):
                 link_rows.extend(new_rows)  # a stale link of a deleted asset is re-pointed
             else:
                 self.result.rows_written += create_refs(self.iid, new_rows, now=self.now)
         if updates:
             self.result.rows_written += 2 * actions.do_bulk_update_assets(self.actor, updates, sorted(update_fields),
                                                                           source=self.source)
-            for asset, _ in updates:
-                self.shown.setdefault(asset.asset_type_id, set()).update(asset.values)
+            for updated, _ in updates:
+                self.shown.setdefault(updated.asset_type_id, set()).update(updated.values)
         for _, op in batch:
             if op.kind in (OpKind.UPDATE, OpKind.LINK, OpKind.REACTIVATE) and asset_change(op).set.get(
                     "parent_external_id"):
@@ -153,7 +160,7 @@ class AssetApplier(ApplierBase):
         if unlink:
             self.result.rows_written += delete_refs(self.iid, "asset", unlink)
 
-    def _defer_late_matches(self, creates: list[tuple[Op, Asset]]) -> list[tuple[Op, Asset]]:
+    def _defer_late_matches(self, creates: list[tuple[Op, actions.NewAsset]]) -> list[tuple[Op, actions.NewAsset]]:
         """Order independence: under one lock for every sync's asset inserts, refuse to create a device that
         matches an asset another sync created after this run's snapshot; the device waits for the next run,
         whose snapshot has that asset, so the result is the same whatever order the syncs ran in."""
@@ -173,7 +180,7 @@ class AssetApplier(ApplierBase):
             for key, _ in late.rules:
                 index.add(asset_id, customer_id, key, name if key == "name" else (values or {}).get(key))
             index.describe(asset_id, name, customer_id, values or {})
-        kept: list[tuple[Op, Asset]] = []
+        kept: list[tuple[Op, actions.NewAsset]] = []
         for op, asset in creates:
             wanted = {"name": asset.name, **asset.values}
             result = match_asset(index, late.rules, wanted, asset.customer_id, set(),
@@ -193,24 +200,24 @@ class AssetApplier(ApplierBase):
 
     def _refuse_duplicates(self, batch: list[tuple[int, Op]]) -> None:
         """A create from an old preview must not duplicate a device that was imported since."""
-        linked = {self.linked[op.external_id] for _, op in batch
-                  if op.kind is OpKind.CREATE and op.external_id in self.linked}
+        known = self.linked or {}
+        linked = {known[op.external_id] for _, op in batch if op.kind is OpKind.CREATE and op.external_id in known}
         if linked and Asset.objects.filter(pk__in=linked).exists():
             existing = set(Asset.objects.filter(pk__in=linked).values_list("pk", flat=True))
             for _, op in batch:
-                if op.kind is OpKind.CREATE and self.linked.get(op.external_id) in existing:
+                if op.kind is OpKind.CREATE and known.get(op.external_id) in existing:
                     raise ApplyError(f"'{op.label}' was imported after this preview was made (asset "
-                                     f"#{self.linked[op.external_id]}); run the preview again.")
+                                     f"#{known[op.external_id]}); run the preview again.")
 
     def _user_for(self, value: Any, customer_id: int) -> int | None:
         user_id = self.optional(value)
         return user_id if user_id is not None and user_id > 0 else None
 
-    def _remember(self, asset: Asset, op: Op) -> None:
+    def _remember(self, asset: actions.NewAsset, pk: int, op: Op) -> None:
         self.shown.setdefault(asset.asset_type_id, set()).update(asset.values)
         parent = asset_change(op).set.get("parent_external_id")
         if parent:
-            self.parents.append((asset.pk, str(parent)))
+            self.parents.append((pk, str(parent)))
 
     def _change(self, asset: Asset, wanted: AssetSet, op: Op) -> set[str]:
         fields: set[str] = set()

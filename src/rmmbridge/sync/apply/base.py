@@ -121,6 +121,11 @@ class ApplierBase:
         self.unique_tags: bool | None = None
         self.tags_this_run: set[str] = set()
         self.targets: set[int] = set()
+        #: A streamed run (`run_batch`): links are read once, parents and shown fields wait for `finish`.
+        self.streaming = False
+        self.linked: dict[str, int] | None = None
+        self.parents: list[tuple[int, str]] = []
+        self.shown: dict[int, set[str]] = {}
 
     def resolve(self, value: Any, what: str) -> int:
         if value is None:

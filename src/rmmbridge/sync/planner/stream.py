@@ -15,16 +15,23 @@ from rmmbridge.sync.planner.values import ChangedDevice, device_macs
 
 #: Changed devices planned together, so that their linked assets are read in one batch.
 CHANGED_BATCH = 1000
+#: Receives ops of a streamed run that no later device can change, as (position among the devices or -1, op).
+Sink = Callable[[Sequence[tuple[int, Op]]], None]
 
 
 def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, cfg: SyncSettings,
                 res: Resolution, temp_ids: TempIds, users: UserIndex, *, allow_pending: bool = True,
                 added_mappings: Sequence[Mapping] = (),
-                arm: Callable[[str, dict[str, str]], None] | None = None) -> tuple[list[Op], list[str], set[str]]:
+                arm: Callable[[str, dict[str, str]], None] | None = None,
+                sink: Sink | None = None) -> tuple[list[Op], list[str], set[str]]:
     """Plan devices: (ops incl. asset types/fields to create, warnings, the external ids seen).
 
     Devices are read once, as they stream in: unchanged ones are decided at once, changed ones in batches whose
-    linked assets the snapshot reads together. Ops keep the devices' order.
+    linked assets the snapshot reads together. Ops keep the devices' order. With `sink` (a streamed run), the ops
+    no later device can change are handed to it after each batch and not kept: new asset types and fields first
+    (position -1), then each device's op with its position among the devices; a device matched by MAC address
+    and a conflict with candidates wait for the end of the fetch, which may plan them again. Nothing is returned
+    then but the warnings and the ids seen.
     """
     planner = AssetPlanner(snap, cfg, res, temp_ids, users, allow_pending=allow_pending,
                             added_mappings=added_mappings)
@@ -34,6 +41,22 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
     waiting: list[tuple[int, ChangedDevice]] = []
     conflicts: list[tuple[int, ChangedDevice, Op]] = []
     seen: set[str] = set()
+    handed = [0, 0]  # with a sink: planner ops and device positions already handed to it
+    held: set[int] = set()
+
+    def hand(final: bool = False) -> None:
+        if sink is None:
+            return
+        out: list[tuple[int, Op]] = [(-1, op) for op in planner.ops[handed[0]:]]
+        handed[0] = len(planner.ops)
+        for position in range(0 if final else handed[1], len(device_ops)):
+            op = device_ops[position]
+            if op is not None and (final or position not in held):
+                out.append((position, op))
+                device_ops[position] = None
+        handed[1] = len(device_ops)
+        if out:
+            sink(out)
 
     def flush() -> None:
         snap.require_assets(w.ref.object_id for _, w in waiting if w.ref is not None)
@@ -41,9 +64,12 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
             op = device_ops[position] = planner.plan_changed(item)
             if op.kind is OpKind.LINK and planner.mac_keys and "MAC address" in op.reason:
                 planner.mac_matched.append((position, item, op))
+                held.add(position)
             elif isinstance(op.data, AssetConflict) and op.data.candidates:
                 conflicts.append((position, item, op))
+                held.add(position)
         waiting.clear()
+        hand()
 
     for device in devices:
         if device.deleted:
@@ -73,4 +99,7 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
     for position, item, op in conflicts:
         if isinstance(op.data, AssetConflict) and planner.claimed.intersection(op.data.candidates):
             device_ops[position] = planner.plan_changed(item)
+    if sink is not None:
+        hand(final=True)
+        return [], planner.warnings, seen
     return planner.ops + [op for op in device_ops if op is not None], planner.warnings, seen
