@@ -11,7 +11,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from rmmbridge.alerts import noise_apply, noise_hooks, storms, ticket_text
-from rmmbridge.alerts.cache import config_for
+from rmmbridge.alerts.cache import config_for, noise_policy
 from rmmbridge.alerts.decide import (
     Action,
     CloseBehaviour,
@@ -30,7 +30,6 @@ from rmmbridge.alerts.facts.synthetic import test_facts
 from rmmbridge.alerts.facts.webhook import webhook_facts
 from rmmbridge.alerts.lookup import Target, find_target, state_exists
 from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertState, Channel, EventStatus
-from rmmbridge.alerts.noise_models import policy_for
 from rmmbridge.alerts.opening import alert_actor, open_ticket, priority_for, ticket_source, ticket_type_for, with_rule
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
 from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, assignee, rule_decision, view_json
@@ -323,7 +322,7 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         return AlertResult(facts.key, "suppressed", held[0].reason, None, rule_id, "", seen)
     if decision.action is Action.OPEN_TICKET and target is not None and ticket is not None:
         source = ticket_source(channel)
-        parent = storms.group(facts, target, state, ticket, now, policy_for(facts.integration), actor,
+        parent = storms.group(facts, target, state, ticket, now, noise_policy(facts.integration), actor,
                               ticket_type_for(facts, config, ruling), source, assigned_to=assignee(ruling))
         if parent.pk != ticket.pk or parent.alert_key.startswith("storm:"):
             return AlertResult(facts.key, Action.OPEN_TICKET.value, "part of a storm: a child of its parent ticket",

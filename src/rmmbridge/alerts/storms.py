@@ -83,8 +83,9 @@ def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: da
 def _attach(member: StormMember, storm: StormGroup, parent: Ticket, actor: Actor) -> None:
     own = member.own_ticket
     state = member.state
-    state.ticket = parent
-    state.save(update_fields=["ticket"])
+    if state.ticket_id != parent.pk:  # a new child was already stored on its storm's parent
+        state.ticket = parent
+        state.save(update_fields=["ticket"])
     member.storm = storm
     member.save(update_fields=["storm"])
     do_add_note(actor, parent, f"Child alert: {state.hostname or member.device} — {state.message or member.condition}",
