@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from rmmbridge.alerts.models import AlertEvent, Channel
+from rmmbridge.alerts.opening import SEVERITY_PRIORITY
 from rmmbridge.alerts.polling import RESOLVED_MARGIN, poll_alerts, resolved_since
-from rmmbridge.alerts.processing import SEVERITY_PRIORITY
 from rmmbridge.alerts.setup import enable_alerting
 from rmmbridge.common.clock import utcnow
 from rmmbridge.connectors.http import RetryPolicy

@@ -15,6 +15,7 @@ class AlertsConfig(AppConfig):
 
         from rmmbridge.alerts.cache import clear_cache
         from rmmbridge.alerts.models import AlertingConfig, EmailRule, EventRule
+        from rmmbridge.alerts.noise_models import MaintenanceWindow, NoiseSettings
         from rmmbridge.alerts.outbox import on_ticket_closed
         from rmmbridge.alerts.panels import ticket_alert_panel, ticket_storm_panel
         from rmmbridge.integrations.panels import SETUP_PANELS
@@ -23,8 +24,9 @@ class AlertsConfig(AppConfig):
         from rmmbridge.tickets.signals import ticket_closed
 
         ticket_closed.connect(on_ticket_closed, dispatch_uid="alerts.resolve_outbox")
-        # Rules, alerting options and the customers, sites, users and asset types the receiver caches.
-        for model in (EmailRule, EventRule, AlertingConfig, AssetType, Customer, EndUser, Site):
+        # Rules, alerting and noise options, and the customers, sites, users and asset types the receiver caches.
+        for model in (EmailRule, EventRule, AlertingConfig, NoiseSettings, MaintenanceWindow, AssetType, Customer,
+                      EndUser, Site):
             post_save.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.save.{model.__name__}")
             post_delete.connect(clear_cache, sender=model, dispatch_uid=f"alerts.cache.delete.{model.__name__}")
         for panel in (ticket_storm_panel, ticket_alert_panel):

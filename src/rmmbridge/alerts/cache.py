@@ -1,4 +1,4 @@
-"""The short-lived cache of a long-running receiver: e-mail rules, alerting options, rows shared by assets."""
+"""The short-lived cache of a long-running receiver: rules, alerting and noise options, rows shared by assets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import time
 from typing import Any
 
 from rmmbridge.alerts.models import AlertingConfig, EmailRule
+from rmmbridge.alerts.noise import NoisePolicy
+from rmmbridge.alerts.noise_models import MaintenanceWindow, policy_for
 from rmmbridge.integrations.models import Integration
 
 #: Long-running intake (the SMTP receiver) caches rules and alerting options this long; saves in the same
@@ -62,6 +64,28 @@ def config_for(integration: Integration | None) -> AlertingConfig | None:
         _CACHE[key] = (now + CACHE_SECONDS, config)
     return config
 
+
+def noise_policy(integration: Integration | None) -> NoisePolicy:
+    """The integration's noise-control policy (flap and storm limits; cached briefly like the alerting options)."""
+    key = f"noise:{integration.pk if integration is not None else ''}"
+    hit = get(key)
+    if hit is not None and hit[0] > time.monotonic():
+        cached: NoisePolicy = hit[1]
+        return cached
+    policy = policy_for(integration)
+    put(key, policy)
+    return policy
+
+
+def enabled_windows() -> list[MaintenanceWindow]:
+    """The enabled maintenance windows (cached briefly; a saved window clears the cache at once)."""
+    hit = get("windows")
+    if hit is not None and hit[0] > time.monotonic():
+        cached: list[MaintenanceWindow] = hit[1]
+        return cached
+    rows = list(MaintenanceWindow.objects.filter(enabled=True))
+    put("windows", rows)
+    return rows
 
 
 def cached_row(model: Any, pk: int) -> Any:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 
+from rmmbridge.alerts.cache import enabled_windows
 from rmmbridge.alerts.noise import (
     NoisePolicy,
     SuppressReason,
@@ -41,7 +42,7 @@ class Hold:
 
 def window_for(customer_id: int | None, site_id: int | None, asset_id: int | None, at: datetime) -> Hold | None:
     """The enabled maintenance window covering this customer / site / asset at `at` (latest end), or None."""
-    rows = {str(w.pk): w for w in MaintenanceWindow.objects.filter(enabled=True)}
+    rows = {str(w.pk): w for w in enabled_windows()}
     if not rows:
         return None
     windows = [w.as_window() for w in rows.values()]

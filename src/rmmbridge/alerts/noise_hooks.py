@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from rmmbridge.alerts import noise_apply, ticket_text
+from rmmbridge.alerts.cache import noise_policy
 from rmmbridge.alerts.decide import Action, Decision
 from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.lookup import Target
-from rmmbridge.alerts.noise_models import policy_for
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.tickets.actions import do_add_note, do_reopen_ticket
 from rmmbridge.tickets.models import Ticket, TicketType
@@ -40,7 +40,7 @@ def maintenance_hold(facts: AlertFacts, target: Target | None, now: datetime, *,
 def open_or_count_flap(facts: AlertFacts, scope: str, now: datetime, actor: Actor, decision: Decision,
                        open_new: Callable[[], Ticket]) -> tuple[Ticket, Decision]:
     """Open the alert's ticket, or (flap damping) reopen and count the one its condition opened lately."""
-    policy = policy_for(facts.integration)
+    policy = noise_policy(facts.integration)
     key = noise_apply.flap_key(scope, facts.device_external_id or facts.hostname, facts.condition or facts.message)
     reused = noise_apply.reuse_for_flap(key, now, policy)
     if reused is None:

@@ -8,11 +8,10 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from rmmbridge.alerts import noise_apply, noise_hooks, storms, ticket_text
-from rmmbridge.alerts.cache import config_for
+from rmmbridge.alerts.cache import config_for, noise_policy
 from rmmbridge.alerts.decide import (
     Action,
     CloseBehaviour,
@@ -30,37 +29,22 @@ from rmmbridge.alerts.facts.poll import poll_facts
 from rmmbridge.alerts.facts.synthetic import test_facts
 from rmmbridge.alerts.facts.webhook import webhook_facts
 from rmmbridge.alerts.lookup import Target, find_target, state_exists
-from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertingConfig, AlertState, Channel, EventStatus
-from rmmbridge.alerts.noise_models import policy_for
+from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertState, Channel, EventStatus
+from rmmbridge.alerts.opening import alert_actor, open_ticket, priority_for, ticket_source, ticket_type_for, with_rule
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
 from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, assignee, rule_decision, view_json
 from rmmbridge.common.clock import utcnow
 from rmmbridge.integrations.models import Integration
-from rmmbridge.servicedesk.actions import Actor
-from rmmbridge.servicedesk.models import AuditSource
-from rmmbridge.tickets.actions import do_add_note, do_close_ticket, do_create_ticket_type, do_open_ticket
-from rmmbridge.tickets.choices import OPEN_STATUSES, TicketSource
-from rmmbridge.tickets.models import Ticket, TicketType, worked_by_person
+from rmmbridge.tickets.actions import do_add_note, do_close_ticket
+from rmmbridge.tickets.choices import OPEN_STATUSES
+from rmmbridge.tickets.models import Ticket, worked_by_person
 
 __all__ = ["AlertFacts", "AlertResult", "Outcome", "RejectEvent", "apply_facts", "ingest_email", "prepare_event",
            "process_event", "process_pending", "store_event"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TICKET_TYPE = "RMM Alert"
 MAIL_SCOPE = "mail"
-
-#: Vendor severity labels → ticket priority; any other label keeps the ticket type's default priority (the label
-#: itself stays on the alert and in the ticket details). Atera says "Warning", NinjaOne "NONE" for none at all.
-SEVERITY_PRIORITY = {
-    "critical": 1, "high": 2, "major": 2, "moderate": 3, "medium": 3, "warning": 3, "minor": 4, "low": 4,
-    "information": 4, "informational": 4, "none": 4,
-}
-SOURCE_FOR_CHANNEL = {
-    Channel.EMAIL: TicketSource.EMAIL, Channel.SMTP: TicketSource.EMAIL, Channel.IMAP: TicketSource.EMAIL,
-    Channel.WEBHOOK: TicketSource.WEBHOOK, Channel.POLL: TicketSource.POLL, Channel.TEST: TicketSource.MANUAL,
-}
-
 
 
 # Storing -------------------------------------------------------------------------------------------
@@ -180,7 +164,6 @@ def _process_single(event: AlertEvent, facts: AlertFacts) -> Outcome:
     raise AssertionError("unreachable")
 
 
-
 # Facts from each channel -------------------------------------------------------------------------------
 
 
@@ -197,26 +180,7 @@ def _facts_for(event: AlertEvent) -> list[AlertFacts]:
     raise RejectEvent(EventStatus.ERROR, f"Unknown channel '{event.channel}'.")
 
 
-
 # Deciding and applying ------------------------------------------------------------------------------
-
-
-CHANNEL_WORDS = {"email": "e-mail", "smtp": "e-mail", "imap": "e-mail", "webhook": "webhook", "poll": "polling",
-                 "test": "a test from the alerting setup"}
-
-
-def alert_actor(channel: str) -> Actor:
-    """Who acted on a ticket for an alert, as the ticket history reads it: 'RMM alert via polling'."""
-    return Actor(AuditSource.ALERT, None, f"RMM alert via {CHANNEL_WORDS.get(channel, channel)}")
-
-
-
-def default_ticket_type() -> TicketType:
-    existing = TicketType.objects.filter(name__iexact=DEFAULT_TICKET_TYPE).first()
-    if existing is not None:
-        return existing
-    return do_create_ticket_type(Actor.system("alerts"), DEFAULT_TICKET_TYPE)
-
 
 
 def _current(state: AlertState | None) -> tuple[CurrentState, Ticket | None]:
@@ -293,8 +257,8 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     now = utcnow()
     actor = alert_actor(channel)
     held = noise_hooks.maintenance_hold(
-        facts, target, now, ticket_type=_ticket_type(facts, config, ruling), priority=_priority(facts, ruling),
-        source=SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL),
+        facts, target, now, ticket_type=ticket_type_for(facts, config, ruling), priority=priority_for(facts, ruling),
+        source=ticket_source(channel),
         assign_to_id=ruling.assign_to_id if ruling is not None else None,
     ) if decision.action is Action.OPEN_TICKET else None
     if held is not None:  # noise control: a maintenance window records the alert and opens no ticket yet
@@ -306,7 +270,7 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         open_target = target
         ticket, decision = noise_hooks.open_or_count_flap(
             facts, scope, now, actor, decision,
-            lambda: storms.active_parent(open_target, facts) or _open(facts, open_target, config, channel, actor,
+            lambda: storms.active_parent(open_target, facts) or open_ticket(facts, open_target, config, channel, actor,
                                                                      ruling))
         if state is None:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
@@ -357,61 +321,17 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         noise_apply.hold(state, None, held[0], held[1], now)
         return AlertResult(facts.key, "suppressed", held[0].reason, None, rule_id, "", seen)
     if decision.action is Action.OPEN_TICKET and target is not None and ticket is not None:
-        source = SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL)
-        parent = storms.group(facts, target, state, ticket, now, policy_for(facts.integration), actor,
-                              _ticket_type(facts, config, ruling), source, assigned_to=assignee(ruling))
+        source = ticket_source(channel)
+        parent = storms.group(facts, target, state, ticket, now, noise_policy(facts.integration), actor,
+                              ticket_type_for(facts, config, ruling), source, assigned_to=assignee(ruling))
         if parent.pk != ticket.pk or parent.alert_key.startswith("storm:"):
             return AlertResult(facts.key, Action.OPEN_TICKET.value, "part of a storm: a child of its parent ticket",
                                parent.pk, rule_id, "", seen)
     ticket_id = ticket.pk if ticket is not None else None
     if ruling is not None:
-        return AlertResult(facts.key, decision.action.value, _with_rule(decision.reason, ruling), ticket_id,
+        return AlertResult(facts.key, decision.action.value, with_rule(decision.reason, ruling), ticket_id,
                            ruling.rule_id, "", seen)
     return AlertResult(facts.key, decision.action.value, decision.reason, ticket_id)
-
-
-def _with_rule(reason: str, ruling: RuleDecision) -> str:
-    return f"{reason} ({ruling.reason})" if ruling.rule_id is not None else reason
-
-
-def _ticket_type(facts: AlertFacts, config: AlertingConfig | None, ruling: RuleDecision | None = None) -> TicketType:
-    """The event rule's ticket type, else the alert's (e-mail rule), else the integration's, else the default."""
-    if ruling is not None and ruling.ticket_type_id is not None:
-        chosen = TicketType.objects.filter(pk=ruling.ticket_type_id).first()
-        if chosen is not None:
-            return chosen
-    return facts.ticket_type or (config.ticket_type if config is not None else None) or default_ticket_type()
-
-
-def _priority(facts: AlertFacts, ruling: RuleDecision | None = None) -> int | None:
-    """The event rule's priority, else the one the alert's severity maps to."""
-    if ruling is not None and ruling.priority is not None:
-        return ruling.priority
-    return SEVERITY_PRIORITY.get(facts.severity.strip().lower()) if facts.severity else None
-
-
-def _open(facts: AlertFacts, target: Target, config: AlertingConfig | None, channel: str, actor: Actor,
-          ruling: RuleDecision | None = None) -> Ticket:
-    ticket_type = _ticket_type(facts, config, ruling)
-    priority = _priority(facts, ruling)
-    try:
-        return do_open_ticket(
-            actor,
-            summary=ticket_text.summary(facts),
-            details=ticket_text.details(facts, target),
-            ticket_type=ticket_type,
-            customer=target.customer,
-            site=target.site,
-            end_user=target.end_user,
-            assets=[target.asset] if target.asset is not None else (),
-            priority=priority,
-            source=SOURCE_FOR_CHANNEL.get(Channel(channel), TicketSource.MANUAL),
-            alert_key=facts.key,
-            assigned_to=assignee(ruling),
-        )
-    except ValidationError as exc:
-        raise ValueError("; ".join(exc.messages)) from exc
-
 
 
 # Convenience entry points -------------------------------------------------------------------------

@@ -49,9 +49,14 @@ def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: da
     if target.site is None or not condition:
         return ticket
     device = facts.device_external_id or facts.hostname or getattr(state, "key", "")
-    member, _ = StormMember.objects.update_or_create(
-        state=state, defaults={"site": target.site, "condition": condition[:255], "device": device[:255],
-                               "opened_at": now, "own_ticket": ticket, "storm": None})
+    # One UPDATE, and an INSERT only for an alert seen for the first time (update_or_create would add a locking
+    # read and two savepoints; a concurrent first insert fails on the one-to-one key and is retried by the caller).
+    values = {"site": target.site, "condition": condition[:255], "device": device[:255], "opened_at": now,
+              "own_ticket": ticket, "storm": None}
+    if StormMember.objects.filter(state=state).update(**values):
+        member = StormMember.objects.get(state=state)
+    else:
+        member = StormMember.objects.create(state=state, **values)
     since = now - timedelta(minutes=policy.storm_minutes)
     storm = (StormGroup.objects.select_for_update(of=("self",)).filter(site=target.site, condition=condition[:255],
                                                             ticket__closed_at__isnull=True)
@@ -83,8 +88,9 @@ def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: da
 def _attach(member: StormMember, storm: StormGroup, parent: Ticket, actor: Actor) -> None:
     own = member.own_ticket
     state = member.state
-    state.ticket = parent
-    state.save(update_fields=["ticket"])
+    if state.ticket_id != parent.pk:  # a new child was already stored on its storm's parent
+        state.ticket = parent
+        state.save(update_fields=["ticket"])
     member.storm = storm
     member.save(update_fields=["storm"])
     do_add_note(actor, parent, f"Child alert: {state.hostname or member.device} — {state.message or member.condition}",

@@ -242,12 +242,15 @@ def do_assign_ticket(actor: Actor, ticket: Ticket, user: Any) -> Ticket:
 
 
 def _locked(ticket: Ticket) -> Ticket:
-    """Re-read the ticket under a row lock and copy its current state onto the caller's instance."""
+    """Re-read the ticket under a row lock and copy its current state onto the caller's instance.
+
+    Returns the row as read (its summary too): what the action changes next is known without reading it again.
+    """
     current = Ticket.objects.select_for_update().get(pk=ticket.pk)
     ticket.status = current.status
     ticket.closed_at = current.closed_at
     ticket.occurrences = current.occurrences
-    return ticket
+    return current
 
 
 @transaction.atomic
@@ -256,8 +259,10 @@ def do_add_note(actor: Actor, ticket: Ticket, text: str, *, count_occurrence: bo
     note = _clean_note(text, required=not count_occurrence)
     _locked(ticket)
     if count_occurrence:
-        Ticket.objects.filter(pk=ticket.pk).update(occurrences=F("occurrences") + 1, updated_at=utcnow())
-        ticket.refresh_from_db(fields=["occurrences", "updated_at"])
+        now = utcnow()
+        Ticket.objects.filter(pk=ticket.pk).update(occurrences=F("occurrences") + 1, updated_at=now)
+        ticket.occurrences += 1  # the row is locked: its count is the one read under the lock, plus one
+        ticket.updated_at = now
         action = _record(actor, ticket, ActionKind.OCCURRENCE, note or "The alert occurred again.")
         record_audit(actor, ticket, "occurrence", {"occurrences": [ticket.occurrences - 1, ticket.occurrences]})
         return action
@@ -334,8 +339,7 @@ def do_set_summary(actor: Actor, ticket: Ticket, summary: str) -> Ticket:
     text = " ".join(summary.split())[:255]
     if not text:
         raise ValidationError("A ticket summary cannot be empty; give it a short description.")
-    _locked(ticket)
-    old = Ticket.objects.values_list("summary", flat=True).get(pk=ticket.pk)
+    old = _locked(ticket).summary
     if old == text:
         return ticket
     Ticket.objects.filter(pk=ticket.pk).update(summary=text, updated_at=utcnow())
@@ -347,8 +351,7 @@ def do_set_summary(actor: Actor, ticket: Ticket, summary: str) -> Ticket:
 @transaction.atomic
 def do_mark_flapping(actor: Actor, ticket: Ticket, flapping: bool = True) -> Ticket:
     """Set the ticket's flapping mark (noise control: one ticket counts a flapping condition); unchanged: nothing."""
-    _locked(ticket)
-    old = Ticket.objects.values_list("flapping", flat=True).get(pk=ticket.pk)
+    old = _locked(ticket).flapping
     if old == flapping:
         ticket.flapping = flapping
         return ticket

@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.connectors.samples import Sample, sample_tests
 
-from rmmbridge.alerts.processing import SEVERITY_PRIORITY
+from rmmbridge.alerts.opening import SEVERITY_PRIORITY
 from rmmbridge.connectors.atera.client import relative_link
 from rmmbridge.connectors.atera.normalize import parse_item, to_alert, to_device
 from rmmbridge.connectors.atera.schemas import Agent, Alert
