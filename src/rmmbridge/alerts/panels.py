@@ -6,8 +6,9 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from rmmbridge.alerts.models import AlertState, ResolveOutbox, StormGroup, StormMember
+from rmmbridge.alerts.models import AlertState, OutboxStatus, ResolveOutbox, StormGroup, StormMember
 from rmmbridge.alerts.outbox import can_resolve
+from rmmbridge.tickets.choices import TicketStatus
 from rmmbridge.tickets.models import Ticket
 
 
@@ -26,7 +27,7 @@ def ticket_alert_panel(ticket: Ticket) -> str | None:
         "can_resolve": state.integration is not None and can_resolve(state.integration),
     } for state in states]
     # Keep refreshing while the ticket is open (a close queues a resolve) or a resolve is still pending.
-    refresh = ticket.status != "closed" or any(o.status == "pending" for o in outbox)
+    refresh = ticket.status != TicketStatus.CLOSED or any(o.status == OutboxStatus.PENDING for o in outbox)
     return render_to_string("alerts/_ticket_panel.html",
                             {"rows": rows, "outbox": outbox, "ticket": ticket, "refresh": refresh})
 

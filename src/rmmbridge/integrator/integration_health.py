@@ -185,9 +185,9 @@ def integration_facts(integration: Integration, now: datetime, limits: rules.Thr
 
 
 def outbox_facts(now: datetime, limits: rules.Thresholds) -> rules.OutboxFacts:
-    from rmmbridge.alerts.models import ResolveOutbox
+    from rmmbridge.alerts.models import OutboxStatus, ResolveOutbox
 
-    stuck = ResolveOutbox.objects.filter(status="pending", created_at__lt=now - limits.outbox_age)
+    stuck = ResolveOutbox.objects.filter(status=OutboxStatus.PENDING, created_at__lt=now - limits.outbox_age)
     oldest = stuck.aggregate(at=Min("created_at"))["at"]
     return rules.OutboxFacts(stuck.count(), oldest, _url("integrator:overview"))
 
