@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
@@ -168,7 +169,8 @@ def insert_rows_returning(model: type[Model], fields: Sequence[str], rows: Seque
                             break
             return ids
         if connection.vendor != "sqlite":
-            raise NotImplementedError(f"insert_rows_returning supports PostgreSQL and SQLite, not {connection.vendor}.")
+            raise ImproperlyConfigured(f"rmmbridge runs on PostgreSQL or SQLite, not {connection.vendor}: set "
+                                       "DATABASE_URL to a postgres:// URL, or leave it unset for SQLite.")
         import sqlite3
 
         if returning is None:
