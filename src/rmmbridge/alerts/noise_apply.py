@@ -125,16 +125,20 @@ def flap_key(scope: str, device: str, condition: str) -> str:
     return f"{scope}:{device}:{' '.join(condition.lower().split())}"[:255]
 
 
-def reuse_for_flap(key: str, now: datetime, policy: NoisePolicy) -> tuple[Ticket, FlapTrack] | None:
-    """The ticket this condition opened within the flap window (to reopen and count), or None for a new ticket."""
+def flap_track(key: str) -> FlapTrack | None:
+    """The condition's flap track with its ticket, the row locked (None: the condition has none yet)."""
     if not key:
         return None
-    track = FlapTrack.objects.select_for_update(of=("self",)).select_related("ticket").filter(flap_key=key).first()
+    return FlapTrack.objects.select_for_update(of=("self",)).select_related("ticket").filter(flap_key=key).first()
+
+
+def reuse_for_flap(track: FlapTrack | None, now: datetime, policy: NoisePolicy) -> Ticket | None:
+    """The ticket this condition opened within the flap window (to reopen and count), or None for a new ticket."""
     if track is None or track.ticket is None:
         return None
     if not back_within_flap_window(track.open_times(), track.resolved_at, now, policy):
         return None
-    return track.ticket, track
+    return track.ticket
 
 
 def note_resolved(ticket: Ticket, now: datetime) -> None:
@@ -142,11 +146,14 @@ def note_resolved(ticket: Ticket, now: datetime) -> None:
     FlapTrack.objects.filter(ticket=ticket).update(resolved_at=now)
 
 
-def count_open(key: str, ticket: Ticket, now: datetime, policy: NoisePolicy) -> FlapTrack | None:
-    """Record an open of the condition on its ticket; marks the track flapping when it crossed the threshold."""
+def count_open(key: str, ticket: Ticket, now: datetime, policy: NoisePolicy,
+               track: FlapTrack | None) -> FlapTrack | None:
+    """Record an open of the condition on its ticket (`track`: its flap track as `flap_track` read it in this
+    transaction, None for a new one); marks the track flapping when it crossed the threshold."""
     if not key:
         return None
-    track, _ = FlapTrack.objects.get_or_create(flap_key=key, defaults={"ticket": ticket})
+    if track is None:  # a concurrent first insert fails on the unique key and is retried by the caller
+        track = FlapTrack(flap_key=key, ticket=ticket)
     counted = count_flap_open(track.open_times(), track.flapping, now, policy)
     track.opens = [t.isoformat() for t in counted.opens]
     track.ticket = ticket

@@ -42,18 +42,19 @@ def open_or_count_flap(facts: AlertFacts, scope: str, now: datetime, actor: Acto
     """Open the alert's ticket, or (flap damping) reopen and count the one its condition opened lately."""
     policy = noise_policy(facts.integration)
     key = noise_apply.flap_key(scope, facts.device_external_id or facts.hostname, facts.condition or facts.message)
-    reused = noise_apply.reuse_for_flap(key, now, policy)
+    track = noise_apply.flap_track(key)
+    reused = noise_apply.reuse_for_flap(track, now, policy)
     if reused is None:
         ticket = open_new()
     else:
-        ticket = reused[0]
+        ticket = reused
         if ticket.closed_at is not None:
             ticket = do_reopen_ticket(actor, ticket, note="The condition is back within the flap window.")
         do_add_note(actor, ticket, ticket_text.occurrence_note(facts), count_occurrence=True)
         decision = Decision(Action.APPEND_NOTE, "the condition is back within the flap window; counted on its ticket",
                             count_occurrence=True)
     if not ticket.alert_key.startswith("storm:"):  # a storm's children are counted by the storm
-        noise_apply.count_open(key, ticket, now, policy)
+        noise_apply.count_open(key, ticket, now, policy, track)
     return ticket, decision
 
 

@@ -30,6 +30,7 @@ from rmmbridge.alerts.facts.synthetic import test_facts
 from rmmbridge.alerts.facts.webhook import webhook_facts
 from rmmbridge.alerts.lookup import Target, find_target, state_exists
 from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertState, Channel, EventStatus
+from rmmbridge.alerts.noise_models import StormGroup
 from rmmbridge.alerts.opening import alert_actor, open_ticket, priority_for, ticket_source, ticket_type_for, with_rule
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
 from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, assignee, rule_decision, view_json
@@ -265,13 +266,17 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         decision = Decision(Action.IGNORE, held[0].reason)
         if state is None:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
+    storm: StormGroup | None = None
+    fresh = False
     if decision.action is Action.OPEN_TICKET:
         assert target is not None
         open_target = target
+        storm = storms.active_storm(target, facts)
+        parent_ticket = storm.ticket if storm is not None else None
         ticket, decision = noise_hooks.open_or_count_flap(
             facts, scope, now, actor, decision,
-            lambda: storms.active_parent(open_target, facts) or open_ticket(facts, open_target, config, channel, actor,
-                                                                     ruling))
+            lambda: parent_ticket or open_ticket(facts, open_target, config, channel, actor, ruling))
+        fresh = state is None
         if state is None:
             state = AlertState(scope=scope, key=facts.key, integration=facts.integration, first_seen=now)
         state.ticket = ticket
@@ -323,7 +328,8 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     if decision.action is Action.OPEN_TICKET and target is not None and ticket is not None:
         source = ticket_source(channel)
         parent = storms.group(facts, target, state, ticket, now, noise_policy(facts.integration), actor,
-                              ticket_type_for(facts, config, ruling), source, assigned_to=assignee(ruling))
+                              ticket_type_for(facts, config, ruling), source, assigned_to=assignee(ruling),
+                              storm=storm, fresh=fresh)
         if parent.pk != ticket.pk or parent.alert_key.startswith("storm:"):
             return AlertResult(facts.key, Action.OPEN_TICKET.value, "part of a storm: a child of its parent ticket",
                                parent.pk, rule_id, "", seen)

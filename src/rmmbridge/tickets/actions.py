@@ -254,17 +254,21 @@ def _locked(ticket: Ticket) -> Ticket:
 
 
 @transaction.atomic
-def do_add_note(actor: Actor, ticket: Ticket, text: str, *, count_occurrence: bool = False) -> TicketAction:
-    """Add a note; with count_occurrence the note records a repeat of the alert and bumps `occurrences`."""
+def do_add_note(actor: Actor, ticket: Ticket, text: str, *, count_occurrence: bool = False,
+                times: int = 1) -> TicketAction:
+    """Add a note; with count_occurrence the note records `times` repeats of the alert and bumps `occurrences`
+    by as many (a storm parent counts a batch of child alerts with one note)."""
     note = _clean_note(text, required=not count_occurrence)
+    if times < 1:
+        raise ValidationError(f"An occurrence count must be at least 1; got {times}.")
     _locked(ticket)
     if count_occurrence:
         now = utcnow()
-        Ticket.objects.filter(pk=ticket.pk).update(occurrences=F("occurrences") + 1, updated_at=now)
-        ticket.occurrences += 1  # the row is locked: its count is the one read under the lock, plus one
+        Ticket.objects.filter(pk=ticket.pk).update(occurrences=F("occurrences") + times, updated_at=now)
+        ticket.occurrences += times  # the row is locked: its count is the one read under the lock, plus these
         ticket.updated_at = now
         action = _record(actor, ticket, ActionKind.OCCURRENCE, note or "The alert occurred again.")
-        record_audit(actor, ticket, "occurrence", {"occurrences": [ticket.occurrences - 1, ticket.occurrences]})
+        record_audit(actor, ticket, "occurrence", {"occurrences": [ticket.occurrences - times, ticket.occurrences]})
         return action
     Ticket.objects.filter(pk=ticket.pk).update(updated_at=utcnow())
     action = _record(actor, ticket, ActionKind.NOTE, note)

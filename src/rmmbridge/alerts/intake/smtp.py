@@ -18,6 +18,7 @@ from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.models import AlertEvent, Channel, EventStatus
 from rmmbridge.alerts.outcome import Outcome
 from rmmbridge.alerts.processing import apply_prepared, prepare_event, process_event
+from rmmbridge.alerts.storms import children_batched
 from rmmbridge.common.clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def _apply_group(group: list[tuple[AlertEvent, list[AlertFacts]]], outcomes: dic
     if not group:
         return
     try:
-        with transaction.atomic():
+        with transaction.atomic(), children_batched():
             done = {int(event.pk): apply_prepared(event, facts) for event, facts in group}
     except Exception:
         log.exception("SMTP group of %s event(s) rolled back; applying each on its own", len(group))
@@ -111,7 +112,7 @@ def _process_batch(events: list[AlertEvent]) -> list[Outcome]:
     for event in events:
         try:
             prepared = prepare_event(event)
-            if not isinstance(prepared, Outcome) and event.message_id in message_ids:
+            if not isinstance(prepared, Outcome) and event.message_id and event.message_id in message_ids:
                 _apply_group(group, outcomes)
                 group.clear()
                 message_ids.clear()
@@ -125,7 +126,8 @@ def _process_batch(events: list[AlertEvent]) -> list[Outcome]:
             outcomes[int(event.pk)] = prepared
             continue
         group.append((event, prepared))
-        message_ids.add(event.message_id)
+        if event.message_id:  # a mail without a Message-ID cannot repeat one
+            message_ids.add(event.message_id)
         if len(group) >= APPLY_GROUP_MAX:
             _apply_group(group, outcomes)
             group.clear()
