@@ -10,11 +10,12 @@ unavoidable work:
   sqlite3 / psycopg `executemany` into a copy of the migrated schema, commit included (foreign keys unchecked).
 
 Reported: the first sync against (a)+(b) and max(a, b), the no-change resync (best of two) against (a) and the rows
-it wrote, peak RSS of the first sync and of the resyncs alone (on Linux the process's peak, VmHWM, is reset before
-each, so the floors' own memory does not count; `peak_rss_mb` stays the whole process's), and ms per device. The
-old floors (fetch through our own connector and request log; ORM `bulk_create` without its commit) stay as extra
-columns named `old_*`. Targets (issue 16): first sync ≤ 1.3 ×
-(a)+(b); peak RSS ≤ 150 MB, flat from 10k to 100k; resync ≤ 1.1 × (a), 0 rows written; flat time per device.
+it wrote, peak RSS of the first sync and of the resyncs alone (on Linux the process's peak, VmHWM, is reset
+before each; the plain loop runs in a process of its own and the other floors after the syncs, so no floor's
+memory counts; `peak_rss_mb` stays the whole process's), the growth of each above the RSS it started from, and ms
+per device. The old floors (fetch through our own connector and request log; ORM `bulk_create` without its
+commit) stay as extra columns named `old_*`. Targets (issue 16): first sync ≤ 1.3 × (a)+(b); peak RSS ≤ 150 MB,
+flat from 10k to 100k; resync ≤ 1.1 × (a), 0 rows written; flat time per device.
 
     .venv/bin/python bench/sync.py --sizes 10000,100000
     .venv/bin/python bench/sync.py --sizes 10000,50000 --postgres postgres://postgres@127.0.0.1:5432/postgres
@@ -110,6 +111,14 @@ def _peak_mb(since_reset: bool) -> float:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _fetch_floor_process(credentials: dict[str, Any]) -> tuple[float, int]:
+    """(seconds, devices) of the plain page loop, timed inside a process of its own."""
+    out = subprocess.run([sys.executable, __file__, "--fetch-floor", json.dumps(credentials)], check=True,
+                         capture_output=True, text=True)
+    seconds, count = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(seconds), int(count)
 
 
 def _fetch_all(connector: Any) -> int:
@@ -218,7 +227,7 @@ def child(devices: int, postgres: str = "") -> dict[str, Any]:
     from rmmbridge.servicedesk.actions import Actor
     from rmmbridge.servicedesk.models import Asset, AuditEntry
     from rmmbridge.sync.runner import run_sync
-    from sync_floors import WriteFloor, best_of, fetch_floor
+    from sync_floors import WriteFloor, best_of
 
     writes = WriteFloor(connection.vendor, dict(connection.settings_dict))  # the migrated, empty schema
     emulator, credentials = _start_emulator(devices, home)
@@ -226,29 +235,26 @@ def child(devices: int, postgres: str = "") -> dict[str, Any]:
         integration = do_create_integration(Actor.cli("bench"), "datto_rmm", "Bench", credentials, test=False)
         load_before = os.getloadavg()[0]
         per_fetch = devices // PAGE + 4
-        fetch_s, fetched, fetch_runs = best_of(3, lambda: fetch_floor(credentials), lambda: _room_for(per_fetch),
-                                               _phase_done)
-        _room_for(per_fetch)
-        old_fetch_s, _ = _old_connector_fetch(integration)
-        _phase_done()
-        old_orm_s = _old_orm_floor(fetched)
+        # the plain loop runs in its own process: its memory never counts in this one's (the sync's) peak RSS
+        fetch_s, fetched, fetch_runs = best_of(3, lambda: _fetch_floor_process(credentials),
+                                               lambda: _room_for(per_fetch), _phase_done)
         writes.mark()
         _room_for(per_fetch)
         import gc
 
         gc.collect()
-        own_peak = _reset_peak()  # the floors before it held memory of their own: measure the sync alone
-        rss_start = _peak_mb(own_peak)
+        own_peak = _reset_peak()
+        rss_start = _peak_mb(own_peak)  # Django, the project and the migrated database: what every run starts from
         started = time.perf_counter()
         first = run_sync(integration.pk, entities=["customers", "sites", "assets"])
         first_s = time.perf_counter() - started
         _phase_done()
         rss_first = _peak_mb(own_peak)
-        write_s, written_first = writes.measure()
         mark, audits = utcnow(), AuditEntry.objects.count()
         resync_runs: list[float] = []
         gc.collect()
         _reset_peak()
+        rss_before_resync = _peak_mb(own_peak)
         for _ in range(2):  # like the floor, the better of two runs (the machine is shared)
             _room_for(per_fetch)
             started = time.perf_counter()
@@ -259,6 +265,12 @@ def child(devices: int, postgres: str = "") -> dict[str, Any]:
         rss_resync = _peak_mb(own_peak)
         written = _written_since(mark, audits)
         assets = Asset.objects.count()
+        # the floors that need this process come after the syncs, so their memory is not in the syncs' figures
+        write_s, written_first = writes.measure()  # the rows the first sync wrote (the resyncs wrote none)
+        _room_for(per_fetch)
+        old_fetch_s, _ = _old_connector_fetch(integration)
+        _phase_done()
+        old_orm_s = _old_orm_floor(fetched)
     finally:
         emulator.terminate()
         emulator.wait(timeout=10)
@@ -290,9 +302,12 @@ def child(devices: int, postgres: str = "") -> dict[str, Any]:
         "peak_rss_mb_first_sync": round(rss_first, 1),
         "rss_mb_before_first_sync": round(rss_start, 1),
         "peak_rss_mb_resync": round(rss_resync, 1),
+        "rss_mb_before_resync": round(rss_before_resync, 1),
+        "first_sync_rss_growth_mb": round(rss_first - rss_start, 1),
+        "resync_rss_growth_mb": round(rss_resync - rss_before_resync, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "peak_rss_of": "the first sync and the resyncs alone (VmHWM reset before each)" if own_peak
-        else "the whole process, floors included (ru_maxrss)",
+        "peak_rss_of": "the first sync and the resyncs alone (VmHWM reset before each; no floor ran before them "
+        "in this process)" if own_peak else "the whole process (ru_maxrss)",
         "write_floor_rows": written_first,
         "fetch_floor_runs_s": [round(x, 2) for x in fetch_runs],
         "resync_runs_s": [round(x, 2) for x in resync_runs],
@@ -310,7 +325,13 @@ def main() -> None:
     parser.add_argument("--postgres", default="", help="A PostgreSQL server URL (its database is only used to "
                         "create and drop one fresh database per size); default: SQLite.")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--fetch-floor", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fetch_floor:
+        from sync_floors import fetch_floor
+
+        print(json.dumps(fetch_floor(json.loads(args.fetch_floor))))
+        return
     if args.child:
         print(json.dumps(child(args.child, args.postgres)))
         return

@@ -18,7 +18,7 @@ from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, Site
 from rmmbridge.sync.apply import ApplyResult, LateCheck, apply_ops
-from rmmbridge.sync.plan import ENTITIES
+from rmmbridge.sync.plan import ENTITIES, Plan
 from rmmbridge.sync.planner import RemoteData, build_plan
 from rmmbridge.sync.snapshot import load_settings, load_snapshot
 
@@ -51,11 +51,20 @@ def sync(integration: Integration, data: dict[str, Any]) -> ApplyResult:
     """Plan against the real database and apply through the real write layer (no HTTP: the estate is given)."""
     cfg = load_settings(integration)
     since = utcnow()
-    remote = RemoteData(customers=list(data["customers"]), sites=list(data["sites"]),
-                        devices=list(data["devices"]), complete=set(ENTITIES))
-    plan = build_plan(remote, load_snapshot(integration.pk), cfg, sites_are_customers=False, entities=ENTITIES,
-                      now=NOW)
-    return apply_ops(integration, plan.ops, Actor.sync(f"{integration.name} sync"), now=NOW,
+
+    def plan(keep_idle: bool) -> Plan:
+        remote = RemoteData(customers=list(data["customers"]), sites=list(data["sites"]),
+                            devices=list(data["devices"]), complete=set(ENTITIES))
+        return build_plan(remote, load_snapshot(integration.pk), cfg, sites_are_customers=False, entities=ENTITIES,
+                          now=NOW, keep_idle=keep_idle)
+
+    whole, lean = plan(True), plan(False)
+    # the runner's plan leaves idle rows out and only counts them: the same rows in the same order, the same counts
+    idle_devices = [op for op in whole.ops if op.idle and op.entity == "assets"]
+    assert lean.ops == [op for op in whole.ops if not (op.idle and op.entity == "assets")]
+    assert lean.counts() == whole.counts()
+    assert lean.idle == ({"assets": len(idle_devices)} if idle_devices else {})
+    return apply_ops(integration, lean.ops, Actor.sync(f"{integration.name} sync"), now=NOW,
                      late=LateCheck.of(cfg, since))
 
 

@@ -9,9 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from rmmbridge.sync.payloads import AssetChange, MissingMark, Payload, PayloadError, payload_from_json
 from rmmbridge.sync.payloads import Entity as Entity
 from rmmbridge.sync.payloads import OpKind as OpKind
-from rmmbridge.sync.payloads import Payload, PayloadError, payload_from_json
 
 #: The entities a person chooses to sync (fields and asset types come with assets).
 ENTITIES: tuple[str, ...] = (Entity.CUSTOMERS, Entity.SITES, Entity.USERS, Entity.ASSETS)
@@ -217,7 +217,7 @@ class AssetBrief:
 AssetLoader = Callable[[Collection[int]], Iterable[LocalAsset]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LocalRef:
     """An ExternalRef of this integration."""
 
@@ -288,6 +288,19 @@ class Op:
     fingerprint: str = ""
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def has_bookkeeping(self) -> bool:
+        """An unchanged record that still needs its link updated (fingerprint, missing mark)."""
+        data = self.data
+        if type(data) is AssetChange:
+            return data.refresh_fingerprint or data.clear_missing
+        return type(data) is MissingMark
+
+    @property
+    def idle(self) -> bool:
+        """Unchanged, with nothing to write, show or warn about: only counted (a resync's usual row)."""
+        return self.kind is OpKind.UNCHANGED and not self.warnings and not self.has_bookkeeping
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "entity": self.entity, "kind": self.kind.value, "external_id": self.external_id, "label": self.label,
@@ -323,21 +336,25 @@ class Plan:
     needs_confirmation: bool = False
     guard_message: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: Idle ops (unchanged, nothing to write) left out of `ops` and only counted, per entity (see Op.idle).
+    idle: Counter[str] = field(default_factory=Counter)
 
     def extend(self, ops: Iterable[Op]) -> None:
         self.ops.extend(ops)
 
     def counts(self) -> dict[str, dict[str, int]]:
-        return count_ops(self.ops)
+        return count_ops(self.ops, self.idle)
 
 
 def empty_counts() -> dict[str, int]:
     return dict.fromkeys(COUNT_KEYS, 0)
 
 
-def count_ops(ops: Iterable[Op]) -> dict[str, dict[str, int]]:
-    """Counts per entity and count key (created, updated, …)."""
+def count_ops(ops: Iterable[Op], idle: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
+    """Counts per entity and count key (created, updated, …); `idle`: unchanged ops counted but not kept."""
     tally: Counter[tuple[str, str]] = Counter((op.entity, COUNT_KEY_OF[op.kind]) for op in ops)
+    for entity, number in (idle or {}).items():
+        tally[(entity, COUNT_KEY_OF[OpKind.UNCHANGED])] += number
     result: dict[str, dict[str, int]] = {}
     for (entity, key), number in tally.items():
         result.setdefault(entity, empty_counts())[key] = number

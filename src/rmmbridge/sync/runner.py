@@ -127,8 +127,9 @@ def streaming_devices(connector: Connector, remote: RemoteData, entities: Sequen
                 check.release()
 
 
-def _counts(ops: Sequence[Op], entities: Sequence[str], errors: Iterable[Op] = ()) -> dict[str, dict[str, int]]:
-    tally = count_ops(ops)
+def _counts(ops: Sequence[Op], entities: Sequence[str], errors: Iterable[Op] = (),
+            idle: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
+    tally = count_ops(ops, idle)
     result = {entity: tally.get(entity, empty_counts()) for entity in entities}
     for op in errors:
         if op.entity in result:
@@ -169,7 +170,7 @@ def _finish(run: SyncRun, status: str, **fields: Any) -> SyncRun:
 
 def _apply_and_record(run: SyncRun, integration: Integration, ops: Sequence[Op], actor: Actor,
                       entities: Sequence[str], *, incomplete: bool, progress: Progress | None,
-                      late: LateCheck | None = None) -> ApplyResult:
+                      late: LateCheck | None = None, idle: dict[str, int] | None = None) -> ApplyResult:
     result = apply_ops(integration, ops, actor, now=run.started_at, progress=progress, run_id=run.pk, late=late)
     if result.deferred:
         run.warnings = [*run.warnings, f"{result.deferred} device(s) match assets another sync created while this "
@@ -184,7 +185,7 @@ def _apply_and_record(run: SyncRun, integration: Integration, ops: Sequence[Op],
                         "kept in this run's detail; the counts cover everything."]
     errors = [f"{ops[i].entity} '{ops[i].label}': {msg}" for i, msg in sorted(result.errors.items())][:MAX_ERRORS]
     status = SyncStatus.PARTIAL if (errors or incomplete) else SyncStatus.SUCCESS
-    _finish(run, status, counts=_counts(applied, entities, failed), errors=errors)
+    _finish(run, status, counts=_counts(applied, entities, failed, idle), errors=errors)
     return result
 
 
@@ -251,7 +252,8 @@ def run_sync(
                     streamed = StreamedApply(run, integration, actor, LateCheck.of(settings, snapshot_at),
                                              APPLIED_ROW_CAP, progress)
                 plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
-                                  entities=chosen, now=run.started_at, sink=streamed)
+                                  entities=chosen, now=run.started_at, sink=streamed,
+                                  keep_idle=False)  # a resync's unchanged devices are counted, not held
             skipped = connector.skipped_records
             unreadable = connector.field_issues.summaries()  # "N devices had unreadable fields: ipAddresses (null)"
             devices_complete = "assets" in remote.complete
@@ -270,7 +272,7 @@ def run_sync(
         run.warnings = warnings
         if streamed is not None:
             return _finish_streamed(run, streamed, plan, chosen, incomplete=bool(skipped), confirm=confirm)
-        counts = _counts(plan.ops, chosen)
+        counts = _counts(plan.ops, chosen, idle=plan.idle)
         if dry_run:
             _store_rows(run, plan.ops)
             return _finish(run, SyncStatus.PLANNED, counts=counts, message=plan.guard_message or run.message)
@@ -278,7 +280,7 @@ def run_sync(
             _store_rows(run, plan.ops)
             return _finish(run, SyncStatus.NEEDS_CONFIRMATION, counts=counts, message=plan.guard_message)
         _apply_and_record(run, integration, plan.ops, actor, chosen, incomplete=bool(skipped), progress=progress,
-                          late=LateCheck.of(settings, snapshot_at))
+                          late=LateCheck.of(settings, snapshot_at), idle=plan.idle)
         return run
     except (ConnectorAuthError, ConnectorRetryableError) as exc:
         _finish(run, SyncStatus.FAILED, errors=[f"{exc.key}: {exc.message}"],

@@ -20,7 +20,7 @@ from rmmbridge.connectors.datto_rmm.credentials import DattoRmmCredentials
 from rmmbridge.connectors.datto_rmm.normalize import (
     ID_KEYS,
     audit_class,
-    audit_identity,
+    audit_macs,
     normalize_account,
     prune_audit,
     site_as_customer,
@@ -93,7 +93,7 @@ RAW_BASE_KEYS = ("uid", "hostname", "siteUid", "deviceType", "deviceClass", "del
 
 
 def _raw_macs(raw: Mapping[str, Any]) -> tuple[str, ...]:
-    return audit_identity(raw)[3]
+    return audit_macs(raw)
 
 
 @dataclass

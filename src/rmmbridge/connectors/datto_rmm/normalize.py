@@ -113,14 +113,22 @@ def audit_identity(raw: Mapping[str, Any]) -> tuple[str | None, str | None, str 
     model = _section_value(raw, "systemInfo", "model")
     if cls == "device" and manufacturer is None:
         manufacturer = _section_value(raw, "baseBoard", "manufacturer")
+    return serial, manufacturer, model, audit_macs(raw)
+
+
+def audit_macs(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """The MAC addresses of the audit merged under raw["audit"] (nics[].macAddress), each once, in order; a
+    device listed without its audit has none."""
     audit = raw.get("audit")
+    if audit is None:
+        return ()
     nics = audit.get("nics") if isinstance(audit, Mapping) else None
     macs: list[str] = []
     for nic in nics if isinstance(nics, list) else []:
         mac = nic.get("macAddress") if isinstance(nic, Mapping) else None
         if isinstance(mac, str) and mac.strip() and mac.strip() not in macs:
             macs.append(mac.strip())
-    return serial, manufacturer, model, tuple(macs)
+    return tuple(macs)
 
 
 def normalize_device(raw: Any) -> RemoteDevice:

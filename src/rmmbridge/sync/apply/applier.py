@@ -21,7 +21,6 @@ from rmmbridge.sync.apply.base import (
     ApplyResult,
     LateCheck,
     Progress,
-    _has_bookkeeping,
     _message,
     payload,
 )
@@ -69,7 +68,7 @@ class Applier(AssetApplier):
     def run(self, ops: Sequence[Op]) -> ApplyResult:
         parts: dict[Entity, list[tuple[int, Op]]] = {entity: [] for entity in ORDER}
         for index, op in enumerate(ops):  # one pass: a resync of a large estate is mostly unchanged rows
-            if op.kind not in WRITING or (op.kind is OpKind.UNCHANGED and not _has_bookkeeping(op)):
+            if op.kind not in WRITING or (op.kind is OpKind.UNCHANGED and not op.has_bookkeeping):
                 self.result.applied.add(index)
             elif op.entity in parts:
                 parts[op.entity].append((index, op))

@@ -17,7 +17,7 @@ from rmmbridge.integrations.refs import RefRow, upsert_refs
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.provenance import SYNC, Source
 from rmmbridge.sync.matching import junk_set
-from rmmbridge.sync.payloads import AssetChange, Entity, MissingMark
+from rmmbridge.sync.payloads import AssetChange, Entity
 from rmmbridge.sync.plan import Op, OpKind, SyncSettings
 
 P = TypeVar("P")
@@ -68,14 +68,6 @@ class ApplyResult:
     errors: dict[int, str] = field(default_factory=dict)
     rows_written: int = 0
     deferred: int = 0
-
-
-def _has_bookkeeping(op: Op) -> bool:
-    """An unchanged record that still needs its link updated (fingerprint, missing mark)."""
-    data = op.data
-    if type(data) is AssetChange:
-        return data.refresh_fingerprint or data.clear_missing
-    return type(data) is MissingMark
 
 
 def payload(op: Op, kind: type[P]) -> P:
