@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rmmbridge.connectors.rawcheck import KnownDevice
 from rmmbridge.connectors.records import DeviceType, RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
 from rmmbridge.sync.payloads import FieldCreate
 from rmmbridge.sync.plan import (
@@ -39,6 +40,7 @@ from rmmbridge.sync.planner import (
     plan_users,
     user_index,
 )
+from rmmbridge.sync.planner.stream import HAND_EVERY
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -474,3 +476,30 @@ def test_equal_customer_site_user_and_device_ids_never_cross() -> None:
                        TempIds(), user_index(snap))
     assert users[0].kind is OpKind.CREATE  # user 2 is not the linked end_user 1, nor customer/site 2
     assert users[0].data.site_id == res.by_site["1"].site_id
+
+
+def known_estate(count: int) -> tuple[Snapshot, list[KnownDevice]]:
+    """`count` devices linked and unchanged, as the connector's RawCheck yields them (never normalised)."""
+    snap = snapshot()
+    snap.refs = {("asset", f"d{i}"): LocalRef("asset", f"d{i}", 1000 + i, f"fp{i}") for i in range(count)}
+    snap.briefs = {1000 + i: AssetBrief(1000 + i, f"PC{i}", True) for i in range(count)}
+    return snap, [KnownDevice(f"d{i}", f"PC{i}", f"fp{i}") for i in range(count)]
+
+
+def test_an_unchanged_estate_is_handed_to_the_sink_in_bounded_batches_and_counted_not_kept() -> None:
+    snap, devices = known_estate(5 * HAND_EVERY + 7)
+    batches: list[int] = []
+    remote = RemoteData(sites=[RemoteSite("s-acme", "Acme")], devices=iter(devices), complete={"assets"})
+    build_plan(remote, snap, settings(), sites_are_customers=True, entities=["customers", "assets"], now=NOW,
+               sink=lambda batch: batches.append(sum(1 for position, _ in batch if position >= 0)))
+    device_batches = [n for n in batches if n]
+    assert sum(device_batches) == len(devices)
+    assert max(device_batches) <= HAND_EVERY  # memory follows the batch, not the estate
+    assert len(device_batches) >= 5
+    snap, devices = known_estate(5 * HAND_EVERY + 7)
+    remote = RemoteData(sites=[RemoteSite("s-acme", "Acme")], devices=iter(devices), complete={"assets"})
+    plan = build_plan(remote, snap, settings(), sites_are_customers=True, entities=["customers", "assets"], now=NOW,
+                      keep_idle=False)
+    assert asset_ops(plan.ops) == []
+    assert plan.idle == {"assets": len(devices)}
+    assert plan.counts()["assets"]["unchanged"] == len(devices)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
+from django.db.models import Max
 
 from rmmbridge.integrations.models import ExternalRef
 from rmmbridge.integrations.refs import RefRow, create_refs, delete_refs, mark_missing, ref_map, touch_refs
@@ -169,10 +170,18 @@ class AssetApplier(ApplierBase):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CREATE_LOCK])
-        mine = ExternalRef.objects.filter(integration_id=self.iid, kind="asset").values("object_id")
-        recent = [row for row in Asset.objects.filter(created_at__gte=late.since).exclude(
-            created_by_integration=self.iid).exclude(pk__in=mine).values_list("id", "name", "customer_id", "values")
-            if row[0] not in self.targets]  # assets this run links or updates were already weighed by the plan
+        # Under the lock every other sync's inserts are committed and later ones get higher ids: the rows above the
+        # last id read are all that can be new since the previous batch (linear in the run, not quadratic).
+        upto = Asset.objects.aggregate(top=Max("pk"))["top"] or 0
+        if upto > self.late_upto:
+            mine = ExternalRef.objects.filter(integration_id=self.iid, kind="asset").values("object_id")
+            self.late_rows.extend(Asset.objects.filter(
+                created_at__gte=late.since, pk__gt=self.late_upto, pk__lte=upto).exclude(
+                created_by_integration=self.iid).exclude(pk__in=mine).values_list("id", "name", "customer_id",
+                                                                                  "values"))
+            self.late_upto = upto
+        # assets this run links or updates were already weighed by the plan
+        recent = [row for row in self.late_rows if row[0] not in self.targets]
         if not recent:
             return creates
         index = MatchIndex(tuple(k for k, _ in late.rules), late.junk)

@@ -118,6 +118,10 @@ class ApplierBase:
         self.linked: dict[str, int] | None = None
         self.parents: list[tuple[int, str]] = []
         self.shown: dict[int, set[str]] = {}
+        #: The late-match check reads each asset once: the other syncs' assets found so far, and the highest asset
+        #: id it has read up to (each batch reads only the rows inserted since, not the whole table again).
+        self.late_rows: list[tuple[int, str, int, Any]] = []
+        self.late_upto = 0
 
     def resolve(self, value: Any, what: str) -> int:
         if value is None:

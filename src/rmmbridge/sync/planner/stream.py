@@ -15,6 +15,9 @@ from rmmbridge.sync.planner.values import ChangedDevice, device_macs
 
 #: Changed devices planned together, so that their linked assets are read in one batch.
 CHANGED_BATCH = 1000
+#: With a sink, the devices' ops are handed to it at least every HAND_EVERY devices (planning the changed ones
+#: waiting by then in a smaller batch): a resync of an unchanged estate holds a page's worth, not the estate.
+HAND_EVERY = 2000
 #: Receives ops of a streamed run that no later device can change, as (position among the devices or -1, op).
 Sink = Callable[[Sequence[tuple[int, Op]]], None]
 
@@ -77,14 +80,14 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
         seen.add(device.external_id)
         if isinstance(device, KnownDevice):
             device_ops.append(planner.known(device))
-            continue
-        triaged = planner.triage(device)
-        if isinstance(triaged, Op):
-            device_ops.append(triaged)
-            continue
-        waiting.append((len(device_ops), triaged))
-        device_ops.append(None)
-        if len(waiting) >= CHANGED_BATCH:
+        else:
+            triaged = planner.triage(device)
+            if isinstance(triaged, Op):
+                device_ops.append(triaged)
+            else:
+                waiting.append((len(device_ops), triaged))
+                device_ops.append(None)
+        if len(waiting) >= CHANGED_BATCH or (sink is not None and len(device_ops) - handed[1] >= HAND_EVERY):
             flush()
     flush()
     for position, item, op in planner.mac_matched:  # a MAC another device of this fetch reports too: re-plan
