@@ -45,9 +45,9 @@ class AssetPlanner:
         self.fields: dict[str, LocalField] = dict(snap.fields)
         self.rules = [(r.field, r.within_customer) for r in cfg.match_rules]
         self.index = MatchIndex(tuple(k for k, _ in self.rules), junk_set(cfg.junk_values))
-        self.asset_refs: dict[int, str] = {r.object_id: r.external_id for r in snap.refs.values() if r.kind == "asset"}
+        linked = {r.object_id for r in snap.refs.values() if r.kind == "asset"} if snap.assets else set()
         for asset in snap.assets.values():
-            if asset.id in self.asset_refs:
+            if asset.id in linked:
                 continue  # already linked to one of this integration's devices
             for key, _ in self.rules:
                 value = asset.name if key == "name" else asset.values.get(key)

@@ -77,7 +77,8 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
     for device in devices:
         if device.deleted:
             continue
-        seen.add(device.external_id)
+        ref = snap.refs.get(("asset", device.external_id))
+        seen.add(device.external_id if ref is None else ref.external_id)  # the snapshot's copy: the fetched one goes
         if isinstance(device, KnownDevice):
             device_ops.append(planner.known(device))
         else:
