@@ -39,7 +39,7 @@ def _site_of(count: int) -> Desk:
     return desk
 
 
-def test_children_in_one_batch_get_one_note_listing_them_and_each_counts_an_occurrence() -> None:
+def test_children_that_join_together_get_one_note_listing_them_and_each_counts_an_occurrence() -> None:
     with freeze_time(T0) as clock:
         desk = _site_of(12)
         for d in range(5):  # four devices form the storm (more than 3), the fifth joins it on its own
@@ -48,7 +48,13 @@ def test_children_in_one_batch_get_one_note_listing_them_and_each_counts_an_occu
         storm = StormGroup.objects.get()
         parent = storm.ticket
         assert parent is not None
-        before_notes = TicketAction.objects.filter(ticket=parent, kind="occurrence").count()
+        formed = [a.text for a in TicketAction.objects.filter(ticket=parent, kind="occurrence").order_by("id")]
+        # the storm forms at the fourth device: one note lists the four, then the fifth joins on its own
+        assert formed[0].splitlines()[0] == "4 child alerts:"
+        assert sorted(formed[0].splitlines()[1:]) == [f"- DEV-{d} — Device offline" for d in range(4)]
+        assert formed[1:] == ["Child alert: DEV-4 — Device offline"]
+        assert parent.occurrences == 1 + 5  # its own opening, then each child
+        before_notes = len(formed)
         before_occurrences = parent.occurrences
         clock.move_to(T0 + timedelta(seconds=30))
         batch = [store_event(Channel.WEBHOOK, _body(f"dev-{d}", f"off-{d}"), integration=desk.integration)

@@ -44,28 +44,19 @@ def active_storm(target: Target, facts: AlertFacts) -> StormGroup | None:
             .select_related("ticket").first())
 
 
-class _Unknown:
-    """`group` was not told the alert's open storm: it reads it."""
-
-
-UNKNOWN = _Unknown()
-
-
 def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: datetime, policy: NoisePolicy,
-          actor: Actor, ticket_type: TicketType, source: str, *, assigned_to: Any = None,
-          storm: StormGroup | _Unknown | None = UNKNOWN, fresh: bool = False) -> Ticket:
+          actor: Actor, ticket_type: TicketType, source: str, *, storm: StormGroup | None, fresh: bool,
+          assigned_to: Any = None) -> Ticket:
     """Record this alert's open; when its site has a storm of the condition, return the parent ticket instead.
 
     Alerts opened before the storm was seen are moved under the parent (their own tickets close with a note and
     send no resolve, since the alert is still open); `ticket` is the one just opened for this alert. `storm` is
-    the open storm as `active_storm` read it in this transaction (read here when not given); `fresh` says the
-    alert's state was created by this alert (it has no membership row yet).
+    the open storm as `active_storm` read it in this transaction; `fresh` says the alert's state was created by
+    this alert (it has no membership row yet).
     """
     condition = facts.condition or facts.message
     if target.site is None or not condition:
         return ticket
-    if isinstance(storm, _Unknown):
-        storm = active_storm(target, facts)
     device = facts.device_external_id or facts.hostname or getattr(state, "key", "")
     # One INSERT for a new alert, else one UPDATE (an INSERT when the alert had no membership yet); a concurrent
     # first insert fails on the one-to-one key and is retried by the caller.
@@ -108,8 +99,8 @@ def _maybe_form(facts: AlertFacts, target: Target, ticket: Ticket, now: datetime
         source=source, alert_key=f"storm:{target.site.pk}:{condition}"[:255], assigned_to=assigned_to)
     storm = StormGroup.objects.create(integration=facts.integration, site=target.site,
                                       condition=condition[:255], started_at=now, ticket=parent)
-    for child in list(recent.select_related("state", "own_ticket")):
-        _attach(child, storm, parent, actor)
+    lines = [_attach(child, storm, parent, actor) for child in recent.select_related("state", "own_ticket")]
+    do_add_note(actor, parent, children_note(lines), count_occurrence=True, times=len(lines))
     _retitle(storm, parent, target, condition, actor)
     return parent
 
@@ -119,8 +110,8 @@ def _retitle(storm: StormGroup, parent: Ticket, target: Target, condition: str, 
     do_set_summary(actor, parent, storm_title(target, count, condition))
 
 
-def _attach(member: StormMember, storm: StormGroup, parent: Ticket, actor: Actor) -> None:
-    """Move an alert opened before its storm was seen under the storm's parent."""
+def _attach(member: StormMember, storm: StormGroup, parent: Ticket, actor: Actor) -> str:
+    """Move an alert opened before its storm was seen under the storm's parent; its line for the parent's note."""
     own = member.own_ticket
     state = member.state
     if state.ticket_id != parent.pk:
@@ -128,10 +119,16 @@ def _attach(member: StormMember, storm: StormGroup, parent: Ticket, actor: Actor
         state.save(update_fields=["ticket"])
     member.storm = storm
     member.save(update_fields=["storm"])
-    do_add_note(actor, parent, f"Child alert: {state.hostname or member.device} — {state.message or member.condition}",
-                count_occurrence=True)
     if own is not None and own.pk != parent.pk and own.closed_at is None:
         do_close_ticket(actor, own, note=f"Grouped into the storm ticket #{parent.pk}.")
+    return f"{state.hostname or member.device} — {state.message or member.condition}"
+
+
+def children_note(lines: list[str]) -> str:
+    """The parent's note for children that joined together: 'Child alert: …', or 'N child alerts:' and a line each."""
+    text = (f"Child alert: {lines[0]}" if len(lines) == 1 else
+            f"{len(lines)} child alerts:\n" + "\n".join(f"- {line}" for line in lines))
+    return text[:NOTE_MAX]
 
 
 # Children of a storm, noted on the parent once per batch -----------------------------------------------
@@ -157,7 +154,7 @@ def _note_child(storm: StormGroup, parent: Ticket, target: Target, condition: st
     """Count a new child on its parent: at once, or at the end of the `children_batched` block around it."""
     batch = _batch.get()
     if batch is None:
-        do_add_note(actor, parent, f"Child alert: {line}", count_occurrence=True)
+        do_add_note(actor, parent, children_note([line]), count_occurrence=True)
         _retitle(storm, parent, target, condition, actor)
         return
     entry = batch.setdefault(int(storm.pk), _Children(storm, parent, target, condition, actor))
@@ -181,7 +178,5 @@ def children_batched() -> Iterator[None]:
         lines = [line for state_id, line in entry.lines if state_id in kept]
         if not lines:
             continue
-        text = (f"Child alert: {lines[0]}" if len(lines) == 1 else
-                f"{len(lines)} child alerts:\n" + "\n".join(f"- {line}" for line in lines))
-        do_add_note(entry.actor, entry.parent, text[:NOTE_MAX], count_occurrence=True, times=len(lines))
+        do_add_note(entry.actor, entry.parent, children_note(lines), count_occurrence=True, times=len(lines))
         _retitle(entry.storm, entry.parent, entry.target, entry.condition, entry.actor)
