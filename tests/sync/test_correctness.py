@@ -291,3 +291,39 @@ def test_a_match_to_an_asset_another_sync_created_meanwhile_is_deferred_not_dupl
         for ref in ExternalRef.objects.filter(integration=b, kind="asset"):
             twin = ExternalRef.objects.get(integration=a, kind="asset", external_id=ref.external_id)
             assert twin.object_id == ref.object_id  # the same device, one asset, linked to both accounts
+
+
+def test_assets_another_sync_creates_between_two_batches_of_a_run_are_matched_in_the_later_batch(db: Any) -> None:
+    """The late-match check reads only the assets inserted since its previous batch: an asset another sync creates
+    between two batches of one run (as in a streamed first sync) is still seen, and its device is deferred."""
+    from rmmbridge.common.clock import utcnow
+    from rmmbridge.connectors.testing.server import serve_emulator
+    from rmmbridge.sync.apply import Applier, LateCheck
+    from rmmbridge.sync.plan import Op, OpKind
+    from rmmbridge.sync.snapshot import load_settings
+
+    with serve_emulator("cw_automate", seed=3, customers=2, devices=10, alerts=0) as old, \
+            serve_emulator("cw_automate", seed=3, customers=2, devices=10, alerts=0) as new:
+        a = connect("cw_automate", "Automate (old)", old)
+        b = connect("cw_automate", "Automate (new)", new)
+        places = ["customers", "sites", "assets"]
+        since = utcnow()
+        preview = run_sync(a.pk, dry_run=True, entities=places)
+        ops = [Op.from_dict(row.op) for row in preview.rows.order_by("position")]
+        creates = [i for i, op in enumerate(ops) if op.entity == "assets" and op.kind is OpKind.CREATE]
+        assert len(creates) >= 6
+        third, half = creates[len(creates) // 3], creates[2 * len(creates) // 3]
+        applier = Applier(a, Actor.sync("A"), now=since, late=LateCheck.of(load_settings(a), since))
+        for batch in (ops[:third], ops[third:half]):  # the second batch's check reads up to A's own first assets
+            done = applier.run_batch(batch)
+            assert not done.errors
+            assert done.deferred == 0
+        before_b = Asset.objects.count()
+        assert run_sync(b.pk, entities=places).status == SyncStatus.SUCCESS  # B creates the rest meanwhile
+        assert Asset.objects.count() > before_b
+        second = applier.run_batch(ops[half:])
+        applier.finish()
+        assert not second.errors, second.errors
+        assert second.deferred == len(creates) - creates.index(half)  # every later device matched B's new asset
+        for ref in ExternalRef.objects.filter(integration=b, kind="asset"):  # nothing was created twice
+            assert Asset.objects.filter(name=Asset.objects.get(pk=ref.object_id).name).count() == 1
