@@ -215,6 +215,7 @@ class AssetBrief:
 
 #: Loads full local assets by id (the snapshot's on-demand reader; None when everything is loaded up front).
 AssetLoader = Callable[[Collection[int]], Iterable[LocalAsset]]
+LinkRow = tuple[str, int, str, str | None, Any, datetime | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +245,32 @@ class Snapshot:
     load_assets: AssetLoader | None = None
     #: Every integration: id → (source priority, name); decides which one owns a field of a shared asset.
     integrations: dict[int, tuple[int, str]] = field(default_factory=dict)
+    #: This integration's asset links as read, (external id, asset id, fingerprint, asset name or None when it was
+    #: deleted, active, missing since), while `rest` has not made them refs and briefs yet.
+    link_rows: list[LinkRow] = field(default_factory=list)
+    #: Reads what only the asset planner needs (the links as refs and briefs, the other assets to match): run by
+    #: `complete()`, once the connector was armed with `known_links`, so that its fetch never waits for it.
+    rest: Callable[[], None] | None = None
+
+    def complete(self) -> None:
+        """Read the rest of the snapshot now, if it was deferred (once)."""
+        rest, self.rest = self.rest, None
+        if rest is not None:
+            rest()
+
+    def has_asset_links(self) -> bool:
+        """Whether this integration links any asset yet (a first sync when not)."""
+        return bool(self.link_rows) or any(kind == "asset" for kind, _ in self.refs)
+
+    def known_links(self, prefix: str) -> dict[str, str]:
+        """External id → fingerprint of the asset links whose asset exists, not missing, fingerprinted under the
+        settings key `prefix` (what a connector's RawCheck recognises unchanged devices by)."""
+        if self.rest is not None:
+            return {ext: fp for ext, _, fp, name, _, missing in self.link_rows
+                    if name is not None and missing is None and fp.startswith(prefix)}
+        return {ext: ref.fingerprint for (kind, ext), ref in self.refs.items()
+                if kind == "asset" and ref.missing_since is None and ref.fingerprint.startswith(prefix)
+                and self.brief(ref.object_id) is not None}
 
     def ref(self, kind: str, external_id: str | None) -> LocalRef | None:
         if external_id is None:

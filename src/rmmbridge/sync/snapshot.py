@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_aware, make_aware
 
 from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.servicedesk.models import (
@@ -26,6 +29,7 @@ from rmmbridge.sync.plan import (
     AssetBrief,
     FieldMap,
     FieldPolicy,
+    LinkRow,
     LocalAsset,
     LocalAssetType,
     LocalCustomer,
@@ -114,8 +118,12 @@ def load_settings(integration: Integration) -> SyncSettings:
     )
 
 
-def load_snapshot(integration_id: int, *, with_assets: bool = True) -> Snapshot:
-    """Everything local the planner needs, in a handful of queries."""
+def load_snapshot(integration_id: int, *, with_assets: bool = True, defer: bool = False) -> Snapshot:
+    """Everything local the planner needs, in a handful of queries.
+
+    With `defer`, this integration's asset links are read as rows only and turned into refs and briefs, and the
+    other assets read, when the planner calls `snap.complete()` (after arming the connector from the rows).
+    """
     snap = Snapshot()
     main_sites = dict(Site.objects.filter(is_main=True).values_list("customer_id", "id"))
     for cid, name in Customer.objects.values_list("id", "name"):
@@ -135,37 +143,49 @@ def load_snapshot(integration_id: int, *, with_assets: bool = True) -> Snapshot:
             snap.fields.setdefault(definition.name, snap.fields[definition.key])
     snap.fields.setdefault(ASSET_TAG, LocalField(ASSET_TAG, "Asset tag"))
     refs = ExternalRef.objects.filter(integration_id=integration_id)
-    asset_refs = refs.filter(kind="asset").values("object_id")
     for kind, external_id, object_id, fp, missing_since in refs.exclude(kind="asset").values_list(
         "kind", "external_id", "object_id", "fingerprint", "missing_since"
     ):
         snap.refs[(kind, external_id)] = LocalRef(kind, external_id, object_id, fp, missing_since)
-    missing = dict(refs.filter(kind="asset", missing_since__isnull=False).values_list("external_id", "missing_since"))
-    for external_id, object_id, fp, asset_name, active in _asset_links(integration_id):
-        snap.refs[("asset", external_id)] = LocalRef("asset", external_id, object_id, fp, missing.get(external_id))
-        if with_assets and asset_name is not None:
-            # Assets this integration links: only name and state now, the rest when their RMM record changed.
-            snap.briefs[object_id] = AssetBrief(object_id, asset_name, bool(active))
     for iid, name, priority in Integration.objects.values_list("id", "name", "sync_config__source_priority"):
         snap.integrations[iid] = (100 if priority is None else int(priority), name)
-    if with_assets:
-        # Every other asset in full: a device of this integration may match it.
-        others: dict[int, list[int]] = {}
-        for object_id, iid in ExternalRef.objects.filter(kind="asset").exclude(
-                integration_id=integration_id).values_list("object_id", "integration_id"):
-            others.setdefault(object_id, []).append(iid)
-        for asset in _local_assets(Asset.objects.exclude(id__in=asset_refs)):
-            asset.linked = tuple(others.get(asset.id, ()))
-            snap.assets[asset.id] = asset
-        snap.load_assets = load_assets
+    snap.link_rows = list(_asset_links(integration_id))
+    snap.rest = lambda: _read_rest(snap, integration_id, with_assets)
+    if not defer:
+        snap.complete()
     return snap
 
 
-def _asset_links(integration_id: int) -> Iterator[tuple[str, int, str, str | None, Any]]:
-    """(external id, asset id, fingerprint, asset name or None when it was deleted, active) of each asset link.
+def _read_rest(snap: Snapshot, integration_id: int, with_assets: bool) -> None:
+    """The deferred part of a snapshot: the link rows as refs and briefs; every asset no link of this integration
+    names, in full (a device may match it)."""
+    rows, snap.link_rows = snap.link_rows, []
+    for external_id, object_id, fp, asset_name, active, missing_since in rows:
+        snap.refs[("asset", external_id)] = LocalRef("asset", external_id, object_id, fp, missing_since)
+        if with_assets and asset_name is not None:
+            # Assets this integration links: only name and state now, the rest when their RMM record changed.
+            snap.briefs[object_id] = AssetBrief(object_id, asset_name, bool(active))
+    del rows
+    if not with_assets:
+        return
+    asset_refs = ExternalRef.objects.filter(integration_id=integration_id, kind="asset").values("object_id")
+    others: dict[int, list[int]] = {}
+    for object_id, iid in ExternalRef.objects.filter(kind="asset").exclude(
+            integration_id=integration_id).values_list("object_id", "integration_id"):
+        others.setdefault(object_id, []).append(iid)
+    for asset in _local_assets(Asset.objects.exclude(id__in=asset_refs)):
+        asset.linked = tuple(others.get(asset.id, ()))
+        snap.assets[asset.id] = asset
+    snap.load_assets = load_assets
+
+
+def _asset_links(integration_id: int) -> Iterator[LinkRow]:
+    """(external id, asset id, fingerprint, asset name or None when it was deleted, active, missing since) of each
+    asset link.
 
     One join read as the driver returns it: this is most of a no-change resync's reading, and Django's per-value
-    converters would cost more than the query (active may come back as 0/1).
+    converters would cost more than the query (active may come back as 0/1); only a set missing_since, rare, is
+    converted (SQLite returns text).
     """
     quote = connection.ops.quote_name
     ref, asset = ExternalRef._meta, Asset._meta
@@ -174,13 +194,22 @@ def _asset_links(integration_id: int) -> Iterator[tuple[str, int, str, str | Non
         return quote(meta.get_field(name).column)
 
     sql = (f"SELECT r.{col(ref, 'external_id')}, r.{col(ref, 'object_id')}, r.{col(ref, 'fingerprint')}, "
-           f"a.{col(asset, 'name')}, a.{col(asset, 'active')} "
+           f"a.{col(asset, 'name')}, a.{col(asset, 'active')}, r.{col(ref, 'missing_since')} "
            f"FROM {quote(ref.db_table)} r LEFT JOIN {quote(asset.db_table)} a ON a.{col(asset, 'id')} = "
            f"r.{col(ref, 'object_id')} WHERE r.{col(ref, 'integration')} = %s AND r.{col(ref, 'kind')} = %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [integration_id, "asset"])
         while rows := cursor.fetchmany(5000):
-            yield from rows
+            for row in rows:
+                yield row if row[5] is None else (*row[:5], _aware(row[5]))
+
+
+def _aware(value: Any) -> datetime:
+    """A timestamp column read raw as an aware datetime (SQLite stores naive UTC text)."""
+    parsed = value if isinstance(value, datetime) else parse_datetime(str(value))
+    if parsed is None:
+        raise ValueError(f"unreadable timestamp {value!r} in the database")
+    return parsed if is_aware(parsed) else make_aware(parsed, UTC)
 
 
 def _local_assets(query: QuerySet[Asset]) -> Iterator[LocalAsset]:

@@ -20,7 +20,7 @@ def streams(snapshot: Snapshot, entities: Sequence[str], *, dry_run: bool) -> bo
     """Whether a run may apply its devices as they are planned: an applying run importing assets while this
     integration links none yet (a first sync). Then no asset can go missing, so the mass-deactivation guard,
     which needs the whole fetch, cannot stop the run after its devices were written."""
-    return not dry_run and "assets" in entities and not any(kind == "asset" for kind, _ in snapshot.refs)
+    return not dry_run and "assets" in entities and not snapshot.has_asset_links()
 
 
 @dataclass

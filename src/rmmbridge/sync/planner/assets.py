@@ -30,7 +30,10 @@ from rmmbridge.sync.planner.values import ChangedDevice, device_value, field_lab
 
 class AssetPlanner:
     def __init__(self, snap: Snapshot, cfg: SyncSettings, res: Resolution, temp_ids: TempIds, users: UserIndex,
-                 *, allow_pending: bool, added_mappings: Sequence[Mapping] = ()) -> None:
+                 *, allow_pending: bool, added_mappings: Sequence[Mapping] = (),
+                 arm: Callable[[str, dict[str, str]], None] | None = None) -> None:
+        """`arm` (the connector's RawCheck.arm) is called with the settings' key and the links it recognises
+        before the snapshot's deferred part is read, so the fetch goes on meanwhile."""
         self.snap = snap
         self.cfg = cfg
         self.res = res
@@ -45,14 +48,6 @@ class AssetPlanner:
         self.fields: dict[str, LocalField] = dict(snap.fields)
         self.rules = [(r.field, r.within_customer) for r in cfg.match_rules]
         self.index = MatchIndex(tuple(k for k, _ in self.rules), junk_set(cfg.junk_values))
-        linked = {r.object_id for r in snap.refs.values() if r.kind == "asset"} if snap.assets else set()
-        for asset in snap.assets.values():
-            if asset.id in linked:
-                continue  # already linked to one of this integration's devices
-            for key, _ in self.rules:
-                value = asset.name if key == "name" else asset.values.get(key)
-                self.index.add(asset.id, asset.customer_id, key, value)
-            self.index.describe(asset.id, asset.name, asset.customer_id, asset.values)
         self.mac_keys = tuple(k for k, _ in self.rules if "mac" in k.lower())
         self.customer_names = {c.id: c.name for c in snap.customers.values()}
         #: Devices matched by a MAC: re-planned at the end of the fetch if another device reports that MAC too.
@@ -72,6 +67,17 @@ class AssetPlanner:
             cfg.type_maps, cfg.type_field, cfg.import_types, cfg.default_group_id, cfg.field_maps, cfg.default_site_id,
             cfg.child_assets, targets,
         ])
+        if arm is not None:
+            self.arm(arm)
+        snap.complete()
+        linked = {r.object_id for r in snap.refs.values() if r.kind == "asset"} if snap.assets else set()
+        for asset in snap.assets.values():
+            if asset.id in linked:
+                continue  # already linked to one of this integration's devices
+            for key, _ in self.rules:
+                value = asset.name if key == "name" else asset.values.get(key)
+                self.index.add(asset.id, asset.customer_id, key, value)
+            self.index.describe(asset.id, asset.name, asset.customer_id, asset.values)
 
     def _plan_fields(self) -> None:
         for fm in self.cfg.field_maps:
@@ -217,11 +223,7 @@ class AssetPlanner:
     def arm(self, arm: Callable[[str, dict[str, str]], None]) -> None:
         """Let the connector recognise unchanged devices: the links (with an asset, not missing) of this settings'
         key, by external id."""
-        prefix = raw_fingerprint(self.config_key, "")
-        known = {ext: ref.fingerprint for (kind, ext), ref in self.snap.refs.items()
-                 if kind == "asset" and ref.missing_since is None and ref.fingerprint.startswith(prefix)
-                 and self.snap.brief(ref.object_id) is not None}
-        arm(self.config_key, known)
+        arm(self.config_key, self.snap.known_links(raw_fingerprint(self.config_key, "")))
 
     def plan_changed(self, changed: ChangedDevice) -> Op:
         device, type_id, type_reason, fp, ref = (changed.device, changed.type_id, changed.type_reason,

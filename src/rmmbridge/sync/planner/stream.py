@@ -37,9 +37,7 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
     then but the warnings and the ids seen.
     """
     planner = AssetPlanner(snap, cfg, res, temp_ids, users, allow_pending=allow_pending,
-                            added_mappings=added_mappings)
-    if arm is not None:
-        planner.arm(arm)
+                            added_mappings=added_mappings, arm=arm)
     device_ops: list[Op | None] = []
     waiting: list[tuple[int, ChangedDevice]] = []
     conflicts: list[tuple[int, ChangedDevice, Op]] = []
