@@ -25,8 +25,9 @@ from rmmbridge.sync.snapshot import load_settings, load_snapshot
 @pytest.mark.django_db
 def test_deferred_snapshot_agrees_with_the_whole_one_and_arms_before_reading_the_rest() -> None:
     with serve_emulator("datto_rmm", seed=11, customers=2, devices=12, alerts=0) as datto:
-        integration = actions.do_create_integration(Actor.cli("test"), "datto_rmm", "Datto",
-                                                    {**datto.credentials, "fetch_audits": False}, test=False)
+        integration = actions.do_create_integration(
+            Actor.cli("test"), "datto_rmm", "Datto", {**datto.credentials, "fetch_audits": False}, test=False
+        )
         assert run_sync(integration.pk).status == SyncStatus.SUCCESS
     links = list(ExternalRef.objects.filter(integration=integration, kind="asset").order_by("id"))
     missing_at = (utcnow() - timedelta(hours=3)).replace(microsecond=123456)
@@ -37,34 +38,51 @@ def test_deferred_snapshot_agrees_with_the_whole_one_and_arms_before_reading_the
 
     whole = load_snapshot(integration.pk)
     deferred = load_snapshot(integration.pk, defer=True)
-    assert deferred.has_asset_links() and whole.has_asset_links()
-    assert not any(kind == "asset" for kind, _ in deferred.refs) and not deferred.briefs and not deferred.assets
+    assert deferred.has_asset_links()
+    assert whole.has_asset_links()
+    assert not any(kind == "asset" for kind, _ in deferred.refs)
+    assert not deferred.briefs
+    assert not deferred.assets
     prefix = links[2].fingerprint[:16]
     known = deferred.known_links(prefix)
     assert known == whole.known_links(prefix)
-    assert links[0].external_id not in known and links[1].external_id not in known  # missing; asset deleted
+    assert links[0].external_id not in known  # its link went missing
+    assert links[1].external_id not in known  # its asset was deleted
     assert len(known) == len(links) - 2
 
     deferred.complete()
-    assert deferred.rest is None and deferred.link_rows == []
-    assert deferred.refs == whole.refs and deferred.briefs == whole.briefs
-    assert deferred.assets == whole.assets and [a.name for a in deferred.assets.values()] == ["UNLINKED-PC"]
+    assert deferred.rest is None
+    assert deferred.link_rows == []
+    assert deferred.refs == whole.refs
+    assert deferred.briefs == whole.briefs
+    assert deferred.assets == whole.assets
+    assert [a.name for a in deferred.assets.values()] == ["UNLINKED-PC"]
     assert deferred.refs[("asset", links[0].external_id)].missing_since == missing_at  # aware, to the microsecond
 
     armed: list[tuple[str, int, bool]] = []
     fresh = load_snapshot(integration.pk, defer=True)
     settings = load_settings(integration)
-    planner = AssetPlanner(fresh, settings, Resolution(), TempIds(), user_index(fresh), allow_pending=True,
-                           arm=lambda salt, links: armed.append((salt, len(links), fresh.rest is not None)))
+    planner = AssetPlanner(
+        fresh,
+        settings,
+        Resolution(),
+        TempIds(),
+        user_index(fresh),
+        allow_pending=True,
+        arm=lambda salt, links: armed.append((salt, len(links), fresh.rest is not None)),
+    )
     assert armed == [(planner.config_key, len(fresh.known_links(armed[0][0][:16])), True)]
-    assert fresh.rest is None and fresh.briefs == whole.briefs  # read after the arm
+    assert fresh.rest is None
+    assert fresh.briefs == whole.briefs
 
 
 def test_bulk_work_restores_the_collector_when_the_last_block_ends() -> None:
     before = gc.get_threshold()
     with bulk_work(threshold=12_345):
-        assert gc.get_threshold()[0] == max(12_345, before[0]) and gc.get_freeze_count() > 0
+        assert gc.get_threshold()[0] == max(12_345, before[0])
+        assert gc.get_freeze_count() > 0
         with bulk_work(threshold=99):
             assert gc.get_threshold()[0] == max(12_345, before[0])
         assert gc.get_freeze_count() > 0  # an inner block's end leaves the outer one's setting alone
-    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
