@@ -76,13 +76,12 @@ def test_deferred_snapshot_agrees_with_the_whole_one_and_arms_before_reading_the
     assert fresh.briefs == whole.briefs
 
 
-def test_bulk_work_restores_the_collector_when_the_last_block_ends() -> None:
+def test_bulk_work_freezes_until_the_last_block_ends_and_leaves_the_thresholds() -> None:
     before = gc.get_threshold()
-    with bulk_work(threshold=12_345):
-        assert gc.get_threshold()[0] == max(12_345, before[0])
+    with bulk_work():
         assert gc.get_freeze_count() > 0
-        with bulk_work(threshold=99):
-            assert gc.get_threshold()[0] == max(12_345, before[0])
-        assert gc.get_freeze_count() > 0  # an inner block's end leaves the outer one's setting alone
+        with bulk_work():
+            assert gc.get_threshold() == before
+        assert gc.get_freeze_count() > 0  # an inner block's end leaves the outer one's freeze alone
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
