@@ -124,7 +124,11 @@ else:
             "OPTIONS": {
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                # A checkpoint every 16,000 WAL pages (64 MB) rather than 1,000: 100 commits of 1,000 assets, refs
+                # and audit rows took 3.5-3.7 s instead of 4.5-5.5 s (the same index pages are copied back less
+                # often). A WAL grown past 128 MB (one long transaction) is cut back to that after a checkpoint.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=16000; "
+                                "PRAGMA journal_size_limit=134217728;",
             },
         }
     }

@@ -180,3 +180,35 @@ def test_insert_rows_returning_needs_a_transaction() -> None:
 
     with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
         insert_rows_returning(Asset, ["name"], [("x",)])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_encoded_json_value_is_stored_as_the_value_itself_and_a_bad_row_names_the_database_error() -> None:
+    from django.db import IntegrityError, transaction
+
+    from rmmbridge.servicedesk.bulk import EncodedJSON, insert_rows, insert_rows_returning
+    from rmmbridge.servicedesk.models import AuditEntry
+
+    shared = EncodedJSON.of({"sources": [["sync", "Datto", 1]], "fields": {"name": 0, "ip": 0}})
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    columns = ["at", "actor_label", "source", "object_type", "object_id", "object_repr", "action", "changes"]
+    insert_rows(AuditEntry, columns, [(at, "t", "system", "asset", i, f"A{i}", "create", shared) for i in range(3)])
+    stored = list(AuditEntry.objects.filter(object_type="asset").values_list("changes", flat=True))
+    assert stored == [shared.value] * 3
+    assert AuditEntry.objects.filter(changes__fields__ip=0).count() == 3  # a JSON value, not a JSON string
+
+    actor = Actor.system("test")
+    customer = do_create_customer(actor, "Acme")
+    kind = do_create_asset_type(actor, "PC", do_create_asset_group(actor, "Devices"))
+    site = customer.sites.get()
+    asset_columns = ["asset_tag", "name", "asset_type_id", "site_id", "customer_id", "active", "values",
+                     "locally_edited", "provenance", "created_at", "updated_at"]
+    with transaction.atomic():
+        ids = insert_rows_returning(Asset, asset_columns, [
+            ("", f"PC{i}", kind.pk, site.pk, customer.pk, True, {"ip": f"10.0.0.{i}"}, [], shared, at, at)
+            for i in range(5)])
+    assert [Asset.objects.get(pk=pk).provenance for pk in ids] == [shared.value] * 5
+    with pytest.raises(IntegrityError), transaction.atomic():  # a Django error, as from any other query
+        insert_rows_returning(Asset, asset_columns, [("", None, kind.pk, site.pk, customer.pk, True, {}, [], shared,
+                                                      at, at)])
+    assert Asset.objects.count() == 5

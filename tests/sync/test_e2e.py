@@ -316,3 +316,33 @@ def test_a_huge_number_from_the_rmm_is_refused_quickly_not_parsed(integration: I
     asset = ref_asset(integration, device.id)
     assert "capacity" not in asset.values
     assert "count" not in asset.values
+
+
+def test_a_customer_row_that_fails_half_written_is_undone_alone_and_the_others_are_kept(
+        integration: Integration, datto: Any) -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the failure is made with an SQLite trigger")
+    preview = run_sync(integration.pk, dry_run=True, trigger="ui")
+    rows = list(preview.rows.filter(entity="customers", kind="create").order_by("position"))
+    assert len(rows) == 3
+    poisoned = rows[1]
+    poisoned.op["data"]["name"] = "Poison"
+    poisoned.save()
+    with connection.cursor() as cursor:  # the customer goes in, then its main site fails: a half-written row
+        cursor.execute("CREATE TRIGGER poison BEFORE INSERT ON servicedesk_site WHEN (SELECT name FROM "
+                       "servicedesk_customer WHERE id = NEW.customer_id) = 'Poison' BEGIN "
+                       "SELECT RAISE(ABORT, 'poisoned site'); END")
+    try:
+        applied = apply_rows(preview, [r.pk for r in rows])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER poison")
+    assert applied.status == SyncStatus.PARTIAL
+    assert len(applied.errors) == 1
+    assert applied.errors[0] == f"customers '{poisoned.label}': poisoned site"
+    assert not Customer.objects.filter(name="Poison").exists()  # its savepoint was rolled back, customer and all
+    assert Customer.objects.count() == 2
+    assert Site.objects.count() == 2
+    assert ExternalRef.objects.filter(integration=integration, kind="customer").count() == 2

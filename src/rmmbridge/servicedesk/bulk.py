@@ -59,15 +59,35 @@ def _columns(model: type[Model], fields: Sequence[str]) -> list[Field[Any, Any]]
     return columns
 
 
+class EncodedJSON:
+    """A JSON column's value with its text already encoded (`EncodedJSON.of`): many rows sharing one value (an
+    asset's provenance) encode it once. insert_rows / insert_rows_returning write its text (SQLite) or its value."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, value: Any, text: str) -> None:
+        self.value, self.text = value, text
+
+    @classmethod
+    def of(cls, value: Any) -> EncodedJSON:
+        return cls(value, _ENCODE(value))
+
+
+#: json.dumps as Django's SQLite JSONField does it (same text), one encoder for every call.
+_ENCODE = json.JSONEncoder(check_circular=False).encode
+
+
 def _converter(column: Field[Any, Any], connection: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
     """How one column's Python values become the driver's (None: as they are)."""
     kind = column.get_internal_type()
     if kind not in _PREPARED:
         return None
     if kind == "JSONField" and connection.vendor == "sqlite" and getattr(column, "encoder", None) is None:
-        return json.dumps  # what Django's SQLite JSON adaptation does, without its layers
+        # what Django's SQLite JSON adaptation does, without its layers
+        return lambda value: value.text if type(value) is EncodedJSON else _ENCODE(value)
     if kind == "JSONField":
-        return lambda value: column.get_db_prep_save(value, connection)
+        return lambda value: column.get_db_prep_save(value.value if type(value) is EncodedJSON else value,
+                                                     connection)
     last: list[Any] = [_NOTHING, None]
 
     def once(value: Any) -> Any:  # a batch's one timestamp is prepared once
@@ -177,13 +197,16 @@ def insert_rows_returning(model: type[Model], fields: Sequence[str], rows: Seque
             returning = sqlite3.sqlite_version_info >= SQLITE_RETURNING
         if returning:
             per = max(1, min(batch_size, _SQLITE_VARIABLES // len(columns)))
+            marks = f"({', '.join(['?'] * len(columns))})"  # sqlite3's own style: Django's %s → ? rewrite of a
+            raw = cursor.cursor                                # statement of 30,000 variables is a regex over it
             for start in range(0, len(rows), per):
                 chunk = rows[start:start + per]
-                cursor.execute(f"{head}{', '.join([one] * len(chunk))} RETURNING {pk}",
-                               [value for row in chunk for value in prepare(row)])
-                # SQLite numbers the rows of one INSERT in the order of its VALUES; RETURNING's own order is not
-                # promised, so sort
-                ids.extend(sorted(int(found[0]) for found in cursor.fetchall()))
+                with connection.wrap_database_errors:
+                    raw.execute(f"{head}{', '.join([marks] * len(chunk))} RETURNING {pk}",
+                                [value for row in chunk for value in prepare(row)])
+                    # SQLite numbers the rows of one INSERT in the order of its VALUES; RETURNING's own order is
+                    # not promised, so sort
+                    ids.extend(sorted(int(found[0]) for found in raw.fetchall()))
             return ids
         for start in range(0, len(rows), batch_size):
             chunk = rows[start:start + batch_size]

@@ -18,7 +18,7 @@ from rmmbridge.servicedesk.actions.core import (
     record_audit_rows,
 )
 from rmmbridge.servicedesk.actions.fields import validate_values
-from rmmbridge.servicedesk.bulk import insert_rows_returning, update_rows
+from rmmbridge.servicedesk.bulk import EncodedJSON, insert_rows_returning, update_rows
 from rmmbridge.servicedesk.models import (
     Asset,
     AssetType,
@@ -275,10 +275,18 @@ def do_bulk_insert_assets(actor: Actor, rows: Sequence[NewAsset], batch_size: in
         row.name = (row.name or "").strip()[:255]
         row.asset_tag = (row.asset_tag or "").strip()[:100]
         row.values = {k: v for k, v in row.values.items() if v is not None}
+    provenances: dict[tuple[str, ...], EncodedJSON] = {}  # the rows of one import mostly share theirs
+
+    def provenance(row: NewAsset) -> EncodedJSON:
+        names = tuple(_written_names(row))
+        found = provenances.get(names)
+        if found is None:
+            found = provenances[names] = EncodedJSON.of({"sources": [entry], "fields": dict.fromkeys(names, 0)})
+        return found
+
     ids = insert_rows_returning(Asset, ASSET_COLUMNS, [
         (row.asset_tag, row.name, row.asset_type_id, row.site_id, row.customer_id, row.end_user_id, row.parent_id,
-         row.active, row.values, [],
-         {"sources": [entry], "fields": dict.fromkeys(_written_names(row), 0)}, integration, now, now)
+         row.active, row.values, [], provenance(row), integration, now, now)
         for row in rows], batch_size=batch_size)
     for row, pk in zip(rows, ids, strict=True):
         row.pk = pk
