@@ -190,6 +190,8 @@ class MatchIndex:
                    excluded: set[int], notes: list[str] | None = None) -> tuple[str, list[int]]:
         """The shown value and the distinct local assets it matches (junk and shared MACs never match)."""
         bucket = self.by_key.get(key, {})
+        if not bucket and not _is_mac_key(key):  # no local asset has this field (a first sync into an empty desk)
+            return "", []
         found: list[int] = []
         shown = ""
         for item in split_values(value):

@@ -56,6 +56,7 @@ class AssetPlanner:
         self.moves: set[int] = set()
         self._readers: dict[str, Callable[[RemoteDevice], Any]] = {}
         self._types: dict[str, tuple[int | None, str]] = {}
+        self._mapped: dict[str, list[tuple[str, str, str, DataType, tuple[str, ...]]]] = {}
         self._plan_fields()
         targets = sorted((fm.target, self.fields[fm.target].data_type) for fm in cfg.field_maps
                          if fm.target in self.fields)
@@ -134,19 +135,20 @@ class AssetPlanner:
         return temp, "new asset type"
 
     def wanted_values(self, device: RemoteDevice, type_key: str, warnings: list[str]) -> dict[str, Any]:
+        mapped = self._mapped.get(type_key)
+        if mapped is None:  # the field maps that apply to this device type, read once per type
+            mapped = self._mapped[type_key] = [
+                (fm.source, fm.target, definition.label, DataType(definition.data_type), definition.choices)
+                for fm in self.cfg.field_maps
+                if not (fm.device_type and fm.device_type != type_key) and fm.target != "name"
+                and (definition := self.fields.get(fm.target)) is not None]
         values: dict[str, Any] = {}
-        for fm in self.cfg.field_maps:
-            if fm.device_type and fm.device_type != type_key:
-                continue
-            definition = self.fields.get(fm.target)
-            if definition is None or fm.target == "name":
-                continue
-            raw = device_value(device, fm.source)
+        for source, target, label, data_type, choices in mapped:
+            raw = device_value(device, source)
             try:
-                values[fm.target] = coerce_value(definition.label, DataType(definition.data_type), raw,
-                                                 definition.choices)
+                values[target] = coerce_value(label, data_type, raw, choices)
             except FieldValueError as exc:
-                warnings.append(f"{exc} (from RMM field '{fm.source}'; the value was left out)")
+                warnings.append(f"{exc} (from RMM field '{source}'; the value was left out)")
         return values
 
     def record_fingerprint(self, device: RemoteDevice, type_key: str) -> str:
