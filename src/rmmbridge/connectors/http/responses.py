@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
+from rmmbridge.common import fastjson
 from rmmbridge.connectors.errors import (
     ConnectorAuthError,
     ConnectorError,
@@ -103,7 +103,7 @@ def decode_json(response: httpx.Response, *, vendor: str = "The RMM") -> Any:
     if not response.content:
         return None
     try:
-        return json.loads(response.content)
+        return fastjson.loads(response.content)
     except ValueError as exc:
         raise ConnectorRetryableError(
             f"{vendor} returned malformed JSON on {response.request.url.path}: {exc}. Try again later.",
