@@ -77,11 +77,18 @@ def test_deferred_snapshot_agrees_with_the_whole_one_and_arms_before_reading_the
 
 
 def test_bulk_work_freezes_until_the_last_block_ends_and_leaves_the_thresholds() -> None:
-    before = gc.get_threshold()
+    import sys
+
+    from rmmbridge.common.gcpause import SWITCH_INTERVAL
+
+    before, interval = gc.get_threshold(), sys.getswitchinterval()
     with bulk_work():
         assert gc.get_freeze_count() > 0
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
         with bulk_work():
             assert gc.get_threshold() == before
         assert gc.get_freeze_count() > 0  # an inner block's end leaves the outer one's freeze alone
+        assert sys.getswitchinterval() == SWITCH_INTERVAL
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+    assert sys.getswitchinterval() == interval
