@@ -58,6 +58,7 @@ class AssetPlanner:
         self._types: dict[str, tuple[int | None, str]] = {}
         self._mapped: dict[str, list[tuple[str, str, str, DataType, tuple[str, ...]]]] = {}
         self._plan_fields()
+        self.labels = {k: f.label for k, f in self.fields.items()}  # the fields are all known from here on
         targets = sorted((fm.target, self.fields[fm.target].data_type) for fm in cfg.field_maps
                          if fm.target in self.fields)
         self.config_key = fingerprint([
@@ -265,7 +266,7 @@ class AssetPlanner:
             for key, _ in self.rules:
                 if key not in match_values and key in DEVICE_ATTRIBUTES:
                     match_values[key] = device_value(device, key)
-            labels = {k: f.label for k, f in self.fields.items()}
+            labels = self.labels
             strong = {key: first_item(match_values.get(key) if key in match_values else device_value(device, key))
                       for key in STRONG_KEYS}
             vetoed = self.cfg.vetoes.get(ext)
@@ -383,7 +384,7 @@ class AssetPlanner:
                 changes["active"] = [False, True]
                 kind, reason = OpKind.REACTIVATE, "back in the RMM after being missing"
         if kept:
-            labels = {k: f.label for k, f in self.fields.items()}
+            labels = self.labels
             shown = "; ".join(f"kept: owned by {owner} ({', '.join(field_label(k, labels) for k in keys)})"
                               for owner, keys in kept.items())
             reason = f"{reason}; {shown}"
