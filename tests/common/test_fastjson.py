@@ -44,3 +44,15 @@ def test_non_string_keys_are_written_as_json_dumps_writes_them_and_nan_as_null()
     assert json.loads(fastjson.dumps({1: "a", "b": [1.5, None]})) == {"1": "a", "b": [1.5, None]}
     assert json.loads(fastjson.dumps({"x": float("nan")})) == {"x": None}
     assert fastjson.dumps({"big": 2**80}) == json.dumps({"big": 2**80})
+
+
+def test_every_research_sample_reads_the_same_as_with_the_standard_library() -> None:
+    from tests.conftest import require_service
+    from tests.connectors.samples import SAMPLES_ROOT
+
+    require_service(SAMPLES_ROOT.is_dir(), "the research samples at ../shared/research/samples")
+    files = sorted(SAMPLES_ROOT.glob("*/*.json"))
+    assert files
+    for path in files:
+        body = path.read_bytes()
+        assert fastjson.loads(body) == json.loads(body), path.name

@@ -8,7 +8,6 @@ The samples are read in place, never copied into the project; without them the t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 import pytest
 from tests.conftest import require_service
 from tests.connectors.research import find_research_dir
+
+from rmmbridge.common import fastjson
 
 #: ``shared/research/samples`` beside the checkout or one of its parents; ``RMMBRIDGE_SAMPLES`` overrides.
 SAMPLES_ROOT = find_research_dir("samples", "RMMBRIDGE_SAMPLES")
@@ -38,8 +39,8 @@ def samples_dir(folder: str) -> Path:
 
 
 def load_sample(folder: str, name: str) -> Any:
-    """One sample file, parsed as JSON."""
-    return json.loads((samples_dir(folder) / name).read_text(encoding="utf-8"))
+    """One sample file, parsed as JSON by the decoder the connectors read response bodies with."""
+    return fastjson.loads((samples_dir(folder) / name).read_bytes())
 
 
 def sample_tests(folder: str, index: Mapping[str, Sample]) -> tuple[Callable[[], None], Callable[[str], None]]:
