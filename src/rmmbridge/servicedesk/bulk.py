@@ -85,12 +85,11 @@ def _converter(column: Field[Any, Any], connection: BaseDatabaseWrapper) -> Call
     if kind not in _PREPARED:
         return None
     if kind == "JSONField" and connection.vendor == "sqlite" and getattr(column, "encoder", None) is None:
-        # what Django's SQLite JSON adaptation does, without its layers
-        return lambda value: value.text if type(value) is EncodedJSON else _ENCODE(value)
+        return _json_text  # what Django's SQLite JSON adaptation does, without its layers
     if kind == "JSONField" and connection.vendor == "postgresql" and getattr(column, "encoder", None) is None:
         from psycopg.types.json import Jsonb
 
-        return lambda value: Jsonb(value, dumps=_pg_json)  # as Django's adaptation, with the text encoded once
+        return lambda value: Jsonb(value, dumps=_json_text)  # as Django's adaptation, the text encoded once
     if kind == "JSONField":
         return lambda value: column.get_db_prep_save(value.value if type(value) is EncodedJSON else value,
                                                      connection)
@@ -104,7 +103,8 @@ def _converter(column: Field[Any, Any], connection: BaseDatabaseWrapper) -> Call
     return once
 
 
-def _pg_json(value: Any) -> str:
+def _json_text(value: Any) -> str:
+    """A JSON column value's text: an EncodedJSON's own, else encoded now."""
     return value.text if type(value) is EncodedJSON else _ENCODE(value)
 
 
