@@ -483,7 +483,7 @@ def known_estate(count: int) -> tuple[Snapshot, list[KnownDevice]]:
     snap = snapshot()
     snap.refs = {("asset", f"d{i}"): LocalRef("asset", f"d{i}", 1000 + i, f"fp{i}") for i in range(count)}
     snap.briefs = {1000 + i: AssetBrief(1000 + i, f"PC{i}", True) for i in range(count)}
-    return snap, [KnownDevice(f"d{i}", f"PC{i}", f"fp{i}") for i in range(count)]
+    return snap, [KnownDevice(f"d{i}", f"PC{i}", f"fp{i}", 1000 + i) for i in range(count)]
 
 
 def test_an_unchanged_estate_is_handed_to_the_sink_in_bounded_batches_and_counted_not_kept() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rmmbridge.connectors.datto_rmm import connector as datto_connector
-from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck
+from rmmbridge.connectors.rawcheck import KnownDevice, KnownLinks, RawCheck
 from rmmbridge.connectors.testing.server import serve_emulator
 from rmmbridge.integrations import actions
 from rmmbridge.integrations.models import ExternalRef
@@ -38,12 +40,15 @@ def test_raw_check_recognises_only_an_identical_armed_record() -> None:
     check.release()  # released without arming: every device is normalised
     digest = check.read(raw, "d1", "PC-1")
     assert isinstance(digest, str)
-    check.arm("k" * 40, {"d1": "k" * 16 + digest})
-    assert isinstance(check.read({**raw, "lastSeen": 2}, "d1", "PC-1"), KnownDevice)  # an unread key moved
+    check.arm("k" * 40, KnownLinks([("d1", "k" * 16 + digest, 7), ("d2", "k" * 16 + digest, 8)]))
+    known = check.read({**raw, "lastSeen": 2}, "d1", "PC-1")  # an unread key moved
+    assert isinstance(known, KnownDevice)
+    assert known.asset_id == 7  # the asset its link names
+    assert isinstance(check.read(raw, "d3", "PC-3"), str)  # the same record under an id with no link
     assert check.read({**raw, "udf": {"udf1": "b"}}, "d1", "PC-1") != digest  # a read key changed
     reordered = {"udf": {"udf1": "a"}, "hostname": "PC-1", "uid": "d1"}  # e.g. read back from jsonb
     assert isinstance(check.read(reordered, "d1", "PC-1"), KnownDevice)
-    check.arm("j" * 40, {"d1": "k" * 16 + digest})  # other settings: other fingerprints
+    check.arm("j" * 40, KnownLinks([("d1", "k" * 16 + digest, 7)]))  # other settings: other fingerprints
     assert isinstance(check.read(raw, "d1", "PC-1"), str)
 
 
@@ -172,3 +177,16 @@ def test_raw_attribute_keys_name_every_device_attribute(module_name: str) -> Non
     keys = importlib.import_module(module_name).RAW_ATTRIBUTE_KEYS
     attributes = {f.name for f in dataclasses.fields(RemoteDevice)} - {"fields", "raw_digest"}
     assert set(keys) == attributes
+
+
+@given(st.dictionaries(st.tuples(st.text(max_size=12), st.text(max_size=12)), st.integers(-2**63, 2**63 - 1),
+                       max_size=60))
+def test_known_links_give_each_pair_its_asset_and_nothing_to_another_pair(links: dict[tuple[str, str], int]) -> None:
+    known = KnownLinks((ext, fp, asset_id) for (ext, fp), asset_id in links.items())
+    assert len(known) == len(links)
+    for (ext, fp), asset_id in links.items():
+        assert known.get(ext, fp) == asset_id
+        if (ext, fp + "x") not in links:
+            assert known.get(ext, fp + "x") is None
+        if (ext + "x", fp) not in links:
+            assert known.get(ext + "x", fp) is None

@@ -1,4 +1,4 @@
-"""A deferred snapshot arms the connector from its link rows first, then reads the rest; both reads agree."""
+"""A snapshot holds no asset link for the run: it arms the connector from a stream, reads a batch's links on demand."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rmmbridge.integrations.models import ExternalRef
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset
 from rmmbridge.sync.models import SyncStatus
+from rmmbridge.sync.plan import AssetBrief
 from rmmbridge.sync.planner.assets import AssetPlanner
 from rmmbridge.sync.planner.core import Resolution, TempIds
 from rmmbridge.sync.planner.users import user_index
@@ -23,7 +24,7 @@ from rmmbridge.sync.snapshot import load_settings, load_snapshot
 
 
 @pytest.mark.django_db
-def test_deferred_snapshot_agrees_with_the_whole_one_and_arms_before_reading_the_rest() -> None:
+def test_snapshot_streams_its_links_reads_a_batch_on_demand_and_arms_before_reading_the_rest() -> None:
     with serve_emulator("datto_rmm", seed=11, customers=2, devices=12, alerts=0) as datto:
         integration = actions.do_create_integration(
             Actor.cli("test"), "datto_rmm", "Datto", {**datto.credentials, "fetch_audits": False}, test=False
@@ -36,28 +37,40 @@ def test_deferred_snapshot_agrees_with_the_whole_one_and_arms_before_reading_the
     model = Asset.objects.get(pk=links[2].object_id)
     Asset.objects.create(name="UNLINKED-PC", site=model.site, customer=model.customer, asset_type=model.asset_type)
 
-    whole = load_snapshot(integration.pk)
-    deferred = load_snapshot(integration.pk, defer=True)
-    assert deferred.has_asset_links()
-    assert whole.has_asset_links()
-    assert not any(kind == "asset" for kind, _ in deferred.refs)
-    assert not deferred.briefs
-    assert not deferred.assets
+    snap = load_snapshot(integration.pk, defer=True)
+    assert snap.has_asset_links()
+    assert not any(kind == "asset" for kind, _ in snap.refs)  # no link is held for the run
+    assert not snap.briefs
+    assert not snap.assets
     prefix = links[2].fingerprint[:16]
-    known = deferred.known_links(prefix)
-    assert known == whole.known_links(prefix)
-    assert links[0].external_id not in known  # its link went missing
-    assert links[1].external_id not in known  # its asset was deleted
+    known = snap.known_links(prefix)
     assert len(known) == len(links) - 2
+    assert known.get(links[2].external_id, links[2].fingerprint) == links[2].object_id
+    assert known.get(links[0].external_id, links[0].fingerprint) is None  # its link went missing
+    assert known.get(links[1].external_id, links[1].fingerprint) is None  # its asset was deleted
+    streamed = {ref.external_id: (ref, brief) for ref, brief in snap.asset_links()}
+    assert len(streamed) == len(links)
+    assert streamed[links[1].external_id][1] is None
+    assert streamed[links[0].external_id][0].missing_since == missing_at  # aware, to the microsecond
+    assert streamed[links[2].external_id][1] == AssetBrief(model.pk, model.name, True)
 
-    deferred.complete()
-    assert deferred.rest is None
-    assert deferred.link_rows == []
-    assert deferred.refs == whole.refs
-    assert deferred.briefs == whole.briefs
-    assert deferred.assets == whole.assets
-    assert [a.name for a in deferred.assets.values()] == ["UNLINKED-PC"]
-    assert deferred.refs[("asset", links[0].external_id)].missing_since == missing_at  # aware, to the microsecond
+    snap.require_links([links[2].external_id, links[1].external_id, "not-linked"])
+    assert snap.ref("asset", links[2].external_id) == streamed[links[2].external_id][0]
+    assert snap.brief(links[2].object_id) == AssetBrief(model.pk, model.name, True)
+    assert snap.ref("asset", links[1].external_id) is not None
+    assert snap.brief(links[1].object_id) is None
+    snap.require_assets([links[2].object_id])
+    assert snap.assets[links[2].object_id].name == model.name
+    snap.forget_links()  # the batch was planned: nothing of it is held
+    assert not any(kind == "asset" for kind, _ in snap.refs)
+    assert not snap.briefs
+    assert not snap.assets
+    assert snap.ref("asset", links[3].external_id) == streamed[links[3].external_id][0]  # read when asked
+    assert snap.asset(links[3].object_id) is not None
+
+    snap.complete()
+    assert snap.rest is None
+    assert "UNLINKED-PC" in [a.name for a in snap.assets.values()]
 
     armed: list[tuple[str, int, bool]] = []
     fresh = load_snapshot(integration.pk, defer=True)
@@ -73,7 +86,7 @@ def test_deferred_snapshot_agrees_with_the_whole_one_and_arms_before_reading_the
     )
     assert armed == [(planner.config_key, len(fresh.known_links(armed[0][0][:16])), True)]
     assert fresh.rest is None
-    assert fresh.briefs == whole.briefs
+    assert [a.name for a in fresh.assets.values()] == ["UNLINKED-PC"]
 
 
 def test_bulk_work_freezes_until_the_last_block_ends_and_leaves_the_thresholds() -> None:

@@ -14,7 +14,8 @@ from rmmbridge.integrations.models import ExternalRef
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, AuditEntry
 from rmmbridge.sync import runner, streaming
-from rmmbridge.sync.models import RowStatus, SyncStatus
+from rmmbridge.sync.models import RowStatus, SyncConfig, SyncStatus
+from rmmbridge.sync.plan import Snapshot
 from rmmbridge.sync.planner import stream as planner_stream
 from rmmbridge.sync.runner import run_sync
 
@@ -32,6 +33,7 @@ def datto() -> Iterator[Any]:
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches of 40 changed devices and a short read-ahead, so the fetch cannot finish before the first apply."""
     monkeypatch.setattr(planner_stream, "CHANGED_BATCH", 40)
+    monkeypatch.setattr(planner_stream, "LINK_CHUNK", 10)
     monkeypatch.setattr(runner, "PREFETCH_CHUNK", 10)
     monkeypatch.setattr(runner, "PREFETCH_DEPTH", 1)
 
@@ -97,3 +99,37 @@ def test_a_resync_builds_the_whole_plan_before_writing() -> None:
 
     linked = Snapshot(refs={("asset", "d1"): LocalRef("asset", "d1", 1, "f", None)})
     assert not streaming.streams(linked, ["assets"], dry_run=False)
+
+
+def test_a_resync_holds_one_batch_of_links_at_a_time_and_still_sees_every_change(
+        datto: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every device changed (none recognised from its raw item) and two gone: the links are read per batch of
+    devices and let go once planned, never the whole estate's, and the missing ones are found from the stream."""
+    integration = _integration(datto, "Datto")
+    assert run_sync(integration.pk).status == SyncStatus.SUCCESS
+    config = SyncConfig.objects.get(integration=integration)
+    config.grace_hours = 0
+    config.save()
+    live = [d for d in datto.state.iter_devices() if not d.deleted]
+    gone = live[:2]
+    for device in gone:
+        datto.state.remove_device(device.id)
+    for device in live[2:]:
+        datto.state.update_device(device.id, hostname=f"{device.hostname}-renamed")
+    held: list[int] = []
+    real = Snapshot.forget_links
+
+    def spy(self: Snapshot) -> None:
+        held.append(sum(1 for kind, _ in self.refs if kind == "asset"))
+        real(self)
+
+    monkeypatch.setattr(Snapshot, "forget_links", spy)
+    run = run_sync(integration.pk)
+    assert run.status == SyncStatus.SUCCESS, run.errors
+    assert run.counts["assets"]["updated"] == len(live) - 2
+    assert run.counts["assets"]["deactivated"] == 2
+    assert len(held) >= 5
+    assert 0 < max(held) <= planner_stream.CHANGED_BATCH + planner_stream.LINK_CHUNK  # a batch, not the estate
+    names = set(Asset.objects.filter(active=True).values_list("name", flat=True))
+    assert names == {f"{d.hostname}-renamed" for d in live[2:]}
+    assert not Asset.objects.filter(active=True, name__in=[d.hostname for d in gone]).exists()

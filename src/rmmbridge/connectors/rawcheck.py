@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +20,15 @@ DIGEST_WIDTH = 40
 class KnownDevice:
     """A device whose raw item hashes to the fingerprint of its last import: it was not normalised.
 
-    Carries only what the sync needs of an unchanged device: its id, a label, its fingerprint, whether the RMM marks
-    it deleted, and (when the sync matches by MAC address) its MAC addresses, which still count as seen.
+    Carries only what the sync needs of an unchanged device: its id, a label, its fingerprint, the local asset its
+    link names, whether the RMM marks it deleted, and (when the sync matches by MAC address) its MAC addresses,
+    which still count as seen.
     """
 
     external_id: str
     hostname: str
     fingerprint: str
+    asset_id: int
     mac_addresses: tuple[str, ...] = ()
     deleted: bool = False
 
@@ -72,13 +76,46 @@ def raw_fingerprint(salt: str, digest: str) -> str:
     return salt[:SALT_WIDTH] + digest
 
 
+class KnownLinks:
+    """The links a RawCheck recognises devices by — (external id, fingerprint) → asset id — in 16 bytes each.
+
+    A resync of a large estate holds one of these for the whole fetch, so it keeps no strings: each pair is kept as
+    its 64-bit hash (Python's, salted per process) in a sorted array, beside the asset id. Two different pairs share
+    a hash with a chance of about n / 2**64 per device looked up (1 in 10**14 at 100,000 links); such a device would
+    be taken as unchanged for one run.
+    """
+
+    def __init__(self, links: Iterable[tuple[str, str, int]] = ()) -> None:
+        """`links`: (external id, fingerprint, asset id) of each link whose asset exists, not missing."""
+        keys: array[int] = array("q")
+        ids: array[int] = array("q")
+        for external_id, fingerprint, asset_id in links:
+            keys.append(hash((external_id, fingerprint)))
+            ids.append(asset_id)
+        order = sorted(range(len(keys)), key=keys.__getitem__)
+        self._keys: array[int] = array("q", [keys[i] for i in order])
+        self._ids: array[int] = array("q", [ids[i] for i in order])
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def get(self, external_id: str, fingerprint: str) -> int | None:
+        """The asset id of the link of `external_id` fingerprinted `fingerprint`, or None."""
+        key = hash((external_id, fingerprint))
+        keys = self._keys
+        position = bisect_left(keys, key)
+        if position < len(keys) and keys[position] == key:
+            return self._ids[position]
+        return None
+
+
 class RawCheck:
     """What a connector needs to skip normalising unchanged devices; set up by the sync, armed once it planned.
 
     `keys` are the raw item's top-level keys that hold everything the sync reads (the connector's `raw_keys`); a
     connector flattens only these into `RemoteDevice.fields` and stamps each device with its `raw_digest`. `read`
     (in the fetch thread) waits until the planning thread calls `arm(salt, known)` — the pages keep arriving
-    meanwhile — then a device whose `raw_fingerprint` equals `known[external_id]` comes as a `KnownDevice`.
+    meanwhile — then a device whose (external id, `raw_fingerprint`) is in `known` comes as a `KnownDevice`.
     `release()` ends the wait without arming (every device is then normalised); the sync calls it when it stops.
     """
 
@@ -86,11 +123,11 @@ class RawCheck:
         self.keys = keys
         self.keep = frozenset(keys)
         self.with_macs = with_macs
-        self._armed: tuple[str, Mapping[str, str]] | None = None
+        self._armed: tuple[str, KnownLinks] | None = None
         self._ready = threading.Event()
 
-    def arm(self, salt: str, known: Mapping[str, str]) -> None:
-        """Start recognising devices: `known` maps external id → fingerprint of links whose asset exists."""
+    def arm(self, salt: str, known: KnownLinks) -> None:
+        """Start recognising devices: `known` holds the links whose asset exists, not missing."""
         self._armed = (salt, known)  # one assignment: the fetch thread sees the pair whole or not at all
         self._ready.set()
 
@@ -113,9 +150,10 @@ class RawCheck:
             return digest
         salt, known = armed
         fingerprint = raw_fingerprint(salt, digest)
-        if known.get(external_id) != fingerprint:
+        asset_id = known.get(external_id, fingerprint)
+        if asset_id is None:
             return digest
         label = hostname if isinstance(hostname, str) and hostname else external_id
-        return KnownDevice(external_id, label, fingerprint,
+        return KnownDevice(external_id, label, fingerprint, asset_id,
                            mac_addresses=macs(raw) if self.with_macs and macs is not None else (),
                            deleted=raw.get("deleted") is True if deleted is None else deleted)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from rmmbridge.connectors.rawcheck import KnownLinks
 from rmmbridge.sync.payloads import AssetChange, MissingMark, Payload, PayloadError, payload_from_json
 from rmmbridge.sync.payloads import Entity as Entity
 from rmmbridge.sync.payloads import OpKind as OpKind
@@ -216,6 +217,10 @@ class AssetBrief:
 #: Loads full local assets by id (the snapshot's on-demand reader; None when everything is loaded up front).
 AssetLoader = Callable[[Collection[int]], Iterable[LocalAsset]]
 LinkRow = tuple[str, int, str, str | None, Any, datetime | None]
+#: Reads this integration's asset links as LinkRows: all of them (None), or those of the given external ids.
+LinkReader = Callable[[Collection[str] | None], Iterable[LinkRow]]
+#: Asset links read per query when a batch of devices asks for theirs.
+LINK_BATCH = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +236,14 @@ class LocalRef:
 
 @dataclass
 class Snapshot:
-    """What exists locally, as plain data."""
+    """What exists locally, as plain data.
+
+    The asset links of an integration are as many as its devices, so a snapshot read from the database
+    (`read_links` set) holds none of them for the whole run: a batch of devices reads its own links and assets
+    (`require_links`, `require_assets`) and lets them go once planned (`forget_links`); what needs every link —
+    the connector's raw check (`known_links`), the missing devices (`asset_links`) — reads them as a stream. A
+    snapshot built by hand holds its links in `refs` and `briefs`; the planner reads both the same way.
+    """
 
     customers: dict[int, LocalCustomer] = field(default_factory=dict)
     sites: dict[int, LocalSite] = field(default_factory=dict)
@@ -245,12 +257,17 @@ class Snapshot:
     load_assets: AssetLoader | None = None
     #: Every integration: id → (source priority, name); decides which one owns a field of a shared asset.
     integrations: dict[int, tuple[int, str]] = field(default_factory=dict)
-    #: This integration's asset links as read, (external id, asset id, fingerprint, asset name or None when it was
-    #: deleted, active, missing since), while `rest` has not made them refs and briefs yet.
-    link_rows: list[LinkRow] = field(default_factory=list)
-    #: Reads what only the asset planner needs (the links as refs and briefs, the other assets to match): run by
-    #: `complete()`, once the connector was armed with `known_links`, so that its fetch never waits for it.
+    #: Reads the asset links from the database (None: they are all in `refs` and `briefs`).
+    read_links: LinkReader | None = None
+    #: Whether this integration linked any asset when the snapshot was read (with `read_links`).
+    linked_any: bool = False
+    #: Reads what only the asset planner needs (the other assets, to match): run by `complete()`, once the
+    #: connector was armed with `known_links`, so that its fetch never waits for it.
     rest: Callable[[], None] | None = None
+    #: With `read_links`: the refs, briefs and assets read for the batch being planned (`forget_links` drops them).
+    _paged_refs: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    _paged_assets: set[int] = field(default_factory=set, repr=False)
+    _absent: set[str] = field(default_factory=set, repr=False)
 
     def complete(self) -> None:
         """Read the rest of the snapshot now, if it was deferred (once)."""
@@ -260,42 +277,88 @@ class Snapshot:
 
     def has_asset_links(self) -> bool:
         """Whether this integration links any asset yet (a first sync when not)."""
-        return bool(self.link_rows) or any(kind == "asset" for kind, _ in self.refs)
+        return self.linked_any if self.read_links is not None else any(kind == "asset" for kind, _ in self.refs)
 
-    def known_links(self, prefix: str) -> dict[str, str]:
-        """External id → fingerprint of the asset links whose asset exists, not missing, fingerprinted under the
-        settings key `prefix` (what a connector's RawCheck recognises unchanged devices by)."""
-        if self.rest is not None:
-            return {ext: fp for ext, _, fp, name, _, missing in self.link_rows
-                    if name is not None and missing is None and fp.startswith(prefix)}
-        return {ext: ref.fingerprint for (kind, ext), ref in self.refs.items()
-                if kind == "asset" and ref.missing_since is None and ref.fingerprint.startswith(prefix)
-                and self.brief(ref.object_id) is not None}
+    def asset_links(self) -> Iterator[tuple[LocalRef, AssetBrief | LocalAsset | None]]:
+        """Every asset link with its asset's brief (None when the asset no longer exists), read as a stream."""
+        if self.read_links is None:
+            for (kind, _), ref in list(self.refs.items()):
+                if kind == "asset":
+                    yield ref, self.brief(ref.object_id)
+            return
+        if not self.linked_any:
+            return
+        for external_id, object_id, fp, name, active, missing_since in self.read_links(None):
+            yield (LocalRef("asset", external_id, object_id, fp, missing_since),
+                   None if name is None else AssetBrief(object_id, name, bool(active)))
+
+    def known_links(self, prefix: str) -> KnownLinks:
+        """The asset links whose asset exists, not missing, fingerprinted under the settings key `prefix` (what a
+        connector's RawCheck recognises unchanged devices by)."""
+        return KnownLinks((ref.external_id, ref.fingerprint, ref.object_id) for ref, brief in self.asset_links()
+                          if brief is not None and ref.missing_since is None and ref.fingerprint.startswith(prefix))
+
+    def require_links(self, external_ids: Iterable[str]) -> None:
+        """Read the asset links (refs and briefs) of these external ids, for the batch being planned."""
+        if self.read_links is None or not self.linked_any:
+            return
+        wanted = list(dict.fromkeys(e for e in external_ids if ("asset", e) not in self.refs and e not in self._absent))
+        for start in range(0, len(wanted), LINK_BATCH):
+            chunk = wanted[start:start + LINK_BATCH]
+            self._absent.update(chunk)
+            for external_id, object_id, fp, name, active, missing_since in self.read_links(chunk):
+                key = ("asset", external_id)
+                self.refs[key] = LocalRef("asset", external_id, object_id, fp, missing_since)
+                self._paged_refs.append(key)
+                self._absent.discard(external_id)
+                if name is not None:
+                    self.briefs[object_id] = AssetBrief(object_id, name, bool(active))
+
+    def forget_links(self) -> None:
+        """Let go of what `require_links` and `require_assets` read for the batches planned so far."""
+        for key in self._paged_refs:
+            ref = self.refs.pop(key, None)
+            if ref is not None:
+                self.briefs.pop(ref.object_id, None)
+        for asset_id in self._paged_assets:
+            self.assets.pop(asset_id, None)
+        self._paged_refs.clear()
+        self._paged_assets.clear()
+        self._absent.clear()
 
     def ref(self, kind: str, external_id: str | None) -> LocalRef | None:
+        """A link by external id; an asset link not read for this batch is read now."""
         if external_id is None:
             return None
-        return self.refs.get((kind, external_id))
+        found = self.refs.get((kind, external_id))
+        if found is None and kind == "asset" and self.read_links is not None:
+            self.require_links((external_id,))
+            found = self.refs.get((kind, external_id))
+        return found
 
     def brief(self, asset_id: int) -> LocalAsset | AssetBrief | None:
         """Name and active flag of a local asset, loaded in full or not; None when it no longer exists."""
         return self.assets.get(asset_id) or self.briefs.get(asset_id)
 
     def asset(self, asset_id: int) -> LocalAsset | None:
-        """The asset in full, read on demand when only its brief is loaded."""
+        """The asset in full, read on demand when only its brief is loaded (or, with `read_links`, not at all)."""
         found = self.assets.get(asset_id)
-        if found is None and asset_id in self.briefs:
-            self.require_assets((asset_id,))
+        if found is None and (asset_id in self.briefs or self.read_links is not None):
+            self._load((asset_id,))
             found = self.assets.get(asset_id)
         return found
 
     def require_assets(self, asset_ids: Iterable[int]) -> None:
         """Read the given briefly-known assets in full, in one batch (no-op for those already loaded)."""
-        wanted = [i for i in asset_ids if i in self.briefs and i not in self.assets]
+        self._load([i for i in asset_ids if i in self.briefs and i not in self.assets])
+
+    def _load(self, wanted: Collection[int]) -> None:
         if not wanted or self.load_assets is None:
             return
         for asset in self.load_assets(wanted):
             self.assets[asset.id] = asset
+            if self.read_links is not None:
+                self._paged_assets.add(asset.id)
         for asset_id in wanted:  # one that vanished meanwhile is gone, not half-known
             self.briefs.pop(asset_id, None)
 

@@ -16,7 +16,7 @@ from rmmbridge.common.prefetch import Prefetched
 from rmmbridge.connectors.base import Capability, Connector
 from rmmbridge.connectors.errors import ConnectorAuthError, ConnectorError, ConnectorRetryableError
 from rmmbridge.connectors.http import RetryPolicy
-from rmmbridge.connectors.rawcheck import KnownDevice, RawCheck
+from rmmbridge.connectors.rawcheck import KnownDevice, KnownLinks, RawCheck
 from rmmbridge.connectors.records import RemoteDevice
 from rmmbridge.integrations.models import Integration
 from rmmbridge.servicedesk.actions import Actor
@@ -253,7 +253,7 @@ def run_sync(
                 snapshot_at = utcnow()  # assets other syncs create after this are checked again before creating
                 snapshot = load_snapshot(integration.pk, with_assets="assets" in chosen, defer=True)
                 if remote.arm is not None and not snapshot.has_asset_links():
-                    remote.arm("", {})  # a first sync: no device can be known, so the fetch need not wait
+                    remote.arm("", KnownLinks())  # a first sync: no device can be known, so the fetch need not wait
                 if streams(snapshot, chosen, dry_run=dry_run):  # a first sync applies devices as they arrive
                     streamed = StreamedApply(run, integration, actor, LateCheck.of(settings, snapshot_at),
                                              APPLIED_ROW_CAP, progress)

@@ -26,7 +26,6 @@ from rmmbridge.servicedesk.provenance import writers
 from rmmbridge.sync.models import AssetTypeMapping, CustomerMapping, FieldMapping, LinkVeto, SyncConfig
 from rmmbridge.sync.plan import (
     DEFAULT_JUNK_VALUES,
-    AssetBrief,
     FieldMap,
     FieldPolicy,
     LinkRow,
@@ -121,8 +120,9 @@ def load_settings(integration: Integration) -> SyncSettings:
 def load_snapshot(integration_id: int, *, with_assets: bool = True, defer: bool = False) -> Snapshot:
     """Everything local the planner needs, in a handful of queries.
 
-    With `defer`, this integration's asset links are read as rows only and turned into refs and briefs, and the
-    other assets read, when the planner calls `snap.complete()` (after arming the connector from the rows).
+    This integration's asset links are not read here: the snapshot reads them per batch of devices and as a
+    stream (see Snapshot). With `defer`, the other assets (those a device may match) are read when the planner
+    calls `snap.complete()`, after arming the connector.
     """
     snap = Snapshot()
     main_sites = dict(Site.objects.filter(is_main=True).values_list("customer_id", "id"))
@@ -149,25 +149,19 @@ def load_snapshot(integration_id: int, *, with_assets: bool = True, defer: bool 
         snap.refs[(kind, external_id)] = LocalRef(kind, external_id, object_id, fp, missing_since)
     for iid, name, priority in Integration.objects.values_list("id", "name", "sync_config__source_priority"):
         snap.integrations[iid] = (100 if priority is None else int(priority), name)
-    snap.link_rows = list(_asset_links(integration_id))
-    snap.rest = lambda: _read_rest(snap, integration_id, with_assets)
+    snap.linked_any = refs.filter(kind="asset").exists()
+    snap.read_links = lambda external_ids: _asset_links(integration_id, external_ids)
+    if with_assets:
+        snap.load_assets = load_assets
+        snap.rest = lambda: _read_rest(snap, integration_id)
     if not defer:
         snap.complete()
     return snap
 
 
-def _read_rest(snap: Snapshot, integration_id: int, with_assets: bool) -> None:
-    """The deferred part of a snapshot: the link rows as refs and briefs; every asset no link of this integration
-    names, in full (a device may match it)."""
-    rows, snap.link_rows = snap.link_rows, []
-    for external_id, object_id, fp, asset_name, active, missing_since in rows:
-        snap.refs[("asset", external_id)] = LocalRef("asset", external_id, object_id, fp, missing_since)
-        if with_assets and asset_name is not None:
-            # Assets this integration links: only name and state now, the rest when their RMM record changed.
-            snap.briefs[object_id] = AssetBrief(object_id, asset_name, bool(active))
-    del rows
-    if not with_assets:
-        return
+def _read_rest(snap: Snapshot, integration_id: int) -> None:
+    """The deferred part of a snapshot: every asset no link of this integration names, in full (a device may
+    match it)."""
     asset_refs = ExternalRef.objects.filter(integration_id=integration_id, kind="asset").values("object_id")
     others: dict[int, list[int]] = {}
     for object_id, iid in ExternalRef.objects.filter(kind="asset").exclude(
@@ -176,12 +170,11 @@ def _read_rest(snap: Snapshot, integration_id: int, with_assets: bool) -> None:
     for asset in _local_assets(Asset.objects.exclude(id__in=asset_refs)):
         asset.linked = tuple(others.get(asset.id, ()))
         snap.assets[asset.id] = asset
-    snap.load_assets = load_assets
 
 
-def _asset_links(integration_id: int) -> Iterator[LinkRow]:
+def _asset_links(integration_id: int, external_ids: Collection[str] | None = None) -> Iterator[LinkRow]:
     """(external id, asset id, fingerprint, asset name or None when it was deleted, active, missing since) of each
-    asset link.
+    asset link, or of those of `external_ids`.
 
     One join read as the driver returns it: this is most of a no-change resync's reading, and Django's per-value
     converters would cost more than the query (active may come back as 0/1); only a set missing_since, rare, is
@@ -197,8 +190,15 @@ def _asset_links(integration_id: int) -> Iterator[LinkRow]:
            f"a.{col(asset, 'name')}, a.{col(asset, 'active')}, r.{col(ref, 'missing_since')} "
            f"FROM {quote(ref.db_table)} r LEFT JOIN {quote(asset.db_table)} a ON a.{col(asset, 'id')} = "
            f"r.{col(ref, 'object_id')} WHERE r.{col(ref, 'integration')} = %s AND r.{col(ref, 'kind')} = %s")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [integration_id, "asset"])
+    params: list[Any] = [integration_id, "asset"]
+    if external_ids is not None:
+        if not external_ids:
+            return
+        sql += f" AND r.{col(ref, 'external_id')} IN ({', '.join(['%s'] * len(external_ids))})"
+        params.extend(external_ids)
+    # every link at once (a resync's end) streams from a server-side cursor where the database has one
+    with (connection.chunked_cursor() if external_ids is None else connection.cursor()) as cursor:
+        cursor.execute(sql, params)
         while rows := cursor.fetchmany(5000):
             for row in rows:
                 yield row if row[5] is None else (*row[:5], _aware(row[5]))

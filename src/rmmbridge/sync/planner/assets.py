@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from operator import attrgetter
 from typing import Any
 
-from rmmbridge.connectors.rawcheck import KnownDevice, raw_fingerprint
+from rmmbridge.connectors.rawcheck import KnownDevice, KnownLinks, raw_fingerprint
 from rmmbridge.connectors.records import RemoteDevice
 from rmmbridge.servicedesk.fieldtypes import DataType, FieldValueError, coerce_value
 from rmmbridge.sync.matching import STRONG_KEYS, MatchIndex, junk_set, match_asset
@@ -17,7 +17,6 @@ from rmmbridge.sync.planner.core import (
     DEFAULT_GROUP_NAME,
     DEVICE_ATTRIBUTES,
     DEVICE_TYPE_KEYS,
-    GONE_REASON,
     UNCHANGED_REASON,
     Placement,
     Resolution,
@@ -31,7 +30,7 @@ from rmmbridge.sync.planner.values import ChangedDevice, device_value, field_lab
 class AssetPlanner:
     def __init__(self, snap: Snapshot, cfg: SyncSettings, res: Resolution, temp_ids: TempIds, users: UserIndex,
                  *, allow_pending: bool, added_mappings: Sequence[Mapping] = (),
-                 arm: Callable[[str, dict[str, str]], None] | None = None) -> None:
+                 arm: Callable[[str, KnownLinks], None] | None = None) -> None:
         """`arm` (the connector's RawCheck.arm) is called with the settings' key and the links it recognises
         before the snapshot's deferred part is read, so the fetch goes on meanwhile."""
         self.snap = snap
@@ -206,7 +205,6 @@ class AssetPlanner:
         if ref is not None and ref.fingerprint == fp and ref.missing_since is None:
             known = self.snap.assets.get(ref.object_id) or self.snap.briefs.get(ref.object_id)
             if known is not None:  # same RMM record and same settings as at the last import: nothing to do
-                self.claimed.add(known.id)
                 return Op(Entity.ASSETS, OpKind.UNCHANGED, ext, device.hostname or ext, UNCHANGED_REASON,
                           target_id=known.id, fingerprint=fp)
         return ChangedDevice(device, type_id, type_reason, fp, ref)
@@ -215,17 +213,12 @@ class AssetPlanner:
         """The op of a device the connector recognised as unchanged from its raw item (never normalised)."""
         if self.mac_keys and device.mac_addresses:
             self.index.count_fetched(self.mac_keys[0], device.mac_addresses)
-        ref = self.snap.refs.get(("asset", device.external_id))
-        found = self.snap.brief(ref.object_id) if ref is not None and ref.fingerprint == device.fingerprint else None
-        if found is None:  # the arm's links came from this snapshot: only a removal while planning gets here
-            return Op(Entity.ASSETS, OpKind.SKIP, device.external_id, device.hostname, GONE_REASON)
-        self.claimed.add(found.id)
         return Op(Entity.ASSETS, OpKind.UNCHANGED, device.external_id, device.hostname, UNCHANGED_REASON,
-                  target_id=found.id, fingerprint=device.fingerprint)
+                  target_id=device.asset_id, fingerprint=device.fingerprint)
 
-    def arm(self, arm: Callable[[str, dict[str, str]], None]) -> None:
+    def arm(self, arm: Callable[[str, KnownLinks], None]) -> None:
         """Let the connector recognise unchanged devices: the links (with an asset, not missing) of this settings'
-        key, by external id."""
+        key."""
         arm(self.config_key, self.snap.known_links(raw_fingerprint(self.config_key, "")))
 
     def plan_changed(self, changed: ChangedDevice) -> Op:
@@ -286,7 +279,7 @@ class AssetPlanner:
             kind, reason = OpKind.LINK, result.reason + notes
             if result.moved_from is not None:
                 self.moves.add(asset.id)
-        self.claimed.add(asset.id)
+            self.claimed.add(asset.id)  # no other device matches it (a linked asset is never a candidate)
         return self._update(ext, label, asset, ref, wanted, fp, warnings, kind, reason, via_default)
 
     def _customer_name(self, site_id: int) -> str:

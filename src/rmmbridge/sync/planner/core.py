@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rmmbridge.connectors.rawcheck import KnownDevice
+from rmmbridge.connectors.rawcheck import KnownDevice, KnownLinks
 from rmmbridge.connectors.records import DeviceType, RemoteCustomer, RemoteDevice, RemoteSite, RemoteUser
 from rmmbridge.sync.matching import STRONG_KEYS
 from rmmbridge.sync.plan import SyncSettings
@@ -22,8 +24,6 @@ DEVICE_ATTRIBUTES = (
 )
 DEFAULT_GROUP_NAME = "RMM devices"
 UNCHANGED_REASON = "unchanged in the RMM since the last import"
-GONE_REASON = ("its linked asset was removed while this run read the RMM: it is planned again at the next run "
-               "(nothing written)")
 
 
 def raw_sources(cfg: SyncSettings) -> list[str]:
@@ -46,7 +46,32 @@ class RemoteData:
     devices: Iterable[RemoteDevice | KnownDevice] = field(default_factory=list)
     complete: set[str] = field(default_factory=set)
     #: The connector's RawCheck.arm: called with the settings' key and the links' fingerprints once planned.
-    arm: Callable[[str, dict[str, str]], None] | None = None
+    arm: Callable[[str, KnownLinks], None] | None = None
+
+
+class SeenIds:
+    """The external ids a fetch returned, kept as 64-bit hashes (8 bytes each): a resync of a large estate keeps
+    one for the whole fetch. An id whose hash equals a seen one's (a chance of about n / 2**64) counts as seen: its
+    device is not taken as missing for one run, the safe side."""
+
+    def __init__(self) -> None:
+        self._hashes: array[int] = array("q")
+        self._sorted = True
+
+    def add(self, external_id: str) -> None:
+        self._hashes.append(hash(external_id))
+        self._sorted = False
+
+    def __contains__(self, external_id: object) -> bool:
+        if not self._sorted:
+            self._hashes = array("q", sorted(self._hashes))
+            self._sorted = True
+        key = hash(external_id)
+        position = bisect_left(self._hashes, key)
+        return position < len(self._hashes) and self._hashes[position] == key
+
+    def __len__(self) -> int:
+        return len(self._hashes)
 
 
 class TempIds:

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from datetime import datetime, timedelta
 
 from rmmbridge.sync.payloads import Entity, MissingMark
 from rmmbridge.sync.plan import MissingAction, Op, OpKind, Snapshot, SyncSettings
 
 
-def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetime, *,
+def plan_missing(seen: Container[str], snap: Snapshot, cfg: SyncSettings, now: datetime, *,
                  fetch_complete: bool) -> tuple[list[Op], list[str]]:
-    """Deactivate or unlink linked assets a complete fetch no longer contains, after the grace period."""
+    """Deactivate or unlink linked assets a complete fetch no longer contains, after the grace period (the links
+    are read as a stream: nothing of the estate is held)."""
     if not fetch_complete:
         return [], ["The device fetch was not complete, so no asset was deactivated or unlinked."]
     ops: list[Op] = []
     grace = timedelta(hours=max(cfg.grace_hours, 0))
-    for ref in snap.refs.values():
-        if ref.kind != "asset" or ref.external_id in seen:
+    for ref, asset in snap.asset_links():
+        if ref.external_id in seen:
             continue
-        asset = snap.brief(ref.object_id)
         if asset is None:
             ops.append(Op(Entity.ASSETS, OpKind.UNLINK, ref.external_id, ref.external_id,
                           "the linked asset no longer exists here", target_id=ref.object_id))
@@ -56,18 +56,20 @@ def plan_missing(seen: set[str], snap: Snapshot, cfg: SyncSettings, now: datetim
 
 def guard(ops: Sequence[Op], snap: Snapshot, cfg: SyncSettings) -> str:
     """A message when the run would deactivate or unlink more than the allowed share of linked assets."""
-    leaving = len({op.external_id for op in ops  # an asset deactivated and unlinked counts once
-                   if op.entity is Entity.ASSETS and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK)
-                   and op.target_id is not None and snap.brief(op.target_id) is not None})
-    linked = 0
-    for ref in snap.refs.values():
-        known = snap.brief(ref.object_id) if ref.kind == "asset" else None
-        if known is not None and known.active:
-            linked += 1
-    if leaving == 0 or linked == 0:
+    leaving = {op.external_id for op in ops  # an asset deactivated and unlinked counts once
+               if op.entity is Entity.ASSETS and op.kind in (OpKind.DEACTIVATE, OpKind.UNLINK)
+               and op.target_id is not None}
+    if not leaving:
         return ""
-    share = 100.0 * leaving / linked
+    linked = gone = 0
+    for ref, known in snap.asset_links():  # read again only when something would leave
+        if known is not None:
+            linked += known.active
+            gone += ref.external_id in leaving
+    if gone == 0 or linked == 0:
+        return ""
+    share = 100.0 * gone / linked
     if share > cfg.guard_percent:
-        return (f"This run would deactivate or unlink {leaving} of {linked} linked assets ({share:.0f}%), more "
+        return (f"This run would deactivate or unlink {gone} of {linked} linked assets ({share:.0f}%), more "
                 f"than the {cfg.guard_percent}% guard. Nothing was written; confirm to apply it.")
     return ""

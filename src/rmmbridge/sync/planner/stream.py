@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 
-from rmmbridge.connectors.rawcheck import KnownDevice
+from rmmbridge.connectors.rawcheck import KnownDevice, KnownLinks
 from rmmbridge.connectors.records import RemoteDevice
 from rmmbridge.sync.payloads import AssetConflict
 from rmmbridge.sync.plan import Mapping, Op, OpKind, Snapshot, SyncSettings
 from rmmbridge.sync.planner.assets import AssetPlanner
-from rmmbridge.sync.planner.core import Resolution, TempIds
+from rmmbridge.sync.planner.core import Resolution, SeenIds, TempIds
 from rmmbridge.sync.planner.users import UserIndex
 from rmmbridge.sync.planner.values import ChangedDevice, device_macs
 
 #: Changed devices planned together, so that their linked assets are read in one batch.
 CHANGED_BATCH = 1000
+#: Devices read from the stream together: their links are read in one query.
+LINK_CHUNK = 250
 #: With a sink, the devices' ops are handed to it at least every HAND_EVERY devices (planning the changed ones
 #: waiting by then in a smaller batch): a resync of an unchanged estate holds a page's worth, not the estate.
 HAND_EVERY = 2000
@@ -25,8 +28,8 @@ Sink = Callable[[Sequence[tuple[int, Op]]], None]
 def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, cfg: SyncSettings,
                 res: Resolution, temp_ids: TempIds, users: UserIndex, *, allow_pending: bool = True,
                 added_mappings: Sequence[Mapping] = (),
-                arm: Callable[[str, dict[str, str]], None] | None = None,
-                sink: Sink | None = None) -> tuple[list[Op], list[str], set[str]]:
+                arm: Callable[[str, KnownLinks], None] | None = None,
+                sink: Sink | None = None) -> tuple[list[Op], list[str], SeenIds]:
     """Plan devices: (ops incl. asset types/fields to create, warnings, the external ids seen).
 
     Devices are read once, as they stream in: unchanged ones are decided at once, changed ones in batches whose
@@ -41,7 +44,7 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
     device_ops: list[Op | None] = []
     waiting: list[tuple[int, ChangedDevice]] = []
     conflicts: list[tuple[int, ChangedDevice, Op]] = []
-    seen: set[str] = set()
+    seen = SeenIds()
     handed = [0, 0]  # with a sink: planner ops and device positions already handed to it
     held: set[int] = set()
 
@@ -72,22 +75,27 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
         waiting.clear()
         hand()
 
-    for device in devices:
-        if device.deleted:
-            continue
-        ref = snap.refs.get(("asset", device.external_id))
-        seen.add(device.external_id if ref is None else ref.external_id)  # the snapshot's copy: the fetched one goes
-        if isinstance(device, KnownDevice):
-            device_ops.append(planner.known(device))
-        else:
-            triaged = planner.triage(device)
-            if isinstance(triaged, Op):
-                device_ops.append(triaged)
+    for chunk in _chunks(devices, LINK_CHUNK):
+        # the links of this chunk's changed devices (and of their parents), read together; let go once planned
+        snap.require_links(key for device in chunk if not isinstance(device, KnownDevice) and not device.deleted
+                           for key in (device.external_id, device.parent_external_id) if key)
+        for device in chunk:
+            if device.deleted:
+                continue
+            seen.add(device.external_id)
+            if isinstance(device, KnownDevice):
+                device_ops.append(planner.known(device))
             else:
-                waiting.append((len(device_ops), triaged))
-                device_ops.append(None)
+                triaged = planner.triage(device)
+                if isinstance(triaged, Op):
+                    device_ops.append(triaged)
+                else:
+                    waiting.append((len(device_ops), triaged))
+                    device_ops.append(None)
         if len(waiting) >= CHANGED_BATCH or (sink is not None and len(device_ops) - handed[1] >= HAND_EVERY):
             flush()
+        if not waiting:
+            snap.forget_links()
     flush()
     for position, item, op in planner.mac_matched:  # a MAC another device of this fetch reports too: re-plan
         if not any(planner.index.shared.get(m, 0) > 1 for m in device_macs(item.device)):
@@ -105,3 +113,9 @@ def plan_assets(devices: Iterable[RemoteDevice | KnownDevice], snap: Snapshot, c
         hand(final=True)
         return [], planner.warnings, seen
     return planner.ops + [op for op in device_ops if op is not None], planner.warnings, seen
+
+
+def _chunks(devices: Iterable[RemoteDevice | KnownDevice], size: int) -> Iterator[list[RemoteDevice | KnownDevice]]:
+    stream = iter(devices)
+    while chunk := list(islice(stream, size)):
+        yield chunk
