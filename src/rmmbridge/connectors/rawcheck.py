@@ -6,7 +6,6 @@ import hashlib
 import json
 import threading
 from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,36 +76,65 @@ def raw_fingerprint(salt: str, digest: str) -> str:
 
 
 class KnownLinks:
-    """The links a RawCheck recognises devices by — (external id, fingerprint) → asset id — in 16 bytes each.
+    """The links a RawCheck recognises devices by — (external id, fingerprint) → asset id — in 32 bytes or less each.
 
     A resync of a large estate holds one of these for the whole fetch, so it keeps no strings: each pair is kept as
-    its 64-bit hash (Python's, salted per process) in a sorted array, beside the asset id. Two different pairs share
-    a hash with a chance of about n / 2**64 per device looked up (1 in 10**14 at 100,000 links); such a device would
-    be taken as unchanged for one run.
+    its 64-bit hash (Python's, salted per process) in an open-addressing table of two arrays, at most half full.
+    Two different pairs share a hash with a chance of about n / 2**64 per device looked up (1 in 10**14 at 100,000
+    links); such a device would be taken as unchanged for one run.
     """
 
     def __init__(self, links: Iterable[tuple[str, str, int]] = ()) -> None:
-        """`links`: (external id, fingerprint, asset id) of each link whose asset exists, not missing."""
-        keys: array[int] = array("q")
-        ids: array[int] = array("q")
+        """`links`: (external id, fingerprint, asset id ≥ 0) of each link whose asset exists, not missing."""
+        self._count = 0
+        self._keys: array[int] = array("q", bytes(8 * _FIRST_TABLE))
+        self._ids: array[int] = array("q", [_EMPTY]) * _FIRST_TABLE
         for external_id, fingerprint, asset_id in links:
-            keys.append(hash((external_id, fingerprint)))
-            ids.append(asset_id)
-        order = sorted(range(len(keys)), key=keys.__getitem__)
-        self._keys: array[int] = array("q", [keys[i] for i in order])
-        self._ids: array[int] = array("q", [ids[i] for i in order])
+            if 2 * (self._count + 1) > len(self._ids):
+                self._grow()
+            self._put(hash((external_id, fingerprint)), asset_id)
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return self._count
 
     def get(self, external_id: str, fingerprint: str) -> int | None:
         """The asset id of the link of `external_id` fingerprinted `fingerprint`, or None."""
         key = hash((external_id, fingerprint))
-        keys = self._keys
-        position = bisect_left(keys, key)
-        if position < len(keys) and keys[position] == key:
-            return self._ids[position]
+        keys, ids = self._keys, self._ids
+        mask = len(ids) - 1
+        slot = key & mask
+        while (found := ids[slot]) != _EMPTY:
+            if keys[slot] == key:
+                return found
+            slot = (slot + 1) & mask
         return None
+
+    def _put(self, key: int, asset_id: int) -> None:
+        keys, ids = self._keys, self._ids
+        mask = len(ids) - 1
+        slot = key & mask
+        while ids[slot] != _EMPTY:
+            if keys[slot] == key:  # the same pair twice (or a shared hash): the first stays
+                return
+            slot = (slot + 1) & mask
+        keys[slot] = key
+        ids[slot] = asset_id
+        self._count += 1
+
+    def _grow(self) -> None:
+        keys, ids = self._keys, self._ids
+        size = 2 * len(ids)
+        self._keys = array("q", bytes(8 * size))
+        self._ids = array("q", [_EMPTY]) * size
+        self._count = 0
+        for key, asset_id in zip(keys, ids, strict=True):
+            if asset_id != _EMPTY:
+                self._put(key, asset_id)
+
+
+#: KnownLinks' first table size (a power of two) and the id of an empty slot.
+_FIRST_TABLE = 64
+_EMPTY = -1
 
 
 class RawCheck:
