@@ -8,6 +8,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rmmbridge.common.malloc import keep_large_blocks_mapped
+
 #: The GIL switch interval during bulk work (CPython's default is 5 ms). A sync's page-fetching thread waits for
 #: the GIL after each response while the planning thread computes; at 0.5 ms a 100k-device no-change resync (which
 #: waits on its pages, 4-5 s CPU in 10-14 s) took 10.2 / 11.1 s instead of 11.2 / 13.7 s, a first sync (CPU-bound)
@@ -31,6 +33,7 @@ def bulk_work() -> Iterator[None]:
     first sync's peak RSS reach 283 MB instead of 153 MB, a resync's 502 MB instead of 224 MB.
     """
     global _depth, _interval
+    keep_large_blocks_mapped()  # once per process: a long sync's large buffers go back to the system
     with _lock:
         if _depth == 0:
             gc.freeze()
