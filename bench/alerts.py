@@ -168,6 +168,10 @@ def main() -> None:
             "receiver_cpu_ms_per_alert": round(receiver_cpu * 1000 / args.count, 3),
             "tickets": tickets,
             "events": AlertEvent.objects.count(),
+            # Answered once stored, without waiting for processing (another message was already waiting for it).
+            "answered_before_processing": receiver.handler.answered_early,
+            "largest_stored_batch": receiver.handler.largest_batch,
+            "largest_processed_batch": receiver.handler.largest_processed,
             "p50_ms": round(_percentile(burst, 0.50), 2),
             "p99_ms": round(_percentile(burst, 0.99), 2),
         }

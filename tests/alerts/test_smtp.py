@@ -1,4 +1,4 @@
-"""The SMTP receiver: real SMTP over loopback, stored raw, processed into tickets before 250 is answered."""
+"""The SMTP receiver over loopback: stored raw, processed into tickets before 250 (in a burst: once stored)."""
 
 from __future__ import annotations
 
@@ -97,3 +97,42 @@ def test_receiver_cache_sees_a_renamed_site_at_once() -> None:
         site.save()
         smtp.sendmail("alerts@datto.example", ["desk@example.com"], datto_mail("c-2"))
     assert "Site: Harbour Street" in Ticket.objects.get(alert_key="c-2").details
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_a_burst_a_message_is_answered_once_stored_and_still_processed() -> None:
+    import threading
+
+    make_desk()
+    deliveries: list[Delivery] = []
+    replies: dict[str, tuple[int, bytes]] = {}
+    with SMTPReceiver("127.0.0.1", 0, on_delivery=deliveries.append) as receiver:
+        gate = threading.Event()
+        receiver.handler.processor.submit(gate.wait, 20)  # the processing worker is busy
+
+        def send(name: str) -> None:
+            with smtplib.SMTP("127.0.0.1", receiver.port, timeout=30) as smtp:
+                smtp.ehlo()
+                smtp.mail("alerts@datto.example")
+                smtp.rcpt("desk@example.com")
+                replies[name] = smtp.data(datto_mail(name, message_id=f"<{name}@datto.example>"))
+
+        first = threading.Thread(target=send, args=("burst-1",))
+        first.start()
+        while AlertEvent.objects.count() < 1:
+            threading.Event().wait(0.01)
+        send("burst-2")  # another message waits for processing: answered as soon as it is stored
+        code, text = replies["burst-2"]
+        assert code == 250
+        assert b"queued" in text
+        assert "burst-1" not in replies  # the first still waits for its processing (nothing else was waiting)
+        assert AlertEvent.objects.filter(status=EventStatus.PENDING).count() == 2
+        gate.set()
+        first.join(20)
+    assert replies["burst-1"][0] == 250
+    assert b"(processed)" in replies["burst-1"][1]
+    assert receiver.handler.answered_early == 1
+    assert sorted(d.outcome.status for d in deliveries) == [EventStatus.PROCESSED] * 2
+    assert all(d.committed_at >= d.accepted_at for d in deliveries)
+    assert set(AlertEvent.objects.values_list("status", flat=True)) == {EventStatus.PROCESSED}
+    assert Ticket.objects.count() == 2

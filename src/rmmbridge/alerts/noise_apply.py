@@ -20,6 +20,7 @@ from rmmbridge.alerts.noise import (
 from rmmbridge.alerts.noise_models import AlertNoise, FlapTrack, MaintenanceWindow, Suppression
 from rmmbridge.alerts.windows import Target, covering
 from rmmbridge.common.clock import utcnow
+from rmmbridge.common.prepared import PreparedQuery
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.servicedesk.models import Asset, AuditSource, Customer, EndUser, Site
 from rmmbridge.tickets.actions import active_assignee, do_add_note, do_close_ticket, do_mark_flapping, do_open_ticket
@@ -125,11 +126,17 @@ def flap_key(scope: str, device: str, condition: str) -> str:
     return f"{scope}:{device}:{' '.join(condition.lower().split())}"[:255]
 
 
+_FLAP_TRACK = PreparedQuery(
+    lambda key: FlapTrack.objects.select_for_update(of=("self",)).select_related("ticket").filter(flap_key=key)
+    .order_by("pk")[:1],
+    str)
+
+
 def flap_track(key: str) -> FlapTrack | None:
     """The condition's flap track with its ticket, the row locked (None: the condition has none yet)."""
     if not key:
         return None
-    return FlapTrack.objects.select_for_update(of=("self",)).select_related("ticket").filter(flap_key=key).first()
+    return _FLAP_TRACK.first(key)
 
 
 def reuse_for_flap(track: FlapTrack | None, now: datetime, policy: NoisePolicy) -> Ticket | None:

@@ -35,6 +35,7 @@ from rmmbridge.alerts.opening import alert_actor, open_ticket, priority_for, tic
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
 from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, assignee, rule_decision, view_json
 from rmmbridge.common.clock import utcnow
+from rmmbridge.common.prepared import PreparedQuery
 from rmmbridge.integrations.models import Integration
 from rmmbridge.tickets.actions import do_add_note, do_close_ticket
 from rmmbridge.tickets.choices import OPEN_STATUSES
@@ -212,16 +213,18 @@ def apply_facts(facts: AlertFacts, *, channel: str) -> AlertResult:
     raise AssertionError("unreachable")
 
 
+_LOCKED_STATE = PreparedQuery(
+    lambda scope, key: AlertState.objects.select_for_update(of=("self",)).select_related("ticket")
+    .filter(scope=scope, key=key).order_by("pk")[:1],
+    str, str)
+
+
 def _apply(facts: AlertFacts, channel: str) -> AlertResult:
     config = config_for(facts.integration)
     scope = str(facts.integration.pk) if facts.integration is not None else MAIL_SCOPE
     # A cheap indexed probe first: most alerts are new, and then the locking ORM read is skipped (a concurrent
     # first insert of the same key fails on the unique constraint and is retried by the caller).
-    state = (
-        AlertState.objects.select_for_update(of=("self",)).select_related("ticket")
-        .filter(scope=scope, key=facts.key).first()
-        if state_exists(scope, facts.key) else None
-    )
+    state = _LOCKED_STATE.first(scope, facts.key) if state_exists(scope, facts.key) else None
     current, ticket = _current(state)
     if (facts.kind is EventKind.TRIGGER and state is not None and state.resolved_at is not None
             and facts.occurred_at is not None and facts.occurred_at <= state.resolved_at):

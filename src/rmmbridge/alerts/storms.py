@@ -15,6 +15,7 @@ from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.lookup import Target
 from rmmbridge.alerts.noise import NoisePolicy, storm_forms
 from rmmbridge.alerts.noise_models import StormGroup, StormMember
+from rmmbridge.common.prepared import PreparedQuery
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.tickets.actions import NOTE_MAX, do_add_note, do_close_ticket, do_open_ticket, do_set_summary
 from rmmbridge.tickets.models import Ticket, TicketType
@@ -34,14 +35,19 @@ def storm_title(target: Target, devices: int, condition: str) -> str:
     return f"{place}: {devices} devices {condition_label(condition)}"[:255]
 
 
+_OPEN_STORM = PreparedQuery(
+    lambda site_id, condition: StormGroup.objects.select_for_update(of=("self",))
+    .filter(site_id=site_id, condition=condition, ticket__isnull=False, ticket__closed_at__isnull=True)
+    .select_related("ticket").order_by("pk")[:1],
+    int, str)
+
+
 def active_storm(target: Target, facts: AlertFacts) -> StormGroup | None:
     """The open storm of this condition on the alert's site (its row locked) with its parent ticket, or None."""
     condition = (facts.condition or facts.message)[:255]
     if target.site is None or not condition:
         return None
-    return (StormGroup.objects.select_for_update(of=("self",))
-            .filter(site=target.site, condition=condition, ticket__isnull=False, ticket__closed_at__isnull=True)
-            .select_related("ticket").first())
+    return _OPEN_STORM.first(target.site.pk, condition)
 
 
 def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: datetime, policy: NoisePolicy,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -166,8 +167,11 @@ PROCESS_WAIT_SECONDS = 10.0
 class AlertSMTPHandler:
     """aiosmtpd handler with two worker threads: one stores raw messages, one processes stored ones.
 
-    A message is answered 250 once its raw copy is committed and, normally, its processing too; a slow RMM
-    lookup or a hostile message on the processing worker never holds up storing (and answering) the others.
+    A message is answered 250 once its raw copy is committed and, when nothing else waits for processing, once
+    its processing is done too (the answer names the outcome). In a burst — other messages stored and not yet
+    processed — it is answered as soon as its raw copy is committed, so the senders go on and the queued messages
+    are processed together (SMTP's 250 means "stored safely", which it is). A slow RMM lookup or a hostile
+    message on the processing worker never holds up storing (and answering) the others.
     The CPU work of reading a message is bounded (see `intake.email`) and never runs on the accept loop.
     """
 
@@ -178,6 +182,11 @@ class AlertSMTPHandler:
         self.accepted = 0
         self.failed = 0
         self.largest_batch = 0
+        self.answered_early = 0
+        self.largest_processed = 0
+        #: Messages stored and not yet processed (changed by the two workers under `_count_lock`).
+        self._unprocessed = 0
+        self._count_lock = threading.Lock()
         self._queue: queue.SimpleQueue[Pending] = queue.SimpleQueue()
         self._stored: queue.SimpleQueue[tuple[Pending, AlertEvent]] = queue.SimpleQueue()
 
@@ -201,14 +210,19 @@ class AlertSMTPHandler:
             self.failed += 1
             log.error("SMTP message could not be stored: %s", exc)
             return f"451 Could not store the message ({type(exc).__name__}); try again later"
-        try:
-            outcome = await asyncio.wait_for(asyncio.shield(processed), PROCESS_WAIT_SECONDS)
-        except TimeoutError:
-            outcome = Outcome(event_id, EventStatus.PENDING, "Stored; processing continues.")
         self.accepted += 1
-        if self.on_delivery is not None:
-            self.on_delivery(Delivery(outcome, accepted_at, time.monotonic()))
-        return f"250 Stored as alert event {outcome.event_id} ({outcome.status})"
+        if processed.done() or not self._busy_with_others():
+            try:
+                outcome = await asyncio.wait_for(asyncio.shield(processed), PROCESS_WAIT_SECONDS)
+            except TimeoutError:
+                outcome = Outcome(event_id, EventStatus.PENDING, "Stored; processing continues.")
+            return f"250 Stored as alert event {outcome.event_id} ({outcome.status})"
+        self.answered_early += 1
+        return f"250 Stored as alert event {event_id} (queued behind others)"
+
+    def _busy_with_others(self) -> bool:
+        """More than this message is stored and waiting for (or in) processing: a burst is on."""
+        return self._unprocessed > 1
 
     def _drain(self) -> None:
         """Store worker: take what is queued (up to BATCH_MAX), commit it raw, hand it to the processing worker."""
@@ -229,9 +243,11 @@ class AlertSMTPHandler:
             for item in items:
                 item.loop.call_soon_threadsafe(_fail, item.stored, exc)
             return
+        with self._count_lock:
+            self._unprocessed += len(items)
         for item, event in zip(items, events, strict=True):
-            item.loop.call_soon_threadsafe(_succeed, item.stored, int(event.pk))
             self._stored.put((item, event))
+            item.loop.call_soon_threadsafe(_succeed, item.stored, int(event.pk))
         self.processor.submit(self._process)
 
     def _process(self) -> None:
@@ -244,6 +260,7 @@ class AlertSMTPHandler:
                 break
         if not batch:
             return
+        self.largest_processed = max(self.largest_processed, len(batch))
         _drop_broken_connections()
         events = [event for _item, event in batch]
         try:
@@ -251,8 +268,14 @@ class AlertSMTPHandler:
         except Exception as exc:  # stored and committed: kept pending for `rmmbridge alerts process-pending`
             log.exception("SMTP batch stored but not processed")
             outcomes = [Outcome(int(e.pk), EventStatus.PENDING, f"Stored; processing failed: {exc}") for e in events]
+        committed_at = time.monotonic()
+        with self._count_lock:
+            self._unprocessed -= len(batch)
         for (item, _event), outcome in zip(batch, outcomes, strict=True):
-            item.loop.call_soon_threadsafe(_succeed, item.processed, outcome)
+            if self.on_delivery is not None:
+                self.on_delivery(Delivery(outcome, item.accepted_at, committed_at))
+            if not item.loop.is_closed():
+                item.loop.call_soon_threadsafe(_succeed, item.processed, outcome)
 
 
 def _succeed(future: asyncio.Future[Any], result: Any) -> None:
