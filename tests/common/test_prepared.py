@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.transaction import TransactionManagementError
 
-from rmmbridge.common.prepared import PreparedQuery
+from rmmbridge.common.prepared import PreparedQuery, model_rows, save_fields, save_row
 from rmmbridge.servicedesk.actions import Actor, do_create_asset_group, do_create_asset_type, do_create_customer
 from rmmbridge.servicedesk.models import Asset
 
@@ -77,3 +77,57 @@ def test_a_locking_query_needs_a_transaction_as_the_orm_does() -> None:
         assert [a.name for a in locking.all("WS-01")] == ["WS-01"]
     with pytest.raises(TransactionManagementError):
         locking.all("WS-01")
+
+
+def _row(asset: Asset) -> tuple[object, ...]:
+    return (asset.pk, asset.name, asset.values, asset.created_at, asset.updated_at, asset.site_id, asset.active)
+
+
+def test_model_rows_gives_the_instances_raw_gives() -> None:
+    _assets()
+    sql = "SELECT {columns} FROM servicedesk_asset a WHERE a.name = %s ORDER BY a.id"
+    for name in NAMES:
+        expected = [_row(a) for a in Asset.objects.raw(sql.format(columns="a.*"), [name])]
+        got = model_rows(Asset, sql, [name])
+        assert [_row(a) for a in got] == expected
+        assert len(got) == 1
+        assert not got[0]._state.adding
+
+
+def test_prepared_writes_store_what_save_stores() -> None:
+    _assets()
+    template = Asset.objects.order_by("pk").first()
+    assert template is not None
+    twin = Asset.objects.get(pk=template.pk)
+    # a new row: the same columns as save() writes (auto_now fields filled, JSON encoded, id returned)
+    ours = Asset(asset_type=template.asset_type, site=template.site, customer=template.customer, name="New ‘one’",
+                 values={"hostname": "x", "nested": {"a": [1, None, "é"]}})
+    save_row(ours)
+    theirs = Asset(asset_type=template.asset_type, site=template.site, customer=template.customer, name="New ‘one’",
+                   values={"hostname": "x", "nested": {"a": [1, None, "é"]}})
+    theirs.save()
+    assert ours.pk is not None
+    assert not ours._state.adding
+    stored = Asset.objects.get(pk=ours.pk)
+    compare = Asset.objects.get(pk=theirs.pk)
+    assert (stored.name, stored.values, stored.site_id, stored.active) == (
+        compare.name, compare.values, compare.site_id, compare.active)
+    assert stored.created_at is not None
+    assert stored.updated_at is not None
+    # some columns of a stored row: only those change, auto_now moves on as with save(update_fields=...)
+    twin.name = "Renamed elsewhere"
+    twin.save()
+    template.values = {"hostname": "changed"}
+    save_fields(template, ["values", "updated_at"])
+    again = Asset.objects.get(pk=template.pk)
+    assert again.values == {"hostname": "changed"}
+    assert again.name == "Renamed elsewhere"  # not among the fields: left as stored
+    assert again.updated_at >= twin.updated_at
+    # every column of a stored row
+    template.name = "All columns"
+    save_row(template)
+    assert Asset.objects.get(pk=template.pk).name == "All columns"
+    gone = Asset(pk=10**9, asset_type=template.asset_type, site=template.site, customer=template.customer, name="x")
+    gone._state.adding = False
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        save_fields(gone, ["name"])

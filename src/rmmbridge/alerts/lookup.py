@@ -8,6 +8,7 @@ from typing import Any
 from rmmbridge.alerts import cache
 from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.models import AlertingConfig, AlertState
+from rmmbridge.common.prepared import model_rows
 from rmmbridge.integrations.models import ExternalRef, RefKind
 from rmmbridge.servicedesk.models import Asset, AssetType, Customer, EndUser, Site
 
@@ -55,8 +56,8 @@ def find_asset(facts: AlertFacts) -> Asset | None:
 
 
 def _first_asset(sql: str, params: list[Any]) -> Asset | None:
-    found = next(iter(Asset.objects.raw(sql, params)), None)
-    return _with_related(found) if found is not None else None
+    found = model_rows(Asset, sql, params)
+    return _with_related(found[0]) if found else None
 
 
 def _with_related(asset: Asset) -> Asset | None:
@@ -93,15 +94,15 @@ def _one(sql: str, params: list[Any]) -> int | None:
 _ASSETS = Asset._meta.db_table
 _REFS = ExternalRef._meta.db_table
 _SQL_BY_REF = (
-    f"SELECT a.* FROM {_ASSETS} a JOIN {_REFS} r ON r.object_id = a.id "
+    f"SELECT {{columns}} FROM {_ASSETS} a JOIN {_REFS} r ON r.object_id = a.id "
     "WHERE r.integration_id = %s AND r.kind = %s AND r.external_id = %s AND a.active LIMIT 1"
 )
-_SQL_BY_NAME = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND a.name = %s"
-_SQL_BY_NAME_ICASE = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND UPPER(a.name) = UPPER(%s)"
+_SQL_BY_NAME = f"SELECT {{columns}} FROM {_ASSETS} a WHERE a.active AND a.name = %s"
+_SQL_BY_NAME_ICASE = f"SELECT {{columns}} FROM {_ASSETS} a WHERE a.active AND UPPER(a.name) = UPPER(%s)"
 _SQL_BY_VALUE_SQLITE = (
-    f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND JSON_EXTRACT(a.\"values\", '$.' || %s) = %s"
+    f"SELECT {{columns}} FROM {_ASSETS} a WHERE a.active AND JSON_EXTRACT(a.\"values\", '$.' || %s) = %s"
 )
-_SQL_BY_VALUE_PG = f"SELECT a.* FROM {_ASSETS} a WHERE a.active AND (a.\"values\" ->> %s) = %s"
+_SQL_BY_VALUE_PG = f"SELECT {{columns}} FROM {_ASSETS} a WHERE a.active AND (a.\"values\" ->> %s) = %s"
 #: Only the integration's own assets (an indexed probe of ExternalRef (kind, object_id) per candidate).
 _SQL_OWN = (
     f" AND EXISTS (SELECT 1 FROM {_REFS} r WHERE r.integration_id = %s AND r.kind = %s "

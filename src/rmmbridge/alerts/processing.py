@@ -35,7 +35,7 @@ from rmmbridge.alerts.opening import alert_actor, open_ticket, priority_for, tic
 from rmmbridge.alerts.outcome import AlertResult, Outcome, summarise
 from rmmbridge.alerts.rule_store import SUPPRESSED_BY_RULE, SUPPRESSED_NOTE_ONLY, assignee, rule_decision, view_json
 from rmmbridge.common.clock import utcnow
-from rmmbridge.common.prepared import PreparedQuery
+from rmmbridge.common.prepared import PreparedQuery, save_fields, save_row
 from rmmbridge.integrations.models import Integration
 from rmmbridge.tickets.actions import do_add_note, do_close_ticket
 from rmmbridge.tickets.choices import OPEN_STATUSES
@@ -97,8 +97,8 @@ def _finish(event: AlertEvent, outcome: Outcome) -> Outcome:
         event.event_rule_id = ruled.rule_id
         event.suppressed = ruled.suppressed
         event.rule_view = ruled.rule_view or {}
-    event.save(update_fields=["status", "reason", "ticket", "processed_at", "alert_key", "summary", "rule",
-                              "message_id", "integration", "event_rule", "suppressed", "rule_view"])
+    save_fields(event, ["status", "reason", "ticket", "processed_at", "alert_key", "summary", "rule", "message_id",
+                        "integration", "event_rule", "suppressed", "rule_view"])
     return outcome
 
 
@@ -323,7 +323,7 @@ def _apply(facts: AlertFacts, channel: str) -> AlertResult:
         state.hostname = facts.hostname[:255]
     if facts.kind is EventKind.TRIGGER and facts.message:
         state.message = facts.message[:5000]
-    state.save()
+    save_row(state)
     rule_id = ruling.rule_id if ruling is not None else None
     if held is not None:
         noise_apply.hold(state, None, held[0], held[1], now)

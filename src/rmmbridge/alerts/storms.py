@@ -15,7 +15,7 @@ from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.lookup import Target
 from rmmbridge.alerts.noise import NoisePolicy, storm_forms
 from rmmbridge.alerts.noise_models import StormGroup, StormMember
-from rmmbridge.common.prepared import PreparedQuery
+from rmmbridge.common.prepared import PreparedQuery, save_fields, save_row
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.tickets.actions import NOTE_MAX, do_add_note, do_close_ticket, do_open_ticket, do_set_summary
 from rmmbridge.tickets.models import Ticket, TicketType
@@ -69,7 +69,7 @@ def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: da
     values = {"site": target.site, "condition": condition[:255], "device": device[:255], "opened_at": now,
               "own_ticket": ticket, "storm": storm}
     if fresh or not StormMember.objects.filter(state=state).update(**values):
-        StormMember.objects.create(state=state, **values)
+        save_row(StormMember(state=state, **values))
     if storm is None and connection.vendor != "sqlite":
         # other workers may have formed the storm since it was read (SQLite writes one transaction at a time)
         storm = active_storm(target, facts)
@@ -81,7 +81,7 @@ def group(facts: AlertFacts, target: Target, state: Any, ticket: Ticket, now: da
     assert parent is not None
     if state.ticket_id != parent.pk:  # a new child was already stored on its storm's parent
         state.ticket = parent
-        state.save(update_fields=["ticket"])
+        save_fields(state, ["ticket"])
     _note_child(storm, parent, target, condition, int(state.pk), f"{state.hostname or device} — "
                 f"{state.message or condition}", actor)
     if ticket.pk != parent.pk and ticket.closed_at is None:
