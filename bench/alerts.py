@@ -149,11 +149,17 @@ def main() -> None:
             p.start()
         for p in senders:
             p.join()
+        # In a burst a message is answered once stored: wait until every one is processed (its delivery recorded).
+        deadline = time.monotonic() + 600
+        while len(deliveries) < args.count and time.monotonic() < deadline:
+            time.sleep(0.01)
         elapsed = time.monotonic() - started
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
         receiver_cpu = (cpu_after.ru_utime - cpu_before.ru_utime) + (cpu_after.ru_stime - cpu_before.ru_stime)
         if any(p.exitcode for p in senders):
             raise SystemExit("An SMTP sender failed; see the error above.")
+        if len(deliveries) < args.count:
+            raise SystemExit(f"Only {len(deliveries)} of {args.count} messages were processed within 10 minutes.")
         burst = [(d.committed_at - d.accepted_at) * 1000 for d in deliveries]
         # From the first SMTP accept to the last ticket commit (sender process start-up left out).
         busy = max(d.committed_at for d in deliveries) - min(d.accepted_at for d in deliveries)
@@ -180,6 +186,8 @@ def main() -> None:
         started = time.monotonic()
         _send(receiver.port, paced, pace=1.0 / args.rate)
         elapsed = time.monotonic() - started
+        while len(deliveries) < args.paced and time.monotonic() < started + 600:
+            time.sleep(0.01)
         latencies = [(d.committed_at - d.accepted_at) * 1000 for d in deliveries]
         result["latency"] = {
             "emails": args.paced,

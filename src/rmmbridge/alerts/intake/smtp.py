@@ -159,6 +159,8 @@ class Pending:
 #: Messages that arrive while a worker is busy are stored (or processed) together, one commit per batch — up
 #: to this many. A message arriving alone is handled at once.
 BATCH_MAX = 64
+#: In a burst, how long the processing worker lets stored messages gather before it takes a batch.
+BURST_LINGER_SECONDS = 0.025
 #: How long a sender waits for its message's processing after the raw copy is committed; past that the answer
 #: is still 250 (the message is stored and is processed as soon as the worker gets to it).
 PROCESS_WAIT_SECONDS = 10.0
@@ -251,7 +253,16 @@ class AlertSMTPHandler:
         self.processor.submit(self._process)
 
     def _process(self) -> None:
-        """Processing worker: read and apply the stored events queued so far (up to BATCH_MAX), in order."""
+        """Processing worker: read and apply the stored events queued so far (up to BATCH_MAX), in order.
+
+        In a burst (more than one message waits) it first lets the queue fill for up to BURST_LINGER_SECONDS:
+        sleeping frees the interpreter for the receiver, and a full batch shares its transaction and its storm
+        notes instead of paying for them per two or three messages.
+        """
+        if self._unprocessed > 1 and not self._stored.empty():
+            deadline = time.monotonic() + BURST_LINGER_SECONDS
+            while self._stored.qsize() < BATCH_MAX and time.monotonic() < deadline:
+                time.sleep(0.002)
         batch: list[tuple[Pending, AlertEvent]] = []
         while len(batch) < BATCH_MAX:
             try:
