@@ -132,10 +132,14 @@ def prepare_event(event: AlertEvent) -> Outcome | list[AlertFacts]:
         return _finish(event, Outcome(int(event.pk), EventStatus.ERROR, f"Could not read the event: {exc!r}"[:2000]))
 
 
-def apply_prepared(event: AlertEvent, facts_list: list[AlertFacts]) -> Outcome:
-    """Apply the facts of one event (each alert in its own short transaction; no network calls)."""
+def apply_prepared(event: AlertEvent, facts_list: list[AlertFacts], *, savepoint: bool = True) -> Outcome:
+    """Apply the facts of one event (each alert in its own short transaction; no network calls).
+
+    With `savepoint=False` (the caller's transaction holds several events and redoes each on its own if it
+    fails) a single alert is applied without a savepoint of its own, and any failure is raised to the caller.
+    """
     if len(facts_list) == 1:
-        return _process_single(event, facts_list[0])
+        return _process_single(event, facts_list[0], savepoint=savepoint)
     results: list[AlertResult] = []
     try:
         for facts in facts_list:
@@ -148,8 +152,11 @@ def apply_prepared(event: AlertEvent, facts_list: list[AlertFacts]) -> Outcome:
     return _finish(event, summarise(event, results))
 
 
-def _process_single(event: AlertEvent, facts: AlertFacts) -> Outcome:
+def _process_single(event: AlertEvent, facts: AlertFacts, *, savepoint: bool = True) -> Outcome:
     """One alert: its ticket change and the event's new status commit together (retried once on a race)."""
+    if not savepoint:
+        with transaction.atomic(savepoint=False):
+            return _finish(event, summarise(event, [_apply(facts, event.channel)]))
     for attempt in range(2):
         try:
             with transaction.atomic():

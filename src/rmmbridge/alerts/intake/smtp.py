@@ -21,6 +21,7 @@ from rmmbridge.alerts.outcome import Outcome
 from rmmbridge.alerts.processing import apply_prepared, prepare_event, process_event
 from rmmbridge.alerts.storms import children_batched
 from rmmbridge.common.clock import utcnow
+from rmmbridge.common.prepared import save_row
 
 log = logging.getLogger(__name__)
 # aiosmtpd logs every SMTP command at INFO; keep its warnings only.
@@ -57,16 +58,16 @@ def _store_batch(items: list[Pending]) -> list[AlertEvent]:
     from django.db import transaction
 
     now = utcnow()
+    events = [AlertEvent(channel=Channel.SMTP, received_at=now, raw=item.raw, headers=_headers(item.peer, item.rcpt),
+                         status=EventStatus.PENDING) for item in items]
     with transaction.atomic():
-        return AlertEvent.objects.bulk_create([
-            AlertEvent(channel=Channel.SMTP, received_at=now, raw=item.raw, headers=_headers(item.peer, item.rcpt),
-                       status=EventStatus.PENDING)
-            for item in items
-        ])
+        for event in events:
+            save_row(event)  # one prepared INSERT ... RETURNING each (a batch here is a few messages)
+    return events
 
 
 #: Prepared events applied in one transaction (each still in its own savepoint): one commit per group.
-APPLY_GROUP_MAX = 16
+APPLY_GROUP_MAX = 64
 
 
 def _process_one(event: AlertEvent) -> Outcome:
@@ -79,16 +80,17 @@ def _process_one(event: AlertEvent) -> Outcome:
 
 
 def _apply_group(group: list[tuple[AlertEvent, list[AlertFacts]]], outcomes: dict[int, Outcome]) -> None:
-    """Apply prepared events in one transaction; if it fails as a whole, each event again on its own."""
+    """Apply prepared events in one transaction, without a savepoint each; if any fails, the group rolls back
+    and each event is applied again on its own (in its own transaction, where a failure is recorded with it)."""
     from django.db import transaction
 
     if not group:
         return
     try:
         with transaction.atomic(), children_batched():
-            done = {int(event.pk): apply_prepared(event, facts) for event, facts in group}
+            done = {int(event.pk): apply_prepared(event, facts, savepoint=False) for event, facts in group}
     except Exception:
-        log.exception("SMTP group of %s event(s) rolled back; applying each on its own", len(group))
+        log.warning("SMTP group of %s event(s) rolled back; applying each on its own", len(group), exc_info=True)
         _drop_broken_connections()
         for event, _facts in group:
             event.refresh_from_db()
@@ -100,8 +102,8 @@ def _apply_group(group: list[tuple[AlertEvent, list[AlertFacts]]], outcomes: dic
 
 def _process_batch(events: list[AlertEvent]) -> list[Outcome]:
     """Process stored events in order: each is read outside any transaction (an RMM lookup may be slow), then
-    up to APPLY_GROUP_MAX read events are applied in one short transaction (one savepoint each, no network
-    call inside it) — one commit per group instead of one per alert.
+    up to APPLY_GROUP_MAX read events are applied in one short transaction (no network call inside it) — one
+    commit per group instead of one per alert.
 
     A mail whose Message-ID repeats one in the open group is read only after that group commits (so it is
     seen as a duplicate, as it would be one by one). A message that fails is kept pending for `rmmbridge
