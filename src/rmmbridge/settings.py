@@ -116,10 +116,12 @@ TEMPLATES = [
 _database_url = os.environ.get("DATABASE_URL", "").strip()
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+        DATABASES["default"]["ENGINE"] = "rmmbridge.common.sqlite"
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "rmmbridge.common.sqlite",  # Django's, with its placeholder rewrite remembered
             "NAME": str(HOME / DATABASE_FILE),
             "OPTIONS": {
                 "timeout": 30,

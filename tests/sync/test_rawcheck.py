@@ -179,7 +179,7 @@ def test_raw_attribute_keys_name_every_device_attribute(module_name: str) -> Non
     assert set(keys) == attributes
 
 
-@given(st.dictionaries(st.tuples(st.text(max_size=12), st.text(max_size=12)), st.integers(-2**63, 2**63 - 1),
+@given(st.dictionaries(st.tuples(st.text(max_size=12), st.text(max_size=12)), st.integers(0, 2**63 - 1),
                        max_size=60))
 def test_known_links_give_each_pair_its_asset_and_nothing_to_another_pair(links: dict[tuple[str, str], int]) -> None:
     known = KnownLinks((ext, fp, asset_id) for (ext, fp), asset_id in links.items())
@@ -190,3 +190,9 @@ def test_known_links_give_each_pair_its_asset_and_nothing_to_another_pair(links:
             assert known.get(ext, fp + "x") is None
         if (ext + "x", fp) not in links:
             assert known.get(ext + "x", fp) is None
+
+
+def test_known_links_refuse_a_negative_asset_id() -> None:
+    """-1 marks an empty slot: a negative id would be lost, so it is refused instead."""
+    with pytest.raises(ValueError, match="id of 0 or more"):
+        KnownLinks([("dev-1", "fp", -1)])

@@ -90,6 +90,8 @@ class KnownLinks:
         self._keys: array[int] = array("q", bytes(8 * _FIRST_TABLE))
         self._ids: array[int] = array("q", [_EMPTY]) * _FIRST_TABLE
         for external_id, fingerprint, asset_id in links:
+            if asset_id < 0:  # -1 marks an empty slot; database ids are never negative
+                raise ValueError(f"Asset id {asset_id} of {external_id!r}: a known link needs an id of 0 or more.")
             if 2 * (self._count + 1) > len(self._ids):
                 self._grow()
             self._put(hash((external_id, fingerprint)), asset_id)

@@ -162,7 +162,7 @@ class Pending:
 #: to this many. A message arriving alone is handled at once.
 BATCH_MAX = 64
 #: In a burst, how long the processing worker lets stored messages gather before it takes a batch.
-BURST_LINGER_SECONDS = 0.025
+BURST_LINGER_SECONDS = 0.05
 #: How long a sender waits for its message's processing after the raw copy is committed; past that the answer
 #: is still 250 (the message is stored and is processed as soon as the worker gets to it).
 PROCESS_WAIT_SECONDS = 10.0
@@ -249,9 +249,11 @@ class AlertSMTPHandler:
             return
         with self._count_lock:
             self._unprocessed += len(items)
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         for item, event in zip(items, events, strict=True):
             self._stored.put((item, event))
-            item.loop.call_soon_threadsafe(_succeed, item.stored, int(event.pk))
+            answers.setdefault(item.loop, []).append((item.stored, int(event.pk)))
+        _answer(answers)
         self.processor.submit(self._process)
 
     def _process(self) -> None:
@@ -284,16 +286,29 @@ class AlertSMTPHandler:
         committed_at = time.monotonic()
         with self._count_lock:
             self._unprocessed -= len(batch)
+        answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         for (item, _event), outcome in zip(batch, outcomes, strict=True):
             if self.on_delivery is not None:
                 self.on_delivery(Delivery(outcome, item.accepted_at, committed_at))
-            if not item.loop.is_closed():
-                item.loop.call_soon_threadsafe(_succeed, item.processed, outcome)
+            answers.setdefault(item.loop, []).append((item.processed, outcome))
+        _answer(answers)
 
 
 def _succeed(future: asyncio.Future[Any], result: Any) -> None:
     if not future.done():
         future.set_result(result)
+
+
+def _succeed_all(results: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    for future, result in results:
+        _succeed(future, result)
+
+
+def _answer(answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]]) -> None:
+    """Resolve the futures on their event loops: one wake-up of each loop for the whole batch."""
+    for loop, results in answers.items():
+        if not loop.is_closed():
+            loop.call_soon_threadsafe(_succeed_all, results)
 
 
 def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
