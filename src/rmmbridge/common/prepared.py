@@ -44,6 +44,8 @@ class _Compiled:
     #: (position in `params`, index of the caller's argument)
     slots: list[tuple[int, int]]
     compiler: Any
+    #: Django's (converters, expression) per converted column, worked out once (results_iter does it per call)
+    converters: dict[int, Any]
     model_start: int
     model_end: int
     init_list: list[str]
@@ -75,7 +77,8 @@ class PreparedQuery(Generic[M]):
         select_fields = klass_info["select_fields"]
         start, end = select_fields[0], select_fields[-1] + 1
         return _Compiled(
-            sql=sql, params=list(params), slots=slots, compiler=compiler, model_start=start, model_end=end,
+            sql=sql, params=list(params), slots=slots, compiler=compiler, converters=_converters(compiler),
+            model_start=start, model_end=end,
             init_list=[column[0].target.attname for column in compiler.select[start:end]],
             # Django 5.2 takes three arguments (the stubs follow a later release)
             populators=get_related_populators(klass_info, compiler.select, self._using),  # type: ignore[call-arg]
@@ -102,7 +105,7 @@ class PreparedQuery(Generic[M]):
             return []
         model = compiled.compiler.klass_info["model"]
         found: list[M] = []
-        for row in compiled.compiler.results_iter([rows]):
+        for row in _converted(compiled.compiler, compiled.converters, rows):
             obj = model.from_db(self._using, compiled.init_list, row[compiled.model_start:compiled.model_end])
             for populator in compiled.populators:
                 populator.populate(row, obj)
@@ -115,10 +118,20 @@ class PreparedQuery(Generic[M]):
         return found[0] if found else None
 
 
+def _converters(compiler: Any) -> dict[int, Any]:
+    return dict(compiler.get_converters([column[0] for column in compiler.select[0:compiler.col_count]]))
+
+
+def _converted(compiler: Any, converters: dict[int, Any], rows: list[Any]) -> Any:
+    """The rows with Django's converters applied (JSON decoded, datetimes made aware, …) as `results_iter` does."""
+    return compiler.apply_converters(rows, converters) if converters else rows
+
+
 @dataclass
 class _RawCompiled:
     sql: str
     compiler: Any
+    converters: dict[int, Any]
     init_list: list[str]
 
 
@@ -139,11 +152,12 @@ def model_rows(model: type[M], sql: str, params: list[Any], *, alias: str = "a",
         compiler = model._default_manager.all().query.get_compiler(using=using)
         compiler.setup_query()
         compiled = per_connection[(model, sql)] = _RawCompiled(
-            sql.format(columns=columns), compiler, [field.attname for field in fields])
+            sql.format(columns=columns), compiler, _converters(compiler), [field.attname for field in fields])
     with connection.cursor() as cursor:
         cursor.execute(compiled.sql, params)
         rows = cursor.fetchall()
-    return [model.from_db(using, compiled.init_list, row) for row in compiled.compiler.results_iter([rows])]
+    return [model.from_db(using, compiled.init_list, row)
+            for row in _converted(compiled.compiler, compiled.converters, rows)]
 
 
 def _column(field: Any) -> str:

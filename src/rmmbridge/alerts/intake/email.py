@@ -30,9 +30,13 @@ class ParsedEmail:
     problems: tuple[str, ...] = field(default=())
 
 
+#: An undeclared 8-bit byte as the parser keeps it (a lone surrogate).
+_SURROGATE_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _raw_8bit(text: str) -> str | None:
     """Undeclared 8-bit header bytes (kept as surrogates by the parser): UTF-8 if valid, else Windows-1252."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+    if _SURROGATE_BYTE.search(text) is None:
         return None
     raw = text.encode("utf-8", errors="surrogateescape")
     try:

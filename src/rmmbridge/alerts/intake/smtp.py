@@ -60,6 +60,9 @@ def _store_batch(items: list[Pending]) -> list[AlertEvent]:
     now = utcnow()
     events = [AlertEvent(channel=Channel.SMTP, received_at=now, raw=item.raw, headers=_headers(item.peer, item.rcpt),
                          status=EventStatus.PENDING) for item in items]
+    if len(events) == 1:  # one statement commits on its own: no BEGIN / COMMIT around it
+        save_row(events[0])
+        return events
     with transaction.atomic():
         for event in events:
             save_row(event)  # one prepared INSERT ... RETURNING each (a batch here is a few messages)
