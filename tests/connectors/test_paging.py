@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -128,3 +130,95 @@ def test_max_pages_guard() -> None:
     with pytest.raises(ConnectorFatalError) as info:
         list(iter_cursor_pages(lambda u, p: next(counter), "/x", None, lambda page: str(page), max_pages=5))
     assert "More than 5 pages" in info.value.message
+
+
+class Gated(Recorder):
+    """A Recorder whose answers wait until the test lets them go, so pages on the wire at once can be counted."""
+
+    def __init__(self, pages: dict[str, Any]) -> None:
+        super().__init__(pages)
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def __call__(self, url: str, params: Params | None) -> Any:
+        with self.lock:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            time.sleep(0.02)  # long enough for the predicted request to start beside it
+            return super().__call__(url, params)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+
+def _numbered(total: int, size: int = 2) -> dict[str, Any]:
+    pages = {}
+    count = -(-total // size)
+    for n in range(count):
+        following = f"/a?max={size}&page={n + 1}" if n + 1 < count else None
+        pages[f"/a?max={size}&page={n}"] = {"next": following, "total": total,
+                                            "items": list(range(n * size, min(n * size + size, total)))}
+    return pages
+
+
+def _predict_by_total(page: Any, url: str) -> str | None:
+    number = int(url.rsplit("page=", 1)[1])
+    return f"/a?max=2&page={number + 1}" if (number + 1) * 2 < page["total"] else None
+
+
+def test_next_url_pages_ahead_keep_two_on_the_wire_and_ask_for_each_page_once() -> None:
+    fetch = Gated(_numbered(11))
+    pages = list(iter_next_url_pages(fetch, "/a", {"max": 2, "page": 0}, lambda p: p["next"],
+                                     predict=_predict_by_total, ahead=2))
+    assert [i for p in pages for i in p["items"]] == list(range(11))
+    assert sorted(url for url, _ in fetch.calls[1:]) == sorted(f"/a?max=2&page={n}" for n in range(1, 6))
+    assert fetch.most_in_flight == 2
+
+
+def test_a_wrong_prediction_is_dropped_and_the_named_page_fetched() -> None:
+    pages = _numbered(8)
+    pages["/a?max=2&page=1"]["next"] = "/a?max=2&page=3"  # the server skips page 2: the prediction was wrong
+    pages["/a?max=2&page=2"]["items"] = ["never read"]
+    fetch = Recorder(pages)
+    read = list(iter_next_url_pages(fetch, "/a", {"max": 2, "page": 0}, lambda p: p["next"],
+                                    predict=_predict_by_total, ahead=2))
+    assert [i for p in read for i in p["items"]] == [0, 1, 2, 3, 6, 7]
+
+
+def test_a_failing_prediction_is_not_the_callers_error_and_a_failing_page_is() -> None:
+    pages = _numbered(6)
+    pages["/a?max=2&page=1"]["next"] = None  # two pages only, although the total says three
+    asked: list[str] = []
+    predicted_asked = threading.Event()
+
+    def fetch(url: str, params: Params | None) -> Any:
+        asked.append(url)
+        if "page=2" in url:
+            predicted_asked.set()
+            raise ConnectorFatalError("the predicted page failed")
+        if "page=1" in url:
+            predicted_asked.wait(5)  # page 1 answers only once page 2 is on the wire beside it
+        return Recorder(pages)(url, params)
+
+    read = list(iter_next_url_pages(fetch, "/a", {"max": 2, "page": 0}, lambda p: p["next"],
+                                    predict=_predict_by_total, ahead=3))
+    assert [i for p in read for i in p["items"]] == [0, 1, 2, 3]
+    assert "/a?max=2&page=2" in asked  # predicted and failed, but never named: not an error of the listing
+    pages["/a?max=2&page=1"]["next"] = "/a?max=2&page=2"
+    predicted_asked.clear()
+    with pytest.raises(ConnectorFatalError, match="predicted page failed"):
+        list(iter_next_url_pages(fetch, "/a", {"max": 2, "page": 0}, lambda p: p["next"],
+                                 predict=_predict_by_total, ahead=3))
+
+
+def test_ahead_still_stops_on_a_repeated_next_url_after_reading_the_page() -> None:
+    pages = _numbered(8)
+    pages["/a?max=2&page=2"]["next"] = "/a?max=2&page=1"
+    read: list[Any] = []
+    listing = iter_next_url_pages(Recorder(pages), "/a", {"max": 2, "page": 0}, lambda p: p["next"],
+                                  predict=_predict_by_total, ahead=2)
+    with pytest.raises(ConnectorFatalError, match="same next-page URL twice"):
+        read.extend(item for page in listing for item in page["items"])
+    assert read == [0, 1, 2, 3, 4, 5]

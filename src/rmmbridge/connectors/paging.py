@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -13,6 +15,8 @@ from rmmbridge.connectors.errors import ConnectorFatalError
 Params = Mapping[str, str | int]
 #: Fetches one page: (url, query params) -> decoded JSON.
 FetchPage = Callable[[str, Params | None], Any]
+#: Predicts a page's URL: (the latest page read, the URL before it) -> the URL after it, or None.
+PredictPage = Callable[[Any, str], str | None]
 
 DEFAULT_MAX_PAGES = 100_000
 
@@ -43,30 +47,103 @@ def iter_next_url_pages(
     next_url_of: Callable[[Any], str | None],
     *,
     max_pages: int = DEFAULT_MAX_PAGES,
+    predict: PredictPage | None = None,
+    ahead: int = 1,
 ) -> Iterator[Any]:
     """Follow the next-page URL each page carries (Datto RMM `pageDetails.nextPageUrl`) until it is empty.
 
     A next URL seen before raises ConnectorFatalError. Relative next URLs resolve against the previous URL.
+    With `predict(page, url)` (the URL of the page after `url` as `page` suggests it, or None when unknown or
+    past the end), up to `ahead` pages are on the wire, each in a thread of its own, while a page is read: the
+    one the page named and those predicted after it. A prediction is used only when the page before it names
+    that very URL; else it is dropped (its answer, or error, unread) and the named URL is fetched.
     """
+    if predict is None or ahead < 1:
+        yield from _next_url_pages(fetch, first_url, params, next_url_of, max_pages)
+        return
+    pool = ThreadPoolExecutor(max_workers=ahead, thread_name_prefix="page-ahead")
+    try:
+        yield from _next_url_pages(fetch, first_url, params, next_url_of, max_pages, (predict, ahead, pool))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _next_url_pages(
+    fetch: FetchPage,
+    first_url: str,
+    params: Params | None,
+    next_url_of: Callable[[Any], str | None],
+    max_pages: int,
+    ahead: tuple[PredictPage, int, ThreadPoolExecutor] | None = None,
+) -> Iterator[Any]:
     seen: set[str] = set()
-    url: str | None = first_url
-    current_params: Params | None = params
-    page_no = 0
-    while url:
-        page_no += 1
-        if page_no > max_pages:
-            raise ConnectorFatalError(f"More than {max_pages} pages; stopped. Narrow the query or raise the limit.")
-        page = fetch(url, current_params)
-        yield page
-        next_url = next_url_of(page)
-        if not next_url:
+    url = first_url
+    page = fetch(first_url, params)
+    page_no = 1
+    queued: deque[tuple[str, str, Future[Any]]] = deque()  # (url, its normalised key, its answer to come)
+    try:
+        while True:
+            next_url = next_url_of(page)
+            repeated: ConnectorFatalError | None = None
+            if next_url:
+                next_url = urljoin(url, next_url)
+                key = _normalise_url(next_url)
+                if key in seen or (page_no == 1 and key == _normalise_url(_with_params(first_url, params))):
+                    repeated = _repeated("next-page URL", next_url, page_no)  # raised once this page is read
+                    _drop(queued)
+                else:
+                    seen.add(key)
+                    if queued and queued[0][1] != key:
+                        _drop(queued)  # the page named another URL than predicted
+                    if ahead is not None:
+                        _queue(queued, page, next_url, key, fetch, page_no, max_pages, seen, ahead)
+            else:
+                _drop(queued)
+            yield page
+            if repeated is not None:
+                raise repeated
+            if not next_url:
+                return
+            page_no += 1
+            if page_no > max_pages:
+                raise ConnectorFatalError(f"More than {max_pages} pages; stopped. Narrow the query or raise the limit.")
+            url = next_url
+            page = queued.popleft()[2].result() if queued else fetch(next_url, None)
+    finally:
+        _drop(queued)
+
+
+def _queue(
+    queued: deque[tuple[str, str, Future[Any]]],
+    page: Any,
+    next_url: str,
+    key: str,
+    fetch: FetchPage,
+    page_no: int,
+    max_pages: int,
+    seen: set[str],
+    ahead: tuple[PredictPage, int, ThreadPoolExecutor],
+) -> None:
+    """Put the named next page on the wire (unless it already is) and predicted ones after it, up to `ahead`."""
+    predict, depth, pool = ahead
+    if not queued:
+        queued.append((next_url, key, pool.submit(fetch, next_url, None)))
+    while len(queued) < depth and page_no + len(queued) < max_pages:
+        last_url = queued[-1][0]
+        guess = predict(page, last_url)
+        if not guess:
             return
-        next_url = urljoin(url, next_url)
-        key = _normalise_url(next_url)
-        if key in seen or (page_no == 1 and key == _normalise_url(_with_params(first_url, params))):
-            raise _repeated("next-page URL", next_url, page_no)
-        seen.add(key)
-        url, current_params = next_url, None
+        guess = urljoin(last_url, guess)
+        guess_key = _normalise_url(guess)
+        if guess_key in seen or any(k == guess_key for _, k, _ in queued):
+            return  # a prediction that goes back is no prediction
+        queued.append((guess, guess_key, pool.submit(fetch, guess, None)))
+
+
+def _drop(queued: deque[tuple[str, str, Future[Any]]]) -> None:
+    """Forget the pages on the wire: not started ones are cancelled, answers of started ones are never read."""
+    while queued:
+        queued.pop()[2].cancel()
 
 
 def _with_params(url: str, params: Params | None) -> str:

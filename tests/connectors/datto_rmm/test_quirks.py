@@ -146,6 +146,26 @@ def test_next_page_links_to_another_host_stay_on_the_configured_host(emulator: R
     assert all(url.startswith(emulator.url) for url in device_urls)
 
 
+def test_device_pages_two_on_the_wire_ask_for_each_page_once(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    for page_size, pages in ((40, 3), (50, 3), (7, 18)):
+        emulator.state.page_size = page_size
+        log.clear()
+        with connect(emulator, log, fetch_audits="false") as connector:
+            devices = list(connector.iter_devices())
+        assert sorted(d.external_id for d in devices) == sorted(d.id for d in emulator.state.iter_devices())
+        device_urls = sorted(e.url for e in log.entries() if "/account/devices" in e.url)
+        assert len(device_urls) == len(set(device_urls)) == pages, page_size
+
+
+def test_a_next_page_url_that_repeats_still_stops_with_pages_on_the_wire(emulator: RunningEmulator) -> None:
+    emulator.state.page_size = 20
+    emulator.state.faults.add("repeat-page:GET:/api/v2/account/devices:times=1,after=2")
+    with connect(emulator, fetch_audits="false") as connector, pytest.raises(ConnectorFatalError,
+                                                                              match="same next-page URL"):
+        list(connector.iter_devices())
+
+
 def test_site_devices_and_audit(emulator: RunningEmulator) -> None:
     site = emulator.state.sites[1]
     with connect(emulator) as connector:

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -146,10 +146,17 @@ class DattoRmmClient:
             raise ConnectorFatalError(f"Datto RMM answered {url} with {type(page).__name__}, not a page object.")
         return page
 
-    def iter_pages(self, path: str, items_key: str, *, page_size: int = const.MAX_PAGE_SIZE) -> Iterator[list[Any]]:
-        """Each page's items, following pageDetails.nextPageUrl (null or empty at the end)."""
+    def iter_pages(
+        self, path: str, items_key: str, *, page_size: int = const.MAX_PAGE_SIZE, ahead: int = 1
+    ) -> Iterator[list[Any]]:
+        """Each page's items, following pageDetails.nextPageUrl (null or empty at the end).
+
+        `ahead` > 1: that many pages on the wire at once, the ones after the next predicted as `page` + 1 while
+        pageDetails.totalCount says there are more (see `predict_next_page`; never beyond the last page).
+        """
         params: dict[str, str | int] = {"max": min(page_size, const.MAX_PAGE_SIZE), "page": 0}
-        for page in iter_next_url_pages(self._fetch, path, params, _next_page_url):
+        predict = predict_next_page if ahead > 1 else None
+        for page in iter_next_url_pages(self._fetch, path, params, _next_page_url, predict=predict, ahead=ahead):
             details = page.get("pageDetails")
             total = details.get("totalCount") if isinstance(details, Mapping) else None
             self.last_total_count = total if isinstance(total, int) and not isinstance(total, bool) else None
@@ -159,6 +166,28 @@ class DattoRmmClient:
             if not isinstance(items, list):
                 raise ConnectorFatalError(f"Datto RMM page of {path} has no '{items_key}' list.")
             yield items
+
+
+def predict_next_page(page: Any, url: str) -> str | None:
+    """The page after `url` (`page=N` -> `page=N+1`, `max` kept) while `page`'s totalCount says it exists.
+
+    Datto's nextPageUrl is `…?max=250&page=1` (a live answer); a page without totalCount predicts nothing.
+    """
+    details = page.get("pageDetails") if isinstance(page, Mapping) else None
+    total = details.get("totalCount") if isinstance(details, Mapping) else None
+    if not isinstance(total, int) or isinstance(total, bool):
+        return None
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    values = dict(query)
+    try:
+        number, size = int(values["page"]), int(values["max"])
+    except (KeyError, ValueError):
+        return None
+    if size < 1 or (number + 1) * size >= total:
+        return None
+    query = [(k, str(number + 1) if k == "page" else v) for k, v in query]
+    return urlunsplit(("", "", parts.path, urlencode(query), ""))
 
 
 def _next_page_url(page: Any) -> str | None:

@@ -11,7 +11,6 @@ from typing import Any, ClassVar, cast
 
 import httpx
 
-from rmmbridge.common.prefetch import Prefetched
 from rmmbridge.connectors.base import NORMALIZED_FIELDS, Capability, Connector
 from rmmbridge.connectors.credentials import CredentialSpec
 from rmmbridge.connectors.datto_rmm import const, schemas
@@ -44,8 +43,8 @@ from rmmbridge.connectors.records import (
     RemoteSite,
 )
 
-#: Device pages requested ahead of the one being read (no audits: the next page is on the wire meanwhile).
-PAGES_AHEAD = 2
+#: Device pages on the wire at once while one is read (no audits): the next one and the one predicted after it.
+PAGES_IN_FLIGHT = 2
 #: Version of the audit cache kept in the connector state (a different version is ignored and rebuilt).
 STATE_VERSION = 1
 
@@ -187,8 +186,8 @@ class DattoRmmConnector(Connector):
     def account_info(self) -> AccountInfo:
         return normalize_account(self.client.get(const.ACCOUNT))
 
-    def _pages(self, path: str, key: str) -> Iterator[list[Any]]:
-        return self.client.iter_pages(path, key, page_size=self.page_size)
+    def _pages(self, path: str, key: str, *, ahead: int = 1) -> Iterator[list[Any]]:
+        return self.client.iter_pages(path, key, page_size=self.page_size, ahead=ahead)
 
     def iter_sites(self) -> Iterator[RemoteSite]:
         self._require(Capability.SITES)
@@ -208,11 +207,11 @@ class DattoRmmConnector(Connector):
         estimated from pageDetails.totalCount and the share of devices that needed an audit so far).
         """
         self._require(Capability.DEVICES)
-        pages: Iterable[Iterable[Any]] = self._pages(const.ACCOUNT_DEVICES, "devices")
+        pages: Iterable[Iterable[Any]]
         if self.include_audit:
             pages = self._audited_pages(self._pages(const.ACCOUNT_DEVICES, "devices"))
-        else:  # the next page is on the wire while this one is read
-            pages = Prefetched(pages, chunk=1, depth=PAGES_AHEAD, name="datto-pages")
+        else:  # the next pages are on the wire while this one is read
+            pages = self._pages(const.ACCOUNT_DEVICES, "devices", ahead=PAGES_IN_FLIGHT)
         records = self.stream(pages, schemas.Device, "device", self._to_device, before=self._known)
         return cast(Iterator[RemoteDevice], records)  # KnownDevice only with an armed raw_check (the sync's)
 
