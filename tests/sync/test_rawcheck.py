@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rmmbridge.connectors.datto_rmm import connector as datto_connector
-from rmmbridge.connectors.rawcheck import KnownDevice, KnownLinks, RawCheck
+from rmmbridge.connectors.rawcheck import KnownDevice, KnownLinks, RawCheck, raw_digest
 from rmmbridge.connectors.testing.server import serve_emulator
 from rmmbridge.integrations import actions
 from rmmbridge.integrations.models import ExternalRef
@@ -196,3 +198,13 @@ def test_known_links_refuse_a_negative_asset_id() -> None:
     """-1 marks an empty slot: a negative id would be lost, so it is refused instead."""
     with pytest.raises(ValueError, match="id of 0 or more"):
         KnownLinks([("dev-1", "fp", -1)])
+
+
+def test_raw_digest_keeps_the_digests_of_links_stamped_with_the_standard_library() -> None:
+    raw = {"uid": "u-1", "hostname": "PC-01", "deleted": False, "lastSeen": 1721131200000, "audit": None,
+           "udf": {"udf2": "b", "udf1": "a \"quoted\"\n\t/"}, "deviceType": {"type": "Desktop", "category": "PC"}}
+    keys = ("uid", "hostname", "deleted", "lastSeen", "audit", "udf", "deviceType", "missing")
+    before = json.dumps([raw.get(k) for k in keys], sort_keys=True, default=str, separators=(",", ":"))
+    assert raw_digest(raw, keys) == hashlib.sha1(before.encode()).hexdigest()[:40]
+    assert raw_digest({"uid": 2**70}, ("uid",)) == hashlib.sha1(b"[1180591620717411303424]").hexdigest()[:40]
+    assert raw_digest({"uid": "Müller"}, ("uid",)) != raw_digest({"uid": "Muller"}, ("uid",))

@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 #: Width of the settings part ("salt") and of the record part of a raw fingerprint (hex digits).
 SALT_WIDTH = 16
 DIGEST_WIDTH = 40
@@ -35,12 +37,18 @@ class KnownDevice:
 def raw_digest(raw: Mapping[str, Any], keys: tuple[str, ...]) -> str:
     """A stable hash of the raw item's values at `keys` (top-level keys; nested values hash as a whole, whatever
     the order of their keys: an audit read back from a PostgreSQL jsonb cache has its keys reordered)."""
-    text = _ENCODE([raw.get(key) for key in keys])
-    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:DIGEST_WIDTH]
+    values = [raw.get(key) for key in keys]
+    try:
+        text = orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # what orjson cannot write (an integer past 64 bits, a key that is no string)
+        text = _ENCODE(values).encode()
+    return hashlib.sha1(text, usedforsecurity=False).hexdigest()[:DIGEST_WIDTH]
 
 
-#: json.dumps(value, sort_keys=True, default=str, separators=(",", ":")) with one encoder for every call (dumps
-#: builds a new one each time it is given options: most of a resync's per-device cost).
+#: The text hashed before orjson (json.dumps with sorted keys, compact; 16 µs a Datto device against 4.3 µs):
+#: orjson writes the same bytes for ASCII text, integers, booleans and nulls, so the links stamped before keep
+#: their digests; a device with other text or a float hashes differently once (replanned once, its link's
+#: fingerprint rewritten; no asset value changes unless the RMM's did).
 _ENCODE = json.JSONEncoder(sort_keys=True, default=str, separators=(",", ":")).encode
 
 

@@ -102,6 +102,8 @@ def audit_identity(raw: Mapping[str, Any]) -> tuple[str | None, str | None, str 
     Agents: bios.serialNumber, systemInfo.manufacturer/model, nics[].macAddress. ESXi hosts: systemInfo.serviceTag
     as the serial. Printers: snmpInfo.snmpSerial. A missing or odd value gives None, never an error.
     """
+    if not isinstance(raw.get("audit"), Mapping):
+        return None, None, None, ()  # listed without its audit (audits off, or not fetched yet)
     cls = audit_class(raw) or "device"
     if cls == "esxihost":
         serial = _section_value(raw, "systemInfo", "serviceTag")
