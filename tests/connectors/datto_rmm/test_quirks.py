@@ -6,6 +6,7 @@ import email
 import email.policy
 import hashlib
 import hmac
+import itertools
 import json
 import threading
 import time
@@ -156,6 +157,19 @@ def test_device_pages_two_on_the_wire_ask_for_each_page_once(emulator: RunningEm
         assert sorted(d.external_id for d in devices) == sorted(d.id for d in emulator.state.iter_devices())
         device_urls = sorted(e.url for e in log.entries() if "/account/devices" in e.url)
         assert len(device_urls) == len(set(device_urls)) == pages, page_size
+
+
+def test_the_next_device_page_is_asked_for_while_one_is_still_answering(emulator: RunningEmulator) -> None:
+    log = RequestLog()
+    emulator.state.page_size = 20
+    emulator.state.faults.add("slow:GET:/api/v2/account/devices:times=0,delay=0.3")
+    with connect(emulator, log, fetch_audits="false") as connector:
+        assert len(list(connector.iter_devices())) == 120
+    pages = sorted((e.at, e.at + timedelta(milliseconds=e.duration_ms)) for e in log.entries()
+                   if "/account/devices" in e.url)
+    assert len(pages) == 6
+    overlapping = [1 for (_, end), (start, _) in itertools.pairwise(pages) if start < end]
+    assert len(overlapping) >= 2  # pages 1-5 go two at a time (one after another: none would overlap)
 
 
 def test_a_next_page_url_that_repeats_still_stops_with_pages_on_the_wire(emulator: RunningEmulator) -> None:
