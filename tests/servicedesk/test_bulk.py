@@ -212,3 +212,46 @@ def test_an_encoded_json_value_is_stored_as_the_value_itself_and_a_bad_row_names
         insert_rows_returning(Asset, asset_columns, [("", None, kind.pk, site.pk, customer.pk, True, {}, [], shared,
                                                       at, at)])
     assert Asset.objects.count() == 5
+
+
+@pytest.mark.django_db
+def test_text_and_json_that_look_like_copy_syntax_are_stored_as_given() -> None:
+    """On PostgreSQL the rows go in by COPY: tabs, newlines, backslashes, a literal `\\N` and non-ASCII text in
+    columns and JSON values come back as they were given, and a missing value stays a null."""
+    from django.db import transaction
+
+    from rmmbridge.servicedesk.bulk import insert_rows, insert_rows_returning
+    from rmmbridge.servicedesk.models import AuditEntry
+
+    actor = Actor.system("test")
+    customer = do_create_customer(actor, "Acme")
+    kind = do_create_asset_type(actor, "PC", do_create_asset_group(actor, "Devices"))
+    site = customer.sites.get()
+    at = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    odd = ["tab\there", "line\nbreak\r\n", "back\\slash", "\\N", "", "Zoë ✓ 漢字", "quote\"'", "end\\"]
+    columns = ["asset_tag", "name", "asset_type_id", "site_id", "customer_id", "end_user_id", "active", "values",
+               "locally_edited", "provenance", "created_at", "updated_at"]
+    with transaction.atomic():
+        ids = insert_rows_returning(Asset, columns, [
+            (text[:100], text or "blank", kind.pk, site.pk, customer.pk, None, i % 2 == 0,
+             {"note": text, "nested": {"k\t": [text, None, 1.5, True]}}, [text], {}, at, at)
+            for i, text in enumerate(odd)])
+    assert ids == sorted(ids)
+    stored = Asset.objects.in_bulk(ids)
+    for i, (pk, text) in enumerate(zip(ids, odd, strict=True)):
+        asset = stored[pk]
+        assert (asset.asset_tag, asset.name, asset.end_user_id, asset.active) == (text, text or "blank", None,
+                                                                                  i % 2 == 0)
+        assert asset.values == {"note": text, "nested": {"k\t": [text, None, 1.5, True]}}
+        assert asset.locally_edited == [text]
+        assert asset.created_at == at
+    written = insert_rows(AuditEntry, ["at", "actor_id", "actor_label", "source", "object_type", "object_id",
+                                       "object_repr", "action", "changes"],
+                          [(at, None, text, "system", "asset", pk, text, "create", {"name": [None, text]})
+                           for pk, text in zip(ids, odd, strict=True)])
+    assert written == len(odd)
+    entries = {e.object_id: e for e in AuditEntry.objects.filter(object_id__in=ids, action="create")}
+    assert [(entries[pk].actor_label, entries[pk].object_repr, entries[pk].changes, entries[pk].actor_id)
+            for pk in ids] == [(t, t, {"name": [None, t]}, None) for t in odd]
+    later = Asset.objects.create(name="after", asset_type=kind, site=site, customer=customer)
+    assert later.pk > max(ids)  # the sequence moved past the ids the rows were given

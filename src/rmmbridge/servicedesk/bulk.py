@@ -80,16 +80,13 @@ _ENCODE = fastjson.dumps
 
 
 def _converter(column: Field[Any, Any], connection: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
-    """How one column's Python values become the driver's (None: as they are)."""
+    """How one column's Python values become the driver's (None: as they are); on PostgreSQL, for COPY."""
     kind = column.get_internal_type()
     if kind not in _PREPARED:
         return None
-    if kind == "JSONField" and connection.vendor == "sqlite" and getattr(column, "encoder", None) is None:
-        return _json_text  # what Django's SQLite JSON adaptation does, without its layers
-    if kind == "JSONField" and connection.vendor == "postgresql" and getattr(column, "encoder", None) is None:
-        from psycopg.types.json import Jsonb
-
-        return lambda value: Jsonb(value, dumps=_json_text)  # as Django's adaptation, the text encoded once
+    if kind == "JSONField" and getattr(column, "encoder", None) is None and connection.vendor in ("sqlite",
+                                                                                                "postgresql"):
+        return _json_text  # what Django's JSON adaptation does, without its layers (COPY's text is JSON's text)
     if kind == "JSONField":
         return lambda value: column.get_db_prep_save(value.value if type(value) is EncodedJSON else value,
                                                      connection)
@@ -141,7 +138,8 @@ def _preparer(columns: Sequence[Field[Any, Any]], connection: BaseDatabaseWrappe
 
 def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequence[Any]], *,
                 batch_size: int = BATCH) -> int:
-    """INSERT plain tuples (values in `fields` order, by attname: `actor_id`) with one executemany per batch.
+    """INSERT plain tuples (values in `fields` order, by attname: `actor_id`): one executemany per batch on
+    SQLite, one COPY on PostgreSQL.
 
     For the write layer's hot paths that need no ids back (audit entries, external refs): no model instances, values
     prepared only for columns that need it (JSON, dates). No signals, no auto_now: pass those values yourself.
@@ -154,9 +152,13 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     quote = connection.ops.quote_name
     sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)}) "
            f"VALUES ({', '.join(['%s'] * len(columns))})")
+    if connection.vendor == "postgresql":
+        with _pg_cursor(connection) as cursor:
+            return _copy(cursor, f"{quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)})",
+                         map(prepare, rows))
     total = 0
     batch: list[list[Any]] = []
-    with (_pg_cursor(connection) if connection.vendor == "postgresql" else connection.cursor()) as cursor:
+    with connection.cursor() as cursor:
         for row in rows:
             batch.append(prepare(row))
             if len(batch) >= batch_size:
@@ -169,6 +171,18 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     return total
 
 
+def _copy(cursor: Any, target: str, rows: Iterable[Sequence[Any]]) -> int:
+    """COPY rows into `table (columns)` (PostgreSQL's bulk load: one statement for every row, parsed once, against
+    an INSERT parsed and planned per row); returns the number of rows. Values as psycopg adapts them in COPY's
+    text format (JSON columns as their text)."""
+    total = 0
+    with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            total += 1
+    return total
+
+
 #: SQLite answers INSERT … RETURNING from 3.35 on; before that, insert_rows_returning recovers the ids itself.
 SQLITE_RETURNING = (3, 35, 0)
 
@@ -177,7 +191,8 @@ def insert_rows_returning(model: type[Model], fields: Sequence[str], rows: Seque
                           batch_size: int = BATCH, returning: bool | None = None) -> list[int]:
     """INSERT plain tuples like insert_rows and return the new primary keys, in the rows' order.
 
-    PostgreSQL: one `executemany` of `INSERT … RETURNING id` per batch (psycopg pipelines it). SQLite ≥ 3.35: one
+    PostgreSQL: the ids are reserved from the table's sequence in one query, then every row goes in with them in
+    one COPY. SQLite ≥ 3.35: one
     multi-row `INSERT … RETURNING id` per batch (as many rows as its variable limit allows). Older SQLite (or
     `returning=False`): the first row alone gives its id, the others follow with an `executemany`, and the ids
     are read back and checked to be the consecutive ones SQLite gives inside one write transaction (the table's
@@ -202,17 +217,12 @@ def insert_rows_returning(model: type[Model], fields: Sequence[str], rows: Seque
     ids: list[int] = []
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with _pg_cursor(connection) as raw:  # executemany(returning=True): one result per row, in order
-                for start in range(0, len(rows), batch_size):
-                    raw.executemany(f"{head}{one} RETURNING {pk}", [prepare(r) for r in rows[start:start + batch_size]],
-                                    returning=True)
-                    while True:
-                        found = raw.fetchone()
-                        if found is None:
-                            raise RuntimeError(f"{meta.label}: an INSERT returned no id.")
-                        ids.append(int(found[0]))
-                        if not raw.nextset():
-                            break
+            with _pg_cursor(connection) as raw:
+                raw.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) AS id FROM generate_series(1, %s) "
+                            "ORDER BY id", [table, key.column, len(rows)])
+                ids = [int(found[0]) for found in raw.fetchall()]  # reserved: no other session gets these
+                _copy(raw, f"{table} ({pk}, {', '.join(quote(str(f.column)) for f in columns)})",
+                      ([pk_value, *prepare(row)] for pk_value, row in zip(ids, rows, strict=True)))
             return ids
         if connection.vendor != "sqlite":
             raise ImproperlyConfigured(f"rmmbridge runs on PostgreSQL or SQLite, not {connection.vendor}: set "
