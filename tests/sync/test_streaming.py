@@ -36,6 +36,7 @@ def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(planner_stream, "LINK_CHUNK", 10)
     monkeypatch.setattr(runner, "PREFETCH_CHUNK", 10)
     monkeypatch.setattr(runner, "PREFETCH_DEPTH", 1)
+    monkeypatch.setattr(streaming, "APPLY_EVERY", 40)
 
 
 def _integration(datto: Any, name: str) -> Any:
@@ -133,3 +134,30 @@ def test_a_resync_holds_one_batch_of_links_at_a_time_and_still_sees_every_change
     names = set(Asset.objects.filter(active=True).values_list("name", flat=True))
     assert names == {f"{d.hostname}-renamed" for d in live[2:]}
     assert not Asset.objects.filter(active=True, name__in=[d.hostname for d in gone]).exists()
+
+
+def test_a_first_sync_cut_short_by_the_rmm_keeps_every_device_planned_before(
+        datto: Any, small_batches: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The device list fails for good after three page requests (of 50 devices; two are on the wire at a time),
+    while every device planned so far still waits for its transaction (a batch larger than the estate): those
+    devices are imported all the same (without that, none would be), the run says how many, and the next run
+    imports the rest without duplicating any. Devices still being planned when the error arrives are not."""
+    monkeypatch.setattr(streaming, "APPLY_EVERY", 1000)
+    integration = _integration(datto, "Datto")
+    datto.state.faults.add("400:GET:/api/v2/account/devices:times=0,after=3")
+    run = run_sync(integration.pk)
+    assert run.status == SyncStatus.FAILED
+    assert run.errors, "the failure is reported"
+    first_pages = {d.id for d in list(datto.state.iter_devices())[:200] if not d.deleted}
+    imported = set(ExternalRef.objects.filter(integration=integration, kind="asset")
+                   .values_list("external_id", flat=True))
+    assert len(imported) >= 40
+    assert imported <= first_pages  # devices of the pages read, none of later ones
+    assert Asset.objects.count() == len(imported) == run.counts["assets"]["created"]
+    assert f"applied {len(imported)} device row(s)" in run.message
+    datto.state.faults.clear()
+    again = run_sync(integration.pk)
+    assert again.status == SyncStatus.SUCCESS, again.errors
+    live = [d for d in datto.state.iter_devices() if not d.deleted]
+    assert Asset.objects.count() == len(live) == ExternalRef.objects.filter(integration=integration,
+                                                                           kind="asset").count()

@@ -260,6 +260,8 @@ def run_sync(
                 plan = build_plan(remote, snapshot, settings, sites_are_customers=connector.sites_are_customers,
                                   entities=chosen, now=run.started_at, sink=streamed,
                                   keep_idle=False)  # a resync's unchanged devices are counted, not held
+                if streamed is not None:
+                    streamed.flush()  # the last devices handed, before the run's warnings are counted
             skipped = connector.skipped_records
             unreadable = connector.field_issues.summaries()  # "N devices had unreadable fields: ipAddresses (null)"
             devices_complete = "assets" in remote.complete
@@ -305,7 +307,13 @@ def run_sync(
 def _cut_short(run: SyncRun, streamed: StreamedApply | None, entities: Sequence[str], message: str) -> str:
     """A failed run's message; a streamed first sync that failed part-way says what it imported before (those
     batches are committed, their rows kept; the next run links them and goes on)."""
-    if streamed is None or not (streamed.applied_devices or streamed.head):
+    if streamed is None:
+        return message
+    try:  # the devices planned before the failure and still waiting for their batch are applied as well
+        streamed.flush()
+    except Exception:  # the run's own failure is what gets reported
+        logger.exception("sync of integration %s: applying the devices planned before it failed", run.integration_id)
+    if not (streamed.applied_devices or streamed.head):
         return message
     run.counts = streamed.counts(entities)
     streamed.store_rows()
