@@ -157,9 +157,11 @@ class Asset(models.Model):
 
     asset_tag = models.CharField(max_length=100, blank=True, db_index=True)
     name = models.CharField(max_length=255, blank=True, help_text="Display name, usually the hostname.")
-    asset_type = models.ForeignKey(AssetType, on_delete=models.PROTECT, related_name="assets")
-    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="assets")
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="assets",
+    # asset_type, site and customer lead the (…, active) indexes below, which serve every lookup by them: no index
+    # of their own (each index is written on every insert)
+    asset_type = models.ForeignKey(AssetType, on_delete=models.PROTECT, related_name="assets", db_index=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="assets", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="assets", db_index=False,
                                  help_text="Always the site's customer; kept by the actions.")
     end_user = models.ForeignKey(EndUser, null=True, blank=True, on_delete=models.SET_NULL, related_name="assets")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
