@@ -28,7 +28,7 @@ ASSET_TAG = "asset_tag"
 
 ORDER = (Entity.FIELDS, Entity.ASSET_TYPES, Entity.CUSTOMERS, Entity.SITES, Entity.USERS, Entity.ASSETS)
 #: Asset ops written in one transaction (see streaming.APPLY_EVERY); a failing one is retried op by op.
-ASSET_BATCH = 4000
+ASSET_BATCH = 2000
 WRITING = frozenset({OpKind.CREATE, OpKind.UPDATE, OpKind.LINK, OpKind.UNLINK, OpKind.DEACTIVATE,
                      OpKind.REACTIVATE, OpKind.UNCHANGED})
 Progress = Callable[[str, int, int], None]
