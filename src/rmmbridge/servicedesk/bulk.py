@@ -150,12 +150,11 @@ def insert_rows(model: type[Model], fields: Sequence[str], rows: Iterable[Sequen
     columns = _columns(model, fields)
     prepare = _preparer(columns, connection)
     quote = connection.ops.quote_name
-    sql = (f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)}) "
-           f"VALUES ({', '.join(['%s'] * len(columns))})")
+    target = f"{quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)})"
     if connection.vendor == "postgresql":
         with _pg_cursor(connection) as cursor:
-            return _copy(cursor, f"{quote(meta.db_table)} ({', '.join(quote(str(f.column)) for f in columns)})",
-                         map(prepare, rows))
+            return _copy(cursor, target, map(prepare, rows))
+    sql = f"INSERT INTO {target} VALUES ({', '.join(['%s'] * len(columns))})"
     total = 0
     batch: list[list[Any]] = []
     with connection.cursor() as cursor:
