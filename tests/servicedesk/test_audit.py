@@ -90,3 +90,61 @@ def test_deactivation_reason_and_settings_are_audited() -> None:
     diff = do_update_settings(Actor.cli(), junk_values=[" To be filled by O.E.M. ", "", "To be filled by O.E.M."])
     assert diff == {"junk_values": [[], ["To be filled by O.E.M."]]}
     assert AuditEntry.objects.filter(object_type="servicedesksettings", source=AuditSource.CLI).count() == 1
+
+
+def _as_written(customer_pk: int) -> tuple[object, ...]:
+    """A customer, its sites and their audit entries, without ids and times: what one create leaves behind."""
+    from rmmbridge.servicedesk.models import Customer
+
+    customer = Customer.objects.get(pk=customer_pk)
+    sites = [(s.name, s.is_main, s.active, s.address) for s in customer.sites.all()]
+    audit = [(e.object_type, e.object_repr, e.action, e.source, e.actor_label, e.changes)
+             for obj in (customer, *customer.sites.all()) for e in entries_for(obj)]
+    return customer.name, customer.toplevel_id, customer.active, customer.notes, sites, audit
+
+
+def test_customers_created_in_bulk_are_written_as_one_by_one() -> None:
+    from django.db import transaction
+
+    from rmmbridge.servicedesk.actions import do_bulk_create_customers, do_create_toplevel
+
+    actor = Actor.sync("Datto")
+    top = do_create_toplevel(actor, "North")
+    one = [do_create_customer(actor, name, toplevel=t) for name, t in (("Acme", top), ("  Globex   Corp ", None))]
+    expected = [_as_written(c.pk) for c in one]
+    for customer in one:
+        customer.sites.all().delete()
+        AuditEntry.objects.all().delete()
+        customer.delete()
+    with transaction.atomic():
+        ids = do_bulk_create_customers(actor, [("Acme", top.pk), ("  Globex   Corp ", None)])
+    assert [_as_written(customer_id) for customer_id, _ in ids] == expected
+    from rmmbridge.servicedesk.models import Site
+
+    assert [Site.objects.get(pk=site_id).customer_id for _, site_id in ids] == [c for c, _ in ids]
+
+
+@pytest.mark.parametrize("names", [["Initech", "acme"], ["Initech", "INITECH"], ["Initech", "  "]])
+def test_a_bulk_of_customers_with_a_taken_repeated_or_blank_name_is_refused_whole(names: list[str]) -> None:
+    from django.core.exceptions import ValidationError
+    from django.db import transaction
+
+    from rmmbridge.servicedesk.actions import do_bulk_create_customers
+    from rmmbridge.servicedesk.models import Customer, Site
+
+    do_create_customer(Actor.cli("ops"), "Acme")
+    before = (Customer.objects.count(), Site.objects.count(), AuditEntry.objects.count())
+    with pytest.raises(ValidationError), transaction.atomic():
+        do_bulk_create_customers(Actor.sync("Datto"), [(name, None) for name in names])
+    assert (Customer.objects.count(), Site.objects.count(), AuditEntry.objects.count()) == before
+
+
+def test_a_bulk_customer_whose_top_level_is_gone_is_created_without_one() -> None:
+    from django.db import transaction
+
+    from rmmbridge.servicedesk.actions import do_bulk_create_customers
+    from rmmbridge.servicedesk.models import Customer
+
+    with transaction.atomic():
+        [(customer_id, _)] = do_bulk_create_customers(Actor.sync("Datto"), [("Acme", 999_999)])
+    assert Customer.objects.get(pk=customer_id).toplevel_id is None

@@ -6,6 +6,8 @@ import functools
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rmmbridge.integrations.models import ExternalRef, Integration
 from rmmbridge.servicedesk.actions import Actor, do_create_asset_group, do_create_asset_type, do_create_customer
@@ -255,3 +257,38 @@ def test_text_and_json_that_look_like_copy_syntax_are_stored_as_given() -> None:
             for pk in ids] == [(t, t, {"name": [None, t]}, None) for t in odd]
     later = Asset.objects.create(name="after", asset_type=kind, site=site, customer=customer)
     assert later.pk > max(ids)  # the sequence moved past the ids the rows were given
+
+
+@given(count=st.integers(min_value=0, max_value=20_000), per=st.integers(min_value=1, max_value=2_500))
+def test_statement_sizes_cover_every_row_with_few_distinct_statements(count: int, per: int) -> None:
+    from rmmbridge.servicedesk.bulk import statement_sizes
+
+    sizes = statement_sizes(count, per)
+    assert sum(sizes) == count
+    assert all(0 < size <= per for size in sizes)
+    rest = [size for size in sizes if size != per]
+    assert all(size & (size - 1) == 0 for size in rest)  # powers of two
+    assert rest == sorted(set(rest), reverse=True)  # each at most once, largest first
+    assert len(set(sizes)) <= per.bit_length() + 1  # what a connection's statement cache may have to hold
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 7, 12, 13, 40])
+def test_rows_split_over_several_statements_get_their_own_ids_in_order(count: int) -> None:
+    from django.db import transaction
+
+    from rmmbridge.servicedesk.bulk import insert_rows_returning
+
+    actor = Actor.system("test")
+    customer = do_create_customer(actor, "Acme")
+    kind = do_create_asset_type(actor, "PC", do_create_asset_group(actor, "Devices"))
+    site = customer.sites.get()
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    columns = ["asset_tag", "name", "asset_type_id", "site_id", "customer_id", "active", "values", "locally_edited",
+               "provenance", "created_at", "updated_at"]
+    with transaction.atomic():  # 5 rows per statement: 13 rows go in as 5 + 5 + 2 + 1
+        ids = insert_rows_returning(Asset, columns, [("", f"PC{i}", kind.pk, site.pk, customer.pk, True, {"n": i},
+                                                      [], {}, at, at) for i in range(count)], batch_size=5)
+    assert len(set(ids)) == count
+    assert [(a.name, a.values) for a in map(Asset.objects.in_bulk(ids).__getitem__, ids)] == [
+        (f"PC{i}", {"n": i}) for i in range(count)]

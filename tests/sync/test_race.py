@@ -79,12 +79,17 @@ def test_records_created_between_plan_and_apply_are_used(datto: Any) -> None:
 
 
 def _others_insert_first(creators: dict[str, Callable[[], Any]]) -> Callable[..., Any]:
-    """An execute wrapper: just before this connection first inserts into one of these tables, another connection
-    (another sync) creates and commits the same records, so the insert itself hits the unique constraint."""
+    """An execute wrapper: just before this connection first inserts into one of these tables (one row at a time,
+    or reserving the ids of a bulk insert: bulk.insert_rows_returning), another connection (another sync) creates
+    and commits the same records, so the insert itself hits the unique constraint."""
     pending = dict(creators)
 
+    def writes(table: str, sql: str, params: Any) -> bool:
+        return sql.startswith(f'INSERT INTO "{table}"') or (
+            "pg_get_serial_sequence" in sql and bool(params) and params[0] == f'"{table}"')
+
     def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        table = next((t for t in pending if sql.startswith(f'INSERT INTO "{t}"')), None)
+        table = next((t for t in pending if writes(t, sql, params)), None)
         if table is not None:
             create = pending.pop(table)
             failure: list[BaseException] = []

@@ -1,4 +1,5 @@
-"""Bulk work: the objects alive before it frozen out of the collector's scans, and a shorter GIL switch interval."""
+"""Bulk work: the objects alive before it frozen out of the collector's scans, a shorter GIL switch interval, and
+the C allocator's free memory handed back as it goes."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from rmmbridge.common.malloc import keep_large_blocks_mapped
+from rmmbridge.common.malloc import Trimmer, keep_large_blocks_mapped
 
 #: The GIL switch interval during bulk work (CPython's default is 5 ms). A sync's page-fetching thread waits for
 #: the GIL after each response while the planning thread computes; at 0.5 ms a 100k-device no-change resync (which
@@ -19,14 +20,15 @@ SWITCH_INTERVAL = 0.0005
 _lock = threading.Lock()
 _depth = 0
 _interval = 0.005
+_trimmer = Trimmer()
 
 
 @contextmanager
 def bulk_work() -> Iterator[None]:
     """Within the block, the objects alive when it started (Django, the project, caches) are frozen out of the
-    collector's scans, so a full collection looks only at what the block allocated, and threads take turns at the
-    GIL every SWITCH_INTERVAL; both are undone when the last of nested or concurrent blocks ends. The collector's
-    thresholds stay as they are: garbage cycles are collected as often.
+    collector's scans, so a full collection looks only at what the block allocated, threads take turns at the
+    GIL every SWITCH_INTERVAL, and a Trimmer hands glibc's free pages back; all are undone when the last of nested
+    or concurrent blocks ends. The collector's thresholds stay as they are: garbage cycles are collected as often.
 
     Measured on the 100k-device Datto bench: the first sync spent 7.3 s of 67 s in 27 full collections without it.
     A larger young generation (50,000 allocations) was tried too and dropped: it saved little more and let the
@@ -39,6 +41,7 @@ def bulk_work() -> Iterator[None]:
             gc.freeze()
             _interval = sys.getswitchinterval()
             sys.setswitchinterval(min(SWITCH_INTERVAL, _interval))
+            _trimmer.start()
         _depth += 1
     try:
         yield
@@ -48,3 +51,4 @@ def bulk_work() -> Iterator[None]:
             if _depth == 0:
                 gc.unfreeze()
                 sys.setswitchinterval(_interval)
+                _trimmer.stop()

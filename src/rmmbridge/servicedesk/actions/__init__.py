@@ -30,6 +30,7 @@ from rmmbridge.servicedesk.actions.fields import (
     validate_values,
 )
 from rmmbridge.servicedesk.actions.organisations import (
+    do_bulk_create_customers,
     do_create_customer,
     do_create_end_user,
     do_create_site,
@@ -51,6 +52,7 @@ __all__ = [
     "NewAsset",
     "actor_source",
     "do_bulk_create_assets",
+    "do_bulk_create_customers",
     "do_bulk_insert_assets",
     "do_bulk_set_assets_active",
     "do_bulk_update_assets",

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 
-from rmmbridge.servicedesk.actions.core import Actor, _apply_changes, _clean_name, _plain, record_audit
+from rmmbridge.common.clock import utcnow
+from rmmbridge.servicedesk.actions.core import (
+    Actor,
+    _apply_changes,
+    _clean_name,
+    _plain,
+    record_audit,
+    record_audit_rows,
+)
+from rmmbridge.servicedesk.bulk import insert_rows_returning
 from rmmbridge.servicedesk.models import (
     Customer,
     EndUser,
@@ -41,6 +52,51 @@ def do_create_customer(
     record_audit(actor, customer, "create", {"name": [None, name], "toplevel": [None, _plain(toplevel)]})
     record_audit(actor, site, "create", {"name": [None, site.name], "is_main": [None, True]})
     return customer
+
+
+#: Names looked up together when many customers are created at once (one OR of case-insensitive matches).
+NAMES_PER_QUERY = 100
+
+
+def do_bulk_create_customers(actor: Actor, rows: Sequence[tuple[str, int | None]], *,
+                             main_site_name: str = "Main") -> list[tuple[int, int]]:
+    """Create many customers (name, top level id) at once, each with its main site and the audit entries
+    do_create_customer writes; returns (customer id, main site id) per row, in order.
+
+    The whole batch is refused (ValidationError, nothing written) when a name is taken already or twice in it,
+    so a caller can go row by row instead; a top level that no longer exists is left empty, as one by one. Must
+    run inside a transaction (the ids are read back)."""
+    names = [_clean_name(name, "Customer") for name, _ in rows]
+    seen: set[str] = set()
+    for name in names:
+        if name.lower() in seen:
+            raise ValidationError(f"Two customers of this batch are named '{name}'.")
+        seen.add(name.lower())
+    for start in range(0, len(names), NAMES_PER_QUERY):
+        wanted = Q()
+        for name in names[start:start + NAMES_PER_QUERY]:
+            wanted |= Q(name__iexact=name)
+        taken = Customer.objects.filter(wanted).values_list("name", flat=True).first()
+        if taken is not None:
+            raise ValidationError(f"A customer named '{taken}' already exists.")
+    toplevels = TopLevel.objects.in_bulk({pk for _, pk in rows if pk})
+    chosen = [toplevels.get(pk) if pk else None for _, pk in rows]
+    site_name, now = _clean_name(main_site_name, "Site"), utcnow()
+    customer_ids = insert_rows_returning(Customer, ["name", "toplevel_id", "active", "notes", "created_at",
+                                                    "updated_at"],
+                                         [(name, top.pk if top else None, True, "", now, now)
+                                          for name, top in zip(names, chosen, strict=True)])
+    site_ids = insert_rows_returning(Site, ["customer_id", "name", "is_main", "active", "address", "created_at",
+                                            "updated_at"],
+                                     [(pk, site_name, True, True, "", now, now) for pk in customer_ids])
+    record_audit_rows(actor, [
+        entry
+        for name, top, customer_id, site_id in zip(names, chosen, customer_ids, site_ids, strict=True)
+        for entry in (
+            ("customer", customer_id, name, "create", {"name": [None, name], "toplevel": [None, _plain(top)]}),
+            ("site", site_id, f"{name} / {site_name}", "create", {"name": [None, site_name], "is_main": [None, True]}),
+        )])
+    return list(zip(customer_ids, site_ids, strict=True))
 
 
 def do_update_customer(actor: Actor, customer: Customer, **changes: Any) -> dict[str, list[Any]]:

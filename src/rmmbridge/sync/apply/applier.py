@@ -82,14 +82,50 @@ class Applier(AssetApplier):
                 continue
             if entity is Entity.ASSETS:
                 self._assets(part)
-            else:
-                for start in range(0, len(part), ROW_TRANSACTION):
-                    with transaction.atomic():  # each row in a savepoint of its own, one commit for many rows
-                        for done, (index, op) in enumerate(part[start:start + ROW_TRANSACTION], start + 1):
-                            self._one(index, op)
-                            if self.progress:
-                                self.progress(entity, done, len(part))
+                continue
+            rest = self._customers_in_bulk(part) if entity is Entity.CUSTOMERS else part
+            before = len(part) - len(rest)
+            if before and self.progress:
+                self.progress(entity, before, len(part))
+            for start in range(0, len(rest), ROW_TRANSACTION):
+                with transaction.atomic():  # each row in a savepoint of its own, one commit for many rows
+                    for done, (index, op) in enumerate(rest[start:start + ROW_TRANSACTION], before + start + 1):
+                        self._one(index, op)
+                        if self.progress:
+                            self.progress(entity, done, len(part))
         return self.result
+
+    def _customers_in_bulk(self, part: list[tuple[int, Op]]) -> list[tuple[int, Op]]:
+        """Create the new customers of `part` together (with their main sites, audit entries and links, in one
+        savepoint) and return the rows left to apply one at a time. When the batch is refused — a name taken,
+        perhaps by another sync just now — nothing of it is kept and its rows go one at a time too, which reads a
+        taken customer back and says so. One by one, a customer costs about a dozen statements (two
+        savepoints, the name check, two inserts, two audit entries, its main site read back, its links); together, a
+        batch costs about as many in all: a 100k-device first sync spent ~0.9 s on its 200 customers."""
+        creates = [(index, op) for index, op in part if op.kind is OpKind.CREATE and isinstance(op.data,
+                                                                                              CustomerCreate)]
+        if len(creates) < 2:
+            return part
+        data = [payload(op, CustomerCreate) for _, op in creates]  # a row without its data fails alone, below
+        written = self.result.rows_written
+        try:
+            with transaction.atomic():
+                ids = actions.do_bulk_create_customers(self.actor, [(d.name, d.toplevel_id) for d in data])
+                refs: list[RefRow] = []
+                for (_, op), created, (customer_id, site_id) in zip(creates, data, ids, strict=True):
+                    refs.append(RefRow("customer", op.external_id, customer_id, op.fingerprint))
+                    if created.site_external_id:
+                        refs.append(RefRow("site", created.site_external_id, site_id, op.fingerprint))
+                self._refs(refs)
+        except (ValidationError, DatabaseError):
+            self.result.rows_written = written
+            return part
+        for (index, _), created, (customer_id, site_id) in zip(creates, data, ids, strict=True):
+            self.temp[created.temp_id], self.temp[created.main_site_temp_id] = customer_id, site_id
+            self.result.applied.add(index)
+        self.result.rows_written += 2 * len(ids)  # each customer and its main site (the links are counted)
+        done = {index for index, _ in creates}
+        return [(index, op) for index, op in part if index not in done]
 
     def _one(self, index: int, op: Op) -> None:
         try:
