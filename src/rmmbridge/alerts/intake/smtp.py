@@ -12,10 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from aiosmtpd.controller import Controller
-
 from rmmbridge.alerts.cache import use_cache
 from rmmbridge.alerts.facts.base import AlertFacts
+from rmmbridge.alerts.intake.smtp_session import AlertController
 from rmmbridge.alerts.models import AlertEvent, Channel, EventStatus
 from rmmbridge.alerts.outcome import Outcome
 from rmmbridge.alerts.processing import apply_prepared, prepare_event, process_event
@@ -327,7 +326,7 @@ class SMTPReceiver:
         self.handler = AlertSMTPHandler(on_delivery)
         self.host = host
         self.requested_port = port
-        self.controller: Controller | None = None
+        self.controller: AlertController | None = None
         self.port = port
 
     def start(self) -> SMTPReceiver:
@@ -337,7 +336,7 @@ class SMTPReceiver:
             with socket.socket() as sock:
                 sock.bind((self.host, 0))
                 self.port = sock.getsockname()[1]
-        self.controller = Controller(self.handler, hostname=self.host, port=self.port,
+        self.controller = AlertController(self.handler, hostname=self.host, port=self.port,
                                      data_size_limit=MAX_MESSAGE_BYTES, server_hostname="rmmbridge")
         self.controller.start()
         use_cache(True)
