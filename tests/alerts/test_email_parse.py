@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
 from rmmbridge.alerts.intake.email import MAX_BODY_CHARS, derive_message_id, html_to_text, parse_email
 
 
@@ -86,3 +89,13 @@ def test_undeclared_8bit_headers_are_decoded() -> None:
 def test_folded_headers_are_unfolded() -> None:
     mail = parse_email(b"Subject: =?utf-8?q?Alert_on?=\r\n =?utf-8?q?_device?= and\r\n\tmore\r\n\r\nx")
     assert mail.subject == "Alert on device and more"
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab =?Qq_\t\n éü<>@\"()\r,:;")), max_size=40))
+def test_a_header_without_an_encoded_word_reads_as_the_email_package_reads_it(text: str) -> None:
+    from email.header import decode_header, make_header
+
+    from rmmbridge.alerts.intake.email import _decode_header_value
+
+    assume("=?" not in text)  # encoded words take the email package's own path
+    assert _decode_header_value(text) == str(make_header(decode_header(text))) == text

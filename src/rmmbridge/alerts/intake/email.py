@@ -50,6 +50,8 @@ def _decode_header_value(value: object) -> str:
     eight_bit = _raw_8bit(text)
     if eight_bit is not None:
         return eight_bit
+    if "=?" not in text:  # no encoded word: decode_header gives the text back as one chunk, make_header the same
+        return text
     try:
         return str(make_header(decode_header(text)))
     except (LookupError, UnicodeDecodeError, ValueError, TypeError, AssertionError, HeaderParseError):
