@@ -106,7 +106,7 @@ class Applier(AssetApplier):
                                                                                               CustomerCreate)]
         if len(creates) < 2:
             return part
-        data = [payload(op, CustomerCreate) for _, op in creates]  # a row without its data fails alone, below
+        data = [payload(op, CustomerCreate) for _, op in creates]  # rows without their data fail alone, one by one
         written = self.result.rows_written
         try:
             with transaction.atomic():
