@@ -8,6 +8,7 @@ from typing import Any
 from rmmbridge.alerts import cache
 from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.models import AlertingConfig, AlertState
+from rmmbridge.common.kept_cursor import fetch_one
 from rmmbridge.common.prepared import model_rows
 from rmmbridge.integrations.models import ExternalRef, RefKind
 from rmmbridge.servicedesk.models import Asset, AssetType, Customer, EndUser, Site
@@ -85,9 +86,7 @@ def state_exists(scope: str, key: str) -> bool:
 def _one(sql: str, params: list[Any]) -> int | None:
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    row = fetch_one(connection, sql, params)
     return int(row[0]) if row else None
 
 

@@ -22,6 +22,9 @@ from django.db.models import Model, QuerySet, signals
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
+from rmmbridge.common.field_values import Getter, value_getter
+from rmmbridge.common.kept_cursor import execute_count, fetch_all, fetch_one
+
 M = TypeVar("M", bound=Model)
 
 #: Marker values: unlikely to be equal to a real parameter, and kept as they are by Django's value preparation.
@@ -98,9 +101,7 @@ class PreparedQuery(Generic[M]):
         params = list(compiled.params)
         for pos, index in compiled.slots:
             params[pos] = args[index]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
+        rows = fetch_all(connection, compiled.sql, params)
         if not rows:
             return []
         model = compiled.compiler.klass_info["model"]
@@ -153,9 +154,7 @@ def model_rows(model: type[M], sql: str, params: list[Any], *, alias: str = "a",
         compiler.setup_query()
         compiled = per_connection[(model, sql)] = _RawCompiled(
             sql.format(columns=columns), compiler, _converters(compiler), [field.attname for field in fields])
-    with connection.cursor() as cursor:
-        cursor.execute(compiled.sql, params)
-        rows = cursor.fetchall()
+    rows = fetch_all(connection, compiled.sql, params)
     return [model.from_db(using, compiled.init_list, row)
             for row in _converted(compiled.compiler, compiled.converters, rows)]
 
@@ -173,7 +172,7 @@ def _plain(model: type[Model]) -> bool:
                                              or signals.post_save.has_listeners(model))
 
 
-_update_sql: weakref.WeakKeyDictionary[Any, dict[tuple[type[Model], tuple[str, ...]], tuple[str, list[Any]]]] = (
+_update_sql: weakref.WeakKeyDictionary[Any, dict[tuple[type[Model], tuple[str, ...]], tuple[str, list[Getter]]]] = (
     weakref.WeakKeyDictionary())
 
 
@@ -195,16 +194,14 @@ def save_fields(obj: Model, fields: list[str], *, using: str = "default") -> Non
         sql = (f"UPDATE {quote(meta.db_table)} SET "
                + ", ".join(f"{quote(_column(field))} = %s" for field in targets)
                + f" WHERE {quote(_column(meta.pk))} = %s")
-        entry = per_connection[key] = (sql, targets)
-    sql, targets = entry
-    values = [field.get_db_prep_save(field.pre_save(obj, False), connection) for field in targets]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, obj.pk])
-        if cursor.rowcount == 0:
-            raise DatabaseError("Save with update_fields did not affect any rows.")
+        entry = per_connection[key] = (sql, [value_getter(field, connection, False) for field in targets])
+    sql, getters = entry
+    values = [get(obj) for get in getters]
+    if execute_count(connection, sql, [*values, obj.pk]) == 0:
+        raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
-_insert_sql: weakref.WeakKeyDictionary[Any, dict[type[Model], tuple[str, list[Any]] | None]] = (
+_insert_sql: weakref.WeakKeyDictionary[Any, dict[type[Model], tuple[str, list[Getter]] | None]] = (
     weakref.WeakKeyDictionary())
 
 
@@ -225,19 +222,20 @@ def save_row(obj: Model, *, using: str = "default") -> None:
             quote = connection.ops.quote_name
             per_connection[model] = (
                 f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(_column(field)) for field in targets)}) "
-                f"VALUES ({', '.join(['%s'] * len(targets))}) RETURNING {quote(_column(meta.pk))}", targets)
+                f"VALUES ({', '.join(['%s'] * len(targets))}) RETURNING {quote(_column(meta.pk))}",
+                [value_getter(field, connection, True) for field in targets])
     entry = per_connection[model]
     if entry is None or obj.pk is not None:
         obj.save(using=using)
         return
-    sql, targets = entry
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in targets]
+    sql, getters = entry
+    values = [get(obj) for get in getters]
     if any(hasattr(value, "resolve_expression") for value in values):  # a database default: the ORM writes it
         obj.save(using=using)
         return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
+    row = fetch_one(connection, sql, values)
+    if row is None:
+        raise DatabaseError(f"INSERT … RETURNING into {meta.db_table} gave back no row.")
     obj.pk = row[0]
     obj._state.adding = False
     obj._state.db = using

@@ -12,6 +12,7 @@ from rmmbridge.alerts.decide import EventKind
 from rmmbridge.alerts.facts.base import AlertFacts, RejectEvent, condition_key
 from rmmbridge.alerts.lookup import find_asset
 from rmmbridge.alerts.models import EMAIL_CHANNELS, AlertEvent, AlertState, EventStatus
+from rmmbridge.common.kept_cursor import fetch_one
 from rmmbridge.connectors.errors import ConnectorError
 from rmmbridge.connectors.records import AlertState as RemoteState
 from rmmbridge.connectors.records import RemoteAlert
@@ -139,10 +140,8 @@ def _earlier_copy(message_id: str, event_id: int) -> tuple[int, int | None] | No
     """(event id, ticket id) of an earlier, already handled e-mail event with the same Message-ID."""
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute(_SQL_EARLIER, [*(c.value for c in EMAIL_CHANNELS), message_id, event_id,
-                                      EventStatus.PENDING.value, EventStatus.ERROR.value])
-        row = cursor.fetchone()
+    row = fetch_one(connection, _SQL_EARLIER, [*(c.value for c in EMAIL_CHANNELS), message_id, event_id,
+                                               EventStatus.PENDING.value, EventStatus.ERROR.value])
     return (int(row[0]), row[1]) if row else None
 
 
