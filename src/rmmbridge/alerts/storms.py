@@ -15,6 +15,7 @@ from rmmbridge.alerts.facts.base import AlertFacts
 from rmmbridge.alerts.lookup import Target
 from rmmbridge.alerts.noise import NoisePolicy, storm_forms
 from rmmbridge.alerts.noise_models import StormGroup, StormMember
+from rmmbridge.common.kept_cursor import fetch_one
 from rmmbridge.common.prepared import PreparedQuery, save_fields, save_row
 from rmmbridge.servicedesk.actions import Actor
 from rmmbridge.tickets.actions import NOTE_MAX, do_add_note, do_close_ticket, do_open_ticket, do_set_summary
@@ -112,8 +113,12 @@ def _maybe_form(facts: AlertFacts, target: Target, ticket: Ticket, now: datetime
 
 
 def _retitle(storm: StormGroup, parent: Ticket, target: Target, condition: str, actor: Actor) -> None:
-    count = StormMember.objects.filter(storm=storm).values("device").distinct().count()
+    row = fetch_one(connection, _SQL_DEVICES, [storm.pk])
+    count = int(row[0]) if row else 0
     do_set_summary(actor, parent, storm_title(target, count, condition))
+
+
+_SQL_DEVICES = f"SELECT COUNT(DISTINCT device) FROM {StormMember._meta.db_table} WHERE storm_id = %s"
 
 
 def _attach(member: StormMember, storm: StormGroup, parent: Ticket, actor: Actor) -> str:

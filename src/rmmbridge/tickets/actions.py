@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 
 from rmmbridge.common.clock import utcnow
+from rmmbridge.common.prepared import PreparedQuery
 from rmmbridge.servicedesk.actions import Actor, record_audit
 from rmmbridge.servicedesk.models import Asset, Customer, EndUser, Site
 from rmmbridge.tickets.choices import TRANSITIONS, ActionKind, TicketPriority, TicketSource, TicketStatus, allowed_next
@@ -241,12 +242,18 @@ def do_assign_ticket(actor: Actor, ticket: Ticket, user: Any) -> Ticket:
     return ticket
 
 
+#: The ticket row under a lock, compiled once per connection (every ticket action reads it first).
+_FOR_UPDATE: PreparedQuery[Ticket] = PreparedQuery(lambda pk: Ticket.objects.select_for_update().filter(pk=pk), int)
+
+
 def _locked(ticket: Ticket) -> Ticket:
     """Re-read the ticket under a row lock and copy its current state onto the caller's instance.
 
     Returns the row as read (its summary too): what the action changes next is known without reading it again.
     """
-    current = Ticket.objects.select_for_update().get(pk=ticket.pk)
+    current = _FOR_UPDATE.first(int(ticket.pk))
+    if current is None:
+        raise Ticket.DoesNotExist(f"Ticket #{ticket.pk} no longer exists.")
     ticket.status = current.status
     ticket.closed_at = current.closed_at
     ticket.occurrences = current.occurrences
