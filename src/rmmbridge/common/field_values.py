@@ -47,7 +47,7 @@ def _auto_id(field: Any) -> bool:
             and _same(cls, "get_prep_value", IntegerField) and _same(cls, "get_db_prep_save", Field))
 
 
-def _kind(field: Any, connection: Any) -> type | tuple[type, ...] | None:
+def _kind(field: Any, connection: Any) -> type | None:
     """The value type a field's save chain gives back unchanged (None: always take the full chain)."""
     cls = type(field)
     if _plain_chain(cls, CharField) or _plain_chain(cls, TextField):
